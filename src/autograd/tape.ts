@@ -1,0 +1,234 @@
+/**
+ * The tape: reverse-mode automatic differentiation.
+ *
+ * While gradients are enabled, every op whose inputs include a tensor with `requiresGrad` appends a
+ * record to the tape: its name, its inputs, and its backward rule (the vector–Jacobian product
+ * ḡ_input = ḡ_output · ∂output/∂input). Each record carries its position on the tape, and hangs
+ * off the tensor it produced (`tensor.gradFn`), so a graph nobody holds is garbage-collected.
+ *
+ * `loss.backward()` collects the records reachable from `loss`, replays them from the last
+ * appended to the first (reverse tape order is a valid reverse topological order, because an op
+ * is appended after the ops that made its inputs), and accumulates into the `.grad` of every leaf.
+ * The bookkeeping lives here, once, not in each op:
+ *   - gradient accumulation: a tensor used twice receives the sum of both contributions;
+ *   - un-broadcasting: a rule may return a gradient of the broadcast (output) shape; it is summed
+ *     back to the input's shape here;
+ *   - shape and dtype assertions on every gradient a rule returns;
+ *   - release: after backward the records are emptied (unless `retainGraph`), so a training loop
+ *     of thousands of steps does not grow memory.
+ *
+ * PyTorch: the same design (`grad_fn`, `sequence_nr`, `retain_graph`, `torch.no_grad`).
+ */
+import ndarray from "ndarray";
+import ops from "ndarray-ops";
+import { Tensor, allocate } from "../tensor/tensor.js";
+import { contiguousStrides, numel, sameShape, shapeToString, type Shape } from "../tensor/shape.js";
+
+/** A rule maps the gradient of the output to one gradient per input (null: no gradient). */
+export type BackwardRule = (gradOutput: Tensor) => ReadonlyArray<Tensor | null>;
+
+export interface TapeRecord {
+  /** The op's public name, used in every error message. */
+  readonly op: string;
+  /** Position on the tape: records are replayed in decreasing position. */
+  readonly position: number;
+  inputs: Tensor[];
+  readonly outputShape: number[];
+  backward: BackwardRule | null;
+}
+
+let gradEnabled = true;
+let tapeLength = 0;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Run `fn` without recording (PyTorch: `with torch.no_grad():`). Restores the mode even on error. */
+export function noGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/** Run `fn` with recording on (inside a noGrad block, e.g. for a GradCache re-forward). */
+export function enableGrad<T>(fn: () => T): T {
+  const previous = gradEnabled;
+  gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = previous;
+  }
+}
+
+/**
+ * Append `output = op(inputs)` to the tape, if any input needs a gradient and recording is on.
+ * Ops call this once, right after computing their forward, with the rule written next to it.
+ */
+export function record(op: string, inputs: Tensor[], output: Tensor, backward: BackwardRule): Tensor {
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
+  output.requiresGrad = true;
+  output.gradFn = { op, position: tapeLength++, inputs, outputShape: output.shape, backward };
+  return output;
+}
+
+export interface BackwardOptions {
+  /** Keep the records so that backward can run again through the same graph. */
+  retainGraph?: boolean;
+}
+
+export function runBackward(root: Tensor, gradient: Tensor | undefined, options: BackwardOptions): void {
+  if (!root.requiresGrad) {
+    throw new Error("backward: this tensor does not require grad (no input had requiresGrad, or it was computed in noGrad / detached)");
+  }
+  let seed: Tensor;
+  if (gradient === undefined) {
+    if (root.numel() !== 1) {
+      throw new Error(
+        `backward: grad can be implicitly created only for scalar outputs; this output has shape ${shapeToString(root.shape)}, ` +
+          "pass a gradient of that shape: out.backward(gradient)",
+      );
+    }
+    const ones = allocate(root.dtype, 1);
+    ones[0] = 1;
+    seed = Tensor.fromTypedArray(ones, root.shape);
+  } else {
+    if (!sameShape(gradient.shape, root.shape) || gradient.dtype !== root.dtype) {
+      throw new Error(
+        `backward: gradient has shape ${shapeToString(gradient.shape)} (${gradient.dtype}) but the output has shape ` +
+          `${shapeToString(root.shape)} (${root.dtype})`,
+      );
+    }
+    seed = gradient;
+  }
+  const leafFlags = new Map<Tensor, Tensor>();
+  if (root.gradFn === null) {
+    accumulateLeaf(root, seed, leafFlags);
+    return;
+  }
+
+  // 1. Collect the records reachable from the root.
+  const reachable: TapeRecord[] = [];
+  const seen = new Set<TapeRecord>();
+  const stack: TapeRecord[] = [root.gradFn];
+  seen.add(root.gradFn);
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.backward === null) {
+      throw new Error(
+        `backward: the graph through '${node.op}' was already released by an earlier backward(); ` +
+          "recompute the forward, or pass { retainGraph: true } to the first backward",
+      );
+    }
+    reachable.push(node);
+    for (const input of node.inputs) {
+      if (input.gradFn !== null && !seen.has(input.gradFn)) {
+        seen.add(input.gradFn);
+        stack.push(input.gradFn);
+      }
+    }
+  }
+  // 2. Replay in reverse tape order: every consumer of a tensor runs before its producer.
+  reachable.sort((a, b) => b.position - a.position);
+  const gradOfOutput = new Map<TapeRecord, Tensor>([[root.gradFn, seed]]);
+  const previousMode = gradEnabled;
+  gradEnabled = false; // rules are written with tensor ops; they must not record themselves
+  try {
+    for (const node of reachable) {
+      const gradOutput = gradOfOutput.get(node);
+      gradOfOutput.delete(node);
+      if (gradOutput === undefined) continue; // no path from the root carried a gradient here
+      const inputGrads = node.backward!(gradOutput);
+      if (inputGrads.length !== node.inputs.length) {
+        throw new Error(`backward: rule of '${node.op}' returned ${inputGrads.length} gradients for ${node.inputs.length} inputs`);
+      }
+      for (let i = 0; i < node.inputs.length; i++) {
+        const input = node.inputs[i];
+        const raw = inputGrads[i];
+        if (raw === null || !input.requiresGrad) continue;
+        const grad = fitGradient(node.op, i, raw, input);
+        if (input.gradFn !== null) {
+          const previous = gradOfOutput.get(input.gradFn);
+          gradOfOutput.set(input.gradFn, previous === undefined ? grad : addInto(previous, grad));
+        } else {
+          accumulateLeaf(input, grad, leafFlags);
+        }
+      }
+    }
+  } finally {
+    gradEnabled = previousMode;
+  }
+  // 3. Release the tape: drop inputs and rules so that the graph can be collected.
+  if (!options.retainGraph) {
+    for (const node of reachable) {
+      node.inputs = [];
+      node.backward = null;
+    }
+  }
+}
+
+/** Check a rule's output and sum it back over broadcast axes to the input's shape. */
+function fitGradient(op: string, inputIndex: number, grad: Tensor, input: Tensor): Tensor {
+  if (grad.dtype !== input.dtype) {
+    throw new Error(`backward: rule of '${op}' returned a ${grad.dtype} gradient for ${input.dtype} input ${inputIndex}`);
+  }
+  if (sameShape(grad.shape, input.shape)) return grad;
+  return sumToShape(grad, input.shape, op);
+}
+
+/**
+ * Undo broadcasting: sum `grad` over the axes along which `shape` was broadcast.
+ * Done by adding `grad` into a zero tensor of `shape` viewed with stride 0 on the broadcast axes:
+ * every element of `grad` lands on the input element it was read from in the forward.
+ */
+export function sumToShape(grad: Tensor, shape: Shape, op = "sumToShape"): Tensor {
+  const gradShape = grad.shape;
+  const lead = gradShape.length - shape.length;
+  const broadcastable = lead >= 0 && shape.every((d, i) => d === gradShape[lead + i] || d === 1);
+  if (!broadcastable) {
+    throw new Error(
+      `backward: rule of '${op}' returned a gradient of shape ${shapeToString(gradShape)} that does not broadcast to the input shape ${shapeToString(shape)}`,
+    );
+  }
+  const out = allocate(grad.dtype, numel(shape));
+  if (out.length === 0 || grad.numel() === 0) return Tensor.fromTypedArray(out, shape);
+  const targetStrides = contiguousStrides(shape);
+  const viewStrides = gradShape.map((d, axis) => {
+    if (axis < lead) return 0;
+    return shape[axis - lead] === 1 && d !== 1 ? 0 : targetStrides[axis - lead];
+  });
+  ops.addeq(ndarray(out, gradShape, viewStrides, 0), grad.storage);
+  return Tensor.fromTypedArray(out, shape);
+}
+
+/** a + b for two gradients of one shape, reusing a fresh buffer when `a` is one we own. */
+function addInto(a: Tensor, b: Tensor): Tensor {
+  const out = allocate(a.dtype, a.numel());
+  const outView = ndarray(out, a.shape, contiguousStrides(a.shape), 0);
+  ops.add(outView, a.storage, b.storage);
+  return new Tensor(outView);
+}
+
+function accumulateLeaf(leaf: Tensor, grad: Tensor, owned: Map<Tensor, Tensor>): void {
+  if (leaf.grad === null) {
+    // Store a private contiguous copy: the rule's result may be a view of some other buffer.
+    const copy = grad.toTypedArray();
+    leaf.grad = Tensor.fromTypedArray(copy, leaf.shape);
+    owned.set(leaf, leaf.grad);
+  } else {
+    if (!sameShape(leaf.grad.shape, leaf.shape)) {
+      throw new Error(`backward: existing .grad of shape ${shapeToString(leaf.grad.shape)} does not match its tensor ${shapeToString(leaf.shape)}`);
+    }
+    ops.addeq(leaf.grad.storage, grad.storage);
+  }
+}
+
+/** Number of records ever appended (for specs that check the tape is released). */
+export function tapePosition(): number {
+  return tapeLength;
+}

@@ -1,0 +1,137 @@
+/**
+ * Everything at once: run the evaluations of this folder on one method's features (or encoder)
+ * and collect the numbers into a report row.
+ *
+ *   train features (n, D) + labels ─┬─ linearProbe ──────────── test accuracy
+ *   test features  (m, D) + labels ─┼─ knnAccuracy ──────────── test accuracy
+ *                                   └─ representationHealth ─── uniformity, std vs 1/√D, effective rank
+ *   second view of the test images (m, D) ─────────────────────── alignment (with the test features)
+ *   CLIP only: prompt embeddings (C, P, D) ─── zeroShotAccuracy;  caption embeddings ─── retrievalRecall
+ *
+ * `evaluateEncoder` first embeds the MNIST splits with `embed(images) → features` (frozen, in
+ * batches), and builds the positive pairs for alignment from two augmented views of each test
+ * image (the method's own notion of a positive pair, Wang & Isola 2020 §4).
+ */
+import type { MnistData } from "../data/mnist.js";
+import { augmentBatch, defaultAugmentation, type Transform } from "../data/augment.js";
+import { Generator } from "../tensor/random.js";
+import { embedImages, type EmbedFn, type FeaturesLike, type LabelsLike } from "./features.js";
+import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
+import { knnAccuracy, type KnnOptions, type KnnResult } from "./knn.js";
+import { alignment, representationHealth, type RepresentationHealth } from "./health.js";
+import { zeroShotAccuracy, type PromptEmbeddingsLike, type ZeroShotResult } from "./zero-shot.js";
+import { retrievalRecall, type RetrievalResult } from "./retrieval.js";
+import type { EvaluationRow } from "./report.js";
+
+export interface FeatureEvaluationInput {
+  method: string;
+  trainFeatures: FeaturesLike;
+  trainLabels: LabelsLike;
+  testFeatures: FeaturesLike;
+  testLabels: LabelsLike;
+  /** (m, D): row i is a positive of test row i (e.g. another augmented view), for alignment. */
+  positiveFeatures?: FeaturesLike;
+  /** CLIP: image embeddings in the joint space (m, E), their labels and the prompt embeddings (C, P, E). */
+  zeroShot?: { imageFeatures: FeaturesLike; labels: LabelsLike; promptEmbeddings: PromptEmbeddingsLike };
+  /** CLIP: paired image and caption embeddings (N, E) each. */
+  retrieval?: { imageFeatures: FeaturesLike; textFeatures: FeaturesLike };
+}
+
+export interface EvaluationOptions {
+  linearProbe?: LinearProbeOptions;
+  knn?: KnnOptions;
+  /** Uniformity's t and alignment's α; false skips the health numbers. */
+  health?: { t?: number; alpha?: number } | false;
+}
+
+export interface EvaluationResult {
+  row: EvaluationRow;
+  linearProbe: LinearProbeResult;
+  knn: KnnResult;
+  health?: RepresentationHealth;
+  zeroShot?: ZeroShotResult;
+  retrieval?: RetrievalResult;
+}
+
+/** Linear probe, kNN, health and (when given) zero-shot and retrieval of one method's features. */
+export function evaluateFeatures(input: FeatureEvaluationInput, options: EvaluationOptions = {}): EvaluationResult {
+  const probe = linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe);
+  const knn = knnAccuracy(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.knn);
+  const healthOptions = options.health;
+  const health =
+    healthOptions === false
+      ? undefined
+      : representationHealth(input.testFeatures, { positiveFeatures: input.positiveFeatures, t: healthOptions?.t, alpha: healthOptions?.alpha });
+  const zeroShot = input.zeroShot && zeroShotAccuracy(input.zeroShot.imageFeatures, input.zeroShot.labels, input.zeroShot.promptEmbeddings);
+  const retrieval = input.retrieval && retrievalRecall(input.retrieval.imageFeatures, input.retrieval.textFeatures, { ks: [1, 5] });
+  const row: EvaluationRow = {
+    method: input.method,
+    dim: probe.weights.length / probe.numClasses,
+    linearProbe: probe.testAccuracy,
+    knn: knn.accuracy,
+    zeroShot: zeroShot?.ensembleAccuracy,
+    recallAt1: retrieval && { imageToText: retrieval.imageToText[1], textToImage: retrieval.textToImage[1] },
+    alignment: health?.alignment,
+    uniformity: health?.uniformity,
+    normalizedStd: health?.normalizedStd,
+    effectiveRank: health?.effectiveRank,
+  };
+  return { row, linearProbe: probe, knn, health, zeroShot, retrieval };
+}
+
+export interface EncoderEvaluationOptions extends EvaluationOptions {
+  /** Images per embed call (default 256). */
+  batchSize?: number;
+  /** Augmentation that makes the two views for alignment (default: the data layer's default). */
+  augmentation?: Transform;
+  /** Seed of the augmentations (default 0). */
+  seed?: number;
+  /** CLIP extras, already embedded (they need the text encoder). */
+  zeroShot?: FeatureEvaluationInput["zeroShot"];
+  retrieval?: FeatureEvaluationInput["retrieval"];
+}
+
+/**
+ * Embed the MNIST train and test images with a frozen encoder and evaluate the features.
+ * Alignment uses two augmented views of every test image (seeded: same seed, same numbers).
+ */
+export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData, options: EncoderEvaluationOptions = {}): EvaluationResult {
+  const embedOptions = { batchSize: options.batchSize };
+  const trainFeatures = embedImages(embed, data.train.images, data.train.count, embedOptions); // (n, D)
+  const testFeatures = embedImages(embed, data.test.images, data.test.count, embedOptions); //    (m, D)
+  let positiveFeatures: FeaturesLike | undefined;
+  let viewFeatures: FeaturesLike | undefined;
+  if (options.health !== false) {
+    const pipeline = options.augmentation ?? defaultAugmentation();
+    const generator = new Generator(options.seed ?? 0);
+    const view1 = augmentBatch(data.test.images, data.test.count, pipeline, generator); // (m, 1, 28, 28)
+    const view2 = augmentBatch(data.test.images, data.test.count, pipeline, generator); // (m, 1, 28, 28)
+    viewFeatures = embedImages(embed, view1, data.test.count, embedOptions); //            (m, D)
+    positiveFeatures = embedImages(embed, view2, data.test.count, embedOptions); //        (m, D)
+  }
+  const result = evaluateFeatures(
+    {
+      method,
+      trainFeatures,
+      trainLabels: data.train.labels,
+      testFeatures,
+      testLabels: data.test.labels,
+      zeroShot: options.zeroShot,
+      retrieval: options.retrieval,
+    },
+    { ...options, health: false },
+  );
+  if (options.health === false) return result;
+  // Health: uniformity, std and rank on the clean test features; alignment between the two views.
+  const healthOptions = options.health ?? {};
+  const health = representationHealth(testFeatures, { t: healthOptions.t, alpha: healthOptions.alpha });
+  health.alignment = alignment(viewFeatures!, positiveFeatures!, { alpha: healthOptions.alpha });
+  result.health = health;
+  Object.assign(result.row, {
+    alignment: health.alignment,
+    uniformity: health.uniformity,
+    normalizedStd: health.normalizedStd,
+    effectiveRank: health.effectiveRank,
+  });
+  return result;
+}

@@ -1,0 +1,104 @@
+/**
+ * Cross-modal retrieval: image → text and text → image recall@K for N paired embeddings.
+ *
+ * Source: the retrieval protocol of CLIP (Radford et al. 2021, §3.1, zero-shot Flickr30k /
+ * MSCOCO retrieval) and of the image-text literature before it (Karpathy & Fei-Fei 2015); the
+ * code follows open_clip's `get_clip_metrics`, except for ties (below).
+ *
+ *   u_i = image_i / ‖image_i‖,  v_j = text_j / ‖text_j‖,   s_ij = u_i · v_j            (N, N)
+ *   pair i ↔ i is the true match.
+ *   image → text rank of i:  r_i = #{ j ≠ i : s_ij ≥ s_ii }       (0 = the caption ranks first)
+ *   text → image rank of i:  r'_i = #{ j ≠ i : s_ji ≥ s_ii }
+ *   recall@K = (1/N) Σ_i [r_i < K]
+ *
+ * Ties are counted pessimistically: an item with exactly the same similarity as the true one
+ * counts as ranked ahead of it (the "≥"). open_clip's argsort-based rank puts ties in whatever
+ * order the sort leaves them, which credits the true item whenever it happens to come first.
+ * That matters here: captions made only of the label ("the digit seven") are shared by every
+ * seven, so their embeddings are identical and so are their similarities, and an optimistic rule
+ * would report a perfect recall@1 for "retrieving" one of 200 identical captions. With the
+ * pessimistic rule, identical captions give recall@1 = 0 — retrieval among them is meaningless,
+ * and the number says so. (Identical embeddings give bit-identical similarities: each s_ij is the
+ * same sequence of float64 operations on the same numbers, whatever its position in the matrix.)
+ *
+ * Both directions are computed block by block from gemm; the diagonal s_ii used in a block is the
+ * one computed in that same block, so each comparison is between numbers of one computation.
+ */
+import {
+  asFeatureMatrix,
+  checkSameDim,
+  checkSameRows,
+  normalizeRows,
+  queryBlockRows,
+  similarityBlock,
+  type FeaturesLike,
+} from "./features.js";
+
+export interface RetrievalOptions {
+  /** Cut-offs K of recall@K. Default [1, 5]. */
+  ks?: readonly number[];
+}
+
+export interface RetrievalResult {
+  /** recall@K for each K in ks: imageToText[K], textToImage[K]. */
+  imageToText: Record<number, number>;
+  textToImage: Record<number, number>;
+  /** Pessimistic 0-based rank of the true item for each query (N,). */
+  imageToTextRanks: Int32Array;
+  textToImageRanks: Int32Array;
+  ks: number[];
+}
+
+/** Recall@K in both directions for N images and their N captions (row i ↔ row i). */
+export function retrievalRecall(imageFeatures: FeaturesLike, textFeatures: FeaturesLike, options: RetrievalOptions = {}): RetrievalResult {
+  const fn = "retrievalRecall";
+  const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
+  const texts = asFeatureMatrix(fn, "textFeatures", textFeatures);
+  checkSameRows(fn, "imageFeatures", images, "textFeatures", texts);
+  checkSameDim(fn, "imageFeatures", images, "textFeatures", texts);
+  const ks = [...(options.ks ?? [1, 5])];
+  if (ks.length === 0) throw new Error(`${fn}: ks is empty; give at least one cut-off K`);
+  for (const k of ks) if (!Number.isInteger(k) || k <= 0) throw new Error(`${fn}: every K in ks must be a positive whole number, got ${k}`);
+  const imageUnit = normalizeRows(images); // (N, D)
+  const textUnit = normalizeRows(texts); //   (N, D)
+  const imageToTextRanks = pessimisticRanks(imageUnit, textUnit, images.rows, images.dim);
+  const textToImageRanks = pessimisticRanks(textUnit, imageUnit, images.rows, images.dim);
+  return {
+    imageToText: recallAtK(imageToTextRanks, ks),
+    textToImage: recallAtK(textToImageRanks, ks),
+    imageToTextRanks,
+    textToImageRanks,
+    ks,
+  };
+}
+
+/** r_i = #{ j ≠ i : q_i · c_j ≥ q_i · c_i } for unit queries q (N, D) and candidates c (N, D). */
+function pessimisticRanks(queries: Float64Array, candidates: Float64Array, rows: number, dim: number): Int32Array {
+  const ranks = new Int32Array(rows);
+  const blockRows = queryBlockRows(rows);
+  const similarities = new Float64Array(blockRows * rows); // (block, N)
+  for (let start = 0; start < rows; start += blockRows) {
+    const blockSize = Math.min(blockRows, rows - start);
+    similarityBlock(queries, start, blockSize, candidates, rows, dim, similarities); // (block, N) = Q[block] Cᵀ
+    for (let r = 0; r < blockSize; r++) {
+      const i = start + r;
+      const rowOffset = r * rows;
+      const trueSimilarity = similarities[rowOffset + i];
+      let ahead = 0;
+      for (let j = 0; j < rows; j++) if (j !== i && similarities[rowOffset + j] >= trueSimilarity) ahead++;
+      ranks[i] = ahead;
+    }
+  }
+  return ranks;
+}
+
+/** recall@K = fraction of ranks < K, for each K. */
+export function recallAtK(ranks: Int32Array, ks: readonly number[]): Record<number, number> {
+  const recall: Record<number, number> = {};
+  for (const k of ks) {
+    let hits = 0;
+    for (let i = 0; i < ranks.length; i++) if (ranks[i] < k) hits++;
+    recall[k] = hits / ranks.length;
+  }
+  return recall;
+}

@@ -1,0 +1,28 @@
+/**
+ * contrastive-ts: the public API. Everything a user (or a port) needs is exported from here.
+ */
+export { Tensor, type DType, type TensorLike, type TypedArray, type NestedArray, type IndexLike } from "./tensor/tensor.js";
+export { Generator, manualSeed } from "./tensor/random.js";
+export {
+  tensor, zeros, ones, full, eye, arange, rand, randn, zerosLike, onesLike, fullLike,
+  type TensorOptions, type TensorFromValuesOptions,
+} from "./tensor/creation.js";
+export { broadcastShapes, type Shape } from "./tensor/shape.js";
+export { noGrad, enableGrad, isGradEnabled, type BackwardOptions } from "./autograd/tape.js";
+export { gradcheck, type GradcheckOptions } from "./autograd/gradcheck.js";
+export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";
+export { sum, mean, max, min, argmax, variance as var, std, norm } from "./ops/reduce.js";
+export { tanh, sigmoid, relu, gelu, logsumexp, softmax, logSoftmax } from "./ops/activations.js";
+export { matmul } from "./ops/matmul.js";
+export { transpose, permute, reshape, flatten, unsqueeze, squeeze, expand, narrow, slice, select } from "./ops/views.js";
+export { cat, stack, indexSelect, gather, where, maskedFill } from "./ops/indexing.js";
+export {
+  normalize, crossEntropy, mseLoss, linear, cosineSimilarity, dropout,
+  type NormalizeOptions, type CrossEntropyOptions, type Reduction,
+} from "./ops/functional.js";
+export { erf, erfc } from "./ops/erf.js";
+export * from "./nn/index.js";
+export * from "./optim/index.js";
+export * from "./losses/index.js";
+export * from "./io/index.js";
+export * as data from "./data/index.js";

@@ -1,0 +1,244 @@
+/**
+ * Checkpoints: a module's parameters and buffers — and, optionally, its optimizer's state — in one
+ * safetensors file that PyTorch reads with no renaming.
+ *
+ * Names are PyTorch's. Module keys here are PyTorch's attribute names in camelCase
+ * ("encoder.0.runningMean"); the file stores them in snake_case ("encoder.0.running_mean", via
+ * src/nn/torch-keys.ts), which is what `model.state_dict()` of the same architecture in PyTorch
+ * has. The optimizer's options and state keys are stored under PyTorch's names as well
+ * (weight_decay, exp_avg, momentum_buffer, …), so that the JSON below becomes a
+ * `torch.optim.Optimizer.load_state_dict` argument in five lines (docs/nn-and-optim.md).
+ *
+ * Layout of a checkpoint written by `saveModule(path, module, { optimizer, metadata })`:
+ *
+ *   tensors    "<key>"                           every entry of module.stateDict(), PyTorch key
+ *              "optimizer.state.<key>.<name>"    each optimizer state buffer of parameter <key>
+ *                                                (name: momentum_buffer, exp_avg, exp_avg_sq,
+ *                                                max_exp_avg_sq)
+ *   metadata   "format": "pt"                    (the convention of safetensors.torch; overridable)
+ *              your metadata                     strings only (JSON-encode structured values)
+ *              "optimizer.state"                 JSON, when an optimizer is saved:
+ *                { "type": "Adam",
+ *                  "param_groups": [{ "lr": 0.001, "betas": [0.9, 0.999], "eps": 1e-8,
+ *                                     "weight_decay": 0, "amsgrad": false, "params": ["<key>", …] }],
+ *                  "state": { "<key>": { "step": 3,
+ *                                        "exp_avg": { "tensor": "optimizer.state.<key>.exp_avg" }, … } } }
+ *
+ * Parameters are referred to by their keys, not by position, so a checkpoint stays readable by a
+ * person and by a PyTorch script. A PyTorch `load_state_dict(strict=True)` must be given the module
+ * entries only: drop the keys that start with "optimizer.".
+ *
+ * `loadModule` checks the whole file against the module (names, shapes, dtypes) and the optimizer
+ * (type, groups, state) before it changes anything: a mismatched checkpoint throws an error naming
+ * the file and leaves the module and the optimizer exactly as they were.
+ */
+import { Tensor } from "../tensor/tensor.js";
+import { sameShape, shapeToString } from "../tensor/shape.js";
+import type { Module } from "../nn/module.js";
+import type { Optimizer, OptimizerStateDict, ParamState } from "../optim/optimizer.js";
+import { toTorchKey, fromTorchKey } from "../nn/torch-keys.js";
+import { loadSafetensors, saveSafetensors } from "./safetensors.js";
+
+/** The metadata key that holds the optimizer's JSON, and the prefix of its state tensors. */
+export const OPTIMIZER_METADATA_KEY = "optimizer.state";
+export const OPTIMIZER_TENSOR_PREFIX = "optimizer.state.";
+
+type AnyOptimizer = Optimizer<{ lr: number }>;
+
+export interface SaveModuleOptions {
+  optimizer?: AnyOptimizer;
+  /** String values only (method, hyperparameters as JSON, step, seed, …). */
+  metadata?: Record<string, string>;
+}
+
+export interface LoadModuleOptions {
+  optimizer?: AnyOptimizer;
+}
+
+/** The optimizer part of a checkpoint's metadata (PyTorch names throughout). */
+interface SavedOptimizer {
+  type: string;
+  param_groups: Array<Record<string, unknown> & { params: string[] }>;
+  state: Record<string, Record<string, number | { tensor: string }>>;
+}
+
+/** Module key → key in the file (PyTorch's); throws if two module keys would share a file key. */
+function fileKeys(op: string, filePath: string, module: Module): Map<string, string> {
+  const fileKeyOf = new Map<string, string>();
+  const moduleKeyOf = new Map<string, string>();
+  for (const key of module.stateDict().keys()) {
+    const fileKey = toTorchKey(key);
+    const clash = moduleKeyOf.get(fileKey);
+    if (clash !== undefined) throw new Error(`${op}: '${filePath}': module keys '${clash}' and '${key}' both become '${fileKey}' in PyTorch's naming`);
+    moduleKeyOf.set(fileKey, key);
+    fileKeyOf.set(key, fileKey);
+  }
+  return fileKeyOf;
+}
+
+/** "encoder.runningMean (as 'encoder.running_mean')" when the two names differ. */
+function describeKey(moduleKey: string, fileKey: string): string {
+  return moduleKey === fileKey ? moduleKey : `${moduleKey} (as '${fileKey}')`;
+}
+
+function renameKeys(record: Record<string, unknown>, rename: (key: string) => string): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).map(([key, value]) => [rename(key), value]));
+}
+
+/** Save `module` (and `optimizer`'s state) to `filePath`, atomically. */
+export function saveModule(filePath: string, module: Module, options: SaveModuleOptions = {}): void {
+  const op = "saveModule";
+  const fileKeyOf = fileKeys(op, filePath, module);
+  const tensors = new Map<string, Tensor>([...module.stateDict()].map(([key, value]) => [fileKeyOf.get(key)!, value]));
+  const metadata: Record<string, string> = { format: "pt", ...(options.metadata ?? {}) };
+  const { optimizer } = options;
+  if (optimizer !== undefined) {
+    if (OPTIMIZER_METADATA_KEY in metadata) throw new Error(`${op}: '${filePath}': metadata key '${OPTIMIZER_METADATA_KEY}' is reserved for the optimizer state`);
+    const keyOf = new Map<Tensor, string>();
+    for (const [name, parameter] of module.namedParameters()) keyOf.set(parameter, fileKeyOf.get(name)!);
+    const stateDict = optimizer.stateDict();
+    const flatParams = optimizer.paramGroups.flatMap((group) => group.params);
+    const paramKey = (index: number): string => {
+      const key = keyOf.get(flatParams[index]);
+      if (key === undefined) {
+        throw new Error(`${op}: '${filePath}': the optimizer has a parameter of shape ${shapeToString(flatParams[index].shape)} (index ${index}) that is not a parameter of the module`);
+      }
+      return key;
+    };
+    const saved: SavedOptimizer = {
+      type: optimizer.constructor.name,
+      param_groups: stateDict.paramGroups.map(({ params, paramNames: _names, ...groupOptions }) => ({ ...renameKeys(groupOptions, toTorchKey), params: params.map(paramKey) })),
+      state: {},
+    };
+    for (const [index, entry] of Object.entries(stateDict.state)) {
+      const key = paramKey(Number(index));
+      const record: SavedOptimizer["state"][string] = {};
+      for (const [stateKey, value] of Object.entries(entry)) {
+        const torchStateKey = toTorchKey(stateKey);
+        if (value instanceof Tensor) {
+          const tensorName = `${OPTIMIZER_TENSOR_PREFIX}${key}.${torchStateKey}`;
+          if (tensors.has(tensorName)) throw new Error(`${op}: '${filePath}': the module already has an entry named '${tensorName}'`);
+          tensors.set(tensorName, value);
+          record[torchStateKey] = { tensor: tensorName };
+        } else {
+          record[torchStateKey] = value;
+        }
+      }
+      Object.defineProperty(saved.state, key, { value: record, enumerable: true, writable: true, configurable: true });
+    }
+    metadata[OPTIMIZER_METADATA_KEY] = JSON.stringify(saved);
+  }
+  saveSafetensors(filePath, tensors, metadata);
+}
+
+/**
+ * Load a checkpoint written by `saveModule` into `module` (and `optimizer`). Returns the file's
+ * metadata. Throws — changing nothing — if the file is invalid or does not match.
+ */
+export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): { metadata: Record<string, string> } {
+  const fail = (problem: string): never => {
+    throw new Error(`loadModule: '${filePath}' does not match the ${problem}`);
+  };
+  const { tensors, metadata } = loadSafetensors(filePath);
+  const { optimizer } = options;
+
+  // 1. The optimizer's part of the file, if any, validated against the optimizer.
+  let optimizerStateDict: OptimizerStateDict | null = null;
+  const optimizerTensorNames = new Set<string>();
+  const savedJson = metadata[OPTIMIZER_METADATA_KEY];
+  if (savedJson !== undefined) {
+    let saved: SavedOptimizer;
+    try {
+      saved = JSON.parse(savedJson) as SavedOptimizer;
+    } catch (error) {
+      throw new Error(`loadModule: '${filePath}': metadata '${OPTIMIZER_METADATA_KEY}' is not valid JSON (${(error as Error).message})`);
+    }
+    for (const record of Object.values(saved.state ?? {})) {
+      for (const value of Object.values(record ?? {})) if (typeof value === "object" && value !== null) optimizerTensorNames.add(value.tensor);
+    }
+    if (optimizer !== undefined) optimizerStateDict = toOptimizerStateDict(filePath, saved, tensors, fileKeys("loadModule", filePath, module), module, optimizer);
+  } else if (optimizer !== undefined) {
+    throw new Error(`loadModule: '${filePath}' holds no optimizer state (it was saved without { optimizer })`);
+  }
+
+  // 2. The module's part: exactly the module's names (in PyTorch's naming), shapes and dtypes.
+  const own = module.stateDict();
+  const fileKeyOf = fileKeys("loadModule", filePath, module);
+  const ownFileKeys = new Set(fileKeyOf.values());
+  const missing = [...own.keys()].filter((key) => !tensors.has(fileKeyOf.get(key)!)).map((key) => describeKey(key, fileKeyOf.get(key)!));
+  const unexpected = [...tensors.keys()].filter((name) => !optimizerTensorNames.has(name) && !ownFileKeys.has(name));
+  if (missing.length > 0 || unexpected.length > 0) {
+    fail(`module ${module.constructor.name}: missing from the file [${missing.join(", ")}], in the file but not in the module [${unexpected.join(", ")}]`);
+  }
+  for (const [key, target] of own) {
+    const source = tensors.get(fileKeyOf.get(key)!)!;
+    if (!sameShape(source.shape, target.shape) || source.dtype !== target.dtype) {
+      fail(`module ${module.constructor.name}: '${describeKey(key, fileKeyOf.get(key)!)}' is ${shapeToString(source.shape)} ${source.dtype} in the file but ${shapeToString(target.shape)} ${target.dtype} in the module`);
+    }
+    if (!target.isContiguous()) throw new Error(`loadModule: '${key}' of the module is not contiguous; it cannot be loaded in place`);
+  }
+
+  // 3. Everything matches: load the optimizer (which validates its own state before changing), then the weights.
+  if (optimizer !== undefined && optimizerStateDict !== null) {
+    try {
+      optimizer.loadStateDict(optimizerStateDict);
+    } catch (error) {
+      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${(error as Error).message}`, { cause: error });
+    }
+  }
+  for (const [key, target] of own) target.storage.data.set(tensors.get(fileKeyOf.get(key)!)!.storage.data, target.storage.offset);
+  return { metadata };
+}
+
+/** The file's optimizer JSON + tensors → a state dict indexed like `optimizer`'s own parameters, in this project's names. */
+function toOptimizerStateDict(filePath: string, saved: SavedOptimizer, tensors: Map<string, Tensor>, fileKeyOf: Map<string, string>, module: Module, optimizer: AnyOptimizer): OptimizerStateDict {
+  const fail = (problem: string): never => {
+    throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${problem}`);
+  };
+  if (saved === null || typeof saved !== "object" || !Array.isArray(saved.param_groups)) fail(`metadata '${OPTIMIZER_METADATA_KEY}' lacks param_groups`);
+  if (saved.type !== optimizer.constructor.name) fail(`the file holds the state of a ${String(saved.type)}, the optimizer is a ${optimizer.constructor.name}`);
+  if (saved.param_groups.length !== optimizer.paramGroups.length) fail(`the file has ${saved.param_groups.length} parameter groups, the optimizer has ${optimizer.paramGroups.length}`);
+
+  // Index of each of the optimizer's parameters, by its key in the file.
+  const keyOf = new Map<Tensor, string>();
+  for (const [name, parameter] of module.namedParameters()) keyOf.set(parameter, fileKeyOf.get(name)!);
+  const indexOfKey = new Map<string, number>();
+  let index = 0;
+  const paramGroups = optimizer.paramGroups.map((group, g) => {
+    const savedGroup = saved.param_groups[g];
+    const keys = group.params.map((param) => {
+      const key = keyOf.get(param);
+      if (key === undefined) fail(`the optimizer has a parameter of shape ${shapeToString(param.shape)} that is not a parameter of the module`);
+      return key as string;
+    });
+    const savedKeys = Array.isArray(savedGroup.params) ? savedGroup.params : [];
+    if (savedKeys.length !== keys.length || savedKeys.some((key, i) => key !== keys[i])) {
+      fail(`parameter group ${g} holds [${savedKeys.join(", ")}] in the file but [${keys.join(", ")}] in the optimizer`);
+    }
+    const { params: _params, ...groupOptions } = savedGroup;
+    const indices = keys.map((key) => {
+      indexOfKey.set(key, index);
+      return index++;
+    });
+    const entry = { ...renameKeys(groupOptions, fromTorchKey), params: indices } as OptimizerStateDict["paramGroups"][number];
+    if (group.paramNames) entry.paramNames = group.paramNames.slice();
+    return entry;
+  });
+
+  const state: Record<number, ParamState> = {};
+  for (const [key, record] of Object.entries(saved.state ?? {})) {
+    const paramIndex = indexOfKey.get(key);
+    if (paramIndex === undefined) fail(`the file has optimizer state for '${key}', which the optimizer does not hold`);
+    const entry: ParamState = {};
+    for (const [stateKey, value] of Object.entries(record ?? {})) {
+      if (typeof value === "number") entry[fromTorchKey(stateKey)] = value;
+      else {
+        const t = value && typeof value === "object" ? tensors.get(value.tensor) : undefined;
+        if (t === undefined) fail(`the state '${stateKey}' of '${key}' refers to a tensor the file does not hold`);
+        entry[fromTorchKey(stateKey)] = t as Tensor;
+      }
+    }
+    state[paramIndex as number] = entry;
+  }
+  return { state, paramGroups };
+}

@@ -1,0 +1,6 @@
+// Barrel of src/io: safetensors files and module/optimizer checkpoints.
+export { saveSafetensors, loadSafetensors, parseSafetensors, writeFileAtomic, type TensorMap, type SafetensorsContents } from "./safetensors.js";
+export {
+  saveModule, loadModule, OPTIMIZER_METADATA_KEY, OPTIMIZER_TENSOR_PREFIX,
+  type SaveModuleOptions, type LoadModuleOptions,
+} from "./checkpoint.js";

@@ -1,0 +1,108 @@
+/**
+ * CLIP's symmetric contrastive loss between N matched image–text pairs.
+ * Chapter 7.3 ("Training Process", "Loss computation"). Source: Radford et al., "Learning
+ * Transferable Visual Models From Natural Language Supervision" (CLIP), 2021, Figure 3 and §2.5.
+ *
+ *   I = normalize(imageFeatures), T = normalize(textFeatures)     (N, D) each
+ *   logits = I Tᵀ / τ                                             (N, N), row i: image i vs texts
+ *   L = ½ [ CE(logits, arange(N)) + CE(logitsᵀ, arange(N)) ]       image→text and text→image
+ *
+ * Each direction is in-batch InfoNCE (info-nce.ts): the matching pair sits on the diagonal.
+ * With all embeddings identical both terms are log N.
+ *
+ * The temperature, three ways:
+ *   { temperature: 0.07 }             a fixed τ (default 0.07, CLIP's initial value);
+ *   { temperature: τ }                τ a 0-d tensor with requiresGrad: logits = I Tᵀ / τ, and
+ *                                     ∂L/∂τ = −(1/τ²) Σ_ij G_ij (I Tᵀ)_ij, G = ∂L/∂logits;
+ *   { logitScale: s }                 s = log(1/τ), a 0-d tensor (or number), as CLIP stores it:
+ *                                     logits = exp(s) · I Tᵀ, and ∂L/∂s = −τ ∂L/∂τ.
+ * Learning s rather than τ keeps the scale positive and makes steps multiplicative. CLIP
+ * initializes s = log(1/0.07) and clips the scale at 100: open_clip runs
+ * `logit_scale.clamp_(0, math.log(100))` after every optimizer step. That clamp belongs to the
+ * training loop, not to the loss: `clampLogitScale_` below does it. Without it the scale runs
+ * away (the loss can always be lowered by sharpening the softmax once the pairs are separated).
+ *
+ * Shapes: imageFeatures (N, D), textFeatures (N, D).
+ *
+ * PyTorch: open_clip.loss.ClipLoss computes
+ *   logits_per_image = logit_scale * image_features @ text_features.T
+ *   logits_per_text  = logit_scale * text_features @ image_features.T
+ *   (F.cross_entropy(logits_per_image, labels) + F.cross_entropy(logits_per_text, labels)) / 2
+ * on features the model has already normalized, and its `logit_scale` argument is the
+ * *exponentiated* scale (the model returns self.logit_scale.exp()); here `logitScale` is the
+ * stored s itself and the loss takes exp(s).
+ */
+import { Tensor } from "../tensor/tensor.js";
+import { shapeToString } from "../tensor/shape.js";
+import { crossEntropy, normalize } from "../ops/functional.js";
+import { requireTensor } from "../ops/util.js";
+import { arangeLabels, checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+
+export interface ClipLossOptions {
+  /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
+  temperature?: number | Tensor;
+  /** s = log(1/τ) (CLIP's `logit_scale` parameter): logits are multiplied by exp(s). */
+  logitScale?: number | Tensor;
+}
+
+export function clipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: ClipLossOptions = {}): Tensor {
+  checkEmbeddings("clipLoss", "imageFeatures", imageFeatures);
+  checkEmbeddings("clipLoss", "textFeatures", textFeatures);
+  checkSameShape("clipLoss", "imageFeatures", imageFeatures, "textFeatures", textFeatures);
+  checkSameDtype("clipLoss", "imageFeatures", imageFeatures, "textFeatures", textFeatures);
+  const scaleLogits = logitScaler(options, imageFeatures);
+
+  const image = normalize(imageFeatures); // (N, D)
+  const text = normalize(textFeatures); // (N, D)
+  const logitsPerImage = scaleLogits(image.matmul(text.t())); // (N, N): image i vs text j
+  const logitsPerText = logitsPerImage.t(); // (N, N): text i vs image j
+  const labels = arangeLabels(imageFeatures.shape[0]); // pair i is on the diagonal
+  return crossEntropy(logitsPerImage, labels).add(crossEntropy(logitsPerText, labels)).mul(0.5);
+}
+
+/** similarities ↦ logits: / τ (number or tensor), or · exp(s). */
+function logitScaler(options: ClipLossOptions, like: Tensor): (similarities: Tensor) => Tensor {
+  if (options.temperature !== undefined && options.logitScale !== undefined) {
+    throw new Error("clipLoss: pass temperature or logitScale, not both (logitScale = log(1 / temperature))");
+  }
+  if (options.logitScale !== undefined) {
+    const scale = options.logitScale;
+    const s = scale instanceof Tensor ? checkScalarTensor("logitScale", scale, like) : scale;
+    if (typeof s !== "number" || !Number.isFinite(s) || !Number.isFinite(Math.exp(s)) || Math.exp(s) === 0) {
+      throw new Error(`clipLoss: logitScale must be a finite number whose exp is finite and > 0, got ${String(s)}`);
+    }
+    return scale instanceof Tensor ? (similarities) => similarities.mul(scale.exp()) : (similarities) => similarities.mul(Math.exp(s));
+  }
+  const temperature = options.temperature ?? 0.07;
+  if (temperature instanceof Tensor) {
+    checkTemperature("clipLoss", checkScalarTensor("temperature", temperature, like));
+    return (similarities) => similarities.div(temperature);
+  }
+  checkTemperature("clipLoss", temperature);
+  return (similarities) => similarities.div(temperature);
+}
+
+/** A learnable scalar: 0-d, the features' dtype. Returns its value. */
+function checkScalarTensor(name: string, value: Tensor, like: Tensor): number {
+  requireTensor("clipLoss", value, name);
+  if (value.ndim !== 0) throw new Error(`clipLoss: ${name} must be a 0-d tensor, got shape ${shapeToString(value.shape)}`);
+  if (value.dtype !== like.dtype) {
+    throw new Error(`clipLoss: ${name} is ${value.dtype} but imageFeatures is ${like.dtype} ${shapeToString(like.shape)}; convert one with .to("${like.dtype}")`);
+  }
+  return value.item();
+}
+
+/**
+ * CLIP's clip of the learnable scale, in place, after an optimizer step (open_clip:
+ * `with torch.no_grad(): model.logit_scale.clamp_(0, math.log(100))`), so that exp(s) ≤ 100,
+ * i.e. τ ≥ 0.01. Returns the tensor.
+ */
+export function clampLogitScale_(logitScale: Tensor, min = 0, max = Math.log(100)): Tensor {
+  requireTensor("clampLogitScale_", logitScale, "logitScale");
+  if (!(min <= max)) throw new Error(`clampLogitScale_: need min ≤ max, got min=${min}, max=${max}`);
+  if (!logitScale.isContiguous()) throw new Error(`clampLogitScale_: logitScale must be contiguous (shape ${shapeToString(logitScale.shape)})`);
+  // A write to the storage, outside the tape (as torch.no_grad + clamp_).
+  const { data, offset } = logitScale.storage;
+  for (let i = 0; i < logitScale.numel(); i++) data[offset + i] = Math.min(max, Math.max(min, data[offset + i]));
+  return logitScale;
+}

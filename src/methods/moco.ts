@@ -1,0 +1,128 @@
+/**
+ * MoCo v2 (He et al., 2020, "Momentum Contrast for Unsupervised Visual Representation Learning";
+ * Chen, Fan, Girshick & He, 2020, "Improved Baselines with Momentum Contrastive Learning"):
+ * chapter section 7.4, "Method 2".
+ *
+ *   x ─ aug₁ → x_q ─ f_q → g_q → q ┐
+ *     └ aug₂ → x_k ─ f_k → g_k → k ┴─ InfoNCE(q; positive k, negatives = queue; τ)
+ *                                          then enqueue k, dequeue the oldest N keys
+ *   θ_k ← m θ_k + (1 − m) θ_q   after every step (the key encoder never receives a gradient)
+ *
+ *   logits_i = [q_i·k_i, q_i·queue_1, …, q_i·queue_K] / τ, label 0 (the positive is column 0)
+ *
+ * Shapes: q, k (N, 128); queue (K, 128), K a multiple of N so that each enqueue fills a whole
+ * slot block. The negatives are read from the queue *before* this batch's keys are enqueued, so a
+ * key is never its own query's negative. The queue and its pointer are buffers: saved with the
+ * model and restored on resume.
+ *
+ * The chapter says "pop old representations from queue → memory negatives" before the loss, and
+ * "push new representations" after: that is this order. Hyperparameters: τ = 0.2 (v2), m = 0.99
+ * (short runs; 0.999 for 200 epochs), K = 4096, head MLP 256 → 256 → ReLU → 128 (v2, no BN).
+ *
+ * PyTorch: facebookresearch/moco `moco/builder.py` (MoCo class, `_dequeue_and_enqueue`,
+ * `_momentum_update_key_encoder`); lightly `MemoryBankModule`.
+ */
+import { Tensor } from "../tensor/tensor.js";
+import type { Generator } from "../tensor/random.js";
+import { noGrad } from "../autograd/tape.js";
+import { Module, type Parameter } from "../nn/module.js";
+import type { Sequential } from "../nn/container.js";
+import { MLP } from "../nn/mlp.js";
+import { normalize } from "../ops/functional.js";
+import { mocoLoss } from "../losses/moco-loss.js";
+import { emaUpdate } from "../optim/ema.js";
+import type { TwoViewBatch } from "../data/loader.js";
+import { copyWeights, FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
+
+export interface MoCoOptions {
+  encoder?: EncoderKind;
+  temperature?: number;
+  /** K, the number of keys in the queue (a multiple of the batch size). */
+  queueSize?: number;
+  /** m, the key encoder's momentum. */
+  momentum?: number;
+  projectionDim?: number;
+  generator: Generator;
+}
+
+export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
+  readonly methodName = "moco" as const;
+  readonly encoder: Sequential;
+  readonly projector: MLP;
+  readonly keyEncoder: Sequential;
+  readonly keyProjector: MLP;
+  readonly temperature: number;
+  readonly momentum: number;
+  readonly queueSize: number;
+  readonly projectionDim: number;
+
+  constructor(options: MoCoOptions) {
+    super();
+    const kind = options.encoder ?? "mlp";
+    this.temperature = options.temperature ?? 0.2;
+    this.momentum = options.momentum ?? 0.99;
+    this.queueSize = options.queueSize ?? 4096;
+    this.projectionDim = options.projectionDim ?? 128;
+    const g = options.generator;
+    this.encoder = this.registerModule("encoder", imageEncoder(kind, g));
+    this.projector = this.registerModule("projector", new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { generator: g }));
+    // The key encoder starts as an exact copy of the query encoder (builder.py: param_k.copy_(param_q)).
+    this.keyEncoder = this.registerModule("keyEncoder", copyWeights(this.encoder, imageEncoder(kind, g)));
+    this.keyProjector = this.registerModule("keyProjector", copyWeights(this.projector, new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { generator: g })));
+    // The queue starts as random unit vectors (builder.py: randn, then normalize along dim 0 per key).
+    const initial = new Float32Array(this.queueSize * this.projectionDim);
+    for (let i = 0; i < initial.length; i++) initial[i] = g.normal();
+    this.registerBuffer("queue", normalize(Tensor.fromTypedArray(initial, [this.queueSize, this.projectionDim]))); // (K, 128)
+    this.registerBuffer("queuePointer", Tensor.fromTypedArray(new Float32Array(1), []));
+  }
+
+  get queue(): Tensor {
+    return this.getBuffer("queue");
+  }
+
+  get queuePointer(): number {
+    return this.getBuffer("queuePointer").item();
+  }
+
+  /** The encoder's features h = f(x) (what the linear probe reads). */
+  forward(images: Tensor): Tensor {
+    return this.encoder.forward(images);
+  }
+
+  trainingLoss(batch: TwoViewBatch): Tensor {
+    const n = batch.batchSize;
+    if (this.queueSize % n !== 0) throw new Error(`MoCo: queue size ${this.queueSize} is not a multiple of the batch size ${n}`);
+    const q = this.projector.forward(this.encoder.forward(imageTensor(batch.view1, n))); // (N, 128)
+    const k = noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(batch.view2, n))))); // (N, 128)
+    // Negatives are the queue as it is now, before this batch's keys go in. A copy, because the
+    // enqueue below overwrites the queue in place and backward still needs these values
+    // (builder.py: `self.queue.clone().detach()`, for the same reason).
+    const negatives = noGrad(() => this.queue.clone()); // (K, 128)
+    const loss = mocoLoss(q, k, negatives, { temperature: this.temperature });
+    this.enqueue(k);
+    return loss;
+  }
+
+  /** Write the N keys at the pointer and advance it: pointer ← (pointer + N) mod K. */
+  enqueue(keys: Tensor): void {
+    const n = keys.shape[0];
+    const pointer = this.queuePointer;
+    const queue = this.queue;
+    queue.storage.data.set(keys.toTypedArray(), pointer * this.projectionDim); // rows pointer … pointer + N − 1
+    this.getBuffer("queuePointer").storage.data[0] = (pointer + n) % this.queueSize;
+  }
+
+  trainableParameters(): [string, Parameter][] {
+    return trainableOf(this);
+  }
+
+  /** θ_k ← m θ_k + (1 − m) θ_q, after the optimizer has updated θ_q. */
+  afterOptimizerStep(): void {
+    emaUpdate(this.keyEncoder, this.encoder, this.momentum);
+    emaUpdate(this.keyProjector, this.projector, this.momentum);
+  }
+
+  progressExtra() {
+    return { label: "τ", value: this.temperature };
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Linear: an affine map of the last dimension (PyTorch: torch.nn.Linear).
+ *
+ *   y = x Wᵀ + b          x: (…, in),  W: (out, in),  b: (out),  y: (…, out)
+ *   ∂L/∂x = ḡ W,   ∂L/∂W = Σ ḡᵀ x,   ∂L/∂b = Σ ḡ      (sums over the leading dims; the tape does them)
+ *
+ * Init (PyTorch's default, Linear.reset_parameters): W ~ kaiming_uniform(a = √5), which is
+ * U(−1/√in, 1/√in), and b ~ U(−1/√in, 1/√in).
+ *
+ * State dict keys: "weight" (out, in), "bias" (out) — the same as PyTorch.
+ */
+import type { DType, Tensor } from "../tensor/tensor.js";
+import type { Generator } from "../tensor/random.js";
+import { shapeToString } from "../tensor/shape.js";
+import { add } from "../ops/elementwise.js";
+import { matmul } from "../ops/matmul.js";
+import { reshape, transpose } from "../ops/views.js";
+import { Module, type Parameter } from "./module.js";
+import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./init.js";
+import { checkDtype, checkFeatures } from "./util.js";
+
+export interface LinearOptions {
+  /** Learn an additive bias (default true). */
+  bias?: boolean;
+  dtype?: DType;
+  /** Seeded generator for the init (required). */
+  generator: Generator;
+}
+
+export class Linear extends Module {
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly weight: Parameter;
+  readonly bias: Parameter | null;
+
+  constructor(inFeatures: number, outFeatures: number, options: LinearOptions) {
+    super();
+    checkFeatures("Linear", { inFeatures, outFeatures });
+    const generator = requireGenerator("Linear", options?.generator);
+    this.inFeatures = inFeatures;
+    this.outFeatures = outFeatures;
+    const dtype = options.dtype ?? "float32";
+    this.weight = emptyParameter([outFeatures, inFeatures], dtype); // (out, in)
+    kaimingUniform_(this.weight, { a: Math.sqrt(5) }, generator);
+    this.registerParameter("weight", this.weight);
+    if (options.bias ?? true) {
+      this.bias = emptyParameter([outFeatures], dtype); // (out)
+      const bound = inFeatures > 0 ? 1 / Math.sqrt(inFeatures) : 0;
+      uniform_(this.bias, -bound, bound, generator);
+    } else {
+      this.bias = null;
+    }
+    this.registerParameter("bias", this.bias);
+  }
+
+  forward(x: Tensor): Tensor {
+    if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
+      throw new Error(`Linear: input of shape ${shapeToString(x.shape)} does not end in inFeatures = ${this.inFeatures}`);
+    }
+    checkDtype("Linear", x, this.weight);
+    return linearForward(x, this.weight, this.bias);
+  }
+}
+
+/**
+ * y = x Wᵀ + b for x (…, in), W (out, in), b (out) or null. The leading dims are folded into rows
+ * first (a view when x is contiguous), so one GEMM covers the whole batch instead of one per item.
+ */
+export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
+  const [outFeatures, inFeatures] = weight.shape;
+  const rows = x.ndim === 2 ? x : reshape(x, [-1, inFeatures]); // (rows, in)
+  const product = matmul(rows, transpose(weight, 0, 1)); // (rows, out)
+  const y = bias ? add(product, bias) : product; // (rows, out)
+  return x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), outFeatures]); // (…, out)
+}

@@ -1,0 +1,24 @@
+/**
+ * Small checks and conversions shared by the modules of src/nn.
+ */
+import type { DType, Tensor } from "../tensor/tensor.js";
+import { shapeToString } from "../tensor/shape.js";
+
+/** Sizes must be non-negative integers. */
+export function checkFeatures(owner: string, sizes: Record<string, number>): void {
+  for (const [name, value] of Object.entries(sizes)) {
+    if (!Number.isInteger(value) || value < 0) throw new Error(`${owner}: ${name} must be a non-negative integer, got ${value}`);
+  }
+}
+
+/** The input must have the module's dtype (convert with .to(dtype) or build the module with { dtype }). */
+export function checkDtype(owner: string, x: Tensor, like: Tensor): void {
+  if (x.dtype !== like.dtype) {
+    throw new Error(`${owner}: input is ${x.dtype} (shape ${shapeToString(x.shape)}) but the module's parameters are ${like.dtype}; convert with .to("${like.dtype}") or build the module with { dtype: "${x.dtype}" }`);
+  }
+}
+
+/** A float64 accumulator (gradient sums are kept in doubles) as an array of the tensor dtype. */
+export function castTo(dtype: DType, values: Float64Array): Float32Array | Float64Array {
+  return dtype === "float64" ? values : Float32Array.from(values);
+}

@@ -1,0 +1,162 @@
+/**
+ * A small Vision Transformer (Dosovitskiy et al. 2021, "An Image is Worth 16x16 Words", §3.1, eq. 1–4).
+ *
+ *   patches:   x (B, C, H, W) → P = H·W/p² patches of C·p·p pixels (row-major over the grid)   (B, P, C·p²)
+ *   embed:     z₀ = [x_cls; patches·Eᵀ + b] + E_pos                                          (B, P(+1), D)
+ *   encoder:   z_L = TransformerEncoder(z₀)  (pre-norm layers + a final LayerNorm)
+ *   pool:      y = z_L[:, 0] (class token) or mean over the tokens                             (B, D)
+ *   head:      out = y·W_headᵀ + b_head, or y itself when numClasses = 0                      (B, K)
+ *
+ * MNIST with 7×7 patches: 28×28 → a 4×4 grid of 16 tokens of 49 pixels.
+ *
+ * PatchEmbedding's projection is a Linear `proj` with weight (D, C·p·p): it equals the usual
+ * Conv2d(C, D, kernel = stride = p) of timm / torchvision, whose weight (D, C, p, p) is
+ * proj.weight viewed as (D, C, p, p) — unfold orders each patch (c, i, j) as the conv weight
+ * does — and both have the same default init, U(±1/√(C·p²)).
+ * clsToken (1, 1, D) and posEmbed (1, P(+1), D) are initialized N(0, 0.02²), as ViT/timm
+ * (trunc_normal std 0.02; the truncation at ±2 is 100σ away, so it never binds).
+ *
+ * State dict keys, in order: patchEmbed.clsToken, patchEmbed.posEmbed, patchEmbed.proj.{weight,bias},
+ * encoder.layers.i.… (see transformer.ts), encoder.norm.{weight,bias}, head.{weight,bias}.
+ * Neither class is in torch.nn; timm's names are cls_token, pos_embed, patch_embed.proj, blocks.i, norm, head.
+ */
+import type { DType, Tensor } from "../tensor/tensor.js";
+import type { Generator } from "../tensor/random.js";
+import { shapeToString } from "../tensor/shape.js";
+import { add } from "../ops/elementwise.js";
+import { cat } from "../ops/indexing.js";
+import { mean } from "../ops/reduce.js";
+import { expand, select, transpose } from "../ops/views.js";
+import { Module, type Parameter } from "./module.js";
+import { Linear } from "./linear.js";
+import { checkDtype, checkFeatures } from "./util.js";
+import { LayerNorm } from "./layernorm.js";
+import { Identity } from "./flatten.js";
+import { unfold } from "./conv.js";
+import { TransformerEncoder, TransformerEncoderLayer } from "./transformer.js";
+import { emptyParameter, normal_, requireGenerator } from "./init.js";
+
+export interface PatchEmbeddingOptions {
+  embedDim: number;
+  imageSize?: number;
+  patchSize?: number;
+  inChannels?: number;
+  /** Prepend a learned class token (default true). */
+  classToken?: boolean;
+  dtype?: DType;
+  generator: Generator;
+}
+
+export class PatchEmbedding extends Module {
+  readonly imageSize: number;
+  readonly patchSize: number;
+  readonly inChannels: number;
+  readonly embedDim: number;
+  readonly numPatches: number;
+  readonly proj: Linear;
+  readonly clsToken: Parameter | null;
+  readonly posEmbed: Parameter;
+
+  constructor(options: PatchEmbeddingOptions) {
+    super();
+    const generator = requireGenerator("PatchEmbedding", options?.generator);
+    this.imageSize = options.imageSize ?? 28;
+    this.patchSize = options.patchSize ?? 7;
+    this.inChannels = options.inChannels ?? 1;
+    this.embedDim = options.embedDim;
+    checkFeatures("PatchEmbedding", { imageSize: this.imageSize, patchSize: this.patchSize, inChannels: this.inChannels, embedDim: this.embedDim });
+    if (this.patchSize < 1 || this.imageSize % this.patchSize !== 0) {
+      throw new Error(`PatchEmbedding: imageSize (${this.imageSize}) must be a multiple of patchSize (${this.patchSize})`);
+    }
+    this.numPatches = (this.imageSize / this.patchSize) ** 2;
+    const dtype = options.dtype ?? "float32";
+    const patchPixels = this.inChannels * this.patchSize * this.patchSize;
+    this.proj = this.registerModule("proj", new Linear(patchPixels, this.embedDim, { dtype, generator })); // (D, C·p²)
+    const classToken = options.classToken ?? true;
+    this.clsToken = classToken ? (normal_(emptyParameter([1, 1, this.embedDim], dtype), 0, 0.02, generator) as Parameter) : null; // (1, 1, D)
+    this.registerParameter("clsToken", this.clsToken);
+    const tokens = this.numPatches + (classToken ? 1 : 0);
+    this.posEmbed = normal_(emptyParameter([1, tokens, this.embedDim], dtype), 0, 0.02, generator) as Parameter; // (1, P(+1), D)
+    this.registerParameter("posEmbed", this.posEmbed);
+  }
+
+  /** x (B, C, H, W) → tokens (B, P(+1), D). */
+  forward(x: Tensor): Tensor {
+    const { inChannels: C, imageSize: S, patchSize: p, embedDim: D } = this;
+    if (x.ndim !== 4 || x.shape[1] !== C || x.shape[2] !== S || x.shape[3] !== S) {
+      throw new Error(`PatchEmbedding: input must be (B, ${C}, ${S}, ${S}), got shape ${shapeToString(x.shape)}`);
+    }
+    checkDtype("PatchEmbedding", x, this.posEmbed);
+    const B = x.shape[0];
+    const patches = transpose(unfold(x, p, { stride: p }), 1, 2); // (B, P, C·p²)
+    let tokens = this.proj.forward(patches); // (B, P, D)
+    if (this.clsToken) tokens = cat([expand(this.clsToken, [B, 1, D]), tokens], 1); // (B, P + 1, D)
+    return add(tokens, this.posEmbed); // (B, P(+1), D)
+  }
+}
+
+export interface VisionTransformerOptions {
+  embedDim: number;
+  /** Number of encoder layers. */
+  depth: number;
+  numHeads: number;
+  imageSize?: number;
+  patchSize?: number;
+  inChannels?: number;
+  /** Feed-forward width = mlpRatio·embedDim (default 4). */
+  mlpRatio?: number;
+  dropout?: number;
+  activation?: "gelu" | "relu";
+  /** "cls" (default): the class token's output; "mean": the mean over patch tokens (no class token). */
+  pool?: "cls" | "mean";
+  /** Output size of the linear head; 0 (default) = no head, the pooled (B, embedDim) features. */
+  numClasses?: number;
+  dtype?: DType;
+  generator: Generator;
+}
+
+export class VisionTransformer extends Module {
+  readonly pool: "cls" | "mean";
+  readonly embedDim: number;
+  readonly patchEmbed: PatchEmbedding;
+  readonly encoder: TransformerEncoder;
+  readonly head: Linear | Identity;
+
+  constructor(options: VisionTransformerOptions) {
+    super();
+    const generator = requireGenerator("VisionTransformer", options?.generator);
+    this.pool = options.pool ?? "cls";
+    if (this.pool !== "cls" && this.pool !== "mean") throw new Error(`VisionTransformer: pool must be "cls" or "mean", got "${String(this.pool)}"`);
+    const { embedDim, depth, numHeads, dtype } = options;
+    this.embedDim = embedDim;
+    this.patchEmbed = this.registerModule("patchEmbed", new PatchEmbedding({
+      embedDim, imageSize: options.imageSize, patchSize: options.patchSize, inChannels: options.inChannels,
+      classToken: this.pool === "cls", dtype, generator,
+    }));
+    const layerOptions = {
+      dimFeedforward: Math.round((options.mlpRatio ?? 4) * embedDim),
+      dropout: options.dropout ?? 0,
+      activation: options.activation ?? "gelu",
+      normFirst: true,
+      dtype,
+      generator,
+    };
+    this.encoder = this.registerModule("encoder", new TransformerEncoder(
+      () => new TransformerEncoderLayer(embedDim, numHeads, layerOptions), depth, { norm: new LayerNorm(embedDim, { dtype }) },
+    ));
+    const numClasses = options.numClasses ?? 0;
+    this.head = this.registerModule("head", numClasses > 0 ? new Linear(embedDim, numClasses, { dtype, generator }) : new Identity());
+  }
+
+  /** Token features after the final norm: (B, P(+1), D). */
+  forwardFeatures(x: Tensor): Tensor {
+    return this.encoder.forward(this.patchEmbed.forward(x));
+  }
+
+  /** x (B, C, H, W) → (B, numClasses) or (B, embedDim). */
+  forward(x: Tensor): Tensor {
+    const tokens = this.forwardFeatures(x); // (B, P(+1), D)
+    const pooled = this.pool === "cls" ? select(tokens, 1, 0) : mean(tokens, 1); // (B, D)
+    return this.head.forward(pooled);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * Activations and the softmax family.
+ *
+ * The softmax family is computed with the max subtracted first (the log-sum-exp trick):
+ *   logsumexp(x) = m + log Σ_j exp(x_j − m),  m = max_j x_j
+ * so no exp ever sees a large positive argument: finite for inputs of any magnitude.
+ */
+import { Tensor } from "../tensor/tensor.js";
+import { normalizeAxis } from "../tensor/shape.js";
+import { noGrad, record } from "../autograd/tape.js";
+import { contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { mul, sub } from "./elementwise.js";
+import { sum } from "./reduce.js";
+import { expand, reshape } from "./views.js";
+import { normalCdf } from "./erf.js";
+
+/** Apply f elementwise into a fresh tensor (the input may have any layout). */
+function mapValues(x: Tensor, f: (v: number) => number): Tensor {
+  const { data, offset } = contiguousData(x);
+  const out = emptyTensor(x.dtype, x.shape);
+  const o = out.storage.data;
+  for (let i = 0; i < o.length; i++) o[i] = f(data[offset + i]);
+  return out;
+}
+
+// tanh:  ∂/∂x = 1 − tanh²(x)
+export function tanh(a: Tensor): Tensor {
+  const x = requireTensor("tanh", a);
+  const out = mapValues(x, Math.tanh);
+  return record("tanh", [x], out, (g) => [mul(g, mapValues(out, (t) => 1 - t * t))]);
+}
+
+// σ(x) = 1 / (1 + e^−x), computed without overflow on either side:  ∂/∂x = σ(x)(1 − σ(x))
+export function sigmoid(a: Tensor): Tensor {
+  const x = requireTensor("sigmoid", a);
+  const out = mapValues(x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))));
+  return record("sigmoid", [x], out, (g) => [mul(g, mapValues(out, (s) => s * (1 - s)))]);
+}
+
+// relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
+export function relu(a: Tensor): Tensor {
+  const x = requireTensor("relu", a);
+  const { data, offset } = contiguousData(x);
+  const out = emptyTensor(x.dtype, x.shape);
+  const o = out.storage.data;
+  for (let i = 0; i < o.length; i++) {
+    const v = data[offset + i];
+    o[i] = v > 0 ? v : 0;
+  }
+  return record("relu", [x], out, (g) => {
+    // One pass: ∂L/∂x_i = g_i where out_i > 0 (the hot path of every MLP and conv encoder).
+    const upstream = contiguousData(g);
+    const grad = emptyTensor(x.dtype, x.shape);
+    const gd = grad.storage.data;
+    for (let i = 0; i < gd.length; i++) gd[i] = o[i] > 0 ? upstream.data[upstream.offset + i] : 0;
+    return [grad];
+  });
+}
+
+// gelu(x) = x·Φ(x) (exact, erf form, as F.gelu's default):  ∂/∂x = Φ(x) + x·φ(x)
+export function gelu(a: Tensor): Tensor {
+  const x = requireTensor("gelu", a);
+  const out = mapValues(x, (v) => v * normalCdf(v));
+  const inverseSqrt2Pi = 1 / Math.sqrt(2 * Math.PI);
+  return record("gelu", [x], out, (g) => [mul(g, mapValues(x, (v) => normalCdf(v) + v * inverseSqrt2Pi * Math.exp(-0.5 * v * v)))]);
+}
+
+/** View contiguous x as (outer, n, inner) around `axis`. */
+function around(x: Tensor, axis: number) {
+  const shape = x.shape;
+  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  return { ...contiguousData(x), outer, n: shape[axis], inner };
+}
+
+/** The log-sum-exp along `axis`, with the kept dim (size 1). The max shift keeps exp ≤ 1. */
+function logSumExpKeep(x: Tensor, axis: number): Tensor {
+  const { data, offset, outer, n, inner } = around(x, axis);
+  const keptShape = x.shape.map((d, i) => (i === axis ? 1 : d));
+  const out = emptyTensor(x.dtype, keptShape);
+  const o = out.storage.data;
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const base = offset + p * n * inner + q;
+      let m = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const v = data[base + i * inner];
+        if (v > m || Number.isNaN(v)) m = v;
+      }
+      if (m === -Infinity || m === Infinity || Number.isNaN(m)) {
+        o[p * inner + q] = m; // all −∞ gives −∞; any +∞ gives +∞; NaN propagates
+        continue;
+      }
+      let total = 0;
+      for (let i = 0; i < n; i++) total += Math.exp(data[base + i * inner] - m);
+      o[p * inner + q] = m + Math.log(total);
+    }
+  }
+  return out;
+}
+
+// logsumexp_d(x):  ∂/∂x_j = softmax(x)_j
+export function logsumexp(a: Tensor, dim: number, keepdim = false): Tensor {
+  const x = requireTensor("logsumexp", a);
+  const axis = normalizeAxis("logsumexp", dim, x.ndim);
+  const kept = logSumExpKeep(x, axis);
+  const out = keepdim ? kept : reshape(kept, x.shape.filter((_, i) => i !== axis));
+  return record("logsumexp", [x], out, (g) => {
+    const probabilities = expShifted(x, kept);
+    return [mul(expand(reshape(g, kept.shape), x.shape), probabilities)];
+  });
+}
+
+/** exp(x − shift) with shift broadcast along the reduced axis. */
+function expShifted(x: Tensor, shift: Tensor): Tensor {
+  return noGrad(() => mapValues(sub(x, shift), Math.exp));
+}
+
+// softmax_d(x)_j = exp(x_j − logsumexp(x)):  ∂L/∂x = s ⊙ (g − Σ_j g_j s_j)
+export function softmax(a: Tensor, dim: number): Tensor {
+  const x = requireTensor("softmax", a);
+  const axis = normalizeAxis("softmax", dim, x.ndim);
+  const out = expShifted(x, logSumExpKeep(x, axis));
+  return record("softmax", [x], out, (g) => [mul(out, sub(g, sum(mul(g, out), axis, true)))]);
+}
+
+// logSoftmax_d(x)_j = x_j − logsumexp(x):  ∂L/∂x = g − softmax(x) · Σ_j g_j
+export function logSoftmax(a: Tensor, dim: number): Tensor {
+  const x = requireTensor("logSoftmax", a);
+  const axis = normalizeAxis("logSoftmax", dim, x.ndim);
+  const out = noGrad(() => sub(x, logSumExpKeep(x, axis)));
+  return record("logSoftmax", [x], out, (g) => [sub(g, mul(mapValues(out, Math.exp), sum(g, axis, true)))]);
+}

@@ -1,0 +1,204 @@
+/**
+ * Elementwise ops. Binary ops broadcast by NumPy rules and accept a number for either operand.
+ *
+ * Each op is written as: the math, the forward, and the gradient rule (vector–Jacobian product)
+ * right below it. Rules may return gradients in the broadcast output shape; the tape sums them
+ * back to each input's shape (see src/autograd/tape.ts), so no rule deals with broadcasting.
+ *
+ * Forward kernels: scijs `ndarray-ops` (add, sub, mul, div, exp, log, …) run over the broadcast
+ * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
+ */
+import ndarray from "ndarray";
+import ops from "ndarray-ops";
+import { Tensor, type DType, type TensorLike } from "../tensor/tensor.js";
+import { broadcastShapes, contiguousStrides, numel } from "../tensor/shape.js";
+import { record } from "../autograd/tape.js";
+import { asTensor, broadcastView, contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { allocate } from "../tensor/tensor.js";
+
+type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
+
+/** out = kernel(a, b) over the broadcast shape of a and b. */
+function broadcastBinary(op: string, a: TensorLike, b: TensorLike, kernel: Kernel): { out: Tensor; a: Tensor; b: Tensor } {
+  const like = a instanceof Tensor ? a : requireTensor(op, b, "operand");
+  const left = asTensor(op, a, like);
+  const right = asTensor(op, b, like);
+  const shape = broadcastShapes(op, left.shape, right.shape);
+  const out = emptyTensor(like.dtype, shape);
+  if (out.numel() > 0) kernel(out.storage, broadcastView(left, shape), broadcastView(right, shape));
+  return { out, a: left, b: right };
+}
+
+// a + b:  ∂/∂a = 1, ∂/∂b = 1
+export function add(a: TensorLike, b: TensorLike): Tensor {
+  const { out, a: x, b: y } = broadcastBinary("add", a, b, ops.add);
+  return record("add", [x, y], out, (g) => [g, g]);
+}
+
+// a − b:  ∂/∂a = 1, ∂/∂b = −1
+export function sub(a: TensorLike, b: TensorLike): Tensor {
+  const { out, a: x, b: y } = broadcastBinary("sub", a, b, ops.sub);
+  return record("sub", [x, y], out, (g) => [g, y.requiresGrad ? neg(g) : null]);
+}
+
+// a · b:  ∂/∂a = b, ∂/∂b = a
+export function mul(a: TensorLike, b: TensorLike): Tensor {
+  const { out, a: x, b: y } = broadcastBinary("mul", a, b, ops.mul);
+  return record("mul", [x, y], out, (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null]);
+}
+
+// a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
+export function div(a: TensorLike, b: TensorLike): Tensor {
+  const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div);
+  return record("div", [x, y], out, (g) => [
+    x.requiresGrad ? div(g, y) : null,
+    y.requiresGrad ? neg(mul(g, div(out, y))) : null,
+  ]);
+}
+
+// a^b:  ∂/∂a = b·a^(b−1),  ∂/∂b = a^b · ln a  (defined for a > 0)
+export function pow(a: TensorLike, b: TensorLike): Tensor {
+  if (typeof b === "number") {
+    const x = requireTensor("pow", a);
+    const out = emptyTensor(x.dtype, x.shape);
+    if (out.numel() > 0) ops.pows(out.storage, x.storage, b);
+    return record("pow", [x], out, (g) => [mul(g, mul(pow(x, b - 1), b))]);
+  }
+  const { out, a: x, b: y } = broadcastBinary("pow", a, b, ops.pow);
+  return record("pow", [x, y], out, (g) => [
+    x.requiresGrad ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
+    y.requiresGrad ? mul(g, mul(out, log(x))) : null,
+  ]);
+}
+
+// max(a, b):  the gradient goes to the larger input (to `a` on ties, as a subgradient choice)
+export function maximum(a: TensorLike, b: TensorLike): Tensor {
+  const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
+  return record("maximum", [x, y], out, (g) => {
+    const aWins = compareMask(x, y, out.shape, (p, q) => p >= q);
+    return [x.requiresGrad ? mul(g, aWins) : null, y.requiresGrad ? mul(g, sub(1, aWins)) : null];
+  });
+}
+
+// min(a, b):  the gradient goes to the smaller input (to `a` on ties)
+export function minimum(a: TensorLike, b: TensorLike): Tensor {
+  const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
+  return record("minimum", [x, y], out, (g) => {
+    const aWins = compareMask(x, y, out.shape, (p, q) => p <= q);
+    return [x.requiresGrad ? mul(g, aWins) : null, y.requiresGrad ? mul(g, sub(1, aWins)) : null];
+  });
+}
+
+/** 1 where predicate(a, b) holds, else 0, over the broadcast shape. */
+function compareMask(a: Tensor, b: Tensor, shape: number[], predicate: (p: number, q: number) => boolean): Tensor {
+  const left = Tensor.fromTypedArray(contiguousCopy(broadcastView(a, shape), a.dtype), shape);
+  const right = Tensor.fromTypedArray(contiguousCopy(broadcastView(b, shape), b.dtype), shape);
+  const mask = emptyTensor(a.dtype, shape);
+  const l = left.storage.data, r = right.storage.data, m = mask.storage.data;
+  for (let i = 0; i < m.length; i++) m[i] = predicate(l[i], r[i]) ? 1 : 0;
+  return mask;
+}
+
+function contiguousCopy(view: Parameters<typeof ops.assign>[1], dtype: DType) {
+  const data = allocate(dtype, numel(view.shape));
+  if (data.length > 0) ops.assign(ndarray(data, view.shape.slice(), contiguousStrides(view.shape), 0), view);
+  return data;
+}
+
+/** Apply an ndarray-ops unary kernel into a fresh contiguous tensor. */
+function unary(x: Tensor, kernel: (out: Tensor["storage"], a: Tensor["storage"]) => unknown): Tensor {
+  const out = emptyTensor(x.dtype, x.shape);
+  if (out.numel() > 0) kernel(out.storage, x.storage);
+  return out;
+}
+
+// −a:  ∂/∂a = −1
+export function neg(a: Tensor): Tensor {
+  const x = requireTensor("neg", a);
+  return record("neg", [x], unary(x, ops.neg), (g) => [neg(g)]);
+}
+
+// e^a:  ∂/∂a = e^a (the output itself)
+export function exp(a: Tensor): Tensor {
+  const x = requireTensor("exp", a);
+  const out = unary(x, ops.exp);
+  return record("exp", [x], out, (g) => [mul(g, out)]);
+}
+
+// ln a:  ∂/∂a = 1/a
+export function log(a: Tensor): Tensor {
+  const x = requireTensor("log", a);
+  return record("log", [x], unary(x, ops.log), (g) => [div(g, x)]);
+}
+
+// √a:  ∂/∂a = 1 / (2√a)
+export function sqrt(a: Tensor): Tensor {
+  const x = requireTensor("sqrt", a);
+  const out = unary(x, ops.sqrt);
+  return record("sqrt", [x], out, (g) => [div(g, mul(out, 2))]);
+}
+
+// |a|:  ∂/∂a = sign(a)  (0 at a = 0, as PyTorch)
+export function abs(a: Tensor): Tensor {
+  const x = requireTensor("abs", a);
+  return record("abs", [x], unary(x, ops.abs), (g) => [mul(g, sign(x))]);
+}
+
+// a²:  ∂/∂a = 2a
+export function square(a: Tensor): Tensor {
+  const x = requireTensor("square", a);
+  const out = emptyTensor(x.dtype, x.shape);
+  if (out.numel() > 0) ops.mul(out.storage, x.storage, x.storage);
+  return record("square", [x], out, (g) => [mul(g, mul(x, 2))]);
+}
+
+/** sign(a) ∈ {−1, 0, 1}; not differentiable (no record). */
+export function sign(a: Tensor): Tensor {
+  const { data, offset } = contiguousData(a);
+  const out = emptyTensor(a.dtype, a.shape);
+  const o = out.storage.data;
+  for (let i = 0; i < o.length; i++) o[i] = Math.sign(data[offset + i]);
+  return out;
+}
+
+// clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0
+export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
+  const x = requireTensor("clamp", a);
+  const lo = min ?? -Infinity;
+  const hi = max ?? Infinity;
+  if (Number.isNaN(lo) || Number.isNaN(hi) || lo > hi) throw new Error(`clamp: need min ≤ max, got min=${min}, max=${max}`);
+  const { data, offset } = contiguousData(x);
+  const out = emptyTensor(x.dtype, x.shape);
+  const o = out.storage.data;
+  for (let i = 0; i < o.length; i++) {
+    const v = data[offset + i];
+    o[i] = v < lo ? lo : v > hi ? hi : v;
+  }
+  return record("clamp", [x], out, (g) => {
+    const inside = emptyTensor(x.dtype, x.shape);
+    const m = inside.storage.data;
+    for (let i = 0; i < m.length; i++) {
+      const v = data[offset + i];
+      m[i] = v >= lo && v <= hi ? 1 : 0;
+    }
+    return [mul(g, inside)];
+  });
+}
+
+// cast:  the gradient is cast back to the input's dtype
+export function to(a: Tensor, dtype: DType): Tensor {
+  const x = requireTensor("to", a);
+  if (dtype !== "float32" && dtype !== "float64") throw new Error(`to: unsupported dtype '${dtype}' (float32 or float64)`);
+  if (x.dtype === dtype) return x;
+  const out = emptyTensor(dtype, x.shape);
+  if (out.numel() > 0) ops.assign(out.storage, x.storage);
+  return record("to", [x], out, (g) => [to(g, x.dtype)]);
+}
+
+// copy:  ∂/∂a = 1
+export function clone(a: Tensor): Tensor {
+  const x = requireTensor("clone", a);
+  const out = emptyTensor(x.dtype, x.shape);
+  if (out.numel() > 0) ops.assign(out.storage, x.storage);
+  return record("clone", [x], out, (g) => [g]);
+}

@@ -1,0 +1,211 @@
+/**
+ * Joining and indexing: cat, stack, indexSelect, gather, where, maskedFill.
+ *
+ * Index arguments are integer-valued: an Int32Array, a list of numbers, or a tensor holding
+ * whole numbers (PyTorch uses int64 tensors; this project's tensors are floating point, and
+ * integer indices up to 2^24 are exact even in float32). Every index is range-checked.
+ */
+import ops from "ndarray-ops";
+import { Tensor, type IndexLike, type TensorLike } from "../tensor/tensor.js";
+import { broadcastShapes, contiguousStrides, normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
+import { record } from "../autograd/tape.js";
+import { asTensor, broadcastView, checkSameDtype, contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { mul, sub } from "./elementwise.js";
+import { narrow, unsqueeze } from "./views.js";
+
+/** Read an index argument into an Int32Array, checking every entry against `size`. */
+export function toIndexArray(op: string, index: IndexLike, size: number, what: string): Int32Array {
+  let values: ArrayLike<number>;
+  if (index instanceof Tensor) {
+    const { data, offset } = contiguousData(index);
+    values = data.subarray(offset, offset + index.numel());
+  } else {
+    values = index;
+  }
+  const out = new Int32Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (!Number.isInteger(v)) throw new Error(`${op}: index ${v} at position ${i} is not an integer`);
+    const resolved = v < 0 ? v + size : v;
+    if (resolved < 0 || resolved >= size) {
+      throw new Error(`${op}: index ${v} at position ${i} is out of range for ${what} of size ${size}`);
+    }
+    out[i] = resolved;
+  }
+  return out;
+}
+
+// concatenate along dim:  the gradient of each input is its slice of the output gradient
+export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error("cat: expected a non-empty list of tensors");
+  const first = requireTensor("cat", tensors[0], "tensors[0]");
+  const axis = normalizeAxis("cat", dim, first.ndim);
+  let total = 0;
+  tensors.forEach((t, k) => {
+    requireTensor("cat", t, `tensors[${k}]`);
+    checkSameDtype("cat", first, t);
+    const compatible = t.ndim === first.ndim && t.shape.every((d: number, i: number) => i === axis || d === first.shape[i]);
+    if (!compatible) {
+      throw new Error(`cat: tensors[${k}] has shape ${shapeToString(t.shape)}, incompatible with ${shapeToString(first.shape)} along dim ${dim}`);
+    }
+    total += t.shape[axis];
+  });
+  const outShape = first.shape;
+  outShape[axis] = total;
+  const out = emptyTensor(first.dtype, outShape);
+  let start = 0;
+  const starts: number[] = [];
+  for (const t of tensors) {
+    starts.push(start);
+    const length = t.shape[axis];
+    if (t.numel() > 0) {
+      const begin = out.shape.map((_, i) => (i === axis ? start : 0));
+      const region = out.storage.lo(...begin).hi(...t.shape);
+      ops.assign(region, t.storage);
+    }
+    start += length;
+  }
+  return record("cat", [...tensors], out, (g) => tensors.map((t, k) => (t.requiresGrad ? narrow(g, axis, starts[k], t.shape[axis]) : null)));
+}
+
+// stack along a new dim:  cat of unsqueezed inputs
+export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
+  if (!Array.isArray(tensors) || tensors.length === 0) throw new Error("stack: expected a non-empty list of tensors");
+  const shape = tensors[0].shape;
+  tensors.forEach((t, k) => {
+    if (!sameShape(t.shape, shape)) throw new Error(`stack: tensors[${k}] has shape ${shapeToString(t.shape)}, expected ${shapeToString(shape)}`);
+  });
+  const axis = normalizeAxis("stack", dim, shape.length + 1);
+  return cat(tensors.map((t) => unsqueeze(t, axis)), axis);
+}
+
+/** Scatter-add `source` (viewed as (outer, k, inner)) into rows `index` of a zero (outer, n, inner) tensor. */
+function scatterAddAlong(source: Tensor, index: Int32Array, axis: number, targetShape: number[]): Tensor {
+  const out = emptyTensor(source.dtype, targetShape);
+  const o = out.storage.data;
+  const { data, offset } = contiguousData(source);
+  const outer = targetShape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const inner = targetShape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const n = targetShape[axis];
+  const k = index.length;
+  for (let p = 0; p < outer; p++) {
+    for (let j = 0; j < k; j++) {
+      const from = offset + (p * k + j) * inner;
+      const to = (p * n + index[j]) * inner;
+      for (let q = 0; q < inner; q++) o[to + q] += data[from + q];
+    }
+  }
+  return out;
+}
+
+// out = x[…, index[j], …] along dim:  ∂/∂x scatters the gradient back, adding at repeated indices
+export function indexSelect(a: Tensor, dim: number, index: IndexLike): Tensor {
+  const x = requireTensor("indexSelect", a);
+  const axis = normalizeAxis("indexSelect", dim, x.ndim);
+  const positions = toIndexArray("indexSelect", index, x.shape[axis], `dim ${dim}`);
+  const outShape = x.shape;
+  outShape[axis] = positions.length;
+  const out = emptyTensor(x.dtype, outShape);
+  const o = out.storage.data;
+  const { data, offset } = contiguousData(x);
+  const outer = outShape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const inner = outShape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const n = x.shape[axis];
+  for (let p = 0; p < outer; p++) {
+    for (let j = 0; j < positions.length; j++) {
+      const from = offset + (p * n + positions[j]) * inner;
+      o.set(data.subarray(from, from + inner), (p * positions.length + j) * inner);
+    }
+  }
+  return record("indexSelect", [x], out, (g) => [scatterAddAlong(g, positions, axis, x.shape)]);
+}
+
+// out[i][j] = x[i][index[i][j]] (dim = 1):  ∂/∂x adds g[i][j] at x[i][index[i][j]]
+export function gather(a: Tensor, dim: number, index: Tensor): Tensor {
+  const x = requireTensor("gather", a);
+  const idx = requireTensor("gather", index, "index");
+  const axis = normalizeAxis("gather", dim, x.ndim);
+  if (idx.ndim !== x.ndim || idx.shape.some((d, i) => i !== axis && d > x.shape[i])) {
+    throw new Error(`gather: index of shape ${shapeToString(idx.shape)} does not fit input of shape ${shapeToString(x.shape)} along dim ${dim}`);
+  }
+  const positions = toIndexArray("gather", idx, x.shape[axis], `dim ${dim}`);
+  const outShape = idx.shape;
+  const inputStrides = contiguousStrides(x.shape);
+  // For each output element, its row-major position in x: the output's own coordinates,
+  // except along `axis`, where the coordinate is the index value.
+  const sourcePositions = new Int32Array(positions.length);
+  const coordinate = new Array<number>(outShape.length).fill(0);
+  for (let flat = 0; flat < positions.length; flat++) {
+    let position = 0;
+    for (let i = 0; i < outShape.length; i++) position += (i === axis ? positions[flat] : coordinate[i]) * inputStrides[i];
+    sourcePositions[flat] = position;
+    for (let i = outShape.length - 1; i >= 0; i--) {
+      if (++coordinate[i] < outShape[i]) break;
+      coordinate[i] = 0;
+    }
+  }
+  const { data, offset } = contiguousData(x);
+  const out = emptyTensor(x.dtype, outShape);
+  const o = out.storage.data;
+  for (let flat = 0; flat < o.length; flat++) o[flat] = data[offset + sourcePositions[flat]];
+  return record("gather", [x], out, (g) => {
+    const grad = emptyTensor(x.dtype, x.shape);
+    const gd = grad.storage.data;
+    const upstream = contiguousData(g);
+    for (let flat = 0; flat < o.length; flat++) gd[sourcePositions[flat]] += upstream.data[upstream.offset + flat];
+    return [grad];
+  });
+}
+
+// where(cond, a, b) = a where cond ≠ 0 else b:  ∂/∂a = cond, ∂/∂b = 1 − cond
+export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const cond = requireTensor("where", condition, "condition");
+  const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
+  const x = asTensor("where", a, like);
+  const y = asTensor("where", b, like);
+  const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, x.shape), y.shape);
+  const mask = booleanMask(cond, shape, x.dtype);
+  const out = emptyTensor(x.dtype, shape);
+  if (out.numel() > 0) {
+    const xv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
+    const yv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
+    ops.assign(xv.storage, broadcastView(x, shape));
+    ops.assign(yv.storage, broadcastView(y, shape));
+    const m = mask.storage.data, o = out.storage.data, xd = xv.storage.data, yd = yv.storage.data;
+    for (let i = 0; i < o.length; i++) o[i] = m[i] !== 0 ? xd[i] : yd[i];
+  }
+  return record("where", [x, y], out, (g) => [
+    x.requiresGrad ? mul(g, mask) : null,
+    y.requiresGrad ? mul(g, sub(1, mask)) : null,
+  ]);
+}
+
+/** 1/0 mask of `cond ≠ 0`, broadcast to `shape`, contiguous. */
+function booleanMask(cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Tensor {
+  const mask = emptyTensor(dtype, shape);
+  if (mask.numel() === 0) return mask;
+  const expanded = emptyTensor(cond.dtype, shape);
+  ops.assign(expanded.storage, broadcastView(cond, shape));
+  const m = mask.storage.data, c = expanded.storage.data;
+  for (let i = 0; i < m.length; i++) {
+    if (Number.isNaN(c[i])) throw new Error("where/maskedFill: the condition contains NaN");
+    m[i] = c[i] !== 0 ? 1 : 0;
+  }
+  return mask;
+}
+
+// maskedFill(x, mask, v) = v where mask ≠ 0 else x:  ∂/∂x = 1 − mask
+export function maskedFill(a: Tensor, maskTensor: Tensor, value: number): Tensor {
+  const x = requireTensor("maskedFill", a);
+  const m = requireTensor("maskedFill", maskTensor, "mask");
+  const shape = broadcastShapes("maskedFill", x.shape, m.shape);
+  if (!sameShape(shape, x.shape)) {
+    throw new Error(`maskedFill: mask of shape ${shapeToString(m.shape)} must broadcast to the input shape ${shapeToString(x.shape)}`);
+  }
+  const mask = booleanMask(m, shape, x.dtype);
+  const { data, offset } = contiguousData(x);
+  const out = emptyTensor(x.dtype, shape);
+  const o = out.storage.data, md = mask.storage.data;
+  for (let i = 0; i < o.length; i++) o[i] = md[i] !== 0 ? value : data[offset + i];
+  return record("maskedFill", [x], out, (g) => [mul(g, sub(1, mask))]);
+}

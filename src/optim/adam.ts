@@ -1,0 +1,120 @@
+/**
+ * Adam and AdamW (PyTorch: torch.optim.Adam, torch.optim.AdamW; the same updates in float64).
+ *
+ * For each parameter w with gradient g, at step t = 1, 2, …:
+ *
+ *   Adam:   g = g + λ·w                      (L2 weight decay λ, added to the gradient)
+ *   AdamW:  w = w·(1 − lr·λ)                 (decoupled weight decay, before the Adam update;
+ *                                             g is left unchanged)
+ *   m = β₁·m + (1 − β₁)·g                    (first moment, starts at 0)
+ *   v = β₂·v + (1 − β₂)·g²                   (second moment, starts at 0)
+ *   v̂ = max(v̂, v) if amsgrad, else v         (AMSGrad keeps the running maximum)
+ *   w = w − (lr / (1 − β₁ᵗ)) · m / (√v̂ / √(1 − β₂ᵗ) + ε)
+ *
+ * The two bias corrections undo the moments' start at zero; ε is added after the correction of
+ * √v, exactly where PyTorch adds it.
+ *
+ * Sources: Kingma & Ba 2015, "Adam" (Algorithm 1); Reddi et al. 2018 (AMSGrad); Loshchilov &
+ * Hutter 2019, "Decoupled Weight Decay Regularization" (AdamW). Exact form: torch/optim/adam.py
+ * and adamw.py, `_single_tensor_adam(w)`.
+ */
+import type { Tensor } from "../tensor/tensor.js";
+import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+
+export interface AdamOptions {
+  lr: number;
+  betas: [number, number];
+  eps: number;
+  weightDecay: number;
+  amsgrad: boolean;
+}
+
+const ADAM_OPTION_NAMES = ["lr", "betas", "eps", "weightDecay", "amsgrad"] as const;
+
+interface AdamState extends ParamState {
+  step: number;
+  expAvg: Tensor;
+  expAvgSq: Tensor;
+}
+
+abstract class AdamBase extends Optimizer<AdamOptions> {
+  /** True for AdamW (decay applied to w directly), false for Adam (decay added to g). */
+  protected abstract readonly decoupledWeightDecay: boolean;
+
+  protected validateOptions(o: AdamOptions, where: string): void {
+    const op = this.constructor.name;
+    checkNumber(op, where, "lr", o.lr, 0);
+    checkNumber(op, where, "eps", o.eps, 0);
+    checkNumber(op, where, "weightDecay", o.weightDecay, 0);
+    if (!Array.isArray(o.betas) || o.betas.length !== 2) throw new Error(`${op}: ${where}: betas must be a pair [β₁, β₂], got ${JSON.stringify(o.betas)}`);
+    checkNumber(op, where, "betas[0]", o.betas[0], 0, 1, true);
+    checkNumber(op, where, "betas[1]", o.betas[1], 0, 1, true);
+    if (typeof o.amsgrad !== "boolean") throw new Error(`${op}: ${where}: amsgrad must be a boolean`);
+  }
+
+  protected stateSchema(group: ParamGroup<AdamOptions>): StateSchema {
+    const required: StateSchema["required"] = { step: "number", expAvg: "tensor", expAvgSq: "tensor" };
+    if (group.amsgrad) required.maxExpAvgSq = "tensor";
+    return { required };
+  }
+
+  protected updateParameter(group: ParamGroup<AdamOptions>, param: Tensor, grad: GradientView, rawState: ParamState): void {
+    const { lr, eps, weightDecay, amsgrad } = group;
+    const [beta1, beta2] = group.betas;
+    if (rawState.step === undefined) {
+      rawState.step = 0;
+      rawState.expAvg = zerosLikeParam(param);
+      rawState.expAvgSq = zerosLikeParam(param);
+      if (amsgrad) rawState.maxExpAvgSq = zerosLikeParam(param);
+    }
+    const state = rawState as AdamState;
+    if (amsgrad && state.maxExpAvgSq === undefined) state.maxExpAvgSq = zerosLikeParam(param);
+    state.step += 1;
+    const t = state.step;
+
+    const biasCorrection1 = 1 - beta1 ** t;
+    const biasCorrection2 = 1 - beta2 ** t;
+    const stepSize = lr / biasCorrection1;
+    const biasCorrection2Sqrt = Math.sqrt(biasCorrection2);
+    const decayFactor = 1 - lr * weightDecay; // AdamW only
+
+    const w = param.storage.data;
+    const wOffset = param.storage.offset;
+    const g = grad.data;
+    const gOffset = grad.offset;
+    const m = state.expAvg.storage.data;
+    const v = state.expAvgSq.storage.data;
+    const vMax = amsgrad ? (state.maxExpAvgSq as Tensor).storage.data : v;
+    const n = param.numel();
+    for (let i = 0; i < n; i++) {
+      let gi = g[gOffset + i];
+      if (weightDecay !== 0) {
+        if (this.decoupledWeightDecay) w[wOffset + i] = w[wOffset + i] * decayFactor;
+        else gi = gi + weightDecay * w[wOffset + i];
+      }
+      m[i] = m[i] * beta1 + (1 - beta1) * gi;
+      v[i] = v[i] * beta2 + (1 - beta2) * gi * gi;
+      if (amsgrad) vMax[i] = Math.max(vMax[i], v[i]);
+      const denominator = Math.sqrt(amsgrad ? vMax[i] : v[i]) / biasCorrection2Sqrt + eps;
+      w[wOffset + i] = w[wOffset + i] - (stepSize * m[i]) / denominator;
+    }
+  }
+}
+
+/** Adam with L2 weight decay added to the gradient (PyTorch: torch.optim.Adam). */
+export class Adam extends AdamBase {
+  protected readonly decoupledWeightDecay = false;
+
+  constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, options), ADAM_OPTION_NAMES);
+  }
+}
+
+/** Adam with decoupled weight decay w ← w·(1 − lr·λ) (PyTorch: torch.optim.AdamW; λ defaults to 0.01 as there). */
+export class AdamW extends AdamBase {
+  protected readonly decoupledWeightDecay = true;
+
+  constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
+    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, options), ADAM_OPTION_NAMES);
+  }
+}
