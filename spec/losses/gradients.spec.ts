@@ -9,7 +9,9 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { tensor } from "../../src/tensor/creation.js";
 import { Generator } from "../../src/tensor/random.js";
 import { gradcheck } from "../../src/autograd/gradcheck.js";
-import { infoNCE, ntXent, clipLoss, mocoLoss, byolLoss, similarity, pairedSimilarity, rawInfoNCE } from "../../src/losses/index.js";
+import {
+  infoNCE, ntXent, clipLoss, clampLogitScale_, mocoLoss, byolLoss, similarity, pairedSimilarity, rawInfoNCE,
+} from "../../src/losses/index.js";
 import { randomEmbeddings, runs } from "./helpers.js";
 
 const TOLERANCE = { eps: 1e-6, atol: 1e-6, rtol: 1e-5 };
@@ -89,6 +91,17 @@ describe("losses: gradients (float64 gradcheck)", () => {
       }),
       runs(10),
     );
+  });
+
+  it("clampLogitScale_: CLIP's in-place clamp of s to [0, log 100] after a step, outside the tape", () => {
+    for (const [value, clamped] of [[5, Math.log(100)], [-1, 0], [3, 3]]) {
+      const scale = tensor(value, { dtype: "float64", requiresGrad: true });
+      scale.grad = tensor(0.5, { dtype: "float64" });
+      expect(clampLogitScale_(scale)).to.equal(scale); // the same tensor, changed in place
+      expect(scale.item()).to.equal(clamped);
+      expect(scale.requiresGrad && scale.isLeaf && scale.grad.item() === 0.5).to.equal(true);
+    }
+    expect(() => clampLogitScale_(tensor(1), 2, 1)).to.throw("clampLogitScale_: need min ≤ max, got min=2, max=1");
   });
 
   it("mocoLoss w.r.t. query", () => {

@@ -122,7 +122,7 @@ export function linearProbe(
   const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory });
 
   const theta = fit.theta; // (D + 1, C): weights, then the bias row
-  const testStats = fitStandardizer(test); const testDesign = designMatrix(test, testStats.mean, testStats.scale); // (m, D + 1)
+  const testDesign = designMatrix(test, mean, scale); // (m, D + 1)
   const testPredictions = predict(testDesign, test.rows, train.dim + 1, theta, numClasses);
   const trainPredictions = predict(trainDesign, train.rows, train.dim + 1, theta, numClasses);
   const lossParts = problem.evaluate(theta, new Float64Array(theta.length));
