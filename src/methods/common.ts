@@ -11,7 +11,6 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
-import { noGrad } from "../autograd/tape.js";
 import { Module, type Parameter } from "../nn/module.js";
 import { Sequential, type TensorModule } from "../nn/container.js";
 import { Linear } from "../nn/linear.js";
@@ -80,34 +79,6 @@ export type ImageEncoder = TensorModule;
 /** Trainable (requiresGrad) parameters of `module`, under their dotted names. */
 export function trainableOf(module: Module, prefix = ""): [string, Parameter][] {
   return [...module.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name, p]) => [prefix === "" ? name : `${prefix}.${name}`, p]);
-}
-
-/**
- * Frozen features h = f(x) for every image (eval mode, no tape), in batches.
- * Returns (count, D) row-major float32. The encoder's mode is restored afterwards.
- */
-export function embedImages(encoder: ImageEncoder, images: Float32Array, count: number, batchSize = 500): { features: Float32Array; dim: number } {
-  const wasTraining = encoder.training;
-  encoder.eval();
-  try {
-    return noGrad(() => {
-      let features: Float32Array | null = null;
-      let dim = 0;
-      for (let start = 0; start < count; start += batchSize) {
-        const size = Math.min(batchSize, count - start);
-        const batch = imageTensor(images.subarray(start * IMAGE_PIXELS, (start + size) * IMAGE_PIXELS), size);
-        const h = encoder.forward(batch); // (size, D)
-        if (features === null) {
-          dim = h.shape[1];
-          features = new Float32Array(count * dim);
-        }
-        features.set(h.toTypedArray(), start * dim);
-      }
-      return { features: features ?? new Float32Array(0), dim };
-    });
-  } finally {
-    encoder.train(wasTraining);
-  }
 }
 
 /** A deep copy of a module's values into a freshly built twin (used for EMA targets and key encoders). */

@@ -1,0 +1,298 @@
+/**
+ * The CLI's commands. Each returns an exit code; a usage mistake throws UsageError (exit 2), any
+ * other failure an Error whose one-line message is printed (exit 1).
+ */
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { Generator } from "../tensor/random.js";
+import { loadMnist, type MnistData } from "../data/mnist.js";
+import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
+import { imageGrid, savePng } from "../data/png.js";
+import { writeFileAtomic } from "../io/safetensors.js";
+import { loadModule } from "../io/checkpoint.js";
+import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
+import { rawPixelBaseline } from "../eval/baselines.js";
+import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
+import {
+  CHECKPOINT_FILE, METHOD_NAMES, createRun, defaultConfig, readCheckpointMetadata, resumeRun, trainRun,
+  type Run, type TrainConfig, type TrainState,
+} from "../methods/trainer.js";
+import { evaluateMethod, similaritySample, type MethodEvaluation } from "../methods/evaluate.js";
+import type { MethodName } from "../methods/common.js";
+import { parseArgs, UsageError, type FlagSpec } from "./args.js";
+import { progressReporter, formatDuration } from "./progress.js";
+
+const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
+
+usage:
+  contrastive train <simclr|moco|byol|clip> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
+                    [--seed S] [--out DIR] [--resume] [--force] [--encoder mlp|conv]
+                    [--image-tower mlp|conv|vit] [--text-tower bow|transformer] [--limit N]
+                    [--stop-after N] [--quiet]
+  contrastive eval DIR
+  contrastive augment --out FILE.png [--count N] [--views V] [--seed S]
+  contrastive demo [--out DIR] [--scale X]
+  contrastive help
+
+train writes DIR/checkpoint.safetensors (each epoch), DIR/metrics.json, DIR/loss.svg and
+DIR/similarity.svg; --resume continues DIR's checkpoint to the same result as an uninterrupted run.
+`;
+
+export async function run(argv: readonly string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case "train":
+        return trainCommand(rest);
+      case "eval":
+        return evalCommand(rest);
+      case "augment":
+        return augmentCommand(rest);
+      case "demo":
+        return demoCommand(rest);
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(HELP);
+        return command === undefined ? 2 : 0;
+      default:
+        throw new UsageError(`unknown command '${command}' (train, eval, augment, demo, help)`);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`contrastive: ${message}\n`);
+    return error instanceof UsageError ? 2 : 1;
+  }
+}
+
+const TRAIN_FLAGS: Record<string, FlagSpec> = {
+  epochs: { kind: "integer" },
+  "batch-size": { kind: "integer" },
+  lr: { kind: "number" },
+  temperature: { kind: "number" },
+  seed: { kind: "integer" },
+  out: { kind: "string" },
+  resume: { kind: "boolean" },
+  force: { kind: "boolean" },
+  encoder: { kind: "string", choices: ["mlp", "conv"] },
+  "image-tower": { kind: "string", choices: ["mlp", "conv", "vit"] },
+  "text-tower": { kind: "string", choices: ["bow", "transformer"] },
+  limit: { kind: "integer" },
+  quiet: { kind: "boolean" },
+  /** Stop after this many epochs of this invocation, as an interruption would (resume continues). */
+  "stop-after": { kind: "integer" },
+};
+
+function configOverrides(flags: Record<string, string | number | boolean>): Partial<TrainConfig> {
+  const overrides: Partial<TrainConfig> = {};
+  if (flags.epochs !== undefined) overrides.epochs = flags.epochs as number;
+  if (flags["batch-size"] !== undefined) overrides.batchSize = flags["batch-size"] as number;
+  if (flags.lr !== undefined) overrides.lr = flags.lr as number;
+  if (flags.temperature !== undefined) overrides.temperature = flags.temperature as number;
+  if (flags.seed !== undefined) overrides.seed = flags.seed as number;
+  if (flags.encoder !== undefined) overrides.encoder = flags.encoder as TrainConfig["encoder"];
+  if (flags["image-tower"] !== undefined) overrides.imageTower = flags["image-tower"] as TrainConfig["imageTower"];
+  if (flags["text-tower"] !== undefined) overrides.textTower = flags["text-tower"] as TrainConfig["textTower"];
+  if (flags.limit !== undefined) {
+    if ((flags.limit as number) < 2) throw new UsageError("train: --limit must be at least 2");
+    overrides.trainLimit = flags.limit as number;
+  }
+  return overrides;
+}
+
+function trainCommand(argv: readonly string[]): number {
+  const { positionals, flags } = parseArgs(argv, TRAIN_FLAGS, "train");
+  if (positionals.length !== 1) throw new UsageError(`train: expected one method (${METHOD_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`);
+  const method = positionals[0] as MethodName;
+  if (!METHOD_NAMES.includes(method)) throw new UsageError(`train: unknown method '${positionals[0]}' (${METHOD_NAMES.join(", ")})`);
+  const overrides = configOverrides(flags);
+  const seed = overrides.seed ?? 0;
+  const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}-seed${seed}`));
+  const checkpoint = join(out, CHECKPOINT_FILE);
+  let runState: Run;
+  if (flags.resume) {
+    if (!existsSync(checkpoint)) throw new UsageError(`train: --resume, but ${checkpoint} does not exist`);
+    const saved = readCheckpointMetadata(checkpoint);
+    if (saved.method !== method) throw new UsageError(`train: ${checkpoint} holds a ${saved.method} run, not ${method}`);
+    runState = resumeRun(out, overrides);
+  } else {
+    if (existsSync(checkpoint) && !flags.force) {
+      throw new UsageError(`train: ${out} already holds a checkpoint; pass --resume to continue it or --force to start over`);
+    }
+    runState = createRun(defaultConfig(method, overrides));
+  }
+  const quiet = Boolean(flags.quiet);
+  const log = (line: string) => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
+  log(`[${method}] ${runState.train.count} images, batch ${runState.config.batchSize}, ${runState.stepsPerEpoch} steps/epoch, epochs ${runState.state.epoch + 1}–${runState.config.epochs}, out ${out}`);
+  const data = loadMnist();
+  const stopAfter = flags["stop-after"] as number | undefined;
+  if (stopAfter !== undefined && stopAfter < 1) throw new UsageError(`train: --stop-after must be at least 1, got ${stopAfter}`);
+  trainRun(runState, { checkpointDirectory: out, onProgress: quiet ? undefined : progressReporter(method), stopAfterEpochs: stopAfter });
+  if (runState.state.epoch < runState.config.epochs) {
+    log(`[${method}] stopped after epoch ${runState.state.epoch} of ${runState.config.epochs}; continue with --resume`);
+    return 0;
+  }
+  log(`[${method}] training done in ${formatDuration(runState.state.wallSeconds)}; evaluating`);
+  const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
+  writeOutputs(out, runState, evaluation, data);
+  process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
+  log(`[${method}] wrote ${join(out, "metrics.json")}, loss.svg, similarity.svg`);
+  return 0;
+}
+
+export interface Metrics {
+  method: MethodName;
+  seed: number;
+  epochs: number;
+  wallSeconds: number;
+  lossPerEpoch: number[];
+  linearProbeAccuracy: number;
+  knnAccuracy: number;
+  zeroShotAccuracy?: number;
+  zeroShotSinglePromptAccuracy?: number;
+  retrievalRecallAt1?: number;
+  retrievalRecall?: { imageToText: Record<number, number>; textToImage: Record<number, number> };
+  health: { alignment?: number; uniformity: number; normalizedStd: number; normalizedStdExpected: number; effectiveRank: number };
+  config: TrainConfig;
+}
+
+export function metricsOf(config: TrainConfig, state: TrainState, evaluation: MethodEvaluation): Metrics {
+  const health = evaluation.health!;
+  const metrics: Metrics = {
+    method: config.method,
+    seed: config.seed,
+    epochs: state.epoch,
+    wallSeconds: state.wallSeconds,
+    lossPerEpoch: state.lossPerEpoch,
+    linearProbeAccuracy: evaluation.linearProbe.testAccuracy,
+    knnAccuracy: evaluation.knn.accuracy,
+    health: {
+      alignment: health.alignment,
+      uniformity: health.uniformity,
+      normalizedStd: health.normalizedStd.std,
+      normalizedStdExpected: health.normalizedStd.expected,
+      effectiveRank: health.effectiveRank,
+    },
+    config,
+  };
+  if (evaluation.zeroShot) {
+    metrics.zeroShotAccuracy = evaluation.zeroShot.ensembleAccuracy;
+    metrics.zeroShotSinglePromptAccuracy = evaluation.zeroShot.singlePromptAccuracy;
+  }
+  if (evaluation.retrieval) {
+    // The mean of the two directions' recall@1 (both are also kept).
+    metrics.retrievalRecallAt1 = (evaluation.retrieval.imageToText[1] + evaluation.retrieval.textToImage[1]) / 2;
+    metrics.retrievalRecall = { imageToText: evaluation.retrieval.imageToText, textToImage: evaluation.retrieval.textToImage };
+  }
+  return metrics;
+}
+
+function writeText(path: string, text: string): void {
+  writeFileAtomic(path, [new TextEncoder().encode(text)]);
+}
+
+function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, data: MnistData): Metrics {
+  mkdirSync(out, { recursive: true });
+  const metrics = metricsOf(runState.config, runState.state, evaluation);
+  writeText(join(out, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
+  writeText(
+    join(out, "loss.svg"),
+    lossCurveSvg(runState.state.lossPerStep, { title: `${runState.config.method}: loss per step`, stepsPerEpoch: runState.stepsPerEpoch }),
+  );
+  const sample = similaritySample(runState.method, data, { seed: runState.config.seed });
+  const title = runState.config.method === "clip" ? "clip: image i vs caption j (cosine)" : `${runState.config.method}: view 1 of image i vs view 2 of image j (cosine)`;
+  writeText(join(out, "similarity.svg"), heatmapSvg(sample.values, sample.size, sample.size, { title }));
+  return metrics;
+}
+
+function evalCommand(argv: readonly string[]): number {
+  const { positionals } = parseArgs(argv, {}, "eval");
+  if (positionals.length !== 1) throw new UsageError("eval: expected one run directory (contrastive eval DIR)");
+  const out = resolve(positionals[0]);
+  const checkpoint = join(out, CHECKPOINT_FILE);
+  if (!existsSync(checkpoint)) throw new Error(`eval: no checkpoint at ${checkpoint}`);
+  const metadata = readCheckpointMetadata(checkpoint);
+  const config = JSON.parse(metadata.config) as TrainConfig;
+  const runState = createRun(config);
+  loadModule(checkpoint, runState.method);
+  runState.state = JSON.parse(metadata.trainState) as TrainState;
+  const data = loadMnist();
+  const evaluation = evaluateMethod(runState.method, data, { seed: config.seed });
+  writeOutputs(out, runState, evaluation, data);
+  process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
+  return 0;
+}
+
+function augmentCommand(argv: readonly string[]): number {
+  const { positionals, flags } = parseArgs(argv, { out: { kind: "string" }, count: { kind: "integer" }, views: { kind: "integer" }, seed: { kind: "integer" } }, "augment");
+  if (positionals.length > 0) throw new UsageError(`augment: unexpected argument '${positionals[0]}'`);
+  const out = flags.out as string | undefined;
+  if (!out) throw new UsageError("augment: --out FILE.png is required");
+  if (!out.toLowerCase().endsWith(".png")) throw new UsageError(`augment: --out must name a .png file, got '${out}'`);
+  const count = (flags.count as number | undefined) ?? 8;
+  const views = (flags.views as number | undefined) ?? 6;
+  if (count < 1 || count > 100) throw new UsageError(`augment: --count must be between 1 and 100, got ${count}`);
+  if (views < 1 || views > 20) throw new UsageError(`augment: --views must be between 1 and 20, got ${views}`);
+  const data = loadMnist();
+  const preview = augmentationPreview(data.test.images.subarray(0, count * 784), count, defaultAugmentation(), new Generator((flags.seed as number | undefined) ?? 0), views);
+  const grid = imageGrid(preview.images, preview.rows, preview.cols);
+  savePng(resolve(out), grid.pixels, grid.width, grid.height);
+  process.stdout.write(`wrote ${out}: ${count} test digits (left column) and ${views} augmented views each\n`);
+  return 0;
+}
+
+/** The demo's budget per method at scale 1: about 10 minutes in all on a 2-core machine. */
+const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 5, byol: 3, clip: 5 };
+
+function demoCommand(argv: readonly string[]): number {
+  const { positionals, flags } = parseArgs(argv, { out: { kind: "string" }, scale: { kind: "number" }, limit: { kind: "integer" } }, "demo");
+  if (positionals.length > 0) throw new UsageError(`demo: unexpected argument '${positionals[0]}'`);
+  const out = resolve((flags.out as string | undefined) ?? join("runs", "demo"));
+  const scale = (flags.scale as number | undefined) ?? 1;
+  if (!(scale > 0)) throw new UsageError(`demo: --scale must be positive, got ${scale}`);
+  const limit = (flags.limit as number | undefined) ?? 0;
+  const started = performance.now();
+  const data = loadMnist();
+  process.stderr.write(`[demo] baselines: raw pixels and a randomly initialized encoder\n`);
+  const rows: EvaluationRow[] = [];
+  rows.push(rawPixelBaseline(data).row);
+  const random = createRun(defaultConfig("simclr", { epochs: 1, trainLimit: limit }));
+  const randomEvaluation = evaluateMethod(random.method, data);
+  rows.push({ ...randomEvaluation.row, method: "random-init encoder" });
+  const allMetrics: Metrics[] = [];
+  for (const method of METHOD_NAMES) {
+    const epochs = Math.max(1, Math.round(DEMO_EPOCHS[method] * scale));
+    const runState = createRun(defaultConfig(method, { epochs, trainLimit: limit }));
+    const directory = join(out, method);
+    process.stderr.write(`[demo] ${method}: ${epochs} epoch(s)\n`);
+    trainRun(runState, { checkpointDirectory: directory, onProgress: progressReporter(method) });
+    const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
+    allMetrics.push(writeOutputs(directory, runState, evaluation, data));
+    rows.push({ ...evaluation.row, method: `${method} (${epochs} ep)` });
+  }
+  const table = formatEvaluationTable(rows);
+  const minutes = (performance.now() - started) / 60000;
+  const report = [
+    "# contrastive-ts demo",
+    "",
+    `Four methods trained on the ${data.train.count} MNIST training digits (short budgets), evaluated on the ${data.test.count} test digits, in ${minutes.toFixed(1)} minutes.`,
+    "",
+    table,
+    "",
+    ...METHOD_NAMES.map((m) => `- ${m}: [loss](${m}/loss.svg), [similarity matrix](${m}/similarity.svg), [metrics](${m}/metrics.json)`),
+    "",
+    "Longer runs reach the floors of `npm run bench:quality` (docs/methods.md).",
+    "",
+  ].join("\n");
+  mkdirSync(out, { recursive: true });
+  writeText(join(out, "report.md"), report);
+  process.stdout.write(`${table}\n\nwrote ${join(out, "report.md")}\n`);
+  return allMetrics.length === METHOD_NAMES.length ? 0 : 1;
+}
+
+export function readMetrics(directory: string): Metrics {
+  return JSON.parse(readFileSync(join(directory, "metrics.json"), "utf8")) as Metrics;
+}

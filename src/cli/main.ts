@@ -1,0 +1,25 @@
+#!/usr/bin/env node
+/**
+ * `contrastive`: the command-line interface.
+ *
+ *   contrastive train <simclr|moco|byol|clip> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
+ *                     [--seed S] [--out DIR] [--resume] [--force] [--encoder mlp|conv]
+ *                     [--image-tower mlp|conv|vit] [--text-tower bow|transformer] [--limit N]
+ *   contrastive eval DIR
+ *   contrastive augment --out FILE.png [--count N] [--views V] [--seed S]
+ *   contrastive demo [--out DIR] [--scale X]
+ *
+ * Bad arguments, a missing or corrupt checkpoint: a one-line message on stderr and a non-zero exit
+ * (2 for usage, 1 for everything else), never a stack trace.
+ */
+import { run } from "./commands.js";
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`contrastive: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

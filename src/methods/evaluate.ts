@@ -1,0 +1,107 @@
+/**
+ * Evaluate a trained method the way the report shows it (docs/evaluation.md):
+ *   encoder features h = f(x) of the train and test splits → linear probe, kNN, representation health
+ *   CLIP also: zero-shot accuracy (single prompt and prompt ensemble) and image↔caption retrieval
+ *   against the test images' attribute captions written with a held-out template.
+ */
+import { noGrad } from "../autograd/tape.js";
+import type { Tensor } from "../tensor/tensor.js";
+import type { MnistData } from "../data/mnist.js";
+import { captionTokenizer, zeroShotPrompts, buildCaptionTable, fitCaptionThresholds, HELD_OUT_TEMPLATES, CAPTION_MAX_LENGTH } from "../data/captions.js";
+import { evaluateEncoder, type EvaluationResult } from "../eval/evaluate.js";
+import type { ContrastiveMethod } from "./common.js";
+import { CLIP } from "./clip.js";
+import { imageTensor } from "./common.js";
+import { Generator } from "../tensor/random.js";
+import { normalize } from "../ops/functional.js";
+import { augmentBatch, defaultAugmentation } from "../data/augment.js";
+
+export interface MethodEvaluation extends EvaluationResult {
+  /** CLIP: the test images' attribute captions (held-out template) that retrieval searched. */
+  captionsSearched?: number;
+}
+
+export function evaluateMethod(method: ContrastiveMethod, data: MnistData, options: { seed?: number } = {}): MethodEvaluation {
+  const wasTraining = method.training;
+  method.eval();
+  try {
+    const embed = (images: Tensor) => noGrad(() => method.encoder.forward(images));
+    if (!(method instanceof CLIP)) {
+      return evaluateEncoder(method.methodName, embed, data, { seed: options.seed ?? 0 });
+    }
+    const tokenizer = captionTokenizer();
+    // Zero-shot: every class's prompts through the text tower, (C, P, E).
+    const prompts = zeroShotPrompts();
+    const classes = prompts.length;
+    const perClass = prompts[0].length;
+    const promptTokens = tokenizer.encodeBatch(prompts.flat(), method.maxLength);
+    const promptEmbeddings = method.embedTexts(promptTokens, classes * perClass);
+    const imageJoint = method.embedImagesJoint(data.test.images, data.test.count);
+    // Retrieval: each test image's own attribute caption, with a template never seen in training.
+    const table = buildCaptionTable(data.test, fitCaptionThresholds(data.train), { templates: HELD_OUT_TEMPLATES.slice(0, 1), tokenizer, maxLength: CAPTION_MAX_LENGTH });
+    const captionEmbeddings = method.embedTexts(table.tokens, data.test.count);
+    const result = evaluateEncoder("clip", embed, data, {
+      seed: options.seed ?? 0,
+      zeroShot: {
+        imageFeatures: { data: imageJoint.features, rows: data.test.count, dim: imageJoint.dim },
+        labels: data.test.labels,
+        promptEmbeddings: { data: promptEmbeddings.features, classes, prompts: perClass, dim: promptEmbeddings.dim },
+      },
+      retrieval: {
+        imageFeatures: { data: imageJoint.features, rows: data.test.count, dim: imageJoint.dim },
+        textFeatures: { data: captionEmbeddings.features, rows: data.test.count, dim: captionEmbeddings.dim },
+      },
+    });
+    return { ...result, captionsSearched: data.test.count };
+  } finally {
+    method.train(wasTraining);
+  }
+}
+
+/**
+ * A batch's similarity matrix for the heatmap: n test images, cosine similarity of the encoder
+ * features of two augmented views (row i, column j: view 1 of image i against view 2 of image j),
+ * or, for CLIP, of image i against caption j in the joint space. A good model shows a bright
+ * diagonal on a pale background; a collapsed one is uniformly bright.
+ */
+export function similaritySample(method: ContrastiveMethod, data: MnistData, options: { count?: number; seed?: number } = {}): { values: Float64Array; size: number } {
+  const count = Math.min(options.count ?? 32, data.test.count);
+  const images = data.test.images.subarray(0, count * 784);
+  const wasTraining = method.training;
+  method.eval();
+  try {
+    let left: { features: Float32Array; dim: number };
+    let right: { features: Float32Array; dim: number };
+    if (method instanceof CLIP) {
+      const table = buildCaptionTable(
+        { images, labels: data.test.labels.subarray(0, count), count },
+        fitCaptionThresholds(data.train),
+        { templates: HELD_OUT_TEMPLATES.slice(0, 1), maxLength: CAPTION_MAX_LENGTH },
+      );
+      left = method.embedImagesJoint(images, count);
+      right = method.embedTexts(table.tokens, count);
+    } else {
+      const generator = new Generator(options.seed ?? 0);
+      const pipeline = defaultAugmentation();
+      const embed = (pixels: Float32Array) =>
+        noGrad(() => {
+          const h = normalize(method.encoder.forward(imageTensor(pixels, count))); // (n, D)
+          return { features: h.toTypedArray() as Float32Array, dim: h.shape[1] };
+        });
+      left = embed(augmentBatch(images, count, pipeline, generator));
+      right = embed(augmentBatch(images, count, pipeline, generator));
+    }
+    const values = new Float64Array(count * count);
+    const dim = left.dim;
+    for (let i = 0; i < count; i++) {
+      for (let j = 0; j < count; j++) {
+        let dot = 0;
+        for (let d = 0; d < dim; d++) dot += left.features[i * dim + d] * right.features[j * dim + d];
+        values[i * count + j] = dot;
+      }
+    }
+    return { values, size: count };
+  } finally {
+    method.train(wasTraining);
+  }
+}
