@@ -26,3 +26,6 @@ export * from "./optim/index.js";
 export * from "./losses/index.js";
 export * from "./io/index.js";
 export * as data from "./data/index.js";
+export * from "./eval/index.js";
+export * from "./methods/index.js";
+export { lossCurveSvg, heatmapSvg } from "./report/svg.js";
