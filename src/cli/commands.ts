@@ -14,7 +14,7 @@ import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
 import { rawPixelBaseline } from "../eval/baselines.js";
 import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
-  CHECKPOINT_FILE, METHOD_NAMES, createRun, defaultConfig, readCheckpointMetadata, resumeRun, trainRun,
+  CHECKPOINT_FILE, METHOD_NAMES, createRun, defaultConfig, readCheckpointMetadata, resumeRun, trainRun, validateConfig,
   type Run, type TrainConfig, type TrainState,
 } from "../methods/trainer.js";
 import { evaluateMethod, similaritySample, type MethodEvaluation } from "../methods/evaluate.js";
@@ -107,6 +107,11 @@ function trainCommand(argv: readonly string[]): number {
   const method = positionals[0] as MethodName;
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`train: unknown method '${positionals[0]}' (${METHOD_NAMES.join(", ")})`);
   const overrides = configOverrides(flags);
+  try {
+    validateConfig(defaultConfig(method, overrides)); // a bad value is a usage mistake (exit 2)
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const seed = overrides.seed ?? 0;
   const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}-seed${seed}`));
   const checkpoint = join(out, CHECKPOINT_FILE);
@@ -203,7 +208,10 @@ function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, 
     lossCurveSvg(runState.state.lossPerStep, { title: `${runState.config.method}: loss per step`, stepsPerEpoch: runState.stepsPerEpoch }),
   );
   const sample = similaritySample(runState.method, data, { seed: runState.config.seed });
-  const title = runState.config.method === "clip" ? "clip: image i vs caption j (cosine)" : `${runState.config.method}: view 1 of image i vs view 2 of image j (cosine)`;
+  const title =
+    runState.config.method === "clip"
+      ? "clip: test image i vs its caption j, ordered by digit (cosine)"
+      : `${runState.config.method}: projection of view 1 of image i vs view 2 of image j, ordered by digit (cosine)`;
   writeText(join(out, "similarity.svg"), heatmapSvg(sample.values, sample.size, sample.size, { title }));
   return metrics;
 }

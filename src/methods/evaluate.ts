@@ -12,6 +12,7 @@ import { evaluateEncoder, type EvaluationResult } from "../eval/evaluate.js";
 import type { ContrastiveMethod } from "./common.js";
 import { CLIP } from "./clip.js";
 import { imageTensor } from "./common.js";
+import type { TensorModule } from "../nn/container.js";
 import { Generator } from "../tensor/random.js";
 import { normalize } from "../ops/functional.js";
 import { augmentBatch, defaultAugmentation } from "../data/augment.js";
@@ -59,48 +60,65 @@ export function evaluateMethod(method: ContrastiveMethod, data: MnistData, optio
 }
 
 /**
- * A batch's similarity matrix for the heatmap: n test images, cosine similarity of the encoder
- * features of two augmented views (row i, column j: view 1 of image i against view 2 of image j),
- * or, for CLIP, of image i against caption j in the joint space. A good model shows a bright
- * diagonal on a pale background; a collapsed one is uniformly bright.
+ * A batch's similarity matrix for the heatmap: n test images ordered by digit, cosine similarity
+ * in the space the loss acts on — the projection z = g(f(x)) of two augmented views (row i,
+ * column j: view 1 of image i against view 2 of image j), or, for CLIP, image i against caption j
+ * in the joint space. A good model shows a bright diagonal (positives) and brighter blocks of
+ * same-digit images; a collapsed one is uniformly bright.
  */
-export function similaritySample(method: ContrastiveMethod, data: MnistData, options: { count?: number; seed?: number } = {}): { values: Float64Array; size: number } {
-  const count = Math.min(options.count ?? 32, data.test.count);
-  const images = data.test.images.subarray(0, count * 784);
+export function similaritySample(method: ContrastiveMethod, data: MnistData, options: { count?: number; seed?: number } = {}): { values: Float64Array; size: number; labels: Int32Array } {
+  const count = Math.min(options.count ?? 30, data.test.count);
+  // The first images of each digit in turn, so that same-digit pairs form blocks.
+  const perDigit = Math.ceil(count / 10);
+  const chosen: number[] = [];
+  for (let digit = 0; digit < 10 && chosen.length < count; digit++) {
+    let taken = 0;
+    for (let i = 0; i < data.test.count && taken < perDigit && chosen.length < count; i++) {
+      if (data.test.labels[i] === digit) {
+        chosen.push(i);
+        taken++;
+      }
+    }
+  }
+  const size = chosen.length;
+  const images = new Float32Array(size * 784);
+  chosen.forEach((index, row) => images.set(data.test.images.subarray(index * 784, (index + 1) * 784), row * 784));
+  const labels = Int32Array.from(chosen, (index) => data.test.labels[index]);
   const wasTraining = method.training;
   method.eval();
   try {
     let left: { features: Float32Array; dim: number };
     let right: { features: Float32Array; dim: number };
     if (method instanceof CLIP) {
-      const table = buildCaptionTable(
-        { images, labels: data.test.labels.subarray(0, count), count },
-        fitCaptionThresholds(data.train),
-        { templates: HELD_OUT_TEMPLATES.slice(0, 1), maxLength: CAPTION_MAX_LENGTH },
-      );
-      left = method.embedImagesJoint(images, count);
-      right = method.embedTexts(table.tokens, count);
+      const table = buildCaptionTable({ images, labels, count: size }, fitCaptionThresholds(data.train), {
+        templates: HELD_OUT_TEMPLATES.slice(0, 1),
+        maxLength: CAPTION_MAX_LENGTH,
+      });
+      left = method.embedImagesJoint(images, size);
+      right = method.embedTexts(table.tokens, size);
     } else {
       const generator = new Generator(options.seed ?? 0);
       const pipeline = defaultAugmentation();
+      const projector = (method as { projector?: TensorModule }).projector;
       const embed = (pixels: Float32Array) =>
         noGrad(() => {
-          const h = normalize(method.encoder.forward(imageTensor(pixels, count))); // (n, D)
-          return { features: h.toTypedArray() as Float32Array, dim: h.shape[1] };
+          const h = method.encoder.forward(imageTensor(pixels, size)); // (n, D)
+          const z = normalize(projector ? projector.forward(h) : h); // (n, d)
+          return { features: z.toTypedArray() as Float32Array, dim: z.shape[1] };
         });
-      left = embed(augmentBatch(images, count, pipeline, generator));
-      right = embed(augmentBatch(images, count, pipeline, generator));
+      left = embed(augmentBatch(images, size, pipeline, generator));
+      right = embed(augmentBatch(images, size, pipeline, generator));
     }
-    const values = new Float64Array(count * count);
+    const values = new Float64Array(size * size);
     const dim = left.dim;
-    for (let i = 0; i < count; i++) {
-      for (let j = 0; j < count; j++) {
+    for (let i = 0; i < size; i++) {
+      for (let j = 0; j < size; j++) {
         let dot = 0;
         for (let d = 0; d < dim; d++) dot += left.features[i * dim + d] * right.features[j * dim + d];
-        values[i * count + j] = dot;
+        values[i * size + j] = dot;
       }
     }
-    return { values, size: count };
+    return { values, size, labels };
   } finally {
     method.train(wasTraining);
   }

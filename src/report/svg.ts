@@ -66,7 +66,8 @@ export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number
   const cell = options.cell ?? Math.max(2, Math.floor(480 / Math.max(rows, cols)));
   const left = 20;
   const top = 36;
-  const width = left + cols * cell + 90;
+  const title = options.title ?? "similarity matrix";
+  const width = Math.max(left + cols * cell + 90, Math.ceil(left + title.length * 8));
   const height = top + rows * cell + 20;
   const cells: string[] = [];
   for (let i = 0; i < rows; i++) {
@@ -79,7 +80,7 @@ export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${left}" y="22" font-size="15">${escapeXml(options.title ?? "similarity matrix")}</text>`,
+    `<text x="${left}" y="22" font-size="15">${escapeXml(title)}</text>`,
     ...cells,
     ...legend,
     `</svg>`,
