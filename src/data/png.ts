@@ -21,7 +21,7 @@
  *
  * PyTorch equivalent: `torchvision.utils.save_image(torchvision.utils.make_grid(batch, nrow=cols))`.
  */
-import { renameSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileAtomic } from "../io/safetensors.js";
 import { deflateSync } from "node:zlib";
 import { IMAGE_SIDE } from "./mnist.js";
 
@@ -103,21 +103,10 @@ export function encodeGrayscalePng(values: Float32Array, width: number, height: 
   return encodePng(toBytes(values), width, height);
 }
 
-/** Write `bytes` to `path` atomically: `path.tmp-<pid>`, then rename. */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const temporary = `${path}.tmp-${process.pid}`;
-  try {
-    writeFileSync(temporary, bytes);
-    renameSync(temporary, path);
-  } catch (error) {
-    rmSync(temporary, { force: true });
-    throw error;
-  }
-}
-
 /** Encode a [0, 1] float image and write it atomically as a PNG file. */
 export function savePng(path: string, values: Float32Array, width: number, height: number): void {
-  writeFileAtomic(path, encodeGrayscalePng(values, width, height));
+  // Atomic: a temporary file beside the target, fsynced, then renamed over it (src/io/safetensors.ts).
+  writeFileAtomic(path, [encodeGrayscalePng(values, width, height)], "savePng");
 }
 
 export interface GridOptions {
