@@ -8,6 +8,7 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { formatEvaluationTable, REPORT_COLUMNS } from "../../src/eval/report.js";
 import { rawPixelFeatures } from "../../src/eval/baselines.js";
 import { evaluateEncoder, evaluateFeatures } from "../../src/eval/evaluate.js";
+import { linearProbeValidated } from "../../src/eval/validated-probe.js";
 import { linearProbe } from "../../src/eval/linear-probe.js";
 import { knnAccuracy } from "../../src/eval/knn.js";
 import { uniformity } from "../../src/eval/health.js";
@@ -68,7 +69,13 @@ describe("eval/report", () => {
     const train = blobs(3, 60, 6, 2, 1, 11);
     const test = blobs(3, 30, 6, 2, 1, 12);
     const result = evaluateFeatures({ method: "blobs", trainFeatures: train.features, trainLabels: train.labels, testFeatures: test.features, testLabels: test.labels });
-    expect(result.row.linearProbe).to.equal(linearProbe(train.features, train.labels, test.features, test.labels).testAccuracy);
+    // By default λ is chosen on held-out training rows; a fixed λ gives the plain probe.
+    expect(result.row.linearProbe).to.equal(linearProbeValidated(train.features, train.labels, test.features, test.labels).testAccuracy);
+    const fixed = evaluateFeatures(
+      { method: "blobs", trainFeatures: train.features, trainLabels: train.labels, testFeatures: test.features, testLabels: test.labels },
+      { linearProbe: { weightDecay: 1e-4 } },
+    );
+    expect(fixed.row.linearProbe).to.equal(linearProbe(train.features, train.labels, test.features, test.labels).testAccuracy);
     expect(result.row.knn).to.equal(knnAccuracy(train.features, train.labels, test.features, test.labels).accuracy);
     expect(result.row.uniformity).to.equal(uniformity(test.features));
     expect(result.row.dim).to.equal(6);

@@ -17,6 +17,7 @@ import { augmentBatch, defaultAugmentation, type Transform } from "../data/augme
 import { Generator } from "../tensor/random.js";
 import { embedImages, type EmbedFn, type FeaturesLike, type LabelsLike } from "./features.js";
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
+import { linearProbeValidated } from "./validated-probe.js";
 import { knnAccuracy, type KnnOptions, type KnnResult } from "./knn.js";
 import { alignment, representationHealth, type RepresentationHealth } from "./health.js";
 import { zeroShotAccuracy, type PromptEmbeddingsLike, type ZeroShotResult } from "./zero-shot.js";
@@ -55,7 +56,11 @@ export interface EvaluationResult {
 
 /** Linear probe, kNN, health and (when given) zero-shot and retrieval of one method's features. */
 export function evaluateFeatures(input: FeatureEvaluationInput, options: EvaluationOptions = {}): EvaluationResult {
-  const probe = linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe);
+  // λ is chosen on held-out training data unless the caller fixes it (src/eval/validated-probe.ts).
+  const probe =
+    options.linearProbe?.weightDecay === undefined
+      ? linearProbeValidated(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe)
+      : linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe);
   const knn = knnAccuracy(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.knn);
   const healthOptions = options.health;
   const health =
@@ -66,7 +71,7 @@ export function evaluateFeatures(input: FeatureEvaluationInput, options: Evaluat
   const retrieval = input.retrieval && retrievalRecall(input.retrieval.imageFeatures, input.retrieval.textFeatures, { ks: [1, 5] });
   const row: EvaluationRow = {
     method: input.method,
-    dim: probe.weights.length / probe.numClasses,
+    dim: probe.mean.length,
     linearProbe: probe.testAccuracy,
     knn: knn.accuracy,
     zeroShot: zeroShot?.ensembleAccuracy,

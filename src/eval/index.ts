@@ -5,7 +5,10 @@
  * Every function takes features — typed arrays with their shape, or Tensors (N, D) — so any
  * encoder can be evaluated; see docs/evaluation.md.
  */
-export * from "./features.js";
+export {
+  asFeatureMatrix, asLabels, featureMatrix, normalizeRows, accuracy, embedImages,
+  type FeatureArray, type FeatureMatrix, type FeaturesLike, type LabelsLike, type EmbedFn, type EmbedOptions,
+} from "./features.js";
 export * from "./linear-probe.js";
 export * from "./knn.js";
 export * from "./health.js";
@@ -14,3 +17,4 @@ export * from "./retrieval.js";
 export * from "./baselines.js";
 export * from "./report.js";
 export * from "./evaluate.js";
+export * from "./validated-probe.js";
