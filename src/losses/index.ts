@@ -15,3 +15,4 @@ export {
   type TemperatureSweep, type TemperatureSweepRow, type CollapseOptions, type CollapseReport,
 } from "./diagnostics.js";
 export { symmetricEigen, type SymmetricEigen } from "./jacobi-eigen.js";
+export { tiledInfoNCE, tiledClipLoss, type TiledInfoNCEOptions, type TiledClipLossOptions } from "./tiled-info-nce.js";

@@ -9,3 +9,4 @@ export {
   type TrainConfig, type TrainState, type Progress, type Run,
 } from "./trainer.js";
 export { evaluateMethod, similaritySample, type MethodEvaluation } from "./evaluate.js";
+export { gradCache, splitInputs, type GradCacheTower, type GradCacheOptions, type GradCacheResult } from "./grad-cache.js";
