@@ -159,7 +159,7 @@ export interface Metrics {
   zeroShotAccuracy?: number;
   zeroShotSinglePromptAccuracy?: number;
   retrievalRecallAt1?: number;
-  retrievalRecall?: { imageToText: Record<number, number>; textToImage: Record<number, number> };
+  retrievalRecall?: { imageToText: Record<number, number>; textToImage: Record<number, number>; distinctCaptions: number };
   health: { alignment?: number; uniformity: number; normalizedStd: number; normalizedStdExpected: number; effectiveRank: number };
   config: TrainConfig;
 }
@@ -188,9 +188,13 @@ export function metricsOf(config: TrainConfig, state: TrainState, evaluation: Me
     metrics.zeroShotSinglePromptAccuracy = evaluation.zeroShot.singlePromptAccuracy;
   }
   if (evaluation.retrieval) {
-    // The mean of the two directions' recall@1 (both are also kept).
+    // The mean of the two directions' recall@1 over the distinct attribute captions (both kept).
     metrics.retrievalRecallAt1 = (evaluation.retrieval.imageToText[1] + evaluation.retrieval.textToImage[1]) / 2;
-    metrics.retrievalRecall = { imageToText: evaluation.retrieval.imageToText, textToImage: evaluation.retrieval.textToImage };
+    metrics.retrievalRecall = {
+      imageToText: evaluation.retrieval.imageToText,
+      textToImage: evaluation.retrieval.textToImage,
+      distinctCaptions: evaluation.retrieval.captions,
+    };
   }
   return metrics;
 }

@@ -102,3 +102,78 @@ export function recallAtK(ranks: Int32Array, ks: readonly number[]): Record<numb
   }
   return recall;
 }
+
+export interface GroupedRetrievalResult {
+  /** recall@K of image → caption over the N images, and caption → image over the U captions. */
+  imageToText: Record<number, number>;
+  textToImage: Record<number, number>;
+  imageToTextRanks: Int32Array;
+  textToImageRanks: Int32Array;
+  captions: number;
+  ks: number[];
+}
+
+/**
+ * Retrieval when several images share one caption (N images, U ≤ N distinct captions; image i's
+ * caption is c(i)). Attribute captions are like this: "a thick, right-slanted seven" describes
+ * many sevens, so pairing image i with caption row i would make identical captions tie, and the
+ * pessimistic rule above would score every such image 0 whatever the model. Here each distinct
+ * caption is one candidate:
+ *
+ *   image → text rank of i:   #{ u ≠ c(i) : s_iu ≥ s_i,c(i) }                 (among U captions)
+ *   text → image rank of u:   #{ i : c(i) ≠ u, s_ui ≥ max_{i′ : c(i′) = u} s_ui′ }  (the first
+ *                             image that has caption u, among all N images)
+ *
+ * Ties still count against the true item. Shapes: images (N, D), captions (U, D), c (N,).
+ */
+export function groupedRetrievalRecall(
+  imageFeatures: FeaturesLike,
+  captionFeatures: FeaturesLike,
+  captionOfImage: Int32Array,
+  options: RetrievalOptions = {},
+): GroupedRetrievalResult {
+  const fn = "groupedRetrievalRecall";
+  const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
+  const captions = asFeatureMatrix(fn, "captionFeatures", captionFeatures);
+  checkSameDim(fn, "imageFeatures", images, "captionFeatures", captions);
+  if (captionOfImage.length !== images.rows) throw new Error(`${fn}: captionOfImage has ${captionOfImage.length} entries for ${images.rows} images`);
+  const ks = [...(options.ks ?? [1, 5])];
+  for (const k of ks) if (!Number.isInteger(k) || k <= 0) throw new Error(`${fn}: every K in ks must be a positive whole number, got ${k}`);
+  const hasImage = new Uint8Array(captions.rows);
+  captionOfImage.forEach((u, i) => {
+    if (!Number.isInteger(u) || u < 0 || u >= captions.rows) throw new Error(`${fn}: image ${i} names caption ${u}, out of range for ${captions.rows} captions`);
+    hasImage[u] = 1;
+  });
+  const N = images.rows;
+  const U = captions.rows;
+  const dim = images.dim;
+  const imageUnit = normalizeRows(images); //   (N, D)
+  const captionUnit = normalizeRows(captions); // (U, D)
+  const similarities = new Float64Array(N * U); // (N, U)
+  similarityBlock(imageUnit, 0, N, captionUnit, U, dim, similarities);
+  const imageToTextRanks = new Int32Array(N);
+  const bestOwn = new Float64Array(U).fill(-Infinity); // max similarity of caption u to one of its own images
+  for (let i = 0; i < N; i++) {
+    const own = similarities[i * U + captionOfImage[i]];
+    let ahead = 0;
+    for (let u = 0; u < U; u++) if (u !== captionOfImage[i] && similarities[i * U + u] >= own) ahead++;
+    imageToTextRanks[i] = ahead;
+    bestOwn[captionOfImage[i]] = Math.max(bestOwn[captionOfImage[i]], own);
+  }
+  const described: number[] = [];
+  for (let u = 0; u < U; u++) if (hasImage[u]) described.push(u);
+  const textToImageRanks = new Int32Array(described.length);
+  described.forEach((u, k) => {
+    let ahead = 0;
+    for (let i = 0; i < N; i++) if (captionOfImage[i] !== u && similarities[i * U + u] >= bestOwn[u]) ahead++;
+    textToImageRanks[k] = ahead;
+  });
+  return {
+    imageToText: recallAtK(imageToTextRanks, ks),
+    textToImage: recallAtK(textToImageRanks, ks),
+    imageToTextRanks,
+    textToImageRanks,
+    captions: described.length,
+    ks,
+  };
+}

@@ -9,6 +9,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import type { MnistData } from "../data/mnist.js";
 import { captionTokenizer, zeroShotPrompts, buildCaptionTable, fitCaptionThresholds, HELD_OUT_TEMPLATES, CAPTION_MAX_LENGTH } from "../data/captions.js";
 import { evaluateEncoder, type EvaluationResult } from "../eval/evaluate.js";
+import { groupedRetrievalRecall, type GroupedRetrievalResult } from "../eval/retrieval.js";
 import type { ContrastiveMethod } from "./common.js";
 import { CLIP } from "./clip.js";
 import { imageTensor } from "./common.js";
@@ -17,9 +18,9 @@ import { Generator } from "../tensor/random.js";
 import { normalize } from "../ops/functional.js";
 import { augmentBatch, defaultAugmentation } from "../data/augment.js";
 
-export interface MethodEvaluation extends EvaluationResult {
-  /** CLIP: the test images' attribute captions (held-out template) that retrieval searched. */
-  captionsSearched?: number;
+export interface MethodEvaluation extends Omit<EvaluationResult, "retrieval"> {
+  /** CLIP: image ↔ caption retrieval over the distinct attribute captions of the test split. */
+  retrieval?: GroupedRetrievalResult;
 }
 
 export function evaluateMethod(method: ContrastiveMethod, data: MnistData, options: { seed?: number } = {}): MethodEvaluation {
@@ -28,7 +29,8 @@ export function evaluateMethod(method: ContrastiveMethod, data: MnistData, optio
   try {
     const embed = (images: Tensor) => noGrad(() => method.encoder.forward(images));
     if (!(method instanceof CLIP)) {
-      return evaluateEncoder(method.methodName, embed, data, { seed: options.seed ?? 0 });
+      const { retrieval: _none, ...result } = evaluateEncoder(method.methodName, embed, data, { seed: options.seed ?? 0 });
+      return result;
     }
     const tokenizer = captionTokenizer();
     // Zero-shot: every class's prompts through the text tower, (C, P, E).
@@ -38,25 +40,51 @@ export function evaluateMethod(method: ContrastiveMethod, data: MnistData, optio
     const promptTokens = tokenizer.encodeBatch(prompts.flat(), method.maxLength);
     const promptEmbeddings = method.embedTexts(promptTokens, classes * perClass);
     const imageJoint = method.embedImagesJoint(data.test.images, data.test.count);
-    // Retrieval: each test image's own attribute caption, with a template never seen in training.
-    const table = buildCaptionTable(data.test, fitCaptionThresholds(data.train), { templates: HELD_OUT_TEMPLATES.slice(0, 1), tokenizer, maxLength: CAPTION_MAX_LENGTH });
-    const captionEmbeddings = method.embedTexts(table.tokens, data.test.count);
-    const result = evaluateEncoder("clip", embed, data, {
+    const { retrieval: _paired, ...result } = evaluateEncoder("clip", embed, data, {
       seed: options.seed ?? 0,
       zeroShot: {
         imageFeatures: { data: imageJoint.features, rows: data.test.count, dim: imageJoint.dim },
         labels: data.test.labels,
         promptEmbeddings: { data: promptEmbeddings.features, classes, prompts: perClass, dim: promptEmbeddings.dim },
       },
-      retrieval: {
-        imageFeatures: { data: imageJoint.features, rows: data.test.count, dim: imageJoint.dim },
-        textFeatures: { data: captionEmbeddings.features, rows: data.test.count, dim: captionEmbeddings.dim },
-      },
     });
-    return { ...result, captionsSearched: data.test.count };
+    // Retrieval: each test image's own attribute caption, written with a template never seen in
+    // training. Many images share a caption, so each distinct caption is one candidate.
+    const table = buildCaptionTable(data.test, fitCaptionThresholds(data.train), { templates: HELD_OUT_TEMPLATES.slice(0, 1), tokenizer, maxLength: CAPTION_MAX_LENGTH });
+    const { uniqueTokens, captionOfImage, count } = distinctCaptions(table.tokens, data.test.count, CAPTION_MAX_LENGTH);
+    const captionEmbeddings = method.embedTexts(uniqueTokens, count);
+    const retrieval = groupedRetrievalRecall(
+      { data: imageJoint.features, rows: data.test.count, dim: imageJoint.dim },
+      { data: captionEmbeddings.features, rows: count, dim: captionEmbeddings.dim },
+      captionOfImage,
+      { ks: [1, 5] },
+    );
+    result.row.recallAt1 = { imageToText: retrieval.imageToText[1], textToImage: retrieval.textToImage[1] };
+    return { ...result, retrieval };
   } finally {
     method.train(wasTraining);
   }
+}
+
+/** The distinct token rows of a (count, L) caption table, and which one each image has. */
+export function distinctCaptions(tokens: Int32Array, count: number, length: number): { uniqueTokens: Int32Array; captionOfImage: Int32Array; count: number } {
+  const index = new Map<string, number>();
+  const rows: Int32Array[] = [];
+  const captionOfImage = new Int32Array(count);
+  for (let i = 0; i < count; i++) {
+    const row = tokens.subarray(i * length, (i + 1) * length);
+    const key = row.join(",");
+    let u = index.get(key);
+    if (u === undefined) {
+      u = rows.length;
+      index.set(key, u);
+      rows.push(row);
+    }
+    captionOfImage[i] = u;
+  }
+  const uniqueTokens = new Int32Array(rows.length * length);
+  rows.forEach((row, u) => uniqueTokens.set(row, u * length));
+  return { uniqueTokens, captionOfImage, count: rows.length };
 }
 
 /**
