@@ -21,7 +21,7 @@ import { AdamW } from "../optim/adam.js";
 import { cosineWithWarmup } from "../optim/schedules.js";
 import { saveModule, loadModule } from "../io/checkpoint.js";
 import { loadSafetensors } from "../io/safetensors.js";
-import { loadMnist, type Split, IMAGE_PIXELS } from "../data/mnist.js";
+import { loadMnist, gatherImages, type Split, IMAGE_PIXELS } from "../data/mnist.js";
 import { defaultAugmentation } from "../data/augment.js";
 import { TwoViewLoader, ImageCaptionLoader, type LoaderState, type TwoViewBatch, type ImageCaptionBatch } from "../data/loader.js";
 import { buildCaptionTable, captionTokenizer, fitCaptionThresholds, CAPTION_MAX_LENGTH } from "../data/captions.js";
@@ -48,7 +48,7 @@ export interface TrainConfig {
   weightDecay: number;
   /** Warmup as a number of epochs (may be fractional). */
   warmupEpochs: number;
-  /** Train on the first n training images only (tiny budgets, specs); 0 = all 7,996. */
+  /** Train on n training images spread evenly over the classes (tiny budgets, specs); 0 = all 7,996. */
   trainLimit: number;
   /** MoCo's queue length K (a multiple of the batch size). */
   queueSize?: number;
@@ -107,9 +107,16 @@ export interface Run {
   state: TrainState;
 }
 
+/**
+ * n images spread evenly over the split: indices ⌊i·count/n⌋, i = 0 … n − 1. The split is grouped
+ * by class (all 0s, then all 1s, …), so its first n images would be n zeros; evenly spaced ones
+ * keep every class in its proportion.
+ */
 export function limitSplit(split: Split, limit: number): Split {
   if (!(limit > 0) || limit >= split.count) return split;
-  return { images: split.images.subarray(0, limit * IMAGE_PIXELS), labels: split.labels.subarray(0, limit), count: limit };
+  const indices = Int32Array.from({ length: limit }, (_, i) => Math.floor((i * split.count) / limit)); // (n,)
+  const labels = Int32Array.from(indices, (index) => split.labels[index]);
+  return { images: gatherImages(split.images, IMAGE_PIXELS, indices), labels, count: limit }; // (n, 784), (n,)
 }
 
 export function validateConfig(config: TrainConfig): void {
@@ -210,6 +217,12 @@ export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {
   if (!existsSync(path)) throw new Error(`resume: no checkpoint at ${path}`);
   const metadata = readCheckpointMetadata(path);
   const saved = JSON.parse(metadata.config) as TrainConfig;
+  // Only the length of a run may change on resume; anything else would not continue the same run.
+  for (const [key, value] of Object.entries(overrides) as [keyof TrainConfig, unknown][]) {
+    if (key !== "epochs" && value !== undefined && value !== saved[key]) {
+      throw new Error(`resume: ${path} was trained with ${key} ${String(saved[key])}, not ${String(value)} (only epochs may change on resume)`);
+    }
+  }
   const config = { ...saved, ...overrides };
   const run = createRun(config);
   loadModule(path, run.method, { optimizer: run.optimizer });

@@ -1,0 +1,128 @@
+/**
+ * MoCo's queue (src/methods/moco.ts): after s steps of N keys the queue holds exactly the last K
+ * keys, oldest first from the pointer, and pointer = s·N mod K; the negatives of a batch are the
+ * queue *before* its keys go in; and the in-place enqueue does not change the query encoder's
+ * gradient.
+ *
+ * Setup: batch N = 16, K = 48 (three batches), 80 images → 5 steps, so the queue wraps around.
+ * The keys are recomputed here with the key encoder, under noGrad, before each step (the MoCo
+ * projector has no batch norm, so this forward has no side effect).
+ */
+import { expect } from "chai";
+import { Tensor } from "../../src/tensor/tensor.js";
+import { noGrad } from "../../src/autograd/tape.js";
+import { normalize } from "../../src/ops/functional.js";
+import { mocoLoss } from "../../src/losses/moco-loss.js";
+import { imageTensor } from "../../src/methods/common.js";
+import { MoCo } from "../../src/methods/moco.js";
+import { Generator } from "../../src/tensor/random.js";
+import { createRun, trainRun } from "../../src/methods/trainer.js";
+import type { TwoViewBatch } from "../../src/data/loader.js";
+import { sameBits, tinyConfig } from "./helpers.js";
+
+const N = 16;
+const K = 48;
+const D = 128;
+
+function keysOf(moco: MoCo, batch: TwoViewBatch): Float32Array {
+  return noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(batch.view2, batch.batchSize))))).toTypedArray() as Float32Array; // (N, 128)
+}
+
+function queriesOf(moco: MoCo, batch: TwoViewBatch): Tensor {
+  return noGrad(() => moco.projector.forward(moco.encoder.forward(imageTensor(batch.view1, batch.batchSize)))); // (N, 128)
+}
+
+interface StepRecord {
+  keys: Float32Array;
+  pointerBefore: number;
+  queueBefore: Float32Array;
+  queueAfter: Float32Array;
+  loss: number;
+  lossWithQueueBefore: number;
+  lossWithQueueAfter: number;
+}
+
+describe("methods/moco: the queue", () => {
+  const steps: StepRecord[] = [];
+  let moco: MoCo;
+
+  before(() => {
+    const run = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, epochs: 1 }));
+    moco = run.method as MoCo;
+    expect(run.stepsPerEpoch).to.equal(5);
+    const trainingLoss = moco.trainingLoss.bind(moco);
+    moco.trainingLoss = (batch: TwoViewBatch) => {
+      const keys = keysOf(moco, batch);
+      const queries = queriesOf(moco, batch);
+      const pointerBefore = moco.queuePointer;
+      const queueBefore = moco.queue.toTypedArray() as Float32Array; // a copy
+      const loss = trainingLoss(batch);
+      const queueAfter = moco.queue.toTypedArray() as Float32Array;
+      const keyTensor = Tensor.fromTypedArray(keys, [N, D]);
+      const lossWith = (queue: Float32Array) => mocoLoss(queries, keyTensor, Tensor.fromTypedArray(queue, [K, D]), { temperature: moco.temperature }).item();
+      steps.push({ keys, pointerBefore, queueBefore, queueAfter, loss: loss.item(), lossWithQueueBefore: lossWith(queueBefore), lossWithQueueAfter: lossWith(queueAfter) });
+      return loss;
+    };
+    trainRun(run);
+  });
+
+  it("advances the pointer by N modulo K: pointer = steps·N mod K", () => {
+    expect(steps.map((s) => s.pointerBefore)).to.deep.equal([0, 16, 32, 0, 16]);
+    expect(moco.queuePointer).to.equal((5 * N) % K);
+  });
+
+  it("writes each batch's keys at the old pointer and leaves the other rows alone", () => {
+    for (const [i, step] of steps.entries()) {
+      const rows = (from: Float32Array, start: number, count: number) => from.subarray(start * D, (start + count) * D);
+      expect(sameBits(rows(step.queueAfter, step.pointerBefore, N), step.keys), `step ${i + 1}`).to.equal(true);
+      for (const start of [0, 16, 32].filter((r) => r !== step.pointerBefore)) {
+        expect(sameBits(rows(step.queueAfter, start, N), rows(step.queueBefore, start, N)), `step ${i + 1}, rows ${start}…`).to.equal(true);
+      }
+    }
+  });
+
+  it("after 5 steps holds exactly the last K = 3N keys, oldest first from the pointer", () => {
+    const pointer = moco.queuePointer; // 32
+    const queue = moco.queue.toTypedArray() as Float32Array;
+    const lastKeys = steps.slice(-3).map((s) => s.keys); // steps 3, 4, 5
+    lastKeys.forEach((keys, j) => {
+      const start = ((pointer + j * N) % K) * D;
+      expect(sameBits(queue.subarray(start, start + N * D), keys), `block ${j}`).to.equal(true);
+    });
+    // Every key is a unit vector (normalized before it is enqueued).
+    for (let row = 0; row < K; row++) {
+      let norm = 0;
+      for (let d = 0; d < D; d++) norm += queue[row * D + d] ** 2;
+      expect(Math.sqrt(norm)).to.be.closeTo(1, 1e-5);
+    }
+  });
+
+  it("reads the negatives before the enqueue: a batch's keys are never its own negatives", () => {
+    for (const [i, step] of steps.entries()) {
+      expect(step.loss, `step ${i + 1}`).to.equal(step.lossWithQueueBefore);
+      // With the queue after the enqueue, row i's own key k_i would sit among its negatives.
+      expect(Math.abs(step.loss - step.lossWithQueueAfter), `step ${i + 1}`).to.be.above(1e-3);
+    }
+  });
+});
+
+describe("methods/moco: gradients despite the in-place enqueue", () => {
+  it("the query encoder's gradient equals the one computed with the queue left untouched", () => {
+    const build = () => new MoCo({ generator: new Generator(7), queueSize: 2 * N });
+    const moco = build();
+    const untouched = build();
+    untouched.enqueue = () => {}; // the same loss, but the queue is never modified
+    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K })).loader.next() as TwoViewBatch;
+    const pointer = moco.queuePointer;
+    moco.trainingLoss(batch).backward();
+    untouched.trainingLoss(batch).backward();
+    expect(moco.queuePointer).to.equal(pointer + N); // the enqueue did happen before backward
+    const gradients = [...moco.namedParameters()].filter(([, p]) => p.requiresGrad);
+    const reference = new Map(untouched.namedParameters());
+    expect(gradients.length).to.equal(8); // encoder and projector: 4 Linear layers × (weight, bias)
+    for (const [name, parameter] of gradients) {
+      expect(parameter.grad, name).to.not.equal(null);
+      expect(sameBits(parameter.grad!, reference.get(name)!.grad!), name).to.equal(true);
+    }
+  });
+});
