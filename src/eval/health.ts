@@ -149,7 +149,7 @@ export function normalizedStd(features: FeaturesLike): NormalizedStd {
     }
   }
   let stdSum = 0;
-  for (let d = 0; d < dim; d++) stdSum += Math.sqrt(variance[d] / rows);
+  for (let d = 0; d < dim; d++) stdSum += Math.sqrt(variance[d] / (rows - 1));
   const std = stdSum / dim;
   const expected = 1 / Math.sqrt(dim);
   return { std, expected, ratio: std / expected };

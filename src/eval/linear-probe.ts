@@ -6,8 +6,9 @@
  * Le 2019 and SimCLR's transfer evaluation (Chen et al. 2020, appendix): an ℓ2-regularized
  * multinomial logistic regression on frozen features, optimized with L-BFGS; CLIP (Radford et al.
  * 2021, appendix A.3) does the same with scikit-learn's L-BFGS logistic regression. This file
- * reproduces `make_pipeline(StandardScaler(), LogisticRegression(multi_class="multinomial",
- * solver="lbfgs"))`.
+ * reproduces `make_pipeline(StandardScaler(), LogisticRegression(C=1/(λ·n), solver="lbfgs"))`
+ * (multinomial is lbfgs's default for more than two classes; before sklearn 1.5 write
+ * `multi_class="multinomial"`).
  *
  * 1. Standardize with the statistics of the TRAINING features only (test images must not leak in):
  *      μ_j = (1/n) Σ_i X[i, j],   σ_j = sqrt((1/n) Σ_i (X[i, j] − μ_j)²)     (population std)
@@ -22,15 +23,18 @@
  *               with P = softmax(z) row-wise and Y the one-hot labels.
  *    The bias is not decayed. λ = 1e-4 by default: with n = 7,996 training images that is
  *    sklearn's `C = 1/(λ n) ≈ 1.25` (sklearn minimizes C·Σ_i CE_i + ½‖W‖², the same objective
- *    times C·n), close to sklearn's default C = 1. L is strictly convex in W, so the optimum is
- *    unique and any converged solver lands on the same classifier.
+ *    times C·n), close to sklearn's default C = 1. L is strictly convex in W, so the optimal W is
+ *    unique and any converged solver lands on the same classifier (b is unique up to a constant
+ *    added to every class, which softmax ignores; from b = 0 the iterates keep Σ_c b_c = 0).
+ *    How λ moves the raw-pixel number, and why: docs/evaluation.md.
  *
  * 3. Minimize L with full-batch L-BFGS (Nocedal & Wright 2006, Algorithm 7.4 two-loop recursion,
  *    memory m = 100 as torch.optim.LBFGS) and a backtracking line search on the Armijo condition
  *      L(θ + α d) ≤ L(θ) + c₁ α ∇L·d,   c₁ = 1e-4,  α = 1, ½, ¼, …
  *    from θ = 0 (all logits equal, loss = log C), until max_k |∂L/∂θ_k| ≤ tolerance (scipy's
- *    `pgtol`, the criterion sklearn's lbfgs uses) or maxIterations. Everything is float64 on
- *    typed arrays; the two products per evaluation (Z θ and Zᵀ (P − Y)) go through `gemm`.
+ *    `pgtol`, the criterion sklearn's lbfgs uses) or maxIterations. θ, the gradient and every
+ *    sum are float64 on typed arrays (the standardized features are stored in float32, see
+ *    designMatrix); the two products per evaluation, Z θ and Zᵀ (P − Y), go through `gemm`.
  *    Nothing is random, so the same features give the same accuracy bit for bit.
  *
  * Shapes: train features (n, D), test features (m, D), labels (n,), (m,) in 0 … C−1.
