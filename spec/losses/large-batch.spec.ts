@@ -295,7 +295,7 @@ describe("large batches: memory at N = 4096 (float32)", () => {
     expect(largestDense).to.be.at.least(256 * 256);
   });
 
-  it("the peak RSS growth of a tiledInfoNCE forward + backward stays far below N²·4 bytes; infoNCE's exceeds N²·4 (child processes)", function () {
+  it("the peak RSS growth of a tiledInfoNCE forward + backward is a fraction of infoNCE's, which exceeds N²·4 bytes (child processes)", function () {
     this.timeout(60_000);
     /** Run one forward + backward at batch size `rows` in a fresh process; its peak RSS minus its RSS just before. */
     const peakGrowth = (loss: "tiled" | "dense", rows: number): number => {
@@ -318,12 +318,13 @@ describe("large batches: memory at N = 4096 (float32)", () => {
       return Number(output.trim().split("\n").pop());
     };
     // maxRSS is a high-water mark: peak − RSS-before bounds the call's growth from above (an earlier peak only inflates it).
+    // RSS also holds garbage the collector has not reclaimed yet (how much depends on GC timing and the
+    // machine's load), so the absolute bound is the allocation hook's (the test above); here the two
+    // losses are compared at the same N: the dense one holds several N×N buffers, the tiled one none.
     const tiled = peakGrowth("tiled", n);
-    expect(tiled, `tiledInfoNCE at N = ${n} grew ${(tiled / 2 ** 20).toFixed(1)} MiB`).to.be.below((squareElements * 4) / 4);
-    // The measurement sees an N² footprint when there is one (the dense loss, at N/2 to save time).
-    const denseRows = n / 2;
-    const dense = peakGrowth("dense", denseRows);
-    expect(dense, `infoNCE at N = ${denseRows} grew ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.above(denseRows * denseRows * 4);
+    const dense = peakGrowth("dense", n);
+    expect(dense, `infoNCE at N = ${n} grew ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.above(squareElements * 4);
+    expect(tiled, `tiledInfoNCE at N = ${n} grew ${(tiled / 2 ** 20).toFixed(1)} MiB, infoNCE ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.below(dense / 3);
   });
 });
 
