@@ -11,7 +11,7 @@
  *
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → z (N, 128) → the loss normalizes z itself.
  * Hyperparameters here: τ = 0.5 (SimCLR's best for small batches with an MLP head), batch 256, Adam
- * lr 1e-3 with warmup and cosine decay. The chapter's template uses τ = 0.07 with the wrong labels;
+ * lr 3e-3 with warmup and cosine decay (20 epochs are only 620 steps). The chapter's template uses τ = 0.07 with the wrong labels;
  * see docs/errata.md.
  *
  * PyTorch/lightly: `lightly.models.modules.SimCLRProjectionHead`, `lightly.loss.NTXentLoss`.

@@ -61,7 +61,7 @@ export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig
     method,
     epochs: method === "simclr" || method === "clip" ? 20 : 50,
     batchSize: 256,
-    lr: method === "clip" ? 2e-3 : 1e-3,
+    lr: method === "clip" ? 2e-3 : method === "simclr" ? 3e-3 : 1e-3,
     seed: 0,
     encoder: "mlp",
     weightDecay: method === "clip" ? 0.1 : 1e-6,
