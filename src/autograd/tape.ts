@@ -106,9 +106,8 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
     }
     seed = gradient;
   }
-  const leafFlags = new Map<Tensor, Tensor>();
   if (root.gradFn === null) {
-    accumulateLeaf(root, seed, leafFlags);
+    accumulateLeaf(root, seed);
     return;
   }
 
@@ -156,7 +155,7 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
           const previous = gradOfOutput.get(input.gradFn);
           gradOfOutput.set(input.gradFn, previous === undefined ? grad : addInto(previous, grad));
         } else {
-          accumulateLeaf(input, grad, leafFlags);
+          accumulateLeaf(input, grad);
         }
       }
     }
@@ -206,7 +205,7 @@ export function sumToShape(grad: Tensor, shape: Shape, op = "sumToShape"): Tenso
   return Tensor.fromTypedArray(out, shape);
 }
 
-/** a + b for two gradients of one shape, reusing a fresh buffer when `a` is one we own. */
+/** a + b for two gradients of one shape, into a fresh buffer (either may be a view of another). */
 function addInto(a: Tensor, b: Tensor): Tensor {
   const out = allocate(a.dtype, a.numel());
   const outView = ndarray(out, a.shape, contiguousStrides(a.shape), 0);
@@ -214,12 +213,10 @@ function addInto(a: Tensor, b: Tensor): Tensor {
   return new Tensor(outView);
 }
 
-function accumulateLeaf(leaf: Tensor, grad: Tensor, owned: Map<Tensor, Tensor>): void {
+function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
   if (leaf.grad === null) {
     // Store a private contiguous copy: the rule's result may be a view of some other buffer.
-    const copy = grad.toTypedArray();
-    leaf.grad = Tensor.fromTypedArray(copy, leaf.shape);
-    owned.set(leaf, leaf.grad);
+    leaf.grad = Tensor.fromTypedArray(grad.toTypedArray(), leaf.shape);
   } else {
     if (!sameShape(leaf.grad.shape, leaf.shape)) {
       throw new Error(`backward: existing .grad of shape ${shapeToString(leaf.grad.shape)} does not match its tensor ${shapeToString(leaf.shape)}`);
