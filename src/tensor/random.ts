@@ -1,6 +1,6 @@
 /**
  * A seeded pseudo-random generator. Every random draw in contrastive-ts comes from one of these,
- * so the same seed gives the same run, bit for bit. There is no `Math.random` anywhere.
+ * so the same seed gives the same run, bit for bit. Nothing in src/ draws from JavaScript's global random source.
  *
  * Algorithm: xoshiro128** (Blackman & Vigna, 2018) on four 32-bit words, seeded through
  * SplitMix32 so that nearby seeds (0, 1, 2, …) give unrelated streams. Normal draws use the
