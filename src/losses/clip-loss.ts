@@ -62,32 +62,46 @@ export function clipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: C
 
 /** similarities ↦ logits: / τ (number or tensor), or · exp(s). */
 function logitScaler(options: ClipLossOptions, like: Tensor): (similarities: Tensor) => Tensor {
-  if (options.temperature !== undefined && options.logitScale !== undefined) {
-    throw new Error("clipLoss: pass temperature or logitScale, not both (logitScale = log(1 / temperature))");
+  const scale = resolveClipScale("clipLoss", options, like);
+  if ("logitScale" in scale) {
+    const s = scale.logitScale;
+    return s instanceof Tensor ? (similarities) => similarities.mul(s.exp()) : (similarities) => similarities.mul(Math.exp(s));
   }
-  if (options.logitScale !== undefined) {
-    const scale = options.logitScale;
-    const s = scale instanceof Tensor ? checkScalarTensor("logitScale", scale, like) : scale;
-    if (typeof s !== "number" || !Number.isFinite(s) || !Number.isFinite(Math.exp(s)) || Math.exp(s) === 0) {
-      throw new Error(`clipLoss: logitScale must be a finite number whose exp is finite and > 0, got ${String(s)}`);
-    }
-    return scale instanceof Tensor ? (similarities) => similarities.mul(scale.exp()) : (similarities) => similarities.mul(Math.exp(s));
-  }
-  const temperature = options.temperature ?? 0.07;
-  if (temperature instanceof Tensor) {
-    checkTemperature("clipLoss", checkScalarTensor("temperature", temperature, like));
-    return (similarities) => similarities.div(temperature);
-  }
-  checkTemperature("clipLoss", temperature);
+  const temperature = scale.temperature;
   return (similarities) => similarities.div(temperature);
 }
 
+/**
+ * The checked scale option of a CLIP loss (clipLoss, tiledClipLoss): exactly one of τ (default
+ * 0.07) or s = log(1/τ), each a finite number or a 0-d tensor of the features' dtype.
+ */
+export function resolveClipScale(
+  loss: string,
+  options: ClipLossOptions,
+  like: Tensor,
+): { logitScale: number | Tensor } | { temperature: number | Tensor } {
+  if (options.temperature !== undefined && options.logitScale !== undefined) {
+    throw new Error(`${loss}: pass temperature or logitScale, not both (logitScale = log(1 / temperature))`);
+  }
+  if (options.logitScale !== undefined) {
+    const scale = options.logitScale;
+    const s = scale instanceof Tensor ? checkScalarTensor(loss, "logitScale", scale, like) : scale;
+    if (typeof s !== "number" || !Number.isFinite(s) || !Number.isFinite(Math.exp(s)) || Math.exp(s) === 0) {
+      throw new Error(`${loss}: logitScale must be a finite number whose exp is finite and > 0, got ${String(s)}`);
+    }
+    return { logitScale: scale };
+  }
+  const temperature = options.temperature ?? 0.07;
+  checkTemperature(loss, temperature instanceof Tensor ? checkScalarTensor(loss, "temperature", temperature, like) : temperature);
+  return { temperature };
+}
+
 /** A learnable scalar: 0-d, the features' dtype. Returns its value. */
-function checkScalarTensor(name: string, value: Tensor, like: Tensor): number {
-  requireTensor("clipLoss", value, name);
-  if (value.ndim !== 0) throw new Error(`clipLoss: ${name} must be a 0-d tensor, got shape ${shapeToString(value.shape)}`);
+function checkScalarTensor(loss: string, name: string, value: Tensor, like: Tensor): number {
+  requireTensor(loss, value, name);
+  if (value.ndim !== 0) throw new Error(`${loss}: ${name} must be a 0-d tensor, got shape ${shapeToString(value.shape)}`);
   if (value.dtype !== like.dtype) {
-    throw new Error(`clipLoss: ${name} is ${value.dtype} but imageFeatures is ${like.dtype} ${shapeToString(like.shape)}; convert one with .to("${like.dtype}")`);
+    throw new Error(`${loss}: ${name} is ${value.dtype} but imageFeatures is ${like.dtype} ${shapeToString(like.shape)}; convert one with .to("${like.dtype}")`);
   }
   return value.item();
 }

@@ -56,12 +56,12 @@
  * Dense equivalents: F.cross_entropy(q @ k.T / tau, torch.arange(N)) and open_clip's ClipLoss.
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
-import { shapeToString } from "../tensor/shape.js";
 import { record } from "../autograd/tape.js";
 import { normalize, type Reduction } from "../ops/functional.js";
 import { gemm } from "../ops/gemm.js";
-import { contiguousData, requireTensor } from "../ops/util.js";
+import { contiguousData } from "../ops/util.js";
 import { checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { resolveClipScale } from "./clip-loss.js";
 
 /** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
 export const DEFAULT_TILE_SIZE = 256;
@@ -251,33 +251,13 @@ function logAddExp(a: number, b: number): number {
 
 /** CLIP's multiplier s of the similarities: 1/τ or exp(logitScale), a number or a 0-d tensor in the graph. */
 function logitMultiplier(options: TiledClipLossOptions, like: Tensor): number | Tensor {
-  if (options.temperature !== undefined && options.logitScale !== undefined) {
-    throw new Error("tiledClipLoss: pass temperature or logitScale, not both (logitScale = log(1 / temperature))");
+  const scale = resolveClipScale("tiledClipLoss", options, like);
+  if ("logitScale" in scale) {
+    const s = scale.logitScale;
+    return s instanceof Tensor ? s.exp() : Math.exp(s); // s = exp(logitScale)
   }
-  if (options.logitScale !== undefined) {
-    const logitScale = options.logitScale;
-    const value = logitScale instanceof Tensor ? checkScalarTensor("logitScale", logitScale, like) : logitScale;
-    if (typeof value !== "number" || !Number.isFinite(value) || !Number.isFinite(Math.exp(value)) || Math.exp(value) === 0) {
-      throw new Error(`tiledClipLoss: logitScale must be a finite number whose exp is finite and > 0, got ${String(value)}`);
-    }
-    return logitScale instanceof Tensor ? logitScale.exp() : Math.exp(value); // s = exp(logitScale)
-  }
-  const temperature = options.temperature ?? 0.07;
-  if (temperature instanceof Tensor) {
-    checkTemperature("tiledClipLoss", checkScalarTensor("temperature", temperature, like));
-    return temperature.pow(-1); // s = 1/τ, so that ∂L/∂τ = −∂L/∂s / τ²
-  }
-  return 1 / checkTemperature("tiledClipLoss", temperature);
-}
-
-/** A learnable scalar: 0-d, the features' dtype. Returns its value. */
-function checkScalarTensor(name: string, value: Tensor, like: Tensor): number {
-  requireTensor("tiledClipLoss", value, name);
-  if (value.ndim !== 0) throw new Error(`tiledClipLoss: ${name} must be a 0-d tensor, got shape ${shapeToString(value.shape)}`);
-  if (value.dtype !== like.dtype) {
-    throw new Error(`tiledClipLoss: ${name} is ${value.dtype} but imageFeatures is ${like.dtype} ${shapeToString(like.shape)}; convert one with .to("${like.dtype}")`);
-  }
-  return value.item();
+  const temperature = scale.temperature;
+  return temperature instanceof Tensor ? temperature.pow(-1) : 1 / temperature; // s = 1/τ, so that ∂L/∂τ = −∂L/∂s / τ²
 }
 
 function checkTileSize(loss: string, tileSize: unknown): number {
