@@ -62,7 +62,9 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise08R
   const train = limitSplit(data.train, full ? 0 : 512);
   const [batchSize, queueSize, steps] = full ? [256, 4096, 300] : [64, 384, 10];
   const momentum = 0.99;
-  const moco = new MoCo({ temperature: 0.2, queueSize, momentum, generator: new Generator(0) });
+  // The chapter's one-sided loss: view 1 is the query, view 2 the key, N keys enqueued a step
+  // (the project's default symmetrizes it; docs/methods.md says why).
+  const moco = new MoCo({ temperature: 0.2, queueSize, momentum, symmetric: false, generator: new Generator(0) });
   const loader = new TwoViewLoader(train, defaultAugmentation(), { batchSize, seed: 1 });
 
   // Train all but the last step with the ordinary loop.

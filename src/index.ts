@@ -21,6 +21,10 @@ export {
   type NormalizeOptions, type CrossEntropyOptions, type Reduction,
 } from "./ops/functional.js";
 export { erf, erfc } from "./ops/erf.js";
+export {
+  symmetricEigen, effectiveRankOfSpectrum, effectiveRankOf, singularValuesFromEigenvalues,
+  type SymmetricEigen, type SymmetricEigenOptions,
+} from "./linalg/symmetric-eigen.js";
 export * from "./nn/index.js";
 export * from "./optim/index.js";
 export * from "./losses/index.js";

@@ -103,6 +103,7 @@ describe("cli", () => {
       [["augment", "--out", "v.png", "extra"], "augment: unexpected argument 'extra'"],
       [["eval"], "eval: expected one run directory (contrastive eval DIR)"],
       [["demo", "--scale", "-1"], "demo: --scale must be positive, got -1"],
+      [["demo", "--limit", "100"], "demo: --limit must be at least 256 (one batch), got 100"],
     ];
     for (const [argv, message] of usageErrors) {
       it(`${argv.join(" ")} → exit 2`, async () => {
@@ -173,6 +174,29 @@ describe("cli", () => {
       const again = join(tempDir(), "again.png");
       await cli(["augment", "--out", again, "--count", "3", "--views", "2", "--seed", "4"]);
       expect(readFileSync(again).equals(png)).to.equal(true);
+    });
+  });
+
+  describe("demo --limit 256 --scale 0.2 (npm start's command on a smoke-test budget, in process)", () => {
+    it("trains all four methods one epoch each, evaluates them beside both baselines, writes report.md and every run's files", async () => {
+      const out = join(tempDir(), "demo");
+      const result = await cli(["demo", "--limit", "256", "--scale", "0.2", "--out", out]);
+      expect(result.code, result.stderr).to.equal(0);
+      const report = readFileSync(join(out, "report.md"), "utf8");
+      expect(report).to.match(/^# contrastive-ts demo\n\nFour methods trained on 256 MNIST training digits \(short budgets\), evaluated on the 64 test digits, in \d+\.\d minutes\./);
+      for (const row of ["raw pixels", "random-init encoder", "simclr (1 ep)", "moco (1 ep)", "byol (1 ep)", "clip (1 ep)"]) {
+        expect(report, row).to.include(`| ${row} |`);
+        expect(result.stdout, row).to.include(`| ${row} |`);
+      }
+      for (const method of ["simclr", "moco", "byol", "clip"]) {
+        for (const file of [CHECKPOINT_FILE, "metrics.json", "loss.svg", "similarity.svg"]) expect(existsSync(join(out, method, file)), `${method}/${file}`).to.equal(true);
+        const metrics = readMetrics(join(out, method));
+        expect(metrics).to.include({ method, epochs: 1, seed: 0 });
+        expect(metrics.lossPerEpoch).to.have.length(1);
+        expectUnitInterval(metrics.linearProbeAccuracy, `${method} linearProbeAccuracy`);
+        expect(report).to.include(`[metrics](${method}/metrics.json)`);
+      }
+      expect(result.stdout).to.include(`wrote ${join(out, "report.md")}`);
     });
   });
 

@@ -101,7 +101,7 @@ describe("docs: errata of chapter 7 not covered by other specs (docs/errata.md)"
 
   it("E11 §7.4 MoCo's 'pop old representations' before the loss: the loss reads all K queued keys, then the oldest N are overwritten by the batch's keys", () => {
     const [n, queueSize] = [4, 12];
-    const moco = new MoCo({ queueSize, temperature: 0.2, generator: new Generator(13) });
+    const moco = new MoCo({ queueSize, temperature: 0.2, symmetric: false, generator: new Generator(13) }); // the chapter's one-sided loss
     const generator = new Generator(14);
     const batch = (): TwoViewBatch => {
       const views = () => Float32Array.from({ length: n * 784 }, () => generator.random());

@@ -1,16 +1,14 @@
 /**
  * Specs for representation health: closed forms for alignment, uniformity, the normalized std
- * and the effective rank, a direct (naive) uniformity reference, and the Jacobi eigenvalues.
+ * and the effective rank, and a direct (naive) uniformity reference. (The Jacobi routine: spec/linalg.)
  */
 import { expect } from "chai";
 import fc from "fast-check";
 import {
   alignment,
   effectiveRank,
-  effectiveRankOfSpectrum,
   normalizedStd,
   representationHealth,
-  symmetricEigenvalues,
   uniformity,
 } from "../../src/eval/health.js";
 import type { FeatureMatrix } from "../../src/eval/features.js";
@@ -155,45 +153,6 @@ describe("eval/health", () => {
       const moved = { ...shifted, data: shifted.data.map((v) => v + 100) };
       expect(effectiveRank(moved).effectiveRank).to.be.closeTo(4, 1e-9);
       expect(effectiveRank(matrix([[1, 2, 3], [1, 2, 3]])).effectiveRank).to.equal(0);
-      expect(effectiveRankOfSpectrum([2, 2, 0])).to.be.closeTo(2, 1e-15);
-    });
-  });
-
-  describe("symmetricEigenvalues (cyclic Jacobi)", () => {
-    it("gives the closed form of a 2×2 matrix and of the tridiagonal (−1, 2, −1) matrix", () => {
-      const { eigenvalues } = symmetricEigenvalues(Float64Array.from([2, 1, 1, 3]), 2);
-      const sorted = Array.from(eigenvalues).sort((a, b) => a - b);
-      expect(sorted[0]).to.be.closeTo((5 - Math.sqrt(5)) / 2, 1e-14);
-      expect(sorted[1]).to.be.closeTo((5 + Math.sqrt(5)) / 2, 1e-14);
-      // Eigenvalues of tridiag(−1, 2, −1) of size n: 2 − 2cos(kπ/(n+1)), k = 1 … n.
-      const n = 12;
-      const matrixValues = new Float64Array(n * n);
-      for (let i = 0; i < n; i++) {
-        matrixValues[i * n + i] = 2;
-        if (i + 1 < n) matrixValues[i * n + i + 1] = matrixValues[(i + 1) * n + i] = -1;
-      }
-      const tridiagonal = Array.from(symmetricEigenvalues(matrixValues, n).eigenvalues).sort((a, b) => a - b);
-      for (let k = 1; k <= n; k++) expect(tridiagonal[k - 1]).to.be.closeTo(2 - 2 * Math.cos((k * Math.PI) / (n + 1)), 1e-13);
-    });
-
-    it("keeps the trace and the Frobenius norm of random symmetric matrices", () => {
-      fc.assert(
-        fc.property(fc.integer({ min: 1, max: 20 }), fc.integer({ min: 0, max: 1000 }), (n, seed) => {
-          const generator = new Generator(seed);
-          const a = new Float64Array(n * n);
-          for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = generator.normal();
-          const trace = Array.from({ length: n }, (_, i) => a[i * n + i]).reduce((s, v) => s + v, 0);
-          const frobeniusSquared = a.reduce((s, v) => s + v * v, 0);
-          const { eigenvalues } = symmetricEigenvalues(a.slice(), n);
-          expect(eigenvalues.reduce((s, v) => s + v, 0)).to.be.closeTo(trace, 1e-10 * (1 + Math.abs(trace)));
-          expect(eigenvalues.reduce((s, v) => s + v * v, 0)).to.be.closeTo(frobeniusSquared, 1e-10 * frobeniusSquared);
-        }),
-        { numRuns: 40 },
-      );
-    });
-
-    it("rejects a matrix of the wrong size", () => {
-      expect(() => symmetricEigenvalues(new Float64Array(5), 2)).to.throw(/^symmetricEigenvalues: matrix holds 5 values, expected 2×2 = 4/);
     });
   });
 

@@ -1,75 +1,22 @@
 /**
- * The troubleshooting helpers of chapter 7.6 (src/losses/diagnostics.ts) and the Jacobi
- * eigenvalue routine under collapseMonitor: known answers, closed forms, and the chapter
- * monitor's scale dependence.
+ * The troubleshooting helpers of chapter 7.6 (src/losses/diagnostics.ts): known answers, closed
+ * forms, and the chapter monitor's scale dependence. (The Jacobi routine under collapseMonitor has
+ * its own spec: spec/linalg/symmetric-eigen.spec.ts.)
  */
 import { expect } from "chai";
-import fc from "fast-check";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { tensor, zeros } from "../../src/tensor/creation.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tapePosition } from "../../src/autograd/tape.js";
 import {
-  similarityStats, gradientNorms, temperatureSweep, collapseMonitor, effectiveRankOf, symmetricEigen, ntXent, infoNCE,
+  similarityStats, gradientNorms, temperatureSweep, collapseMonitor, ntXent, infoNCE,
 } from "../../src/losses/index.js";
+import { effectiveRankOf, symmetricEigen } from "../../src/linalg/symmetric-eigen.js";
 import { normalize as normalizeRows } from "../../src/ops/functional.js";
 import { randomEmbeddings, runs } from "./helpers.js";
 
 describe("losses: diagnostics (chapter 7.6)", () => {
-  describe("symmetricEigen (cyclic Jacobi, float64)", () => {
-    it("2×2 closed form: [[2, 1], [1, 2]] has eigenvalues 3 and 1, eigenvectors (1, ±1)/√2", () => {
-      const { values, vectors } = symmetricEigen([2, 1, 1, 2], 2);
-      expect(values[0]).to.be.closeTo(3, 1e-15);
-      expect(values[1]).to.be.closeTo(1, 1e-15);
-      expect(Math.abs(vectors[0])).to.be.closeTo(Math.SQRT1_2, 1e-15); // column 0 = (1, 1)/√2 up to sign
-      expect(vectors[0] * vectors[2]).to.be.closeTo(0.5, 1e-15);
-    });
-
-    it("diagonal, identity (repeated eigenvalues), zero and 1×1 matrices", () => {
-      expect(Array.from(symmetricEigen([1, 0, 0, 0, 5, 0, 0, 0, -2], 3).values)).to.deep.equal([5, 1, -2]);
-      expect(Array.from(symmetricEigen([1, 0, 0, 1], 2).values)).to.deep.equal([1, 1]);
-      expect(Array.from(symmetricEigen([0, 0, 0, 0], 2).values)).to.deep.equal([0, 0]);
-      expect(Array.from(symmetricEigen([7], 1).values)).to.deep.equal([7]);
-    });
-
-    it("random symmetric matrices: A V = V Λ, VᵀV = I, Σλ = trace, Σλ² = ‖A‖²_F", () => {
-      fc.assert(
-        fc.property(fc.integer({ min: 1, max: 12 }), fc.nat(), (n, seed) => {
-          const generator = new Generator(seed);
-          const a = new Float64Array(n * n);
-          for (let i = 0; i < n; i++) for (let j = i; j < n; j++) a[i * n + j] = a[j * n + i] = generator.normal();
-          const { values, vectors } = symmetricEigen(a, n);
-          let trace = 0, frobenius = 0;
-          for (let i = 0; i < n; i++) trace += a[i * n + i];
-          for (let i = 0; i < n * n; i++) frobenius += a[i] * a[i];
-          expect(values.reduce((s, v) => s + v, 0)).to.be.closeTo(trace, 1e-12 * n);
-          expect(values.reduce((s, v) => s + v * v, 0)).to.be.closeTo(frobenius, 1e-11 * frobenius);
-          for (let k = 1; k < n; k++) expect(values[k]).to.be.at.most(values[k - 1]);
-          for (let i = 0; i < n; i++) {
-            for (let k = 0; k < n; k++) {
-              let av = 0, orthogonality = 0;
-              for (let j = 0; j < n; j++) {
-                av += a[i * n + j] * vectors[j * n + k];
-                orthogonality += vectors[j * n + i] * vectors[j * n + k];
-              }
-              expect(av).to.be.closeTo(values[k] * vectors[i * n + k], 1e-12 * Math.sqrt(frobenius));
-              expect(orthogonality).to.be.closeTo(i === k ? 1 : 0, 1e-13);
-            }
-          }
-        }),
-        runs(50),
-      );
-    });
-  });
-
   describe("collapseMonitor", () => {
-    it("effective rank: exp(entropy of σ/Σσ) — k equal singular values give exactly k, none gives 0", () => {
-      expect(effectiveRankOf([4, 4, 4, 0, 0])).to.be.closeTo(3, 1e-14); // σ = 2, 2, 2
-      expect(effectiveRankOf([9, 0])).to.be.closeTo(1, 1e-15);
-      expect(effectiveRankOf([0, 0, 0])).to.equal(0);
-      expect(effectiveRankOf([4, 1])).to.be.closeTo(Math.exp(-(2 / 3) * Math.log(2 / 3) - (1 / 3) * Math.log(1 / 3)), 1e-15); // σ = 2, 1
-    });
-
     it("healthy (isotropic) embeddings: stdRatio ≈ 1, effective rank near D, not collapsed", () => {
       const report = collapseMonitor(randomEmbeddings(new Generator(1), 512, 16));
       expect(report.stdRatio).to.be.within(0.95, 1.05);

@@ -7,7 +7,7 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { tensor, zeros, ones } from "../../src/tensor/creation.js";
 import {
   infoNCE, rawInfoNCE, infoNCEFromSimilarities, ntXent, clipLoss, mocoLoss, byolLoss, similarity, pairedSimilarity,
-  similarityStats, collapseMonitor, temperatureSweep, gradientNorms, symmetricEigen,
+  similarityStats, collapseMonitor, temperatureSweep, gradientNorms,
 } from "../../src/losses/index.js";
 
 const f64 = (shape: number[]) => ones(shape, { dtype: "float64" });
@@ -82,7 +82,6 @@ const cases: [string, () => unknown, string][] = [
   ["collapseMonitor NaN", () => collapseMonitor(withValue([3, 4], 2, NaN)), "collapseMonitor: z (shape [3, 4]) contains NaN at flat index 2"],
   ["temperatureSweep τ", () => temperatureSweep(() => 0, [0.1, -1]), "temperatureSweep: temperature must be a finite number > 0, got -1"],
   ["gradientNorms not a tensor", () => gradientNorms([["w", 3 as unknown as Tensor]]), 'gradientNorms: parameter "w" must be a Tensor, got number'],
-  ["symmetricEigen asymmetric", () => symmetricEigen([1, 2, 3, 4], 2), "symmetricEigen: the matrix is not symmetric (A[0][1] = 2, A[1][0] = 3)"],
 ];
 
 describe("losses: error messages", () => {

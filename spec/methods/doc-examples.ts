@@ -27,12 +27,12 @@ export function oneLoss(): number {
 export function mocoQueue(): { pointer: number; keysInQueue: number } {
   const train = limitSplit(loadMnist().train, 256);
   const loader = new TwoViewLoader(train, defaultAugmentation(), { batchSize: 64, seed: 1 });
-  const moco = new MoCo({ generator: new Generator(0), queueSize: 128 }); // K = 128 keys
+  const moco = new MoCo({ generator: new Generator(0), queueSize: 256 }); // K = 256 keys
   for (let step = 1; step <= 3; step++) {
-    moco.trainingLoss(loader.next()); // negatives = the queue as it is; then the 64 keys go in
+    moco.trainingLoss(loader.next()); // negatives = the queue as it is; then k₁ and k₂ (2 × 64 keys) go in
     moco.afterOptimizerStep(); // θ_k ← 0.99 θ_k + 0.01 θ_q
   }
-  return { pointer: moco.queuePointer, keysInQueue: moco.queue.shape[0] }; // (3 · 64) mod 128 = 64
+  return { pointer: moco.queuePointer, keysInQueue: moco.queue.shape[0] }; // (3 · 128) mod 256 = 128
 }
 // #endregion
 

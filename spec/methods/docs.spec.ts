@@ -61,8 +61,8 @@ describe("methods: docs/methods.md", () => {
     expect(loss).to.be.within(4, Math.log(127));
   });
 
-  it("mocoQueue: three batches of 64 keys leave the pointer at 64 of K = 128", () => {
-    expect(mocoQueue()).to.deep.equal({ pointer: 64, keysInQueue: 128 });
+  it("mocoQueue: three steps of 2 × 64 keys leave the pointer at 128 of K = 256", () => {
+    expect(mocoQueue()).to.deep.equal({ pointer: 128, keysInQueue: 256 });
   });
 
   it("trainAndResume and quickEvaluation: bit-identical to the uninterrupted run and its evaluation", () => {

@@ -42,12 +42,12 @@ interface StepRecord {
   lossWithQueueAfter: number;
 }
 
-describe("methods/moco: the queue", () => {
+describe("methods/moco: the queue (one-sided loss, N keys a step)", () => {
   const steps: StepRecord[] = [];
   let moco: MoCo;
 
   before(() => {
-    const run = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, epochs: 1 }));
+    const run = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, epochs: 1, symmetricLoss: false }));
     moco = run.method as MoCo;
     expect(run.stepsPerEpoch).to.equal(5);
     const trainingLoss = moco.trainingLoss.bind(moco);
@@ -108,11 +108,11 @@ describe("methods/moco: the queue", () => {
 
 describe("methods/moco: gradients despite the in-place enqueue", () => {
   it("the query encoder's gradient equals the one computed with the queue left untouched", () => {
-    const build = () => new MoCo({ generator: new Generator(7), queueSize: 2 * N });
+    const build = () => new MoCo({ generator: new Generator(7), queueSize: 2 * N, symmetric: false });
     const moco = build();
     const untouched = build();
     untouched.enqueue = () => {}; // the same loss, but the queue is never modified
-    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K })).loader.next() as TwoViewBatch;
+    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
     const pointer = moco.queuePointer;
     moco.trainingLoss(batch).backward();
     untouched.trainingLoss(batch).backward();
@@ -124,5 +124,68 @@ describe("methods/moco: gradients despite the in-place enqueue", () => {
       expect(parameter.grad, name).to.not.equal(null);
       expect(sameBits(parameter.grad!, reference.get(name)!.grad!), name).to.equal(true);
     }
+  });
+});
+
+describe("methods/moco: the symmetrized loss (the default)", () => {
+  const batchOf = () => createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
+  const keysOfView = (moco: MoCo, view: Float32Array) =>
+    noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(view, N))))).toTypedArray() as Float32Array; // (N, 128)
+  const queriesOfView = (moco: MoCo, view: Float32Array) => noGrad(() => moco.projector.forward(moco.encoder.forward(imageTensor(view, N)))); // (N, 128)
+
+  it("is ½[L(q₁, k₂; queue) + L(q₂, k₁; queue)] with the queue as it was before the step", () => {
+    const moco = new MoCo({ generator: new Generator(7), queueSize: 4 * N });
+    const batch = batchOf();
+    for (let step = 0; step < 3; step++) {
+      const queueBefore = Tensor.fromTypedArray(moco.queue.toTypedArray() as Float32Array, [4 * N, D]);
+      const k1 = Tensor.fromTypedArray(keysOfView(moco, batch.view1), [N, D]);
+      const k2 = Tensor.fromTypedArray(keysOfView(moco, batch.view2), [N, D]);
+      const q1 = queriesOfView(moco, batch.view1);
+      const q2 = queriesOfView(moco, batch.view2);
+      const options = { temperature: moco.temperature };
+      const expected = noGrad(() => mocoLoss(q1, k2, queueBefore, options).add(mocoLoss(q2, k1, queueBefore, options)).mul(0.5)).item();
+      const oneSided = noGrad(() => mocoLoss(q1, k2, queueBefore, options)).item();
+      const loss = moco.trainingLoss(batch).item();
+      expect(loss, `step ${step + 1}`).to.equal(expected);
+      expect(Math.abs(loss - oneSided), `step ${step + 1}: differs from the one-sided loss`).to.be.above(1e-4);
+    }
+  });
+
+  it("enqueues k₁ then k₂ (2N keys a step) and advances the pointer by 2N modulo K", () => {
+    const moco = new MoCo({ generator: new Generator(8), queueSize: 4 * N });
+    const batch = batchOf();
+    const pointers: number[] = [];
+    for (let step = 0; step < 3; step++) {
+      const k1 = keysOfView(moco, batch.view1);
+      const k2 = keysOfView(moco, batch.view2);
+      const pointer = moco.queuePointer;
+      pointers.push(pointer);
+      moco.trainingLoss(batch);
+      const queue = moco.queue.toTypedArray() as Float32Array;
+      expect(sameBits(queue.subarray(pointer * D, (pointer + N) * D), k1), `step ${step + 1}, k₁`).to.equal(true);
+      expect(sameBits(queue.subarray((pointer + N) * D, (pointer + 2 * N) * D), k2), `step ${step + 1}, k₂`).to.equal(true);
+    }
+    expect(pointers).to.deep.equal([0, 2 * N, 0]);
+    expect(moco.queuePointer).to.equal(2 * N);
+  });
+
+  it("needs K to be a multiple of 2N, and says so", () => {
+    const moco = new MoCo({ generator: new Generator(9), queueSize: 3 * N });
+    expect(() => moco.trainingLoss(batchOf())).to.throw(`MoCo: symmetric: queue size ${3 * N} is not a multiple of twice the batch size ${N}`);
+  });
+});
+
+describe("methods/moco: batch norm in the heads (projectorBatchNorm: true)", () => {
+  it("puts a BatchNorm1d after the hidden Linear of both heads, at index 1 as in nn.Sequential, and trains", () => {
+    const moco = new MoCo({ generator: new Generator(10), queueSize: 4 * N, projectorBatchNorm: true });
+    const keys = [...moco.stateDict().keys()].filter((key) => key.startsWith("projector.") || key.startsWith("keyProjector."));
+    expect(keys).to.include.members(["projector.1.weight", "projector.1.bias", "projector.1.runningMean", "keyProjector.1.runningVar"]);
+    const plain = new MoCo({ generator: new Generator(10), queueSize: 4 * N });
+    expect([...plain.stateDict().keys()].some((key) => key.startsWith("projector.1."))).to.equal(false);
+    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
+    const loss = moco.trainingLoss(batch);
+    loss.backward();
+    expect(loss.item()).to.be.finite;
+    expect(moco.projector.namedParameters().next().value![1].grad).to.not.equal(null);
   });
 });

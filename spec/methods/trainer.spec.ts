@@ -19,6 +19,7 @@ import {
   CHECKPOINT_FILE, createRun, defaultConfig, limitSplit, resumeRun, saveCheckpoint, trainRun, validateConfig, type TrainConfig,
 } from "../../src/methods/trainer.js";
 import type { MethodName } from "../../src/methods/common.js";
+import { MoCo } from "../../src/methods/moco.js";
 import { cachedTiny, checkpointDifferences, cleanupTempDirs, sameBits, tempDir, tinyConfig } from "./helpers.js";
 
 describe("methods/trainer: resume", () => {
@@ -127,11 +128,27 @@ describe("methods/trainer: configs", () => {
     expect(defaultConfig("byol", { temperature: 0.3 }).temperature).to.equal(0.3);
   });
 
-  it("refuses a batch larger than the training set and a MoCo queue that is not a multiple of the batch", () => {
+  it("refuses a batch larger than the training set and a MoCo queue that is not a multiple of the keys a step enqueues", () => {
     expect(() => createRun(defaultConfig("simclr", { batchSize: 64, trainLimit: 32 }))).to.throw("train: batch size 64 is larger than the 32 training images");
-    expect(() => createRun(defaultConfig("moco", { batchSize: 64, trainLimit: 256, queueSize: 100 }))).to.throw(/queue size 100 must be a multiple of the batch size 64/);
-    const moco = createRun(defaultConfig("moco", { batchSize: 96, trainLimit: 256 }));
-    expect((moco.method as unknown as { queueSize: number }).queueSize).to.equal(4032); // ⌊4096/96⌋·96
+    expect(() => createRun(defaultConfig("moco", { batchSize: 64, trainLimit: 256, queueSize: 100, symmetricLoss: false }))).to.throw(
+      "train: MoCo queue size 100 must be a multiple of the batch size 64 (64 keys a step)",
+    );
+    expect(() => createRun(defaultConfig("moco", { batchSize: 64, trainLimit: 256, queueSize: 192 }))).to.throw(
+      "train: MoCo queue size 192 must be a multiple of twice the batch size 64 (128 keys a step)",
+    );
+    const symmetric = createRun(defaultConfig("moco", { batchSize: 96, trainLimit: 256 })).method as MoCo;
+    expect([symmetric.symmetric, symmetric.queueSize]).to.deep.equal([true, 4032]); // ⌊4096/192⌋·192
+    const oneSided = createRun(defaultConfig("moco", { batchSize: 160, trainLimit: 320, symmetricLoss: false })).method as MoCo;
+    expect([oneSided.symmetric, oneSided.queueSize]).to.deep.equal([false, 4000]); // ⌊4096/160⌋·160
+  });
+
+  it("refuses options of one method given to another, and a queue size that is not a positive whole number", () => {
+    expect(() => validateConfig(defaultConfig("simclr", { queueSize: 4096 }))).to.throw("train: --queue-size applies to moco only (this run is simclr)");
+    expect(() => validateConfig(defaultConfig("byol", { symmetricLoss: false }))).to.throw("train: --moco-loss applies to moco only (this run is byol)");
+    expect(() => validateConfig(defaultConfig("moco", { imageTower: "vit" }))).to.throw("train: --image-tower applies to clip only (this run is moco)");
+    expect(() => validateConfig(defaultConfig("simclr", { textTower: "bow" }))).to.throw("train: --text-tower applies to clip only (this run is simclr)");
+    expect(() => validateConfig(defaultConfig("moco", { queueSize: 0 }))).to.throw("train: --queue-size must be a positive whole number, got 0");
+    expect(() => validateConfig(defaultConfig("moco", { queueSize: 2.5 }))).to.throw("train: --queue-size must be a positive whole number, got 2.5");
   });
 });
 

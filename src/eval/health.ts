@@ -29,7 +29,7 @@
  *      erank = exp( −Σ_k p_k log p_k )          (0·log 0 = 0)
  *    1 ≤ erank ≤ rank(X̃): 1 for rank-1 data, k for data spread equally over k directions, D for
  *    isotropic data. The σ_k² are the eigenvalues of the D×D matrix X̃ᵀX̃ (N times the
- *    covariance), computed in float64 by the cyclic Jacobi method, so σ_k = sqrt(λ_k) (eigenvalues
+ *    covariance), computed in float64 by the cyclic Jacobi method (src/linalg/symmetric-eigen.ts), so σ_k = sqrt(λ_k) (eigenvalues
  *    within rounding of 0, below D·ε·λ_max, count as 0). A matrix
  *    with no spread at all (every row the same) has no singular value > 0: we return 0 (its rank).
  *    (RankMe, Garrido et al. 2023, is the same quantity without centering.)
@@ -48,6 +48,7 @@ import {
   type FeaturesLike,
 } from "./features.js";
 import { gemm } from "../ops/gemm.js";
+import { effectiveRankOfSpectrum, singularValuesFromEigenvalues, symmetricEigen } from "../linalg/symmetric-eigen.js";
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Alignment and uniformity
@@ -182,101 +183,10 @@ export function effectiveRank(features: FeaturesLike): EffectiveRank {
   // Scatter matrix X̃ᵀX̃ = Σ_i x̃_i x̃_iᵀ.                                                         (D, D)
   const scatter = new Float64Array(dim * dim);
   gemm(dim, dim, rows, { data: centered, offset: 0, rowStride: 1, colStride: dim }, { data: centered, offset: 0, rowStride: dim, colStride: 1 }, scatter, 0, false);
-  // Exactly symmetric (gemm sums a_pq and a_qp in the same order, but do not rely on it).
-  for (let p = 0; p < dim; p++) {
-    for (let q = p + 1; q < dim; q++) {
-      const average = 0.5 * (scatter[p * dim + q] + scatter[q * dim + p]);
-      scatter[p * dim + q] = average;
-      scatter[q * dim + p] = average;
-    }
-  }
-  const { eigenvalues, sweeps } = symmetricEigenvalues(scatter, dim);
-  // Jacobi returns each eigenvalue to within about ε·λ_max, so a true 0 comes back as ±1e-16·λ_max,
-  // and its square root as 1e-8·σ_max — enough to add ~1e-7 per missing direction to the rank.
-  // Eigenvalues below D·ε·λ_max are that noise: they count as 0. (The price of going through
-  // X̃ᵀX̃: singular values below √(Dε)·σ_max ≈ 2e-7·σ_max, D = 256, cannot be told from 0.)
-  let largestEigenvalue = 0;
-  for (let k = 0; k < dim; k++) largestEigenvalue = Math.max(largestEigenvalue, eigenvalues[k]);
-  const noiseFloor = dim * Number.EPSILON * largestEigenvalue;
-  const singularValues = new Float64Array(dim);
-  for (let k = 0; k < dim; k++) singularValues[k] = eigenvalues[k] > noiseFloor ? Math.sqrt(eigenvalues[k]) : 0;
-  singularValues.sort().reverse();
+  // σ_k = √λ_k(X̃ᵀX̃); eigenvalues within rounding of 0 count as 0 (src/linalg/symmetric-eigen.ts).
+  const { values: eigenvalues, sweeps } = symmetricEigen(scatter, dim, { vectors: false }); // decreasing
+  const singularValues = singularValuesFromEigenvalues(eigenvalues); // (D,), descending
   return { effectiveRank: effectiveRankOfSpectrum(singularValues), singularValues, sweeps };
-}
-
-/** exp(−Σ p_k log p_k), p_k = σ_k / Σσ; 0 for an all-zero spectrum. */
-export function effectiveRankOfSpectrum(singularValues: ArrayLike<number>): number {
-  let total = 0;
-  for (let k = 0; k < singularValues.length; k++) total += singularValues[k];
-  if (!(total > 0)) return 0;
-  let entropy = 0;
-  for (let k = 0; k < singularValues.length; k++) {
-    const p = singularValues[k] / total;
-    if (p > 0) entropy -= p * Math.log(p);
-  }
-  return Math.exp(entropy);
-}
-
-/**
- * Eigenvalues of a symmetric n×n matrix (row-major; overwritten) by the cyclic Jacobi method
- * (Golub & Van Loan, "Matrix Computations", §8.5; Numerical Recipes §11.1).
- *
- * Each rotation J(p, q, θ) zeroes the off-diagonal pair a_pq = a_qp of A ← Jᵀ A J:
- *   θ = (a_qq − a_pp) / (2 a_pq),  t = tan φ = sign(θ) / (|θ| + √(θ² + 1)),  c = 1/√(t² + 1),  s = t c
- *   a_pp ← a_pp − t a_pq,   a_qq ← a_qq + t a_pq,   a_pq ← 0
- *   for r ≠ p, q:  a_rp ← c a_rp − s a_rq,   a_rq ← s a_rp + c a_rq     (and the mirrored entries)
- * A sweep visits every pair p < q once. The off-diagonal mass Σ_{p≠q} a_pq² shrinks at each
- * rotation and, after the first few sweeps, quadratically. We stop when it is below
- * (1e-15 ‖A‖_F)², after at most 50 sweeps; pairs with |a_pq| below 1e-18 ‖A‖_F are skipped (they
- * cannot move an eigenvalue by more than that). The diagonal then holds the eigenvalues.
- * Eigenvectors are not needed, so they are not accumulated.
- */
-export function symmetricEigenvalues(matrix: Float64Array, n: number): { eigenvalues: Float64Array; sweeps: number } {
-  if (matrix.length !== n * n) throw new Error(`symmetricEigenvalues: matrix holds ${matrix.length} values, expected ${n}×${n} = ${n * n}`);
-  const a = matrix;
-  let frobeniusSquared = 0;
-  for (let k = 0; k < n * n; k++) frobeniusSquared += a[k] * a[k];
-  const stopSquared = frobeniusSquared * 1e-30;
-  const skip = Math.sqrt(frobeniusSquared) * 1e-18;
-  let sweeps = 0;
-  for (; sweeps < 50; sweeps++) {
-    let offDiagonalSquared = 0;
-    for (let p = 0; p < n; p++) for (let q = p + 1; q < n; q++) offDiagonalSquared += 2 * a[p * n + q] * a[p * n + q];
-    if (offDiagonalSquared <= stopSquared) break;
-    for (let p = 0; p < n - 1; p++) {
-      for (let q = p + 1; q < n; q++) {
-        const apq = a[p * n + q];
-        if (Math.abs(apq) <= skip) continue;
-        const app = a[p * n + p];
-        const aqq = a[q * n + q];
-        const theta = (aqq - app) / (2 * apq);
-        const t = (theta >= 0 ? 1 : -1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
-        const c = 1 / Math.sqrt(t * t + 1);
-        const s = t * c;
-        a[p * n + p] = app - t * apq;
-        a[q * n + q] = aqq + t * apq;
-        a[p * n + q] = 0;
-        a[q * n + p] = 0;
-        // Rows p and q are contiguous: rotate them, then mirror into columns p and q.
-        const rowP = p * n;
-        const rowQ = q * n;
-        for (let r = 0; r < n; r++) {
-          if (r === p || r === q) continue;
-          const arp = a[rowP + r];
-          const arq = a[rowQ + r];
-          const newP = c * arp - s * arq;
-          const newQ = s * arp + c * arq;
-          a[rowP + r] = newP;
-          a[rowQ + r] = newQ;
-          a[r * n + p] = newP;
-          a[r * n + q] = newQ;
-        }
-      }
-    }
-  }
-  const eigenvalues = new Float64Array(n);
-  for (let k = 0; k < n; k++) eigenvalues[k] = a[k * n + k];
-  return { eigenvalues, sweeps };
 }
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────

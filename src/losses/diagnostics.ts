@@ -15,7 +15,7 @@ import { normalize } from "../ops/functional.js";
 import { contiguousData, requireTensor } from "../ops/util.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { ntXent } from "./nt-xent.js";
-import { symmetricEigen } from "./jacobi-eigen.js";
+import { effectiveRankOf, symmetricEigen } from "../linalg/symmetric-eigen.js";
 
 // ---- similarityStats ----------------------------------------------------------------------------
 
@@ -293,7 +293,7 @@ export function collapseMonitor(z: Tensor, options: CollapseOptions = {}): Colla
   const expectedStd = 1 / Math.sqrt(dimension);
   const stdRatio = meanStd / expectedStd;
 
-  const eigenvalues = symmetricEigen(covariance, dimension).values; // decreasing
+  const eigenvalues = symmetricEigen(covariance, dimension, { vectors: false }).values; // decreasing
   const effectiveRank = effectiveRankOf(eigenvalues);
   const maxRank = Math.min(count - 1, dimension);
 
@@ -352,29 +352,6 @@ function covarianceOf(x: ArrayLike<number>, count: number, dimension: number): F
     }
   }
   return covariance;
-}
-
-/**
- * exp(H(p)), p_k = σ_k / Σσ, σ_k = √λ_k (the centered data's singular values, up to a common
- * factor that p removes). 0 when there is no spread at all (every σ is 0).
- *
- * Eigenvalues below n·ε·λ_max count as 0. Jacobi returns each eigenvalue to within about ε·λ_max,
- * so an exact 0 (a batch of N < D embeddings has at least D − N + 1) comes back as ±1e-17·λ_max,
- * and its square root, 3e-9·σ_max, would add about 1e-7 to the rank for every such direction.
- */
-export function effectiveRankOf(eigenvalues: ArrayLike<number>): number {
-  let largest = 0;
-  for (let k = 0; k < eigenvalues.length; k++) largest = Math.max(largest, eigenvalues[k]);
-  const noiseFloor = eigenvalues.length * Number.EPSILON * largest;
-  const singular = Array.from(eigenvalues, (l) => (l > noiseFloor ? Math.sqrt(l) : 0));
-  const total = singular.reduce((s, v) => s + v, 0);
-  if (total === 0) return 0;
-  let entropy = 0;
-  for (const s of singular) {
-    const p = s / total;
-    if (p > 0) entropy -= p * Math.log(p);
-  }
-  return Math.exp(entropy);
 }
 
 // ---- formatting ---------------------------------------------------------------------------------

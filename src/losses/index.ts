@@ -10,9 +10,8 @@ export { mocoLoss, type MocoLossOptions } from "./moco-loss.js";
 export { byolLoss } from "./byol-loss.js";
 export { similarity, pairedSimilarity, type SimilarityMetric, type SimilarityOptions } from "./similarity.js";
 export {
-  similarityStats, gradientNorms, temperatureSweep, collapseMonitor, effectiveRankOf, DEFAULT_SWEEP_TEMPERATURES,
+  similarityStats, gradientNorms, temperatureSweep, collapseMonitor, DEFAULT_SWEEP_TEMPERATURES,
   type SimilarityStats, type GradientNormEntry, type GradientNormReport, type GradientStatus,
   type TemperatureSweep, type TemperatureSweepRow, type CollapseOptions, type CollapseReport,
 } from "./diagnostics.js";
-export { symmetricEigen, type SymmetricEigen } from "./jacobi-eigen.js";
 export { tiledInfoNCE, tiledClipLoss, type TiledInfoNCEOptions, type TiledClipLossOptions } from "./tiled-info-nce.js";

@@ -9,9 +9,20 @@
  *   θ_k ← m θ_k + (1 − m) θ_q   after every step (the key encoder never receives a gradient)
  *
  *   logits_i = [q_i·k_i, q_i·queue_1, …, q_i·queue_K] / τ, label 0 (the positive is column 0)
+ *   L(q, k)  = mean_i −log softmax(logits_i)_0
  *
- * Shapes: q, k (N, 128); queue (K, 128), K a multiple of N so that each enqueue fills a whole
- * slot block. The negatives are read from the queue *before* this batch's keys are enqueued, so a
+ * Symmetrized (the default here, `symmetric: true`): both views are queries and both are keys,
+ *
+ *   L = ½ [L(q₁, k₂) + L(q₂, k₁)],  q_v = g_q(f_q(x_v)), k_v = normalize(g_k(f_k(x_v)))
+ *
+ * against the same negatives, then k₁ and k₂ are both enqueued (2N keys a step). Every image
+ * gives two gradient signals a step instead of one, as in SimCLR, BYOL and MoCo v3; on this data
+ * it lifts the 50-epoch linear probe from 95.1 / 94.7% (seeds 0 / 1, one-sided) to above 95% on
+ * both seeds (docs/methods.md). `symmetric: false` is MoCo v2's own, one-sided loss L(q₁, k₂).
+ * Gradient: each term is mocoLoss's, ∂L/∂(q_i · k_c) = (p_ic − [c = 0]) / (N τ), halved.
+ *
+ * Shapes: q, k (N, 128); queue (K, 128), K a multiple of the keys a step enqueues (N, or 2N
+ * symmetrized) so that each enqueue fills a whole slot block. The negatives are read from the queue *before* this batch's keys are enqueued, so a
  * key is never its own query's negative. The queue and its pointer are buffers: saved with the
  * model and restored on resume.
  *
@@ -42,6 +53,10 @@ export interface MoCoOptions {
   /** m, the key encoder's momentum. */
   momentum?: number;
   projectionDim?: number;
+  /** The symmetrized loss ½[L(q₁, k₂) + L(q₂, k₁)] (default true); false: v2's one-sided L(q₁, k₂). */
+  symmetric?: boolean;
+  /** BatchNorm1d after the heads' hidden Linear (default false, as v2's head; MoCo v3 has it). */
+  projectorBatchNorm?: boolean;
   generator: Generator;
 }
 
@@ -55,6 +70,7 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly momentum: number;
   readonly queueSize: number;
   readonly projectionDim: number;
+  readonly symmetric: boolean;
 
   constructor(options: MoCoOptions) {
     super();
@@ -63,12 +79,14 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
     this.momentum = options.momentum ?? 0.99;
     this.queueSize = options.queueSize ?? 4096;
     this.projectionDim = options.projectionDim ?? 128;
+    this.symmetric = options.symmetric ?? true;
+    const headOptions = { batchNorm: options.projectorBatchNorm ?? false };
     const g = options.generator;
     this.encoder = this.registerModule("encoder", imageEncoder(kind, g));
-    this.projector = this.registerModule("projector", new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { generator: g }));
+    this.projector = this.registerModule("projector", new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { ...headOptions, generator: g }));
     // The key encoder starts as an exact copy of the query encoder (builder.py: param_k.copy_(param_q)).
     this.keyEncoder = this.registerModule("keyEncoder", copyWeights(this.encoder, imageEncoder(kind, g)));
-    this.keyProjector = this.registerModule("keyProjector", copyWeights(this.projector, new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { generator: g })));
+    this.keyProjector = this.registerModule("keyProjector", copyWeights(this.projector, new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { ...headOptions, generator: g })));
     // The queue starts as random unit vectors (builder.py: randn, then normalize along dim 0 per key).
     const initial = new Float32Array(this.queueSize * this.projectionDim);
     for (let i = 0; i < initial.length; i++) initial[i] = g.normal();
@@ -92,14 +110,25 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
   trainingLoss(batch: TwoViewBatch): Tensor {
     const n = batch.batchSize;
     if (this.queueSize % n !== 0) throw new Error(`MoCo: queue size ${this.queueSize} is not a multiple of the batch size ${n}`);
-    const q = this.projector.forward(this.encoder.forward(imageTensor(batch.view1, n))); // (N, 128)
-    const k = noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(batch.view2, n))))); // (N, 128)
+    if (this.symmetric && this.queueSize % (2 * n) !== 0) throw new Error(`MoCo: symmetric: queue size ${this.queueSize} is not a multiple of twice the batch size ${n}`);
+    const query = (view: Float32Array) => this.projector.forward(this.encoder.forward(imageTensor(view, n))); // (N, 128)
+    const key = (view: Float32Array) => noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(view, n))))); // (N, 128)
     // Negatives are the queue as it is now, before this batch's keys go in. A copy, because the
     // enqueue below overwrites the queue in place and backward still needs these values
     // (builder.py: `self.queue.clone().detach()`, for the same reason).
     const negatives = noGrad(() => this.queue.clone()); // (K, 128)
-    const loss = mocoLoss(q, k, negatives, { temperature: this.temperature });
-    this.enqueue(k);
+    const options = { temperature: this.temperature };
+    if (!this.symmetric) {
+      const k2 = key(batch.view2);
+      const loss = mocoLoss(query(batch.view1), k2, negatives, options);
+      this.enqueue(k2);
+      return loss;
+    }
+    const k1 = key(batch.view1);
+    const k2 = key(batch.view2);
+    const loss = mocoLoss(query(batch.view1), k2, negatives, options).add(mocoLoss(query(batch.view2), k1, negatives, options)).mul(0.5);
+    this.enqueue(k1);
+    this.enqueue(k2);
     return loss;
   }
 

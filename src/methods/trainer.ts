@@ -50,8 +50,13 @@ export interface TrainConfig {
   warmupEpochs: number;
   /** Train on n training images spread evenly over the classes (tiny budgets, specs); 0 = all 7,996. */
   trainLimit: number;
-  /** MoCo's queue length K (a multiple of the batch size). */
+  /** MoCo's queue length K (a multiple of the batch size; of twice the batch size when the loss is symmetric). */
   queueSize?: number;
+  /**
+   * MoCo: the symmetrized loss ½[L(q₁, k₂) + L(q₂, k₁)] (default true; docs/methods.md says why), or,
+   * with false, MoCo v2's one-sided L(q₁, k₂).
+   */
+  symmetricLoss?: boolean;
 }
 
 export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
@@ -130,6 +135,17 @@ export function validateConfig(config: TrainConfig): void {
   if (config.temperature !== undefined && !(config.temperature > 0 && Number.isFinite(config.temperature))) fail(`--temperature must be a positive number, got ${config.temperature}`);
   if (!Number.isInteger(config.seed)) fail(`--seed must be an integer, got ${config.seed}`);
   if (config.encoder !== "mlp" && config.encoder !== "conv") fail(`--encoder must be mlp or conv, got ${config.encoder}`);
+  // An option of another method would be silently ignored: refuse it instead.
+  const onlyFor: [keyof TrainConfig, string, MethodName][] = [
+    ["queueSize", "--queue-size", "moco"],
+    ["symmetricLoss", "--moco-loss", "moco"],
+    ["imageTower", "--image-tower", "clip"],
+    ["textTower", "--text-tower", "clip"],
+  ];
+  for (const [key, flag, owner] of onlyFor) {
+    if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
+  }
+  if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
 }
 
 export function createRun(config: TrainConfig): Run {
@@ -158,9 +174,14 @@ export function createRun(config: TrainConfig): Run {
     const augmentation = defaultAugmentation();
     if (config.method === "simclr") method = new SimCLR({ encoder: config.encoder, temperature: config.temperature, generator });
     else if (config.method === "moco") {
-      const queueSize = config.queueSize ?? Math.max(config.batchSize, Math.floor(4096 / config.batchSize) * config.batchSize);
-      if (queueSize % config.batchSize !== 0) throw new Error(`train: MoCo queue size ${queueSize} must be a multiple of the batch size ${config.batchSize}`);
-      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, generator });
+      // Each step enqueues N keys (2N with the symmetric loss): K is the largest multiple of that ≤ 4096.
+      const symmetric = config.symmetricLoss ?? true;
+      const keysPerStep = symmetric ? 2 * config.batchSize : config.batchSize;
+      const queueSize = config.queueSize ?? Math.max(keysPerStep, Math.floor(4096 / keysPerStep) * keysPerStep);
+      if (queueSize % keysPerStep !== 0) {
+        throw new Error(`train: MoCo queue size ${queueSize} must be a multiple of ${symmetric ? "twice " : ""}the batch size ${config.batchSize} (${keysPerStep} keys a step)`);
+      }
+      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, symmetric, generator });
     } else method = new BYOL({ encoder: config.encoder, generator });
     loader = new TwoViewLoader(train, augmentation, loaderOptions);
   }
