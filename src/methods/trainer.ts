@@ -124,6 +124,11 @@ export function limitSplit(split: Split, limit: number): Split {
   return { images: gatherImages(split.images, IMAGE_PIXELS, indices), labels, count: limit }; // (n, 784), (n,)
 }
 
+/** The keys one MoCo step enqueues: N, or 2N with the symmetrized loss (the default). */
+function mocoKeysPerStep(config: TrainConfig): number {
+  return (config.symmetricLoss ?? true) ? 2 * config.batchSize : config.batchSize;
+}
+
 export function validateConfig(config: TrainConfig): void {
   const fail = (message: string): never => {
     throw new Error(`train: ${message}`);
@@ -146,6 +151,9 @@ export function validateConfig(config: TrainConfig): void {
     if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
   }
   if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
+  if (config.method === "moco" && config.queueSize !== undefined && config.queueSize % mocoKeysPerStep(config) !== 0) {
+    fail(`MoCo queue size ${config.queueSize} must be a multiple of ${(config.symmetricLoss ?? true) ? "twice " : ""}the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`);
+  }
 }
 
 export function createRun(config: TrainConfig): Run {
@@ -174,14 +182,10 @@ export function createRun(config: TrainConfig): Run {
     const augmentation = defaultAugmentation();
     if (config.method === "simclr") method = new SimCLR({ encoder: config.encoder, temperature: config.temperature, generator });
     else if (config.method === "moco") {
-      // Each step enqueues N keys (2N with the symmetric loss): K is the largest multiple of that ≤ 4096.
-      const symmetric = config.symmetricLoss ?? true;
-      const keysPerStep = symmetric ? 2 * config.batchSize : config.batchSize;
+      // K defaults to the largest multiple of the keys a step enqueues that is ≤ 4096.
+      const keysPerStep = mocoKeysPerStep(config);
       const queueSize = config.queueSize ?? Math.max(keysPerStep, Math.floor(4096 / keysPerStep) * keysPerStep);
-      if (queueSize % keysPerStep !== 0) {
-        throw new Error(`train: MoCo queue size ${queueSize} must be a multiple of ${symmetric ? "twice " : ""}the batch size ${config.batchSize} (${keysPerStep} keys a step)`);
-      }
-      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, symmetric, generator });
+      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, symmetric: config.symmetricLoss ?? true, generator });
     } else method = new BYOL({ encoder: config.encoder, generator });
     loader = new TwoViewLoader(train, augmentation, loaderOptions);
   }
