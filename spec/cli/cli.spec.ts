@@ -101,7 +101,7 @@ describe("cli", () => {
       [["train", "clip", "--moco-loss", "one-sided"], "train: --moco-loss applies to moco only (this run is clip)"],
       [["train", "moco", "--moco-loss", "both"], "train: --moco-loss must be one of symmetric, one-sided, got 'both'"],
       [["train", "moco", "--queue-size", "0"], "train: --queue-size must be a positive whole number, got 0"],
-      [["train", "moco", "--queue-size", "1000"], "train: MoCo queue size 1000 must be a multiple of twice the batch size 256 (512 keys a step)"],
+      [["train", "moco", "--queue-size", "1000"], "train: MoCo queue size 1000 must be a multiple of twice the batch size 128 (256 keys a step)"],
       [["train", "byol", "--image-tower", "vit"], "train: --image-tower applies to clip only (this run is byol)"],
       [["augment"], "augment: --out FILE.png is required"],
       [["augment", "--out", "views.jpg"], "augment: --out must name a .png file, got 'views.jpg'"],

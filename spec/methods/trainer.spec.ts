@@ -122,8 +122,11 @@ describe("methods/trainer: configs", () => {
     for (const method of ["simclr", "moco", "byol", "clip"] as MethodName[]) expect(() => validateConfig(defaultConfig(method))).to.not.throw();
   });
 
-  it("has per-method defaults: τ 0.5 / 0.2 / none / 0.07, and CLIP's larger lr and weight decay", () => {
+  it("has per-method defaults: τ 0.5 / 0.2 / none / 0.07, MoCo's batch of 128, and CLIP's larger lr and weight decay", () => {
     expect(["simclr", "moco", "byol", "clip"].map((m) => defaultConfig(m as MethodName).temperature)).to.deep.equal([0.5, 0.2, undefined, 0.07]);
+    expect(["simclr", "moco", "byol", "clip"].map((m) => defaultConfig(m as MethodName).batchSize)).to.deep.equal([256, 128, 256, 256]);
+    const moco = createRun(defaultConfig("moco", { trainLimit: 512 })).method as MoCo;
+    expect([moco.symmetric, moco.queueSize, moco.momentum, moco.temperature]).to.deep.equal([true, 4096, 0.99, 0.2]); // K = 16 steps of 2 × 128 keys
     expect(defaultConfig("clip")).to.include({ lr: 2e-3, weightDecay: 0.1, batchSize: 256 });
     expect(defaultConfig("byol", { temperature: 0.3 }).temperature).to.equal(0.3);
   });
