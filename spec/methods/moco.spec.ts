@@ -169,9 +169,11 @@ describe("methods/moco: the symmetrized loss (the default)", () => {
     expect(moco.queuePointer).to.equal(2 * N);
   });
 
-  it("needs K to be a multiple of 2N, and says so", () => {
+  it("needs K to be a multiple of 2N (one-sided: of N), and says so", () => {
     const moco = new MoCo({ generator: new Generator(9), queueSize: 3 * N });
     expect(() => moco.trainingLoss(batchOf())).to.throw(`MoCo: symmetric: queue size ${3 * N} is not a multiple of twice the batch size ${N}`);
+    const oneSided = new MoCo({ generator: new Generator(9), queueSize: 40, symmetric: false });
+    expect(() => oneSided.trainingLoss(batchOf())).to.throw(`MoCo: queue size 40 is not a multiple of the batch size ${N}`);
   });
 });
 

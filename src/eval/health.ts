@@ -29,8 +29,8 @@
  *      erank = exp( −Σ_k p_k log p_k )          (0·log 0 = 0)
  *    1 ≤ erank ≤ rank(X̃): 1 for rank-1 data, k for data spread equally over k directions, D for
  *    isotropic data. The σ_k² are the eigenvalues of the D×D matrix X̃ᵀX̃ (N times the
- *    covariance), computed in float64 by the cyclic Jacobi method (src/linalg/symmetric-eigen.ts), so σ_k = sqrt(λ_k) (eigenvalues
- *    within rounding of 0, below D·ε·λ_max, count as 0). A matrix
+ *    covariance), computed in float64 by the cyclic Jacobi method (src/linalg/symmetric-eigen.ts),
+ *    so σ_k = sqrt(λ_k) (eigenvalues within rounding of 0, below D·ε·λ_max, count as 0). A matrix
  *    with no spread at all (every row the same) has no singular value > 0: we return 0 (its rank).
  *    (RankMe, Garrido et al. 2023, is the same quantity without centering.)
  *

@@ -23,8 +23,8 @@
  * Gradient: each term is mocoLoss's, ∂L/∂(q_i · k_c) = (p_ic − [c = 0]) / (N τ), halved.
  *
  * Shapes: q, k (N, 128); queue (K, 128), K a multiple of the keys a step enqueues (N, or 2N
- * symmetrized) so that each enqueue fills a whole slot block. The negatives are read from the queue *before* this batch's keys are enqueued, so a
- * key is never its own query's negative. The queue and its pointer are buffers: saved with the
+ * symmetrized) so that each enqueue fills a whole slot block. The negatives are read from the
+ * queue *before* this batch's keys are enqueued, so a key is never its own query's negative. The queue and its pointer are buffers: saved with the
  * model and restored on resume.
  *
  * The chapter says "pop old representations from queue → memory negatives" before the loss, and
@@ -110,8 +110,9 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
 
   trainingLoss(batch: TwoViewBatch): Tensor {
     const n = batch.batchSize;
-    if (this.queueSize % n !== 0) throw new Error(`MoCo: queue size ${this.queueSize} is not a multiple of the batch size ${n}`);
-    if (this.symmetric && this.queueSize % (2 * n) !== 0) throw new Error(`MoCo: symmetric: queue size ${this.queueSize} is not a multiple of twice the batch size ${n}`);
+    if (this.queueSize % (this.symmetric ? 2 * n : n) !== 0) {
+      throw new Error(`MoCo: ${this.symmetric ? "symmetric: " : ""}queue size ${this.queueSize} is not a multiple of ${this.symmetric ? "twice " : ""}the batch size ${n}`);
+    }
     const query = (view: Float32Array) => this.projector.forward(this.encoder.forward(imageTensor(view, n))); // (N, 128)
     const key = (view: Float32Array) => noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(view, n))))); // (N, 128)
     // Negatives are the queue as it is now, before this batch's keys go in. A copy, because the

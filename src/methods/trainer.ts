@@ -126,9 +126,14 @@ export function limitSplit(split: Split, limit: number): Split {
   return { images: gatherImages(split.images, IMAGE_PIXELS, indices), labels, count: limit }; // (n, 784), (n,)
 }
 
-/** The keys one MoCo step enqueues: N, or 2N with the symmetrized loss (the default). */
+/** MoCo's loss is symmetrized unless the config says otherwise. */
+function mocoSymmetric(config: TrainConfig): boolean {
+  return config.symmetricLoss ?? true;
+}
+
+/** The keys one MoCo step enqueues: N, or 2N with the symmetrized loss. */
 function mocoKeysPerStep(config: TrainConfig): number {
-  return (config.symmetricLoss ?? true) ? 2 * config.batchSize : config.batchSize;
+  return mocoSymmetric(config) ? 2 * config.batchSize : config.batchSize;
 }
 
 export function validateConfig(config: TrainConfig): void {
@@ -154,7 +159,7 @@ export function validateConfig(config: TrainConfig): void {
   }
   if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
   if (config.method === "moco" && config.queueSize !== undefined && config.queueSize % mocoKeysPerStep(config) !== 0) {
-    fail(`MoCo queue size ${config.queueSize} must be a multiple of ${(config.symmetricLoss ?? true) ? "twice " : ""}the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`);
+    fail(`MoCo queue size ${config.queueSize} must be a multiple of ${mocoSymmetric(config) ? "twice " : ""}the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`);
   }
 }
 
@@ -187,7 +192,7 @@ export function createRun(config: TrainConfig): Run {
       // K defaults to the largest multiple of the keys a step enqueues that is ≤ 4096.
       const keysPerStep = mocoKeysPerStep(config);
       const queueSize = config.queueSize ?? Math.max(keysPerStep, Math.floor(4096 / keysPerStep) * keysPerStep);
-      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, symmetric: config.symmetricLoss ?? true, generator });
+      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, symmetric: mocoSymmetric(config), generator });
     } else method = new BYOL({ encoder: config.encoder, generator });
     loader = new TwoViewLoader(train, augmentation, loaderOptions);
   }
