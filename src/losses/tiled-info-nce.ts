@@ -128,7 +128,7 @@ export function tiledClipLoss(imageFeatures: Tensor, textFeatures: Tensor, optio
  *   bothDirections = true:   output [ℓ; ℓᶜ] (2, N), ℓᶜ_j = lseᶜ_j − l_jj       (+ columns: key → queries)
  * `scale` is a number, or a 0-d tensor that receives ∂L/∂s = Σ_ij ∂L/∂l_ij (q_i·k_j).
  */
-const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
+export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
   queries: Tensor,
   keys: Tensor,
   scale: number | Tensor,
