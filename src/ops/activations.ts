@@ -39,6 +39,7 @@ export const sigmoid = defineOp("sigmoid", (a: Tensor): Recordable | Unchanged =
 });
 
 // relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
+// NaN stays NaN and passes its gradient, as torch.relu (`v <= 0` is false for NaN).
 export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("relu", a);
   const { data, offset } = contiguousData(x);
@@ -46,14 +47,14 @@ export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
   const o = out.storage.data;
   for (let i = 0; i < o.length; i++) {
     const v = data[offset + i];
-    o[i] = v > 0 ? v : 0;
+    o[i] = v <= 0 ? 0 : v;
   }
   return { output: out, inputs: [x], backward: (g) => {
-    // One pass: ∂L/∂x_i = g_i where out_i > 0 (the hot path of every MLP and conv encoder).
+    // One pass: ∂L/∂x_i = g_i where out_i > 0 or NaN (the hot path of every MLP and conv encoder).
     const upstream = contiguousData(g);
     const grad = emptyTensor(x.dtype, x.shape);
     const gd = grad.storage.data;
-    for (let i = 0; i < gd.length; i++) gd[i] = o[i] > 0 ? upstream.data[upstream.offset + i] : 0;
+    for (let i = 0; i < gd.length; i++) gd[i] = o[i] <= 0 ? 0 : upstream.data[upstream.offset + i];
     return [grad];
   } };
 });

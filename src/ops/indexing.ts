@@ -164,7 +164,7 @@ export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: Ten
   const x = asTensor("where", a, like);
   const y = asTensor("where", b, like);
   const shape = broadcastShapes("where", broadcastShapes("where", cond.shape, x.shape), y.shape);
-  const mask = booleanMask(cond, shape, x.dtype);
+  const mask = booleanMask("where", cond, shape, x.dtype);
   const out = emptyTensor(x.dtype, shape);
   if (out.numel() > 0) {
     const xv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
@@ -180,15 +180,18 @@ export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: Ten
   ] };
 });
 
-/** 1/0 mask of `cond ≠ 0`, broadcast to `shape`, contiguous. */
-function booleanMask(cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Tensor {
+/**
+ * 1/0 mask of `cond ≠ 0`, broadcast to `shape`, contiguous. A NaN condition is refused: torch
+ * takes only bool conditions, and `NaN ≠ 0` would silently pick a side.
+ */
+function booleanMask(op: string, cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Tensor {
   const mask = emptyTensor(dtype, shape);
   if (mask.numel() === 0) return mask;
   const expanded = emptyTensor(cond.dtype, shape);
   ops.assign(expanded.storage, broadcastView(cond, shape));
   const m = mask.storage.data, c = expanded.storage.data;
   for (let i = 0; i < m.length; i++) {
-    if (Number.isNaN(c[i])) throw new Error("where/maskedFill: the condition contains NaN");
+    if (Number.isNaN(c[i])) throw new Error(`${op}: the ${op === "where" ? "condition" : "mask"} contains NaN at flat index ${i} (of the broadcast shape ${shapeToString(shape)})`);
     m[i] = c[i] !== 0 ? 1 : 0;
   }
   return mask;
@@ -202,7 +205,7 @@ export const maskedFill = defineOp("maskedFill", (a: Tensor, maskTensor: Tensor,
   if (!sameShape(shape, x.shape)) {
     throw new Error(`maskedFill: mask of shape ${shapeToString(m.shape)} must broadcast to the input shape ${shapeToString(x.shape)}`);
   }
-  const mask = booleanMask(m, shape, x.dtype);
+  const mask = booleanMask("maskedFill", m, shape, x.dtype);
   const { data, offset } = contiguousData(x);
   const out = emptyTensor(x.dtype, shape);
   const o = out.storage.data, md = mask.storage.data;

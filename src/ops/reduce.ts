@@ -119,12 +119,16 @@ function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, k
   };
 }
 
+/** 1 where x equals y, NaN counting as equal to NaN (a NaN extreme gets the gradient, as torch). */
 function equalMask(x: Tensor, y: Tensor): Tensor {
   const left = contiguousData(x);
   const right = contiguousData(y);
   const mask = emptyTensor(x.dtype, x.shape);
   const m = mask.storage.data;
-  for (let i = 0; i < m.length; i++) m[i] = left.data[left.offset + i] === right.data[right.offset + i] ? 1 : 0;
+  for (let i = 0; i < m.length; i++) {
+    const p = left.data[left.offset + i], q = right.data[right.offset + i];
+    m[i] = p === q || (p !== p && q !== q) ? 1 : 0;
+  }
   return mask;
 }
 
@@ -132,14 +136,17 @@ export const max = defineOp("max", (a: Tensor, dim?: number | null, keepdim: boo
 
 export const min = defineOp("min", (a: Tensor, dim?: number | null, keepdim: boolean = false): Recordable => extreme("min", a, dim, keepdim));
 
-/** Index of the first maximum (over the flattened tensor, or along `dim`); not differentiable. */
+/**
+ * Index of the first maximum (over the flattened tensor, or along `dim`); not differentiable.
+ * A NaN is the maximum, so the index of the first NaN is returned, as torch.argmax.
+ */
 export function argmax(a: Tensor, dim?: number | null, keepdim = false): Tensor {
   const x = requireTensor("argmax", a);
   if (x.numel() === 0) throw new Error(`argmax: cannot reduce an empty tensor (shape ${shapeToString(x.shape)})`);
   const { data, offset } = contiguousData(x);
   if (dim === null || dim === undefined) {
     let best = 0;
-    for (let i = 1; i < x.numel(); i++) if (data[offset + i] > data[offset + best]) best = i;
+    for (let i = 1; i < x.numel(); i++) if (beats(data[offset + i], data[offset + best])) best = i;
     const out = emptyTensor(x.dtype, keepdim ? x.shape.map(() => 1) : []);
     out.storage.data[0] = best;
     return out;
@@ -156,11 +163,16 @@ export function argmax(a: Tensor, dim?: number | null, keepdim = false): Tensor 
     for (let q = 0; q < inner; q++) {
       const base = offset + p * n * inner + q;
       let best = 0;
-      for (let i = 1; i < n; i++) if (data[base + i * inner] > data[base + best * inner]) best = i;
+      for (let i = 1; i < n; i++) if (beats(data[base + i * inner], data[base + best * inner])) best = i;
       o[p * inner + q] = best;
     }
   }
   return out;
+}
+
+/** v replaces the current best: strictly greater (ties keep the first), or the first NaN. */
+function beats(v: number, best: number): boolean {
+  return v > best || (v !== v && best === best);
 }
 
 /** var_d x = Σ (x − mean)² / (n − 1)  (unbiased, the default as in torch.var) or / n. */
