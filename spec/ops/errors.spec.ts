@@ -26,7 +26,16 @@ describe("errors name the op and the shapes, dtypes or values", () => {
   it("index out of range", () => {
     expect(() => T.zeros([3, 2]).indexSelect(0, [0, 3])).to.throw(/^indexSelect: index 3 at position 1 is out of range for dim 0 of size 3/);
     expect(() => T.zeros([3, 2]).gather(1, tensor([[2]]))).to.throw(/^gather: index 2 at position 0 is out of range/);
-    expect(() => T.crossEntropy(T.zeros([2, 3]), [0, 5])).to.throw(/^crossEntropy: index 5 at position 1 is out of range for the class dim of size 3/);
+    expect(() => T.crossEntropy(T.zeros([2, 3]), [0, 5])).to.throw(/^crossEntropy: target 5 at position 1 is out of range for the class dim of size 3/);
+    expect(() => T.crossEntropy(T.zeros([2, 3]), [0, 1.5])).to.throw(/^crossEntropy: target 1.5 at position 1 is not an integer/);
+  });
+
+  // torch: "index out of range in self", "Target -1 is out of bounds.": no Python-style wrap.
+  it("negative indices are refused, not wrapped", () => {
+    expect(() => T.zeros([3, 2]).indexSelect(0, [0, -1])).to.throw(/^indexSelect: index -1 at position 1 is out of range for dim 0 of size 3 \(valid: 0 to 2\)/);
+    expect(() => T.zeros([3, 2]).gather(1, tensor([[-1]]))).to.throw(/^gather: index -1 at position 0 is out of range for dim 1 of size 2/);
+    expect(() => T.crossEntropy(T.zeros([2, 3]), [-1, 0])).to.throw(/^crossEntropy: target -1 at position 0 is out of range for the class dim of size 3/);
+    expect(() => new T.Embedding(3, 2, { generator: new T.Generator(0) }).forward([-1])).to.throw(/Embedding: .*index -1 at position 0 is out of range/);
     expect(() => T.zeros([3]).select(0, 3)).to.throw(/^select: index 3 is out of range for dim 0 of size 3/);
     expect(() => T.zeros([3]).sum(1)).to.throw(/^sum: dim 1 is out of range for a tensor with 1 dimension/);
   });

@@ -122,7 +122,7 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
   if (C === 0) throw new Error("crossEntropy: logits have zero classes");
   const targetCount = targets instanceof Tensor ? targets.numel() : targets.length;
   if (targetCount !== N) throw new Error(`crossEntropy: ${targetCount} targets for ${N} rows of logits (shape ${shapeToString(x.shape)})`);
-  const labels = toIndexArray("crossEntropy", targets, C, "the class dim");
+  const labels = toIndexArray("crossEntropy", targets, C, "the class dim", "target");
   return reduce(crossEntropyPerRow(x, labels, smoothing), reduction, "crossEntropy");
 }
 

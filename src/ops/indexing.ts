@@ -3,7 +3,8 @@
  *
  * Index arguments are integer-valued: an Int32Array, a list of numbers, or a tensor holding
  * whole numbers (PyTorch uses int64 tensors; this project's tensors are floating point, and
- * integer indices up to 2^24 are exact even in float32). Every index is range-checked.
+ * integer indices up to 2^24 are exact even in float32). Every index is range-checked, and a
+ * negative index is refused (no Python-style wrap), as in PyTorch.
  */
 import ops from "ndarray-ops";
 import { Tensor, type IndexLike, type TensorLike } from "../tensor/tensor.js";
@@ -13,8 +14,13 @@ import { asTensor, broadcastView, checkSameDtype, contiguousData, emptyTensor, r
 import { mul, sub } from "./elementwise.js";
 import { narrow, unsqueeze } from "./views.js";
 
-/** Read an index argument into an Int32Array, checking every entry against `size`. */
-export function toIndexArray(op: string, index: IndexLike, size: number, what: string): Int32Array {
+/**
+ * Read an index argument into an Int32Array, checking every entry against `size`: each must be an
+ * integer in [0, size). Negative indices are refused, not wrapped Python-style, as
+ * torch.index_select, gather, F.embedding and F.cross_entropy refuse them.
+ * `noun` names one entry in the message ("index", or "target" for crossEntropy).
+ */
+export function toIndexArray(op: string, index: IndexLike, size: number, what: string, noun = "index"): Int32Array {
   let values: ArrayLike<number>;
   if (index instanceof Tensor) {
     const { data, offset } = contiguousData(index);
@@ -25,12 +31,11 @@ export function toIndexArray(op: string, index: IndexLike, size: number, what: s
   const out = new Int32Array(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
-    if (!Number.isInteger(v)) throw new Error(`${op}: index ${v} at position ${i} is not an integer`);
-    const resolved = v < 0 ? v + size : v;
-    if (resolved < 0 || resolved >= size) {
-      throw new Error(`${op}: index ${v} at position ${i} is out of range for ${what} of size ${size}`);
+    if (!Number.isInteger(v)) throw new Error(`${op}: ${noun} ${v} at position ${i} is not an integer`);
+    if (v < 0 || v >= size) {
+      throw new Error(`${op}: ${noun} ${v} at position ${i} is out of range for ${what} of size ${size} (valid: 0 to ${size - 1})`);
     }
-    out[i] = resolved;
+    out[i] = v;
   }
   return out;
 }
