@@ -35,7 +35,7 @@
  * batchFirst defaults to TRUE here (inputs (B, T, E)); PyTorch's default is batch_first=False,
  * so a port writes batch_first=True explicitly.
  */
-import { Tensor, type DType } from "../tensor/tensor.js";
+import { Tensor, checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { broadcastShapes, contiguousStrides, sameShape, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
@@ -144,7 +144,7 @@ export class MultiheadAttention extends Module {
     this.batchFirst = options.batchFirst ?? true;
     this.dropout = options.dropout ?? 0;
     if (!(this.dropout >= 0 && this.dropout < 1)) throw new Error(`MultiheadAttention: dropout must be in [0, 1), got ${this.dropout}`);
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkDType("MultiheadAttention", options?.dtype);
     const bias = options.bias ?? true;
     // Same draw order as torch: out_proj is built (Linear init) before the packed in-projection.
     const outProj = new Linear(embedDim, embedDim, { bias, dtype, generator: this.generator });

@@ -30,7 +30,7 @@
  * a 0-d tensor of the module's dtype here, int64 in torch) — buffers absent when
  * trackRunningStats = false.
  */
-import { Tensor, type DType } from "../tensor/tensor.js";
+import { Tensor, checkDType, type DType } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
@@ -226,7 +226,7 @@ export abstract class BatchNorm extends Module {
     this.momentum = options.momentum === undefined ? 0.1 : options.momentum;
     this.affine = options.affine ?? true;
     this.trackRunningStats = options.trackRunningStats ?? true;
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkDType(new.target.name, options.dtype);
     this.weight = this.affine ? ones_(emptyParameter([numFeatures], dtype)) as Parameter : null; // γ (C)
     this.bias = this.affine ? zeros_(emptyParameter([numFeatures], dtype)) as Parameter : null; // β (C)
     this.registerParameter("weight", this.weight);

@@ -26,7 +26,7 @@
  * Conv2d init (PyTorch's default): W ~ kaiming_uniform(a = √5) = U(±1/√fan_in) and
  * b ~ U(±1/√fan_in), fan_in = C·kh·kw. State dict: "weight" (Cout, C, kh, kw), "bias" (Cout).
  */
-import { Tensor, allocate, type DType } from "../tensor/tensor.js";
+import { Tensor, allocate, checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
@@ -302,7 +302,7 @@ export class Conv2d extends Module {
     this.stride = pair("Conv2d", "stride", options.stride ?? 1, 1);
     this.padding = pair("Conv2d", "padding", options.padding ?? 0, 0);
     this.dilation = pair("Conv2d", "dilation", options.dilation ?? 1, 1);
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkDType("Conv2d", options?.dtype);
     const [kh, kw] = this.kernelSize;
     this.weight = emptyParameter([outChannels, inChannels, kh, kw], dtype); // (Cout, Cin, kh, kw)
     kaimingUniform_(this.weight, { a: Math.sqrt(5) }, generator);

@@ -11,7 +11,7 @@
  * Indices: an Int32Array or number[] (with an optional shape, default (n)), or a Tensor of whole
  * numbers of any shape; the output shape is the index shape + (D). State dict: "weight".
  */
-import { Tensor, type DType, type IndexLike } from "../tensor/tensor.js";
+import { Tensor, checkDType, type DType, type IndexLike } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { numel, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
@@ -79,7 +79,7 @@ export class Embedding extends Module {
       throw new Error(`Embedding: paddingIdx ${padding} must be an integer in [−${numEmbeddings}, ${numEmbeddings})`);
     }
     this.paddingIdx = padding === null ? null : padding < 0 ? padding + numEmbeddings : padding;
-    this.weight = emptyParameter([numEmbeddings, embeddingDim], options.dtype ?? "float32"); // (numEmbeddings, D)
+    this.weight = emptyParameter([numEmbeddings, embeddingDim], checkDType("Embedding", options.dtype)); // (numEmbeddings, D)
     normal_(this.weight, 0, 1, generator);
     if (this.paddingIdx !== null) this.weight.storage.data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
     this.registerParameter("weight", this.weight);

@@ -16,7 +16,7 @@
  * State dict: weight, bias (shape normalizedShape) — the same keys as PyTorch; absent when
  * elementwiseAffine = false.
  */
-import { Tensor, type DType } from "../tensor/tensor.js";
+import { Tensor, checkDType, type DType } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
@@ -124,7 +124,7 @@ export class LayerNorm extends Module {
     this.normalizedShape = shape;
     this.eps = options.eps ?? 1e-5;
     this.elementwiseAffine = options.elementwiseAffine ?? true;
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkDType("LayerNorm", options.dtype);
     this.weight = this.elementwiseAffine ? (ones_(emptyParameter(shape, dtype)) as Parameter) : null; // γ
     this.bias = this.elementwiseAffine ? (zeros_(emptyParameter(shape, dtype)) as Parameter) : null; // β
     this.registerParameter("weight", this.weight);

@@ -9,7 +9,7 @@
  *
  * State dict keys: "weight" (out, in), "bias" (out) — the same as PyTorch.
  */
-import type { DType, Tensor } from "../tensor/tensor.js";
+import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
 import { add } from "../ops/elementwise.js";
@@ -39,7 +39,7 @@ export class Linear extends Module {
     const generator = requireGenerator("Linear", options?.generator);
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkDType("Linear", options?.dtype);
     this.weight = emptyParameter([outFeatures, inFeatures], dtype); // (out, in)
     kaimingUniform_(this.weight, { a: Math.sqrt(5) }, generator);
     this.registerParameter("weight", this.weight);

@@ -19,7 +19,7 @@
  * PyTorch has no MLP class in torch.nn (torchvision.ops.MLP is similar but orders dropout
  * differently); port it as the nn.Sequential it builds.
  */
-import type { DType } from "../tensor/tensor.js";
+import { checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { Sequential } from "./container.js";
 import { Linear } from "./linear.js";
@@ -53,7 +53,7 @@ export class MLP extends Sequential {
     const generator = requireGenerator("MLP", options?.generator);
     this.sizes = sizes.slice();
     const activation = options?.activation ?? "relu";
-    const dtype = options?.dtype;
+    const dtype = checkDType("MLP", options?.dtype);
     for (let i = 0; i + 1 < sizes.length; i++) {
       const last = i + 2 === sizes.length;
       this.append(new Linear(sizes[i], sizes[i + 1], { bias: options.bias ?? true, dtype, generator }));

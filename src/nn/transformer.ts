@@ -26,7 +26,7 @@
  * batchFirst = true (torch False). And torch's TransformerEncoder deep-copies ONE layer numLayers
  * times (all layers start with identical weights); here every layer gets its own init.
  */
-import type { DType, Tensor } from "../tensor/tensor.js";
+import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { add } from "../ops/elementwise.js";
 import { gelu, relu } from "../ops/activations.js";
@@ -92,7 +92,7 @@ export class TransformerEncoderLayer extends Module {
       throw new Error(`TransformerEncoderLayer: activation must be "gelu" or "relu", got "${String(this.activation)}"`);
     }
     const p = options.dropout ?? 0;
-    const dtype = options.dtype;
+    const dtype = checkDType("TransformerEncoderLayer", options.dtype);
     const bias = options.bias ?? true;
     const eps = options.layerNormEps ?? 1e-5;
     // Registration order = torch's: self_attn, linear1, dropout, linear2, norm1, norm2, dropout1, dropout2.

@@ -20,7 +20,7 @@
  * encoder.layers.i.… (see transformer.ts), encoder.norm.{weight,bias}, head.{weight,bias}.
  * Neither class is in torch.nn; timm's names are cls_token, pos_embed, patch_embed.proj, blocks.i, norm, head.
  */
-import type { DType, Tensor } from "../tensor/tensor.js";
+import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
 import { add } from "../ops/elementwise.js";
@@ -69,7 +69,7 @@ export class PatchEmbedding extends Module {
       throw new Error(`PatchEmbedding: imageSize (${this.imageSize}) must be a multiple of patchSize (${this.patchSize})`);
     }
     this.numPatches = (this.imageSize / this.patchSize) ** 2;
-    const dtype = options.dtype ?? "float32";
+    const dtype = checkDType("PatchEmbedding", options?.dtype);
     const patchPixels = this.inChannels * this.patchSize * this.patchSize;
     this.proj = this.registerModule("proj", new Linear(patchPixels, this.embedDim, { dtype, generator })); // (D, C·p²)
     const classToken = options.classToken ?? true;
@@ -127,7 +127,8 @@ export class VisionTransformer extends Module {
     const generator = requireGenerator("VisionTransformer", options?.generator);
     this.pool = options.pool ?? "cls";
     if (this.pool !== "cls" && this.pool !== "mean") throw new Error(`VisionTransformer: pool must be "cls" or "mean", got "${String(this.pool)}"`);
-    const { embedDim, depth, numHeads, dtype } = options;
+    const { embedDim, depth, numHeads } = options;
+    const dtype = checkDType("VisionTransformer", options.dtype);
     this.embedDim = embedDim;
     this.patchEmbed = this.registerModule("patchEmbed", new PatchEmbedding({
       embedDim, imageSize: options.imageSize, patchSize: options.patchSize, inChannels: options.inChannels,

@@ -14,7 +14,7 @@ import { Tensor, type DType, type TensorLike } from "../tensor/tensor.js";
 import { broadcastShapes, contiguousStrides, numel } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { asTensor, broadcastView, contiguousData, emptyTensor, requireTensor } from "./util.js";
-import { allocate } from "../tensor/tensor.js";
+import { allocate, checkDType } from "../tensor/tensor.js";
 
 type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
 
@@ -188,7 +188,7 @@ export const clamp = defineOp("clamp", (a: Tensor, min?: number | null, max?: nu
 // cast:  the gradient is cast back to the input's dtype
 export const to = defineOp("to", (a: Tensor, dtype: DType): Recordable | Unchanged => {
   const x = requireTensor("to", a);
-  if (dtype !== "float32" && dtype !== "float64") throw new Error(`to: unsupported dtype '${dtype}' (float32 or float64)`);
+  checkDType("to", dtype ?? null); // .to() needs a dtype: undefined is not a default here
   if (x.dtype === dtype) return { unchanged: x };
   const out = emptyTensor(dtype, x.shape);
   if (out.numel() > 0) ops.assign(out.storage, x.storage);

@@ -2,7 +2,7 @@
  * Creating tensors: from values, constants, ranges and seeded random draws.
  * PyTorch: torch.tensor, zeros, ones, full, eye, arange, rand, randn (camelCase here).
  */
-import { Tensor, allocate, dtypeOf, type DType, type NestedArray, type TypedArray } from "./tensor.js";
+import { Tensor, allocate, checkDType, dtypeOf, type DType, type NestedArray, type TypedArray } from "./tensor.js";
 import { checkShape, numel, shapeToString, type Shape } from "./shape.js";
 import type { Generator } from "./random.js";
 
@@ -41,7 +41,7 @@ export function tensor(values: number | NestedArray | TypedArray, options: Tenso
   if (numel(shape) !== flat.length) {
     throw new Error(`tensor: ${flat.length} values cannot fill shape ${shapeToString(shape)} (needs ${numel(shape)})`);
   }
-  const dtype = options.dtype ?? (flat instanceof Float64Array ? "float64" : "float32");
+  const dtype = checkDType("tensor", options.dtype, flat instanceof Float64Array ? "float64" : "float32");
   const data = allocate(dtype, flat.length);
   data.set(flat);
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
@@ -81,36 +81,43 @@ function inferShape(values: NestedArray): number[] {
 }
 
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
-  checkShape("full", shape);
-  const data = allocate(options.dtype ?? "float32", numel(shape));
+  return filled("full", shape, value, options);
+}
+
+export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
+  return filled("zeros", shape, 0, options);
+}
+
+export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
+  return filled("ones", shape, 1, options);
+}
+
+export function zerosLike(like: Tensor, options: TensorOptions = {}): Tensor {
+  return filled("zerosLike", like.shape, 0, options, like.dtype);
+}
+
+export function onesLike(like: Tensor, options: TensorOptions = {}): Tensor {
+  return filled("onesLike", like.shape, 1, options, like.dtype);
+}
+
+export function fullLike(like: Tensor, value: number, options: TensorOptions = {}): Tensor {
+  return filled("fullLike", like.shape, value, options, like.dtype);
+}
+
+/** full, zeros, ones and the *Like forms, each checking its arguments under its own name. */
+function filled(fn: string, shape: Shape, value: number, options: TensorOptions, defaultDType: DType = "float32"): Tensor {
+  const dtype = checkDType(fn, options.dtype, defaultDType);
+  checkShape(fn, shape);
+  const data = allocate(dtype, numel(shape));
   data.fill(value);
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }
 
-export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
-  return full(shape, 0, options);
-}
-
-export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
-  return full(shape, 1, options);
-}
-
-export function zerosLike(like: Tensor, options: TensorOptions = {}): Tensor {
-  return full(like.shape, 0, { dtype: like.dtype, ...options });
-}
-
-export function onesLike(like: Tensor, options: TensorOptions = {}): Tensor {
-  return full(like.shape, 1, { dtype: like.dtype, ...options });
-}
-
-export function fullLike(like: Tensor, value: number, options: TensorOptions = {}): Tensor {
-  return full(like.shape, value, { dtype: like.dtype, ...options });
-}
-
 /** n×m identity (m defaults to n). */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
+  const dtype = checkDType("eye", options.dtype);
   checkShape("eye", [n, m]);
-  const data = allocate(options.dtype ?? "float32", n * m);
+  const data = allocate(dtype, n * m);
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return Tensor.fromTypedArray(data, [n, m], options.requiresGrad ?? false);
 }
@@ -120,8 +127,9 @@ export function arange(startOrEnd: number, end?: number, step = 1, options: Tens
   const start = end === undefined ? 0 : startOrEnd;
   const stop = end === undefined ? startOrEnd : end;
   if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
+  const dtype = checkDType("arange", options.dtype);
   const count = Math.max(0, Math.ceil((stop - start) / step));
-  const data = allocate(options.dtype ?? "float32", count);
+  const data = allocate(dtype, count);
   for (let i = 0; i < count; i++) data[i] = start + i * step;
   return Tensor.fromTypedArray(data, [count], options.requiresGrad ?? false);
 }
@@ -129,8 +137,9 @@ export function arange(startOrEnd: number, end?: number, step = 1, options: Tens
 /** Uniform [0, 1) draws from an explicit seeded generator. */
 export function rand(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
   requireGenerator("rand", generator);
+  const dtype = checkDType("rand", options.dtype);
   checkShape("rand", shape);
-  const data = allocate(options.dtype ?? "float32", numel(shape));
+  const data = allocate(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = generator.random();
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }
@@ -138,8 +147,9 @@ export function rand(shape: Shape, generator: Generator, options: TensorOptions 
 /** Standard normal draws from an explicit seeded generator. */
 export function randn(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
   requireGenerator("randn", generator);
+  const dtype = checkDType("randn", options.dtype);
   checkShape("randn", shape);
-  const data = allocate(options.dtype ?? "float32", numel(shape));
+  const data = allocate(dtype, numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = generator.normal();
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }

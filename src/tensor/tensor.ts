@@ -23,8 +23,31 @@ export type Storage = NdArray<TypedArray>;
 /** A number or a tensor: binary ops accept either, as in PyTorch. */
 export type TensorLike = Tensor | number;
 
+/** Every dtype a tensor can have; anything else is refused by name (see checkDType). */
+export const DTYPES: readonly DType[] = ["float32", "float64"];
+
+/**
+ * The one dtype check: `dtype` if it is one of DTYPES, `fallback` when it is undefined (the
+ * option was omitted), else an error naming the function, e.g.
+ *   zeros: unknown dtype "flaot64" (supported: float32, float64)
+ * PyTorch has float16, int32, …; this project computes in float32/float64 only, so those are
+ * refused rather than silently stored as float32.
+ */
+export function checkDType(fn: string, dtype: unknown, fallback: DType = "float32"): DType {
+  if (dtype === undefined) return fallback;
+  if (typeof dtype === "string" && (DTYPES as readonly string[]).includes(dtype)) return dtype as DType;
+  throw new Error(checkDTypeMessage(fn, dtype));
+}
+
 export function allocate(dtype: DType, size: number): TypedArray {
-  return dtype === "float64" ? new Float64Array(size) : new Float32Array(size);
+  if (dtype === "float32") return new Float32Array(size);
+  if (dtype === "float64") return new Float64Array(size);
+  throw new Error(checkDTypeMessage("allocate", dtype)); // a safety net: public entry points check first, by their own name
+}
+
+function checkDTypeMessage(fn: string, dtype: unknown): string {
+  const shown = typeof dtype === "string" ? `"${dtype}"` : String(dtype);
+  return `${fn}: unknown dtype ${shown} (supported: ${DTYPES.join(", ")})`;
 }
 
 export function dtypeOf(array: TypedArray): DType {
