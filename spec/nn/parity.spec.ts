@@ -156,7 +156,8 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
     for (const fixture of [...casesOf("unfold"), ...casesOf("fold")]) {
       const o = fixture.options as { kernelSize: Pair; stride: Pair; padding: Pair; dilation: Pair; outputSize?: Pair };
       const x = fromJson(fixture.inputs.input, "float64", true);
-      const y = fixture.op === "unfold" ? unfold(x, o.kernelSize, o) : fold(x, o.outputSize!, o.kernelSize, o);
+      const window = { stride: o.stride, padding: o.padding, dilation: o.dilation };
+      const y = fixture.op === "unfold" ? unfold(x, o.kernelSize, window) : fold(x, o.outputSize!, o.kernelSize, window);
       expectClose(y, fixture.outputs.output, `${fixture.name} output`, RTOL, ATOL);
       backwardWith(y, fixture.gradOutput);
       expectClose(x.grad, fixture.grads.input, `${fixture.name} grad input`, RTOL, ATOL);

@@ -55,7 +55,7 @@ describe("errors name the op and the shapes, dtypes or values", () => {
 
   it("item on a multi-element tensor, and bad creation arguments", () => {
     expect(() => T.zeros([2]).item()).to.throw(/^item: only a one-element tensor/);
-    expect(() => T.zeros([-1])).to.throw(/^full: invalid shape \[-1\]/);
+    expect(() => T.zeros([-1])).to.throw(/^zeros: invalid shape \[-1\]/);
     expect(() => T.arange(0, 1, 0)).to.throw(/^arange: step must be/);
   });
 });

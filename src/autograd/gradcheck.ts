@@ -21,6 +21,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad } from "./tape.js";
 import { shapeToString } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface GradcheckOptions {
   eps?: number;
@@ -50,6 +51,7 @@ export interface GradcheckMismatch {
  * need `requiresGrad`; the others are held fixed.
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): true {
+  checkOptions("gradcheck", options, { eps: true, atol: true, rtol: true, seed: true, outputGradLayout: true });
   const eps = options.eps ?? 1e-6;
   const atol = options.atol ?? 1e-5;
   const rtol = options.rtol ?? 1e-3;

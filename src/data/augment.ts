@@ -35,6 +35,7 @@
  * T.RandomApply([T.GaussianBlur(k, sigma=(0.1, 1.0))], p=0.5), AddGaussianNoise(0.05)])`.
  */
 import { Generator } from "../tensor/random.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** A random image-to-image map. */
 export interface Transform {
@@ -300,6 +301,7 @@ export function sampleCropBox(side: number, scale: Range, ratio: Range, generato
  * torchvision: `T.RandomResizedCrop(28, scale=(0.5, 1.0), ratio=(3/4, 4/3), antialias=False)`.
  */
 export function randomResizedCrop(options: { scale?: Range; ratio?: Range } = {}): Transform {
+  checkOptions("randomResizedCrop", options, { scale: true, ratio: true });
   const scale = options.scale ?? [0.5, 1];
   const ratio = options.ratio ?? [3 / 4, 4 / 3];
   if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new Error(`randomResizedCrop: need 0 < scale[0] ≤ scale[1] ≤ 1, got [${scale}]`);
@@ -337,6 +339,7 @@ export function randomRotation(degrees = 15): Transform {
  * keep it fixed for readability).
  */
 export function colorJitter(options: { brightness?: number; contrast?: number } = {}): Transform {
+  checkOptions("colorJitter", options, { brightness: true, contrast: true });
   const brightness = options.brightness ?? 0.4;
   const contrast = options.contrast ?? 0.4;
   if (!(brightness >= 0 && contrast >= 0)) throw new Error(`colorJitter: strengths must be ≥ 0, got ${brightness}, ${contrast}`);
@@ -357,6 +360,7 @@ export function colorJitter(options: { brightness?: number; contrast?: number } 
  * uses a fixed kernel size, we use radius ceil(3σ).
  */
 export function randomGaussianBlur(options: { sigma?: Range; probability?: number } = {}): Transform {
+  checkOptions("randomGaussianBlur", options, { sigma: true, probability: true });
   const sigma = options.sigma ?? [0.1, 1];
   const probability = options.probability ?? 0.5;
   if (!(sigma[0] >= 0 && sigma[0] <= sigma[1])) throw new Error(`randomGaussianBlur: need 0 ≤ sigma[0] ≤ sigma[1], got [${sigma}]`);
@@ -377,6 +381,7 @@ export function randomGaussianBlur(options: { sigma?: Range; probability?: numbe
  * `x + std * torch.randn_like(x)` followed by `clamp(0, 1)`.
  */
 export function gaussianNoise(options: { std?: number; probability?: number } = {}): Transform {
+  checkOptions("gaussianNoise", options, { std: true, probability: true });
   const std = options.std ?? 0.05;
   const probability = options.probability ?? 0.5;
   if (!(std >= 0)) throw new Error(`gaussianNoise: std must be ≥ 0, got ${std}`);
@@ -491,6 +496,7 @@ export type AugmentationOptions = Partial<AugmentationConfig> & { strength?: num
  * (the crop's lower scale is floored at 0.05 so that s > 2 stays valid).
  */
 export function resolveAugmentationConfig(options: AugmentationOptions = {}): AugmentationConfig {
+  checkOptions("resolveAugmentationConfig", options, { cropScale: true, cropRatio: true, rotationDegrees: true, brightness: true, contrast: true, jitterProbability: true, blurSigma: true, blurProbability: true, noiseStd: true, noiseProbability: true, strength: true });
   const s = options.strength ?? 1;
   if (!(s >= 0)) throw new Error(`defaultAugmentation: strength must be ≥ 0, got ${s}`);
   const d = DEFAULT_AUGMENTATION;
@@ -520,6 +526,7 @@ export function resolveAugmentationConfig(options: AugmentationOptions = {}): Au
  * keeps the other defaults.
  */
 export function defaultAugmentation(options: AugmentationOptions = {}): Transform {
+  checkOptions("defaultAugmentation", options, { cropScale: true, cropRatio: true, rotationDegrees: true, brightness: true, contrast: true, jitterProbability: true, blurSigma: true, blurProbability: true, noiseStd: true, noiseProbability: true, strength: true });
   const config = resolveAugmentationConfig(options);
   return compose([
     randomResizedCrop({ scale: config.cropScale, ratio: config.cropRatio }),

@@ -40,6 +40,7 @@
  */
 import { Generator } from "../tensor/random.js";
 import { NUM_CLASSES, type Split } from "./mnist.js";
+import { checkOptions } from "../tensor/options.js";
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Measuring attributes
@@ -408,6 +409,7 @@ export function buildCaptionTable(
   thresholds: CaptionThresholds,
   options: { templates?: readonly string[]; tokenizer?: Tokenizer; maxLength?: number } = {},
 ): CaptionTable {
+  checkOptions("buildCaptionTable", options, { templates: true, tokenizer: true, maxLength: true });
   const templates = options.templates ?? TRAINING_TEMPLATES;
   const tokenizer = options.tokenizer ?? captionTokenizer();
   const maxLength = options.maxLength ?? CAPTION_MAX_LENGTH;

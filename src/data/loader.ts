@@ -31,6 +31,7 @@ import { Generator } from "../tensor/random.js";
 import { augmentBatch, type Transform } from "./augment.js";
 import { captionTokens, type CaptionTable } from "./captions.js";
 import { gatherImages, type Split } from "./mnist.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface LoaderOptions {
   batchSize: number;
@@ -73,6 +74,8 @@ const BATCH_STREAM_OFFSET = 0x5bd1e995;
 /**
  * The index part of a loader: which images go into the next batch, epoch after epoch.
  */
+const LOADER_OPTION_KEYS = { batchSize: true, seed: true, dropLast: true, shuffle: true } as const;
+
 export class BatchSampler {
   readonly count: number;
   readonly batchSize: number;
@@ -88,6 +91,7 @@ export class BatchSampler {
   private order: Int32Array;
 
   constructor(count: number, options: LoaderOptions) {
+    checkOptions("BatchSampler", options, LOADER_OPTION_KEYS);
     if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) throw new Error(`loader: batchSize must be a positive integer, got ${options.batchSize}`);
     this.count = count;
     this.batchSize = options.batchSize;
@@ -192,7 +196,8 @@ abstract class SeededLoader<Batch> {
     options: LoaderOptions,
   ) {
     if (!(split.count > 0 && split.images.length % split.count === 0)) throw new Error(`loader: the split's ${split.images.length} values do not form ${split.count} images`);
-    this.sampler = new BatchSampler(split.count, options);
+    const { batchSize, seed, dropLast, shuffle } = options; // the loaders' own options stay with them
+    this.sampler = new BatchSampler(split.count, { batchSize, seed, dropLast, shuffle });
     this.pixelsPerImage = split.images.length / split.count;
   }
 
@@ -244,7 +249,7 @@ export class TwoViewLoader extends SeededLoader<TwoViewBatch> {
     private readonly pipeline: Transform,
     options: LoaderOptions,
   ) {
-    super(split, options);
+    super(split, checkOptions("TwoViewLoader", options, LOADER_OPTION_KEYS));
   }
 
   protected makeBatch(indices: Int32Array): TwoViewBatch {
@@ -286,7 +291,7 @@ export class ImageCaptionLoader extends SeededLoader<ImageCaptionBatch> {
     private readonly captions: CaptionTable,
     options: LoaderOptions & { augmentation?: Transform },
   ) {
-    super(split, options);
+    super(split, checkOptions("ImageCaptionLoader", options, { ...LOADER_OPTION_KEYS, augmentation: true }));
     if (captions.count !== split.count) throw new Error(`ImageCaptionLoader: the caption table has ${captions.count} images, the split ${split.count}`);
     this.augmentation = options.augmentation ?? null;
   }

@@ -24,6 +24,7 @@
 import { writeFileAtomic } from "../io/safetensors.js";
 import { deflateSync } from "node:zlib";
 import { IMAGE_SIDE } from "./mnist.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** The 8 bytes every PNG file starts with. */
 export const PNG_SIGNATURE = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
@@ -132,6 +133,7 @@ export interface GrayImage {
  *   images: (count, side·side) flat   →   (rows·(side+p) + p) × (cols·(side+p) + p)
  */
 export function imageGrid(images: Float32Array, rows: number, cols: number, options: GridOptions = {}): GrayImage {
+  checkOptions("imageGrid", options, { side: true, padding: true, paddingValue: true });
   const padding = options.padding ?? 2;
   const paddingValue = options.paddingValue ?? 0.5;
   const side = options.side ?? IMAGE_SIDE;

@@ -18,6 +18,7 @@ import { knnAccuracy, type KnnOptions, type KnnResult } from "./knn.js";
 import { linearProbeValidated } from "./validated-probe.js";
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
 import type { EvaluationRow } from "./report.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** The raw-pixel features of a split: (count, 784), a view over its images (no copy). */
 export function rawPixelFeatures(split: Split): FeatureMatrix {
@@ -36,6 +37,7 @@ export interface RawPixelBaseline {
 
 /** Linear probe and kNN accuracy of the raw pixels (about 14 s of CPU: 10 s probe, 3.5 s kNN). */
 export function rawPixelBaseline(data: MnistData, options: { linearProbe?: LinearProbeOptions; knn?: KnnOptions } = {}): RawPixelBaseline {
+  checkOptions("rawPixelBaseline", options, { linearProbe: true, knn: true });
   const train = rawPixelFeatures(data.train);
   const test = rawPixelFeatures(data.test);
   // The same protocol as every method: λ chosen on held-out training data unless fixed.

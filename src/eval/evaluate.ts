@@ -23,6 +23,7 @@ import { alignment, representationHealth, type RepresentationHealth } from "./he
 import { zeroShotAccuracy, type PromptEmbeddingsLike, type ZeroShotResult } from "./zero-shot.js";
 import { retrievalRecall, type RetrievalResult } from "./retrieval.js";
 import type { EvaluationRow } from "./report.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface FeatureEvaluationInput {
   method: string;
@@ -56,6 +57,7 @@ export interface EvaluationResult {
 
 /** Linear probe, kNN, health and (when given) zero-shot and retrieval of one method's features. */
 export function evaluateFeatures(input: FeatureEvaluationInput, options: EvaluationOptions = {}): EvaluationResult {
+  checkOptions("evaluateFeatures", options, { linearProbe: true, knn: true, health: true });
   // λ is chosen on held-out training data unless the caller fixes it (src/eval/validated-probe.ts).
   const probe =
     options.linearProbe?.weightDecay === undefined
@@ -101,6 +103,7 @@ export interface EncoderEvaluationOptions extends EvaluationOptions {
  * Alignment uses two augmented views of every test image (seeded: same seed, same numbers).
  */
 export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData, options: EncoderEvaluationOptions = {}): EvaluationResult {
+  checkOptions("evaluateEncoder", options, { linearProbe: true, knn: true, health: true, batchSize: true, augmentation: true, seed: true, zeroShot: true, retrieval: true });
   const embedOptions = { batchSize: options.batchSize };
   const trainFeatures = embedImages(embed, data.train.images, data.train.count, embedOptions); // (n, D)
   const testFeatures = embedImages(embed, data.test.images, data.test.count, embedOptions); //    (m, D)
@@ -124,7 +127,7 @@ export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData,
       zeroShot: options.zeroShot,
       retrieval: options.retrieval,
     },
-    { ...options, health: false },
+    { linearProbe: options.linearProbe, knn: options.knn, health: false },
   );
   if (options.health === false) return result;
   // Health: uniformity, std and rank on the clean test features; alignment between the two views.

@@ -17,6 +17,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/tape.js";
 import { gemm } from "../ops/gemm.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type FeatureArray = Float32Array | Float64Array;
 
@@ -217,6 +218,7 @@ export interface EmbedOptions {
  * dropout or batch statistics (call `model.eval()` first); this function cannot know.
  */
 export function embedImages(embed: EmbedFn, images: Float32Array, count: number, options: EmbedOptions = {}): FeatureMatrix {
+  checkOptions("embedImages", options, { batchSize: true, imageShape: true });
   const imageShape = options.imageShape ?? [1, 28, 28];
   const batchSize = options.batchSize ?? 256;
   const pixels = imageShape.reduce((p, d) => p * d, 1);

@@ -49,6 +49,7 @@ import {
 } from "./features.js";
 import { gemm } from "../ops/gemm.js";
 import { effectiveRankOfSpectrum, singularValuesFromEigenvalues, symmetricEigen } from "../linalg/symmetric-eigen.js";
+import { checkOptions } from "../tensor/options.js";
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Alignment and uniformity
@@ -56,6 +57,7 @@ import { effectiveRankOfSpectrum, singularValuesFromEigenvalues, symmetricEigen 
 
 /** ℓ_align = mean_i ‖u_i − v_i‖₂^α over the rows of two (N, D) feature matrices (normalized first). */
 export function alignment(features: FeaturesLike, positiveFeatures: FeaturesLike, options: { alpha?: number } = {}): number {
+  checkOptions("alignment", options, { alpha: true });
   const fn = "alignment";
   const a = asFeatureMatrix(fn, "features", features);
   const b = asFeatureMatrix(fn, "positiveFeatures", positiveFeatures);
@@ -80,6 +82,7 @@ export function alignment(features: FeaturesLike, positiveFeatures: FeaturesLike
 
 /** ℓ_uniform = log mean_{i<j} exp(−t ‖u_i − u_j‖₂²) over the rows of (N, D) features, N ≥ 2. */
 export function uniformity(features: FeaturesLike, options: { t?: number } = {}): number {
+  checkOptions("uniformity", options, { t: true });
   const fn = "uniformity";
   const x = asFeatureMatrix(fn, "features", features);
   const t = options.t ?? 2;
@@ -212,6 +215,7 @@ export interface RepresentationHealthOptions {
 
 /** Alignment (with positives), uniformity, normalized std and effective rank of (N, D) features. */
 export function representationHealth(features: FeaturesLike, options: RepresentationHealthOptions = {}): RepresentationHealth {
+  checkOptions("representationHealth", options, { positiveFeatures: true, alpha: true, t: true });
   const x: FeatureMatrix = asFeatureMatrix("representationHealth", "features", features);
   const health: RepresentationHealth = {
     rows: x.rows,

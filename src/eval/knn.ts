@@ -39,6 +39,7 @@ import {
   type FeaturesLike,
   type LabelsLike,
 } from "./features.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type KnnWeighting = "exponential" | "similarity" | "uniform";
 
@@ -65,11 +66,13 @@ export interface KnnResult {
 
 /** kNN predictions for the test rows (m,), from labelled train features (see the file header). */
 export function knnPredict(trainFeatures: FeaturesLike, trainLabels: LabelsLike, testFeatures: FeaturesLike, options: KnnOptions = {}): Int32Array {
+  checkOptions("knnPredict", options, { k: true, temperature: true, weighting: true, numClasses: true });
   return runKnn("knnPredict", trainFeatures, trainLabels, testFeatures, options).predictions;
 }
 
 /** kNN accuracy of the test rows: knnPredict, compared with testLabels. */
 export function knnAccuracy(trainFeatures: FeaturesLike, trainLabels: LabelsLike, testFeatures: FeaturesLike, testLabels: LabelsLike, options: KnnOptions = {}): KnnResult {
+  checkOptions("knnAccuracy", options, { k: true, temperature: true, weighting: true, numClasses: true });
   const run = runKnn("knnAccuracy", trainFeatures, trainLabels, testFeatures, options);
   const testY = asLabels("knnAccuracy", "testLabels", testLabels, run.testRows, options.numClasses);
   return {

@@ -50,6 +50,7 @@ import {
   type FeaturesLike,
   type LabelsLike,
 } from "./features.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface LinearProbeOptions {
   /** λ, the L2 penalty (λ/2)‖W‖² on the weights (not the bias). Default 1e-4. */
@@ -103,6 +104,7 @@ export function linearProbe(
   testLabels: LabelsLike,
   options: LinearProbeOptions = {},
 ): LinearProbeResult {
+  checkOptions("linearProbe", options, { weightDecay: true, tolerance: true, maxIterations: true, memory: true, standardize: true, numClasses: true });
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
   const test = asFeatureMatrix(fn, "testFeatures", testFeatures);

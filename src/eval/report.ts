@@ -8,6 +8,7 @@
  * the table says what each column measures, so a pasted table explains itself.
  */
 import type { NormalizedStd } from "./health.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** One method's numbers; every field but `method` is optional. Accuracies are in [0, 1]. */
 export interface EvaluationRow {
@@ -91,6 +92,7 @@ export function formatRowCells(row: EvaluationRow): string[] {
 
 /** The markdown table of `rows` (and, by default, its legend). */
 export function formatEvaluationTable(rows: readonly EvaluationRow[], options: ReportOptions = {}): string {
+  checkOptions("formatEvaluationTable", options, { legend: true });
   if (rows.length === 0) throw new Error("formatEvaluationTable: no rows to format");
   const lines = [
     `| ${REPORT_COLUMNS.join(" | ")} |`,

@@ -33,6 +33,7 @@ import {
   similarityBlock,
   type FeaturesLike,
 } from "./features.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface RetrievalOptions {
   /** Cut-offs K of recall@K. Default [1, 5]. */
@@ -51,6 +52,7 @@ export interface RetrievalResult {
 
 /** Recall@K in both directions for N images and their N captions (row i ↔ row i). */
 export function retrievalRecall(imageFeatures: FeaturesLike, textFeatures: FeaturesLike, options: RetrievalOptions = {}): RetrievalResult {
+  checkOptions("retrievalRecall", options, { ks: true });
   const fn = "retrievalRecall";
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const texts = asFeatureMatrix(fn, "textFeatures", textFeatures);
@@ -132,6 +134,7 @@ export function groupedRetrievalRecall(
   captionOfImage: Int32Array,
   options: RetrievalOptions = {},
 ): GroupedRetrievalResult {
+  checkOptions("groupedRetrievalRecall", options, { ks: true });
   const fn = "groupedRetrievalRecall";
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const captions = asFeatureMatrix(fn, "captionFeatures", captionFeatures);

@@ -17,6 +17,7 @@
  */
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
 import { asFeatureMatrix, asLabels, countClasses, type FeatureMatrix, type FeaturesLike, type LabelsLike } from "./features.js";
+import { checkOptions } from "../tensor/options.js";
 
 export const WEIGHT_DECAY_GRID: readonly number[] = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
 
@@ -67,6 +68,7 @@ export function linearProbeValidated(
   testLabels: LabelsLike,
   options: ValidatedProbeOptions = {},
 ): ValidatedProbeResult {
+  checkOptions("linearProbeValidated", options, { tolerance: true, maxIterations: true, memory: true, standardize: true, numClasses: true, grid: true, validationFraction: true });
   const fn = "linearProbeValidated";
   const grid = options.grid ?? WEIGHT_DECAY_GRID;
   if (grid.length === 0 || grid.some((v) => !(v >= 0) || !Number.isFinite(v))) throw new Error(`${fn}: grid must hold finite numbers ≥ 0, got [${grid.join(", ")}]`);

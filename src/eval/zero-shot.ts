@@ -32,6 +32,7 @@ import {
   type FeaturesLike,
   type LabelsLike,
 } from "./features.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** Prompt embeddings (C, P, D): as a Tensor, or a row-major typed array with its shape. */
 export type PromptEmbeddingsLike = Tensor | { data: FeatureArray; classes: number; prompts: number; dim: number };
@@ -57,6 +58,7 @@ function asPromptEmbeddings(fn: string, input: PromptEmbeddingsLike): { rows: Fe
  * (default) the renormalized mean of the normalized prompts; with false, the first prompt only.
  */
 export function zeroShotClassifier(promptEmbeddings: PromptEmbeddingsLike, options: { ensemble?: boolean } = {}): FeatureMatrix {
+  checkOptions("zeroShotClassifier", options, { ensemble: true });
   const { rows, classes, prompts } = asPromptEmbeddings("zeroShotClassifier", promptEmbeddings);
   const dim = rows.dim;
   const promptUnit = normalizeRows(rows); // (C·P, D)

@@ -38,6 +38,7 @@ import type { Module } from "../nn/module.js";
 import type { Optimizer, OptimizerStateDict, ParamState } from "../optim/optimizer.js";
 import { toTorchKey, fromTorchKey } from "../nn/torch-keys.js";
 import { loadSafetensors, saveSafetensors } from "./safetensors.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** The metadata key that holds the optimizer's JSON, and the prefix of its state tensors. */
 export const OPTIMIZER_METADATA_KEY = "optimizer.state";
@@ -87,6 +88,7 @@ function renameKeys(record: Record<string, unknown>, rename: (key: string) => st
 
 /** Save `module` (and `optimizer`'s state) to `filePath`, atomically. */
 export function saveModule(filePath: string, module: Module, options: SaveModuleOptions = {}): void {
+  checkOptions("saveModule", options, { optimizer: true, metadata: true });
   const op = "saveModule";
   const fileKeyOf = fileKeys(op, filePath, module);
   const tensors = new Map<string, Tensor>([...module.stateDict()].map(([key, value]) => [fileKeyOf.get(key)!, value]));
@@ -136,6 +138,7 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
  * metadata. Throws — changing nothing — if the file is invalid or does not match.
  */
 export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): { metadata: Record<string, string> } {
+  checkOptions("loadModule", options, { optimizer: true });
   const fail = (problem: string): never => {
     throw new Error(`loadModule: '${filePath}' does not match the ${problem}`);
   };

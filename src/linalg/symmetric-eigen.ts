@@ -1,3 +1,4 @@
+import { checkOptions } from "../tensor/options.js";
 /**
  * Eigenvalues (and, on request, eigenvectors) of a real symmetric matrix by the cyclic Jacobi
  * method, in float64; and the effective rank of a spectrum. One routine for the whole project:
@@ -45,6 +46,7 @@ export interface SymmetricEigenOptions {
 
 /** matrix: n×n row-major, symmetric (checked), left unchanged. */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number, options: SymmetricEigenOptions = {}): SymmetricEigen {
+  checkOptions("symmetricEigen", options, { vectors: true, maxSweeps: true });
   const wantVectors = options.vectors ?? true;
   const maxSweeps = options.maxSweeps ?? 100;
   if (!Number.isInteger(n) || n < 0) throw new Error(`symmetricEigen: n must be a whole number ≥ 0, got ${n}`);

@@ -16,6 +16,7 @@ import { contiguousData, requireTensor } from "../ops/util.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { ntXent } from "./nt-xent.js";
 import { effectiveRankOf, symmetricEigen } from "../linalg/symmetric-eigen.js";
+import { checkOptions } from "../tensor/options.js";
 
 // ---- similarityStats ----------------------------------------------------------------------------
 
@@ -276,6 +277,7 @@ export interface CollapseReport {
  * so nothing stops it drifting. (spec/losses/diagnostics.spec.ts shows both.)
  */
 export function collapseMonitor(z: Tensor, options: CollapseOptions = {}): CollapseReport {
+  checkOptions("collapseMonitor", options, { minStdRatio: true, minEffectiveRank: true });
   checkEmbeddings("collapseMonitor", "z", z);
   const [count, dimension] = z.shape;
   if (count < 2) throw new Error(`collapseMonitor: need at least 2 embeddings for a spread, got shape ${shapeToString(z.shape)}`);

@@ -42,6 +42,7 @@ import { crossEntropy, type Reduction } from "../ops/functional.js";
 import { requireTensor } from "../ops/util.js";
 import { arangeLabels, checkEmbeddings, checkFinite, checkSameDim, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
 import { checkMetric, pairwiseScores, prepare, rowScores, type SimilarityMetric } from "./similarity.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface InfoNCEOptions {
   /** τ, default 0.1. */
@@ -53,6 +54,7 @@ export interface InfoNCEOptions {
 }
 
 export function infoNCE(query: Tensor, positiveKey: Tensor, negativeKeys?: Tensor | null, options: InfoNCEOptions = {}): Tensor {
+  checkOptions("infoNCE", options, { temperature: true, reduction: true, metric: true });
   const temperature = checkTemperature("infoNCE", options.temperature ?? 0.1);
   const reduction = checkReduction("infoNCE", options.reduction ?? "mean");
   const metric = checkMetric("infoNCE", options.metric ?? "cosine");
@@ -98,6 +100,7 @@ export function infoNCE(query: Tensor, positiveKey: Tensor, negativeKeys?: Tenso
  * change the loss (docs/losses.md, "Where chapter 7 is wrong").
  */
 export function rawInfoNCE(logits: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkOptions("rawInfoNCE", options, { reduction: true });
   const reduction = checkReduction("rawInfoNCE", options.reduction ?? "mean");
   requireTensor("rawInfoNCE", logits, "logits");
   if (logits.ndim !== 2 || logits.shape[0] === 0 || logits.shape[1] === 0) {

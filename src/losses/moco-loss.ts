@@ -31,6 +31,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { cat } from "../ops/indexing.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
 import { checkEmbeddings, checkSameDim, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface MocoLossOptions {
   /** τ, default 0.07 (MoCo v1; v2 uses 0.2). */
@@ -38,6 +39,7 @@ export interface MocoLossOptions {
 }
 
 export function mocoLoss(query: Tensor, key: Tensor, queue: Tensor, options: MocoLossOptions = {}): Tensor {
+  checkOptions("mocoLoss", options, { temperature: true });
   const temperature = checkTemperature("mocoLoss", options.temperature ?? 0.07);
   checkEmbeddings("mocoLoss", "query", query);
   checkEmbeddings("mocoLoss", "key", key);

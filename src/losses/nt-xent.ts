@@ -46,6 +46,7 @@ import { eye } from "../tensor/creation.js";
 import { cat } from "../ops/indexing.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
 import { checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface NTXentOptions {
   /** τ, default 0.5 (SimCLR's CIFAR-10 setting and lightly's default). */
@@ -53,6 +54,7 @@ export interface NTXentOptions {
 }
 
 export function ntXent(z1: Tensor, z2: Tensor, options: NTXentOptions = {}): Tensor {
+  checkOptions("ntXent", options, { temperature: true });
   const temperature = checkTemperature("ntXent", options.temperature ?? 0.5);
   checkEmbeddings("ntXent", "z1", z1);
   checkEmbeddings("ntXent", "z2", z2);

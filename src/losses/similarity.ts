@@ -24,6 +24,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";
 import { checkEmbeddings, checkSameDim, checkSameDtype, checkSameShape } from "./checks.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type SimilarityMetric = "cosine" | "dot" | "euclidean";
 
@@ -34,6 +35,7 @@ export interface SimilarityOptions {
 
 /** The (N, M) matrix of sim(a_i, b_j). */
 export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}): Tensor {
+  checkOptions("similarity", options, { metric: true });
   const metric = checkMetric("similarity", options.metric ?? "cosine");
   checkEmbeddings("similarity", "a", a);
   checkEmbeddings("similarity", "b", b);
@@ -44,6 +46,7 @@ export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}
 
 /** The (N) vector of sim(a_i, b_i): one score per row pair. */
 export function pairedSimilarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}): Tensor {
+  checkOptions("pairedSimilarity", options, { metric: true });
   const metric = checkMetric("pairedSimilarity", options.metric ?? "cosine");
   checkEmbeddings("pairedSimilarity", "a", a);
   checkEmbeddings("pairedSimilarity", "b", b);

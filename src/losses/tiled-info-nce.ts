@@ -62,6 +62,7 @@ import { gemm } from "../ops/gemm.js";
 import { contiguousData } from "../ops/util.js";
 import { checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
 import { resolveClipScale } from "./clip-loss.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
 export const DEFAULT_TILE_SIZE = 256;
@@ -80,6 +81,7 @@ export interface TiledInfoNCEOptions {
  * { temperature, reduction }) in value and gradients, without the N × N logits.
  */
 export function tiledInfoNCE(query: Tensor, key: Tensor, options: TiledInfoNCEOptions = {}): Tensor {
+  checkOptions("tiledInfoNCE", options, { temperature: true, tileSize: true, reduction: true });
   const temperature = checkTemperature("tiledInfoNCE", options.temperature ?? 0.1);
   const tileSize = checkTileSize("tiledInfoNCE", options.tileSize ?? DEFAULT_TILE_SIZE);
   const reduction = checkReduction("tiledInfoNCE", options.reduction ?? "mean");
@@ -110,6 +112,7 @@ export interface TiledClipLossOptions {
  * s = 1/τ (∂L/∂τ = −∂L/∂s / τ²), a learnable logit scale as s = exp(logitScale).
  */
 export function tiledClipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: TiledClipLossOptions = {}): Tensor {
+  checkOptions("tiledClipLoss", options, { temperature: true, logitScale: true, tileSize: true });
   checkEmbeddings("tiledClipLoss", "imageFeatures", imageFeatures);
   checkEmbeddings("tiledClipLoss", "textFeatures", textFeatures);
   checkSameShape("tiledClipLoss", "imageFeatures", imageFeatures, "textFeatures", textFeatures);

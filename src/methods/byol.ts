@@ -27,6 +27,7 @@ import { emaUpdate } from "../optim/ema.js";
 import { cosineMomentum } from "../optim/schedules.js";
 import type { TwoViewBatch } from "../data/loader.js";
 import { copyWeights, FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface BYOLOptions {
   encoder?: EncoderKind;
@@ -51,6 +52,7 @@ export class BYOL extends Module implements ContrastiveMethod<TwoViewBatch> {
 
   constructor(options: BYOLOptions) {
     super();
+    checkOptions("BYOL", options, { encoder: true, baseMomentum: true, projectionDim: true, hiddenDim: true, batchNorm: true, generator: true });
     const kind = options.encoder ?? "mlp";
     const g = options.generator;
     const projectionDim = options.projectionDim ?? 128;

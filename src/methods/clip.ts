@@ -37,6 +37,7 @@ import { normalize } from "../ops/functional.js";
 import type { ImageCaptionBatch } from "../data/loader.js";
 import { PAD_ID } from "../data/captions.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type ImageEncoder } from "./common.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type ClipImageTower = "mlp" | "conv" | "vit";
 export type ClipTextTower = "bow" | "transformer";
@@ -118,6 +119,7 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
 
   constructor(options: CLIPOptions) {
     super();
+    checkOptions("CLIP", options, { vocabSize: true, maxLength: true, imageTower: true, textTower: true, embedDim: true, initialTemperature: true, generator: true });
     const g = options.generator;
     const embedDim = options.embedDim ?? 128;
     this.maxLength = options.maxLength;

@@ -17,6 +17,7 @@ import type { TensorModule } from "../nn/container.js";
 import { Generator } from "../tensor/random.js";
 import { normalize } from "../ops/functional.js";
 import { augmentBatch, defaultAugmentation } from "../data/augment.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface MethodEvaluation extends Omit<EvaluationResult, "retrieval"> {
   /** CLIP: image ↔ caption retrieval over the distinct attribute captions of the test split. */
@@ -24,6 +25,7 @@ export interface MethodEvaluation extends Omit<EvaluationResult, "retrieval"> {
 }
 
 export function evaluateMethod(method: ContrastiveMethod, data: MnistData, options: { seed?: number } = {}): MethodEvaluation {
+  checkOptions("evaluateMethod", options, { seed: true });
   const wasTraining = method.training;
   method.eval();
   try {
@@ -95,6 +97,7 @@ export function distinctCaptions(tokens: Int32Array, count: number, length: numb
  * same-digit images; a collapsed one is uniformly bright.
  */
 export function similaritySample(method: ContrastiveMethod, data: MnistData, options: { count?: number; seed?: number } = {}): { values: Float64Array; size: number; labels: Int32Array } {
+  checkOptions("similaritySample", options, { count: true, seed: true });
   const count = Math.min(options.count ?? 30, data.test.count);
   // The first images of each digit in turn, so that same-digit pairs form blocks.
   const perDigit = Math.ceil(count / 10);

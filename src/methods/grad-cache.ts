@@ -55,6 +55,7 @@ import type { Generator } from "../tensor/random.js";
 import { enableGrad, noGrad } from "../autograd/tape.js";
 import { cat } from "../ops/indexing.js";
 import { contiguousData, requireTensor } from "../ops/util.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** One encoder and its sub-batches. `forward` maps one chunk to its (n_c, D) embeddings. */
 export interface GradCacheTower<Chunk = Tensor> {
@@ -94,6 +95,7 @@ export interface GradCacheResult {
  *               loss: ([imageZ, textZ]) => tiledClipLoss(imageZ, textZ, { logitScale }) })
  */
 export function gradCache<Chunk = Tensor>(options: GradCacheOptions<Chunk>): GradCacheResult {
+  checkOptions("gradCache", options, { loss: true, generators: true, checkDeterminism: true, towers: true, forward: true, chunks: true });
   const towers: readonly GradCacheTower<unknown>[] = "towers" in options ? options.towers : [options as GradCacheTower<unknown>];
   if (!(towers?.length > 0)) throw new Error("gradCache: need at least one tower { forward, chunks }");
   towers.forEach((tower, t) => {

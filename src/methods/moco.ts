@@ -45,6 +45,7 @@ import { mocoLoss } from "../losses/moco-loss.js";
 import { emaUpdate } from "../optim/ema.js";
 import type { TwoViewBatch } from "../data/loader.js";
 import { copyWeights, FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface MoCoOptions {
   encoder?: EncoderKind;
@@ -75,6 +76,7 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
 
   constructor(options: MoCoOptions) {
     super();
+    checkOptions("MoCo", options, { encoder: true, temperature: true, queueSize: true, momentum: true, projectionDim: true, symmetric: true, projectorBatchNorm: true, generator: true });
     const kind = options.encoder ?? "mlp";
     this.temperature = options.temperature ?? 0.2;
     this.momentum = options.momentum ?? 0.99;

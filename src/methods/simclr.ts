@@ -24,6 +24,7 @@ import { MLP } from "../nn/mlp.js";
 import { ntXent } from "../losses/nt-xent.js";
 import type { TwoViewBatch } from "../data/loader.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface SimCLROptions {
   encoder?: EncoderKind;
@@ -40,6 +41,7 @@ export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
 
   constructor(options: SimCLROptions) {
     super();
+    checkOptions("SimCLR", options, { encoder: true, temperature: true, projectionDim: true, generator: true });
     this.temperature = options.temperature ?? 0.5;
     this.encoder = this.registerModule("encoder", imageEncoder(options.encoder ?? "mlp", options.generator));
     this.projector = this.registerModule(

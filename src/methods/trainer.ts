@@ -30,6 +30,7 @@ import { MoCo } from "./moco.js";
 import { BYOL } from "./byol.js";
 import { CLIP, type ClipImageTower, type ClipTextTower } from "./clip.js";
 import type { ContrastiveMethod, EncoderKind, MethodName } from "./common.js";
+import { checkOptions } from "../tensor/options.js";
 
 export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip"];
 
@@ -62,6 +63,7 @@ export interface TrainConfig {
 export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
 
 export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  checkOptions("defaultConfig", overrides, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
   const base: TrainConfig = {
     method,
     epochs: method === "simclr" || method === "clip" ? 20 : 50,
@@ -137,6 +139,7 @@ function mocoKeysPerStep(config: TrainConfig): number {
 }
 
 export function validateConfig(config: TrainConfig): void {
+  checkOptions("validateConfig", config, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
   const fail = (message: string): never => {
     throw new Error(`train: ${message}`);
   };
@@ -164,6 +167,7 @@ export function validateConfig(config: TrainConfig): void {
 }
 
 export function createRun(config: TrainConfig): Run {
+  checkOptions("createRun", config, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
   validateConfig(config);
   const data = loadMnist();
   const train = limitSplit(data.train, config.trainLimit);
@@ -245,6 +249,7 @@ export function saveCheckpoint(run: Run, directory: string): string {
 
 /** Rebuild a run from a checkpoint: the same config, then the saved weights, optimizer, loader and history. */
 export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {}): Run {
+  checkOptions("resumeRun", overrides, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
   const path = join(directory, CHECKPOINT_FILE);
   if (!existsSync(path)) throw new Error(`resume: no checkpoint at ${path}`);
   const metadata = readCheckpointMetadata(path);
@@ -287,6 +292,7 @@ export function trainRun(
   run: Run,
   options: { checkpointDirectory?: string; onProgress?: (p: Progress) => void; onEpoch?: (epoch: number, meanLoss: number) => void; stopAfterEpochs?: number } = {},
 ): TrainState {
+  checkOptions("trainRun", options, { checkpointDirectory: true, onProgress: true, onEpoch: true, stopAfterEpochs: true });
   const { config, method, loader, optimizer, state } = run;
   const schedule = cosineWithWarmup({
     baseLr: config.lr,

@@ -51,6 +51,7 @@ import { Module, type Parameter } from "./module.js";
 import { Linear, linearForward } from "./linear.js";
 import { checkDtype, checkFeatures } from "./util.js";
 import { emptyParameter, requireGenerator, xavierUniform_, zeros_ } from "./init.js";
+import { checkOptions } from "../tensor/options.js";
 
 /**
  * Softmax along the last dim that leaves out masked entries (mask ≠ 0):
@@ -133,6 +134,7 @@ export class MultiheadAttention extends Module {
 
   constructor(embedDim: number, numHeads: number, options: MultiheadAttentionOptions) {
     super();
+    checkOptions("MultiheadAttention", options, { batchFirst: true, bias: true, dropout: true, dtype: true, generator: true });
     checkFeatures("MultiheadAttention", { embedDim, numHeads });
     if (numHeads < 1 || embedDim % numHeads !== 0) {
       throw new Error(`MultiheadAttention: embedDim (${embedDim}) must be divisible by numHeads (${numHeads})`);

@@ -38,6 +38,7 @@ import { zeros, ones } from "../tensor/creation.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
 import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface BatchNormFunctionalOptions {
   /** γ (C) and β (C); null for no affine transform. */
@@ -57,6 +58,7 @@ export interface BatchNormFunctionalOptions {
  * F.batch_norm over channels (dim 1) of x: (N, C, …). See the file header for the formulas.
  */
 export const batchNorm = defineOp("batchNorm", (x: Tensor, options: BatchNormFunctionalOptions): Recordable | Unchanged => {
+  checkOptions("batchNorm", options, { training: true, momentum: true, eps: true, weight: "nullable", bias: "nullable", runningMean: "nullable", runningVar: "nullable" });
   const op = "batchNorm";
   if (x.ndim < 2) throw new Error(`${op}: input must be (N, C, …), got shape ${shapeToString(x.shape)}`);
   const eps = options.eps ?? 1e-5;
@@ -220,6 +222,7 @@ export abstract class BatchNorm extends Module {
 
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
+    checkOptions(new.target.name, options, { eps: true, affine: true, trackRunningStats: true, dtype: true, momentum: "nullable" });
     checkFeatures(new.target.name, { numFeatures });
     this.numFeatures = numFeatures;
     this.eps = options.eps ?? 1e-5;

@@ -35,6 +35,7 @@ import { gemm } from "../ops/gemm.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./init.js";
 import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type Pair = number | readonly [number, number];
 
@@ -146,6 +147,7 @@ function col2im(cs: Float32Array | Float64Array, co: number, xs: Float32Array | 
 
 /** F.unfold: (N, C, H, W) → (N, C·kh·kw, L). Gradient: fold. */
 export const unfold = defineOp("unfold", (x: Tensor, kernelSize: Pair, options: WindowOptions = {}): Recordable | Unchanged => {
+  checkOptions("unfold", options, { stride: true, padding: true, dilation: true });
   if (x.ndim !== 4) throw new Error(`unfold: input must be (N, C, H, W), got shape ${shapeToString(x.shape)}`);
   const [N, C, H, W] = x.shape;
   const w = slidingWindow("unfold", H, W, kernelSize, options);
@@ -164,6 +166,7 @@ export const unfold = defineOp("unfold", (x: Tensor, kernelSize: Pair, options: 
 
 /** F.fold: (N, C·kh·kw, L) → (N, C, H, W) with outputSize (H, W), summing overlaps. Gradient: unfold. */
 export const fold = defineOp("fold", (cols: Tensor, outputSize: Pair, kernelSize: Pair, options: WindowOptions = {}): Recordable | Unchanged => {
+  checkOptions("fold", options, { stride: true, padding: true, dilation: true });
   if (cols.ndim !== 3) throw new Error(`fold: input must be (N, C·kh·kw, L), got shape ${shapeToString(cols.shape)}`);
   const [H, W] = pair("fold", "outputSize", outputSize, 1);
   const w = slidingWindow("fold", H, W, kernelSize, options);
@@ -202,6 +205,7 @@ export const fold = defineOp("fold", (cols: Tensor, outputSize: Pair, kernelSize
  * The gradient sums over images are accumulated in float64.
  */
 export const conv2d = defineOp("conv2d", (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: WindowOptions = {}): Recordable | Unchanged => {
+  checkOptions("conv2d", options, { stride: true, padding: true, dilation: true });
   if (x.ndim !== 4) throw new Error(`conv2d: input must be (N, C, H, W), got shape ${shapeToString(x.shape)}`);
   if (weight.ndim !== 4) throw new Error(`conv2d: weight must be (Cout, C, kh, kw), got shape ${shapeToString(weight.shape)}`);
   const [N, C, H, W] = x.shape;
@@ -294,6 +298,7 @@ export class Conv2d extends Module {
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions) {
     super();
+    checkOptions("Conv2d", options, { stride: true, padding: true, dilation: true, bias: true, dtype: true, generator: true });
     checkFeatures("Conv2d", { inChannels, outChannels });
     const generator = requireGenerator("Conv2d", options?.generator);
     this.inChannels = inChannels;

@@ -20,6 +20,7 @@ import { toIndexArray } from "../ops/indexing.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
 import { checkFeatures } from "./util.js";
+import { checkOptions } from "../tensor/options.js";
 
 /**
  * F.embedding(indices, weight, paddingIdx): rows of `weight` at `indices`, with output shape
@@ -70,6 +71,7 @@ export class Embedding extends Module {
 
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions) {
     super();
+    checkOptions("Embedding", options, { dtype: true, generator: true, paddingIdx: "nullable" });
     checkFeatures("Embedding", { numEmbeddings, embeddingDim });
     const generator = requireGenerator("Embedding", options?.generator);
     this.numEmbeddings = numEmbeddings;

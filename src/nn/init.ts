@@ -22,6 +22,7 @@ import { zeros } from "../tensor/creation.js";
 import { Parameter } from "./module.js";
 import { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** Throw a clear error when a module that draws random numbers gets no Generator. */
 export function requireGenerator(owner: string, generator: unknown): Generator {
@@ -100,6 +101,7 @@ export function calculateGain(nonlinearity: KaimingOptions["nonlinearity"], para
 
 /** He uniform: U(−b, b) with b = gain·√(3/fan), fan = fan_in (default) or fan_out. */
 export function kaimingUniform_(t: Tensor, options: KaimingOptions, generator: Generator): Tensor {
+  checkOptions("kaimingUniform_", options, { a: true, mode: true, nonlinearity: true });
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const fan = (options.mode ?? "fanIn") === "fanIn" ? fanIn : fanOut;
   const gain = calculateGain(options.nonlinearity ?? "leakyRelu", options.a ?? 0);

@@ -23,6 +23,7 @@ import { contiguousData, emptyTensor } from "../ops/util.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
 import { castTo, checkDtype } from "./util.js";
+import { checkOptions } from "../tensor/options.js";
 
 /** F.layer_norm(x, normalizedShape, weight, bias, eps). */
 export const layerNorm = defineOp("layerNorm", (x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Recordable | Unchanged => {
@@ -117,6 +118,7 @@ export class LayerNorm extends Module {
 
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
+    checkOptions("LayerNorm", options, { eps: true, elementwiseAffine: true, dtype: true });
     const shape = typeof normalizedShape === "number" ? [normalizedShape] : normalizedShape.slice();
     if (shape.length === 0 || shape.some((d) => !Number.isInteger(d) || d <= 0)) {
       throw new Error(`LayerNorm: normalizedShape must be positive integers, got ${shapeToString(shape)}`);

@@ -18,6 +18,7 @@ import { reshape, transpose } from "../ops/views.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./init.js";
 import { checkDtype, checkFeatures } from "./util.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
@@ -35,6 +36,7 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions) {
     super();
+    checkOptions("Linear", options, { bias: true, dtype: true, generator: true });
     checkFeatures("Linear", { inFeatures, outFeatures });
     const generator = requireGenerator("Linear", options?.generator);
     this.inFeatures = inFeatures;

@@ -26,6 +26,7 @@ import { Linear } from "./linear.js";
 import { BatchNorm1d } from "./batchnorm.js";
 import { activationModule, type ActivationName } from "./activation.js";
 import { requireGenerator } from "./init.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface MLPOptions {
   /** Activation between layers (default "relu"). */
@@ -47,6 +48,7 @@ export class MLP extends Sequential {
 
   constructor(sizes: readonly number[], options: MLPOptions) {
     super();
+    checkOptions("MLP", options, { activation: true, batchNorm: true, lastActivation: true, lastBatchNorm: true, bias: true, dtype: true, generator: true });
     if (!Array.isArray(sizes) || sizes.length < 2) {
       throw new Error(`MLP: sizes must list at least the input and output sizes, got [${String(sizes)}]`);
     }

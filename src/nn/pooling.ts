@@ -22,6 +22,7 @@ import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { Module } from "./module.js";
 import { pair, slidingWindow, type Pair, type Window } from "./conv.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface PoolOptions {
   /** Default: the kernel size (non-overlapping windows). */
@@ -42,6 +43,7 @@ function poolWindow(op: string, x: Tensor, kernelSize: Pair, options: PoolOption
 
 /** F.max_pool2d. */
 export const maxPool2d = defineOp("maxPool2d", (x: Tensor, kernelSize: Pair, options: PoolOptions = {}): Recordable | Unchanged => {
+  checkOptions("maxPool2d", options, { padding: true, dilation: true, stride: "nullable" });
   const op = "maxPool2d";
   const w = poolWindow(op, x, kernelSize, options);
   const [N, C] = x.shape;
@@ -103,6 +105,7 @@ export interface AvgPoolOptions extends Omit<PoolOptions, "dilation"> {
 
 /** F.avg_pool2d (ceil_mode = false). */
 export const avgPool2d = defineOp("avgPool2d", (x: Tensor, kernelSize: Pair, options: AvgPoolOptions = {}): Recordable | Unchanged => {
+  checkOptions("avgPool2d", options, { padding: true, countIncludePad: true, stride: "nullable" });
   const op = "avgPool2d";
   const w = poolWindow(op, x, kernelSize, { stride: options.stride, padding: options.padding });
   const countIncludePad = options.countIncludePad ?? true;

@@ -38,6 +38,7 @@ import { LayerNorm } from "./layernorm.js";
 import { Dropout } from "./dropout.js";
 import { MultiheadAttention } from "./attention.js";
 import { requireGenerator } from "./init.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface TransformerEncoderLayerOptions {
   /** Hidden size of the feed-forward block (default 4·dModel). */
@@ -81,6 +82,7 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(dModel: number, nHead: number, options: TransformerEncoderLayerOptions) {
     super();
+    checkOptions("TransformerEncoderLayer", options, { dimFeedforward: true, dropout: true, activation: true, normFirst: true, layerNormEps: true, batchFirst: true, bias: true, dtype: true, generator: true });
     const generator = requireGenerator("TransformerEncoderLayer", options?.generator);
     checkFeatures("TransformerEncoderLayer", { dModel, nHead });
     this.dModel = dModel;
@@ -157,8 +159,12 @@ export class TransformerEncoder extends Module {
    */
   constructor(layer: ((index: number) => TransformerEncoderLayer) | TransformerEncoderLayerConfig, numLayers: number, options: TransformerEncoderOptions = {}) {
     super();
+    checkOptions("TransformerEncoder", options, { norm: "nullable" });
     checkFeatures("TransformerEncoder", { numLayers });
-    const build = typeof layer === "function" ? layer : () => new TransformerEncoderLayer(layer.dModel, layer.nHead, layer);
+    const build = typeof layer === "function" ? layer : () => {
+      const { dModel, nHead, ...layerOptions } = layer;
+      return new TransformerEncoderLayer(dModel, nHead, layerOptions);
+    };
     this.numLayers = numLayers;
     const layers = new ModuleList<TransformerEncoderLayer>();
     for (let i = 0; i < numLayers; i++) {

@@ -35,6 +35,7 @@ import { Identity } from "./flatten.js";
 import { unfold } from "./conv.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "./transformer.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface PatchEmbeddingOptions {
   embedDim: number;
@@ -59,6 +60,7 @@ export class PatchEmbedding extends Module {
 
   constructor(options: PatchEmbeddingOptions) {
     super();
+    checkOptions("PatchEmbedding", options, { embedDim: true, imageSize: true, patchSize: true, inChannels: true, classToken: true, dtype: true, generator: true });
     const generator = requireGenerator("PatchEmbedding", options?.generator);
     this.imageSize = options.imageSize ?? 28;
     this.patchSize = options.patchSize ?? 7;
@@ -124,6 +126,7 @@ export class VisionTransformer extends Module {
 
   constructor(options: VisionTransformerOptions) {
     super();
+    checkOptions("VisionTransformer", options, { embedDim: true, depth: true, numHeads: true, imageSize: true, patchSize: true, inChannels: true, mlpRatio: true, dropout: true, activation: true, pool: true, numClasses: true, dtype: true, generator: true });
     const generator = requireGenerator("VisionTransformer", options?.generator);
     this.pool = options.pool ?? "cls";
     if (this.pool !== "cls" && this.pool !== "mean") throw new Error(`VisionTransformer: pool must be "cls" or "mean", got "${String(this.pool)}"`);

@@ -12,6 +12,7 @@ import { matmul } from "./matmul.js";
 import { transpose } from "./views.js";
 import { toIndexArray } from "./indexing.js";
 import type { Generator } from "../tensor/random.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface NormalizeOptions {
   dim?: number;
@@ -29,6 +30,7 @@ export interface NormalizeOptions {
  * nor underflows, and an all-zero row gives zeros, not NaN.
  */
 export const normalize = defineOp("normalize", (a: Tensor, options: NormalizeOptions = {}): Recordable | Unchanged => {
+  checkOptions("normalize", options, { dim: true, p: true, eps: true });
   const x = requireTensor("normalize", a);
   const p = options.p ?? 2;
   const eps = options.eps ?? 1e-12;
@@ -112,6 +114,7 @@ export interface CrossEntropyOptions {
  * log softmax is computed with the row max subtracted, so it is finite for logits of any size.
  */
 export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossEntropyOptions = {}): Tensor {
+  checkOptions("crossEntropy", options, { reduction: true, labelSmoothing: true });
   const x = requireTensor("crossEntropy", logits, "logits");
   const reduction = options.reduction ?? "mean";
   checkReduction("crossEntropy", reduction);
@@ -172,6 +175,7 @@ function reduce(perRow: Tensor, reduction: Reduction, op: string): Tensor {
 
 /** F.mse_loss: mean (or sum) of (input − target)². */
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
+  checkOptions("mseLoss", options, { reduction: true });
   const x = requireTensor("mseLoss", input, "input");
   const y = requireTensor("mseLoss", target, "target");
   checkSameDtype("mseLoss", x, y);

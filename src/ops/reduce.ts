@@ -12,6 +12,7 @@ import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.
 import { contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { div, mul, sub, square, sqrt, abs, pow } from "./elementwise.js";
 import { expand, reshape } from "./views.js";
+import { checkOptions } from "../tensor/options.js";
 
 type DimArg = number | readonly number[] | null | undefined;
 
@@ -177,6 +178,7 @@ function beats(v: number, best: number): boolean {
 
 /** var_d x = Σ (x − mean)² / (n − 1)  (unbiased, the default as in torch.var) or / n. */
 export function variance(a: Tensor, dim?: DimArg, options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+  checkOptions("var", options, { unbiased: true, keepdim: true });
   const x = requireTensor("var", a);
   const axes = reductionAxes("var", x, dim);
   const count = axes.reduce((n, axis) => n * x.shape[axis], 1);
@@ -188,6 +190,7 @@ export function variance(a: Tensor, dim?: DimArg, options: { unbiased?: boolean;
 }
 
 export function std(a: Tensor, dim?: DimArg, options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
+  checkOptions("std", options, { unbiased: true, keepdim: true });
   return sqrt(variance(a, dim, options));
 }
 

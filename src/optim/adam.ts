@@ -20,6 +20,7 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface AdamOptions {
   lr: number;
@@ -36,6 +37,9 @@ interface AdamState extends ParamState {
   expAvg: Tensor;
   expAvgSq: Tensor;
 }
+
+/** The option keys, checked by checkOptions before any default is filled in. */
+const ADAM_OPTION_KEYS = { lr: true, betas: true, eps: true, weightDecay: true, amsgrad: true } as const;
 
 abstract class AdamBase extends Optimizer<AdamOptions> {
   /** True for AdamW (decay applied to w directly), false for Adam (decay added to g). */
@@ -106,7 +110,7 @@ export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
 
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, options), ADAM_OPTION_NAMES);
+    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, checkOptions("Adam", options, ADAM_OPTION_KEYS)), ADAM_OPTION_NAMES);
   }
 }
 
@@ -115,6 +119,6 @@ export class AdamW extends AdamBase {
   protected readonly decoupledWeightDecay = true;
 
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, options), ADAM_OPTION_NAMES);
+    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, checkOptions("AdamW", options, ADAM_OPTION_KEYS)), ADAM_OPTION_NAMES);
   }
 }

@@ -16,6 +16,7 @@
 import ops from "ndarray-ops";
 import { Tensor } from "../tensor/tensor.js";
 import { contiguousData } from "../ops/util.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (PyTorch's `error_if_nonfinite`; default false). */
@@ -23,6 +24,7 @@ export interface ClipGradNormOptions {
 }
 
 export function clipGradNorm(parameters: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
+  checkOptions("clipGradNorm", options, { errorIfNonfinite: true });
   if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) throw new Error(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
   if (typeof normType !== "number" || !(normType > 0)) throw new Error(`clipGradNorm: normType must be a positive number or Infinity, got ${String(normType)}`);
   const params = parameters instanceof Tensor ? [parameters] : [...parameters];

@@ -25,6 +25,7 @@ import type { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
 import { contiguousData } from "../ops/util.js";
 import type { Module } from "../nn/module.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface EmaOptions {
   /** What to do with buffers: keep the target's own (default, as MoCo and BYOL), copy the online ones, or average them. */
@@ -32,6 +33,7 @@ export interface EmaOptions {
 }
 
 export function emaUpdate(target: Module, online: Module, m: number, options: EmaOptions = {}): void {
+  checkOptions("emaUpdate", options, { buffers: true });
   const buffers = options.buffers ?? "keep";
   if (typeof m !== "number" || !(m >= 0 && m <= 1)) throw new Error(`emaUpdate: momentum m must be in [0, 1], got ${String(m)}`);
   if (buffers !== "keep" && buffers !== "copy" && buffers !== "ema") throw new Error(`emaUpdate: buffers must be "keep", "copy" or "ema", got ${String(buffers)}`);

@@ -25,6 +25,7 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface LARSOptions {
   lr: number;
@@ -56,6 +57,7 @@ export class LARS extends Optimizer<LARSOptions> {
   private readonly excludeFromWeightDecay: ParameterFilter;
 
   constructor(params: OptimizerParams<LARSOptions>, options: LARSConstructorOptions) {
+    checkOptions("LARS", options, { lr: true, momentum: true, weightDecay: true, trustCoefficient: true, excludeFromAdaptation: true, excludeFromWeightDecay: true });
     if (!options || options.lr === undefined) throw new Error("LARS: options.lr is required");
     const { excludeFromAdaptation, excludeFromWeightDecay, ...groupOptions } = options;
     super(params, withDefaults<LARSOptions>({ lr: options.lr, momentum: 0.9, weightDecay: 0, trustCoefficient: 0.001 }, groupOptions), ["lr", "momentum", "weightDecay", "trustCoefficient"]);

@@ -24,6 +24,7 @@ import { Tensor, allocate, type TypedArray } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
 import { enableGrad } from "../autograd/tape.js";
 import { contiguousData } from "../ops/util.js";
+import { checkOptionKeys } from "../tensor/options.js";
 
 /** A parameter with its dotted name, as yielded by `module.namedParameters()`. */
 export type NamedTensor = readonly [string, Tensor];
@@ -264,12 +265,10 @@ export abstract class Optimizer<O extends { lr: number }> {
   private checkOptions(options: object, where: string, requireAll = false): void {
     const op = this.constructor.name;
     const known = this.optionNames;
-    for (const [key, value] of Object.entries(options)) {
-      if (key === "initialLr") {
-        if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`${op}: ${where}: initialLr must be a finite number, got ${String(value)}`);
-        continue;
-      }
-      if (!known.includes(key)) throw new Error(`${op}: ${where}: unknown option '${key}' (options: ${known.join(", ")})`);
+    checkOptionKeys(`${op}: ${where}`, options, [...known, "initialLr"]); // the shared check (src/tensor/options.ts)
+    const initialLr = (options as { initialLr?: unknown }).initialLr;
+    if (initialLr !== undefined && (typeof initialLr !== "number" || !Number.isFinite(initialLr))) {
+      throw new Error(`${op}: ${where}: initialLr must be a finite number, got ${String(initialLr)}`);
     }
     if (requireAll) {
       for (const key of known) if (!(key in options)) throw new Error(`${op}: ${where}: missing option '${key}'`);

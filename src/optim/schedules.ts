@@ -5,6 +5,7 @@
  * plotted and tested on its own. `LambdaLR` applies one to an optimizer's groups, step by step.
  */
 import type { Optimizer } from "./optimizer.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type Schedule = (step: number) => number;
 
@@ -33,6 +34,7 @@ export interface CosineWithWarmupOptions {
  * factors, for `LambdaLR` (which multiplies them by each group's own lr).
  */
 export function cosineWithWarmup(options: CosineWithWarmupOptions): Schedule {
+  checkOptions("cosineWithWarmup", options, { baseLr: true, warmupSteps: true, totalSteps: true, minLr: true });
   const { baseLr, warmupSteps, totalSteps, minLr = 0 } = options ?? ({} as CosineWithWarmupOptions);
   if (typeof baseLr !== "number" || !Number.isFinite(baseLr)) throw new Error(`cosineWithWarmup: baseLr must be a finite number, got ${String(baseLr)}`);
   if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`cosineWithWarmup: warmupSteps must be an integer ≥ 0, got ${String(warmupSteps)}`);
@@ -64,6 +66,7 @@ export interface CosineMomentumOptions {
  * deepmind-research/byol/utils/schedules.py `target_ema`.
  */
 export function cosineMomentum(options: CosineMomentumOptions): Schedule {
+  checkOptions("cosineMomentum", options, { base: true, totalSteps: true });
   const { base, totalSteps } = options ?? ({} as CosineMomentumOptions);
   if (typeof base !== "number" || !(base >= 0 && base <= 1)) throw new Error(`cosineMomentum: base must be in [0, 1], got ${String(base)}`);
   if (!Number.isInteger(totalSteps) || totalSteps <= 0) throw new Error(`cosineMomentum: totalSteps must be a positive integer, got ${String(totalSteps)}`);

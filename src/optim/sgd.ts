@@ -17,6 +17,7 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface SGDOptions {
   lr: number;
@@ -32,6 +33,7 @@ interface SGDState extends ParamState {
 
 export class SGD extends Optimizer<SGDOptions> {
   constructor(params: OptimizerParams<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
+    checkOptions("SGD", options, { lr: true, momentum: true, dampening: true, weightDecay: true, nesterov: true });
     if (!options || options.lr === undefined) throw new Error("SGD: options.lr is required (PyTorch: torch.optim.SGD(params, lr=…))");
     super(params, withDefaults<SGDOptions>({ lr: options.lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, options), ["lr", "momentum", "dampening", "weightDecay", "nesterov"]);
   }

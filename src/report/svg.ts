@@ -1,3 +1,4 @@
+import { checkOptions } from "../tensor/options.js";
 /**
  * Two plots people would rather look at than read, as standalone SVG (no dependencies):
  *   lossCurveSvg      the loss per step (thin) with its per-epoch mean (thick)
@@ -16,6 +17,7 @@ function niceNumber(value: number): string {
 }
 
 export function lossCurveSvg(lossPerStep: readonly number[], options: { title?: string; stepsPerEpoch?: number; width?: number; height?: number } = {}): string {
+  checkOptions("lossCurveSvg", options, { title: true, stepsPerEpoch: true, width: true, height: true });
   const width = options.width ?? 720;
   const height = options.height ?? 360;
   const margin = { left: 64, right: 20, top: 36, bottom: 44 };
@@ -62,6 +64,7 @@ function divergingColor(v: number): string {
 }
 
 export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number, options: { title?: string; cell?: number } = {}): string {
+  checkOptions("heatmapSvg", options, { title: true, cell: true });
   if (values.length !== rows * cols) throw new Error(`heatmapSvg: ${values.length} values do not form a ${rows}×${cols} matrix`);
   const cell = options.cell ?? Math.max(2, Math.floor(480 / Math.max(rows, cols)));
   const left = 20;
