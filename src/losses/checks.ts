@@ -60,10 +60,20 @@ export function checkSameDtype(loss: string, nameA: string, a: Tensor, nameB: st
   }
 }
 
-/** τ must be a finite number > 0: τ = 0 divides by zero, τ < 0 turns the loss upside down. */
+/** The largest finite float32, (2 − 2⁻²³)·2¹²⁷ ≈ 3.4028235e38. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/**
+ * τ must be a finite number > 0: τ = 0 divides by zero, τ < 0 turns the loss upside down. And
+ * 1/τ must fit float32: a cosine logit sim/τ reaches 1/τ, and an infinite logit makes the loss
+ * NaN. (Checked against float32 whatever the dtype, so a loss that runs in float64 runs in float32.)
+ */
 export function checkTemperature(loss: string, temperature: unknown): number {
   if (typeof temperature !== "number" || !Number.isFinite(temperature) || !(temperature > 0)) {
     throw new Error(`${loss}: temperature must be a finite number > 0, got ${String(temperature)}`);
+  }
+  if (1 / temperature > FLOAT32_MAX) {
+    throw new Error(`${loss}: temperature ${temperature} is too small: 1/τ = ${1 / temperature} overflows float32 (max ${FLOAT32_MAX}), the logits would be infinite`);
   }
   return temperature;
 }

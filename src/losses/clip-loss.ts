@@ -36,7 +36,8 @@ import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
 import { requireTensor } from "../ops/util.js";
-import { arangeLabels, checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { FLOAT32_MAX, arangeLabels, checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkOptions } from "../tensor/options.js";
 
 export interface ClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
@@ -46,6 +47,7 @@ export interface ClipLossOptions {
 }
 
 export function clipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: ClipLossOptions = {}): Tensor {
+  checkOptions("clipLoss", options, { temperature: true, logitScale: true });
   checkEmbeddings("clipLoss", "imageFeatures", imageFeatures);
   checkEmbeddings("clipLoss", "textFeatures", textFeatures);
   checkSameShape("clipLoss", "imageFeatures", imageFeatures, "textFeatures", textFeatures);
@@ -88,6 +90,10 @@ export function resolveClipScale(
     const s = scale instanceof Tensor ? checkScalarTensor(loss, "logitScale", scale, like) : scale;
     if (typeof s !== "number" || !Number.isFinite(s) || !Number.isFinite(Math.exp(s)) || Math.exp(s) === 0) {
       throw new Error(`${loss}: logitScale must be a finite number whose exp is finite and > 0, got ${String(s)}`);
+    }
+    if (Math.exp(s) > FLOAT32_MAX) {
+      // the same rule as the temperature's (checkTemperature): the logits exp(s)·sim must fit float32
+      throw new Error(`${loss}: logitScale ${s} is too large: exp(s) = ${Math.exp(s)} overflows float32 (max ${FLOAT32_MAX}, s ≤ ${Math.log(FLOAT32_MAX).toFixed(2)})`);
     }
     return { logitScale: scale };
   }

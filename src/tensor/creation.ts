@@ -5,6 +5,7 @@
 import { Tensor, allocate, checkDType, dtypeOf, type DType, type NestedArray, type TypedArray } from "./tensor.js";
 import { checkShape, numel, shapeToString, type Shape } from "./shape.js";
 import type { Generator } from "./random.js";
+import { checkOptions } from "./options.js";
 
 export interface TensorOptions {
   dtype?: DType;
@@ -21,6 +22,7 @@ export interface TensorFromValuesOptions extends TensorOptions {
  * wraps a copy of typed data. The dtype defaults to float32, or to the typed array's own type.
  */
 export function tensor(values: number | NestedArray | TypedArray, options: TensorFromValuesOptions = {}): Tensor {
+  checkOptions("tensor", options, { dtype: true, requiresGrad: true, shape: true });
   let flat: number[] | TypedArray;
   let inferredShape: number[];
   if (typeof values === "number") {
@@ -93,19 +95,29 @@ export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
 }
 
 export function zerosLike(like: Tensor, options: TensorOptions = {}): Tensor {
-  return filled("zerosLike", like.shape, 0, options, like.dtype);
+  return filledLike("zerosLike", like, 0, options);
 }
 
 export function onesLike(like: Tensor, options: TensorOptions = {}): Tensor {
-  return filled("onesLike", like.shape, 1, options, like.dtype);
+  return filledLike("onesLike", like, 1, options);
 }
 
 export function fullLike(like: Tensor, value: number, options: TensorOptions = {}): Tensor {
-  return filled("fullLike", like.shape, value, options, like.dtype);
+  return filledLike("fullLike", like, value, options);
+}
+
+const TENSOR_OPTION_KEYS = { dtype: true, requiresGrad: true } as const;
+
+/** The *Like forms: the shape and (by default) the dtype of `like`. */
+function filledLike(fn: string, like: Tensor, value: number, options: TensorOptions): Tensor {
+  checkOptions(fn, options, TENSOR_OPTION_KEYS);
+  if (!(like instanceof Tensor)) throw new Error(`${fn}: like must be a Tensor, got ${like === null ? "null" : typeof like}`);
+  return filled(fn, like.shape, value, options, like.dtype);
 }
 
 /** full, zeros, ones and the *Like forms, each checking its arguments under its own name. */
 function filled(fn: string, shape: Shape, value: number, options: TensorOptions, defaultDType: DType = "float32"): Tensor {
+  checkOptions(fn, options, TENSOR_OPTION_KEYS);
   const dtype = checkDType(fn, options.dtype, defaultDType);
   checkShape(fn, shape);
   const data = allocate(dtype, numel(shape));
@@ -115,6 +127,7 @@ function filled(fn: string, shape: Shape, value: number, options: TensorOptions,
 
 /** n×m identity (m defaults to n). */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
+  checkOptions("eye", options, TENSOR_OPTION_KEYS);
   const dtype = checkDType("eye", options.dtype);
   checkShape("eye", [n, m]);
   const data = allocate(dtype, n * m);
@@ -124,11 +137,14 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
 
 /** `arange(end)` or `arange(start, end, step)`: start, start+step, … < end. */
 export function arange(startOrEnd: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
+  checkOptions("arange", options, TENSOR_OPTION_KEYS);
   const start = end === undefined ? 0 : startOrEnd;
   const stop = end === undefined ? startOrEnd : end;
   if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) throw new Error(`arange: start and end must be finite numbers, got start=${start}, end=${stop}`);
   const dtype = checkDType("arange", options.dtype);
   const count = Math.max(0, Math.ceil((stop - start) / step));
+  checkShape("arange", [count]);
   const data = allocate(dtype, count);
   for (let i = 0; i < count; i++) data[i] = start + i * step;
   return Tensor.fromTypedArray(data, [count], options.requiresGrad ?? false);
@@ -136,6 +152,7 @@ export function arange(startOrEnd: number, end?: number, step = 1, options: Tens
 
 /** Uniform [0, 1) draws from an explicit seeded generator. */
 export function rand(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
+  checkOptions("rand", options, TENSOR_OPTION_KEYS);
   requireGenerator("rand", generator);
   const dtype = checkDType("rand", options.dtype);
   checkShape("rand", shape);
@@ -146,6 +163,7 @@ export function rand(shape: Shape, generator: Generator, options: TensorOptions 
 
 /** Standard normal draws from an explicit seeded generator. */
 export function randn(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
+  checkOptions("randn", options, TENSOR_OPTION_KEYS);
   requireGenerator("randn", generator);
   const dtype = checkDType("randn", options.dtype);
   checkShape("randn", shape);

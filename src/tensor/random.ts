@@ -17,12 +17,13 @@ export class Generator {
   private spareNormal: number | null = null;
 
   constructor(seed = 0) {
+    checkSeed("Generator", seed);
     this.manualSeed(seed);
   }
 
   /** Reset the stream to the one defined by `seed` (an integer). */
   manualSeed(seed: number): this {
-    if (!Number.isFinite(seed)) throw new Error(`Generator.manualSeed: seed must be a finite number, got ${seed}`);
+    checkSeed("Generator.manualSeed", seed);
     let state = Math.trunc(seed) >>> 0;
     // The high part of seeds above 2^32 is folded in so they do not alias the low part.
     state = (state ^ Math.trunc(seed / 4294967296)) >>> 0;
@@ -118,11 +119,22 @@ export class Generator {
   }
 }
 
+/**
+ * A seed is a whole number in [0, 2⁵³): torch.manual_seed refuses a float; a negative seed is
+ * refused too (torch wraps it modulo 2⁶⁴, which no reader expects).
+ */
+function checkSeed(fn: string, seed: unknown): void {
+  if (typeof seed !== "number" || !Number.isSafeInteger(seed) || seed < 0) {
+    throw new Error(`${fn}: seed must be a whole number in [0, 2^53), got ${String(seed)}`);
+  }
+}
+
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
 /** Shorthand for `new Generator(seed)`, as `torch.manual_seed` returns a generator. */
 export function manualSeed(seed: number): Generator {
+  checkSeed("manualSeed", seed);
   return new Generator(seed);
 }

@@ -67,10 +67,28 @@ export function normalizeAxis(opName: string, axis: number, rank: number): numbe
   return resolved;
 }
 
+/**
+ * The most elements one tensor may have: 2³¹ − 1. A typed array cannot be much larger, and a shape
+ * beyond it is a bug (zeros([1e5, 1e5]) asks for 40 GB): it is refused before anything is allocated.
+ */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/**
+ * A shape is an array of non-negative integer sizes with at most MAX_ELEMENTS elements in all.
+ * A bare number is refused (torch.zeros(3) means zeros([3]); here write the array).
+ */
 export function checkShape(opName: string, shape: Shape): void {
+  if (!Array.isArray(shape)) {
+    const shown = typeof shape === "number" ? `the number ${shape}; write [${shape}]` : shape === null ? "null" : typeof shape;
+    throw new Error(`${opName}: shape must be an array of sizes, got ${shown}`);
+  }
   for (const d of shape) {
     if (!Number.isInteger(d) || d < 0) {
       throw new Error(`${opName}: invalid shape ${shapeToString(shape)} (sizes must be non-negative integers)`);
     }
+  }
+  const count = numel(shape);
+  if (count > MAX_ELEMENTS) {
+    throw new Error(`${opName}: shape ${shapeToString(shape)} has ${count} elements, more than the ${MAX_ELEMENTS} a tensor can hold`);
   }
 }
