@@ -100,7 +100,7 @@ describe("methods/trainer: resume", () => {
     const path = saveCheckpoint(cachedTiny("byol").run, directory);
     const { tensors, metadata } = loadSafetensors(path);
     const config = JSON.parse(metadata.config) as TrainConfig;
-    saveSafetensors(path, tensors, { ...metadata, config: JSON.stringify({ ...config, method: "simclr" }) });
+    saveSafetensors(path, tensors, { ...metadata, method: "simclr", config: JSON.stringify({ ...config, method: "simclr" }) });
     expect(() => resumeRun(directory)).to.throw(/^loadModule: '.*checkpoint\.safetensors' does not match/);
   });
 });
