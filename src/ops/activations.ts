@@ -37,7 +37,8 @@ export function sigmoid(a: Tensor): Tensor {
   return record("sigmoid", [x], out, (g) => [mul(g, mapValues(out, (s) => s * (1 - s)))]);
 }
 
-// relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
+// relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as torch.relu; not
+// maximum(x, 0)'s ½ at the tie: docs/porting.md, "Ties and kinks")
 export function relu(a: Tensor): Tensor {
   const x = requireTensor("relu", a);
   const { data, offset } = contiguousData(x);

@@ -71,31 +71,36 @@ export function pow(a: TensorLike, b: TensorLike): Tensor {
   ]);
 }
 
-// max(a, b):  the gradient goes to the larger input (to `a` on ties, as a subgradient choice)
+// max(a, b):  ∂/∂a = 1 where a > b, ½ where a = b, 0 where a < b;  ∂/∂b the mirror image.
+// At a tie max is not differentiable; half to each is torch.maximum's choice (checked against
+// torch 1.13: docs/porting.md, "Ties and kinks"), the average of the two one-sided derivatives.
+// With broadcasting, a scalar tied with k elements collects k halves (the tape sums them). A NaN
+// on either side sends the whole gradient to both inputs, as torch does.
 export function maximum(a: TensorLike, b: TensorLike): Tensor {
   const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
-  return record("maximum", [x, y], out, (g) => {
-    const aWins = compareMask(x, y, out.shape, (p, q) => p >= q);
-    return [x.requiresGrad ? mul(g, aWins) : null, y.requiresGrad ? mul(g, sub(1, aWins)) : null];
-  });
+  return record("maximum", [x, y], out, (g) => [
+    x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
+    y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
+  ]);
 }
 
-// min(a, b):  the gradient goes to the smaller input (to `a` on ties)
+// min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
+// (ties split in half, NaN to both, as torch.minimum).
 export function minimum(a: TensorLike, b: TensorLike): Tensor {
   const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
-  return record("minimum", [x, y], out, (g) => {
-    const aWins = compareMask(x, y, out.shape, (p, q) => p <= q);
-    return [x.requiresGrad ? mul(g, aWins) : null, y.requiresGrad ? mul(g, sub(1, aWins)) : null];
-  });
+  return record("minimum", [x, y], out, (g) => [
+    x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
+    y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
+  ]);
 }
 
-/** 1 where predicate(a, b) holds, else 0, over the broadcast shape. */
-function compareMask(a: Tensor, b: Tensor, shape: number[], predicate: (p: number, q: number) => boolean): Tensor {
+/** weight(a, b) elementwise over the broadcast shape: the local derivative of maximum / minimum. */
+function compareMask(a: Tensor, b: Tensor, shape: number[], weight: (p: number, q: number) => number): Tensor {
   const left = Tensor.fromTypedArray(contiguousCopy(broadcastView(a, shape), a.dtype), shape);
   const right = Tensor.fromTypedArray(contiguousCopy(broadcastView(b, shape), b.dtype), shape);
   const mask = emptyTensor(a.dtype, shape);
   const l = left.storage.data, r = right.storage.data, m = mask.storage.data;
-  for (let i = 0; i < m.length; i++) m[i] = predicate(l[i], r[i]) ? 1 : 0;
+  for (let i = 0; i < m.length; i++) m[i] = weight(l[i], r[i]);
   return mask;
 }
 
@@ -138,7 +143,7 @@ export function sqrt(a: Tensor): Tensor {
   return record("sqrt", [x], out, (g) => [div(g, mul(out, 2))]);
 }
 
-// |a|:  ∂/∂a = sign(a)  (0 at a = 0, as PyTorch)
+// |a|:  ∂/∂a = sign(a)  (0 at a = 0, as torch.abs; docs/porting.md, "Ties and kinks")
 export function abs(a: Tensor): Tensor {
   const x = requireTensor("abs", a);
   return record("abs", [x], unary(x, ops.abs), (g) => [mul(g, sign(x))]);
@@ -161,7 +166,8 @@ export function sign(a: Tensor): Tensor {
   return out;
 }
 
-// clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0
+// clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0. At a bound (a = lo or a = hi) the
+// gradient passes, as torch.clamp's does; also when lo = hi (docs/porting.md, "Ties and kinks").
 export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
   const x = requireTensor("clamp", a);
   const lo = min ?? -Infinity;
