@@ -105,3 +105,53 @@ describe("autograd tape", () => {
     expect(after - before).to.be.lessThan(30 * 1024 * 1024);
   });
 });
+
+/**
+ * A non-leaf tensor used more than once: its gradient is the sum of what every consumer sends back
+ * (the multivariable chain rule). The tape adds the contributions in `gradOfOutput` before it runs
+ * the producer's rule; a tape that kept only the last contribution would fail every case here.
+ * Integer inputs in float64, so the expected values are exact.
+ */
+describe("autograd tape: an intermediate used more than once gets the sum of its contributions", () => {
+  const leaf = (values: number[] | number[][]) => tensor(values, { dtype: "float64", requiresGrad: true });
+
+  it("y = x², z = Σ (y² + 3y):  dz/dx = (2y + 3)·2x = 4x³ + 6x", () => {
+    const x = leaf([1, 2, -3]);
+    const y = x.mul(x); // non-leaf, used by two ops below
+    y.mul(y).add(y.mul(3)).sum().backward();
+    expect(flat(x.grad!)).to.deep.equal([1, 2, -3].map((v) => 4 * v ** 3 + 6 * v)); // [10, 44, -126]
+  });
+
+  it("one op reading the same non-leaf twice, mul(y, y): d(y²)/dy = 2y, both inputs' shares", () => {
+    const x = leaf([1, 2, -3]);
+    const y = x.add(1); // y = x + 1, dy/dx = 1
+    T.mul(y, y).sum().backward();
+    expect(flat(x.grad!)).to.deep.equal([4, 6, -4]); // 2(x + 1)
+  });
+
+  it("one op reading the same leaf twice, mul(x, x): d(x²)/dx = 2x", () => {
+    const x = leaf([1, 2, -3]);
+    T.mul(x, x).sum().backward();
+    expect(flat(x.grad!)).to.deep.equal([2, 4, -6]);
+  });
+
+  it("four records at different depths read y = 2x: z = Σ (y·y·y + y + exp(0·y)) → dz/dx = 2(3y² + 1)", () => {
+    const x = leaf([1, -1, 2]);
+    const y = x.mul(2);
+    const cube = y.mul(y).mul(y); // y read by two records, the first one twice
+    cube.add(y).add(y.mul(0).exp()).sum().backward(); // exp(0·y) = 1: contributes 0, but through a real path
+    expect(flat(x.grad!)).to.deep.equal([2, -2, 4].map((v) => 2 * (3 * v * v + 1))); // [26, 26, 98]
+  });
+
+  it("contributions in different layouts (a transpose's gradient is a transposed view) add element by element", () => {
+    const x = leaf([[1, 2, 3], [4, 5, 6]]); // (2, 3)
+    const y = x.mul(x); // (2, 3)
+    const w = tensor([[1, 0], [0, 2], [1, 1]], { dtype: "float64" }); // (3, 2)
+    // z = Σ_ij (yᵀ)_ij w_ij + Σ y:  ∂z/∂y = wᵀ + 1,  ∂z/∂x = 2x ⊙ (wᵀ + 1)
+    y.t().mul(w).sum().add(y.sum()).backward();
+    const wT = [[1, 0, 1], [0, 2, 1]];
+    const expected = [[1, 2, 3], [4, 5, 6]].flatMap((row, i) => row.map((v, j) => 2 * v * (wT[i][j] + 1)));
+    expect(flat(x.grad!)).to.deep.equal(expected); // [4, 4, 12, 8, 30, 24]
+  });
+});
+
