@@ -14,6 +14,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad } from "./tape.js";
 import { shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 
 export interface GradcheckOptions {
   eps?: number;
@@ -74,7 +75,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     inputs.forEach((t, k) => {
       const expected = analytic[k];
       if (expected === null) return;
-      const { data, offset } = t.storage;
+      const { data, offset } = mutableStorage(t); // perturbed in place (and restored): a write, for the version count
       for (let i = 0; i < t.numel(); i++) {
         const original = data[offset + i];
         data[offset + i] = original + eps;

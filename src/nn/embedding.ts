@@ -14,6 +14,7 @@
 import { Tensor, type DType, type IndexLike } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { numel, shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 import { record } from "../autograd/tape.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { toIndexArray } from "../ops/indexing.js";
@@ -81,7 +82,7 @@ export class Embedding extends Module {
     this.paddingIdx = padding === null ? null : padding < 0 ? padding + numEmbeddings : padding;
     this.weight = emptyParameter([numEmbeddings, embeddingDim], options.dtype ?? "float32"); // (numEmbeddings, D)
     normal_(this.weight, 0, 1, generator);
-    if (this.paddingIdx !== null) this.weight.storage.data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+    if (this.paddingIdx !== null) mutableStorage(this.weight).data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
     this.registerParameter("weight", this.weight);
   }
 

@@ -15,6 +15,7 @@ import ops from "ndarray-ops";
 import { contiguousStrides, numel, shapeToString, type Shape } from "./shape.js";
 import type { TapeRecord } from "../autograd/tape.js";
 import { runBackward, type BackwardOptions } from "../autograd/tape.js";
+import { versionOf } from "./version.js";
 import * as elementwise from "../ops/elementwise.js";
 import * as reduce from "../ops/reduce.js";
 import * as views from "../ops/views.js";
@@ -86,6 +87,13 @@ export class Tensor {
   /** True for a tensor created by the user (not the output of a recorded op). */
   get isLeaf(): boolean {
     return this.gradFn === null;
+  }
+  /**
+   * How many times this tensor's buffer has been written in place (PyTorch: `_version`). Shared by
+   * every view of the buffer; backward checks it (src/tensor/version.ts).
+   */
+  get version(): number {
+    return versionOf(this);
   }
 
   /** True when the view is row-major and dense, so `storage.data` can be walked linearly from `offset`. */
