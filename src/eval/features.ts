@@ -140,12 +140,14 @@ export function countClasses(...labelSets: Int32Array[]): number {
   return largest + 1;
 }
 
-export function checkSameDim(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
+/** Two feature matrices compared with each other: the feature dims (columns) must agree. */
+export function checkSameFeatureDim(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
   if (a.dim !== b.dim) {
     throw new Error(`${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] have different feature dimensions (${a.dim} vs ${b.dim})`);
   }
 }
 
+/** Two feature matrices that pair row by row: the row counts must agree. */
 export function checkSameRows(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
   if (a.rows !== b.rows) {
     throw new Error(`${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] must have the same number of rows (one pair per row)`);

@@ -44,7 +44,7 @@ import {
   accuracy,
   asFeatureMatrix,
   asLabels,
-  checkSameDim,
+  checkSameFeatureDim,
   countClasses,
   type FeatureMatrix,
   type FeaturesLike,
@@ -106,7 +106,7 @@ export function linearProbe(
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
   const test = asFeatureMatrix(fn, "testFeatures", testFeatures);
-  checkSameDim(fn, "trainFeatures", train, "testFeatures", test);
+  checkSameFeatureDim(fn, "trainFeatures", train, "testFeatures", test);
   const weightDecay = options.weightDecay ?? 1e-4;
   const tolerance = options.tolerance ?? 1e-5;
   const maxIterations = options.maxIterations ?? 1000;
