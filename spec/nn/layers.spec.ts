@@ -18,6 +18,7 @@ import { PatchEmbedding, VisionTransformer } from "../../src/nn/vit.js";
 import { Conv2d, conv2d, fold, unfold } from "../../src/nn/conv.js";
 import { AdaptiveAvgPool2d, MaxPool2d, AvgPool2d, maxPool2d } from "../../src/nn/pooling.js";
 import { Linear } from "../../src/nn/linear.js";
+import { IMAGE_SIDE, NUM_CLASSES } from "../../src/data/mnist.js";
 import { expectClose, randomLeaf } from "./helpers.js";
 
 const f64 = { dtype: "float64" as const };
@@ -335,7 +336,7 @@ describe("nn: layer behaviour", () => {
     it("the class token is prepended; MNIST 28×28 with 7×7 patches gives 16 (+1) tokens", () => {
       const embed = new PatchEmbedding({ embedDim: 6, generator: new Generator(0) });
       expect(embed.numPatches).to.equal(16);
-      const tokens = embed.forward(zeros([2, 1, 28, 28]));
+      const tokens = embed.forward(zeros([2, 1, IMAGE_SIDE, IMAGE_SIDE]));
       expect(tokens.shape).to.deep.equal([2, 17, 6]);
       const first = (tokens.toArray() as number[][][])[1][0];
       const expected = values(embed.clsToken!.add(embed.posEmbed.narrow(1, 0, 1)));
@@ -343,9 +344,9 @@ describe("nn: layer behaviour", () => {
     });
 
     it("VisionTransformer: (B, 1, 28, 28) → (B, numClasses), or pooled (B, D) features without a head", () => {
-      const withHead = new VisionTransformer({ embedDim: 8, depth: 1, numHeads: 2, numClasses: 10, generator: new Generator(0) });
-      const x = randn([2, 1, 28, 28], new Generator(1));
-      expect(withHead.forward(x).shape).to.deep.equal([2, 10]);
+      const withHead = new VisionTransformer({ embedDim: 8, depth: 1, numHeads: 2, numClasses: NUM_CLASSES, generator: new Generator(0) });
+      const x = randn([2, 1, IMAGE_SIDE, IMAGE_SIDE], new Generator(1));
+      expect(withHead.forward(x).shape).to.deep.equal([2, NUM_CLASSES]);
       const features = new VisionTransformer({ embedDim: 8, depth: 1, numHeads: 2, pool: "mean", generator: new Generator(0) });
       expect(features.forward(x).shape).to.deep.equal([2, 8]);
       expect(features.patchEmbed.clsToken).to.equal(null);

@@ -369,7 +369,7 @@ export function captionVocabulary(): string[] {
   const templates = [...TRAINING_TEMPLATES, ...HELD_OUT_TEMPLATES, ...ZERO_SHOT_TEMPLATES];
   for (const template of templates) for (const token of splitWords(template.replace(/\{\w+\}/g, " "))) tokens.add(token);
   for (const word of [...DIGIT_WORDS, ...THICKNESS_WORDS, ...SLANT_WORDS, ...SIZE_WORDS]) for (const token of splitWords(word)) tokens.add(token);
-  for (let digit = 0; digit < 10; digit++) tokens.add(String(digit));
+  for (let digit = 0; digit < NUM_CLASSES; digit++) tokens.add(String(digit));
   tokens.add("an"); // produced by the article rule
   return [...tokens].sort();
 }

@@ -17,6 +17,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/tape.js";
 import { gemm } from "../ops/gemm.js";
+import { IMAGE_SIDE } from "../data/mnist.js";
 
 export type FeatureArray = Float32Array | Float64Array;
 
@@ -219,7 +220,7 @@ export interface EmbedOptions {
  * dropout or batch statistics (call `model.eval()` first); this function cannot know.
  */
 export function embedImages(embed: EmbedFn, images: Float32Array, count: number, options: EmbedOptions = {}): FeatureMatrix {
-  const imageShape = options.imageShape ?? [1, 28, 28];
+  const imageShape = options.imageShape ?? [1, IMAGE_SIDE, IMAGE_SIDE];
   const batchSize = options.batchSize ?? 256;
   const pixels = imageShape.reduce((p, d) => p * d, 1);
   if (!Number.isInteger(count) || count <= 0) throw new Error(`embedImages: count must be a positive integer, got ${count}`);
