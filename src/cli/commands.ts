@@ -274,8 +274,8 @@ function demoData(limit: number): MnistData {
 }
 
 /**
- * The demo's budget per method at scale 1: about 10 minutes in all on a 2-core machine. Alone, an
- * epoch takes about 12 s (SimCLR), 22 s (MoCo, symmetrized), 27 s (BYOL) and 8 s (CLIP).
+ * The demo's budget per method at scale 1, in epochs. What it costs (the demo's wall time, each
+ * method's time per epoch) is in docs/methods.md ("Numbers reached here").
  */
 const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
 

@@ -203,7 +203,8 @@ function designMatrix(features: FeatureMatrix, mean: Float64Array, scale: Float6
 
 /**
  * (rows, width) row-major → (width, rows) row-major: kept next to the design matrix so that the
- * gradient product [Z, 1]ᵀ (P − Y) reads contiguous rows (a strided view costs ~50% more).
+ * gradient product [Z, 1]ᵀ (P − Y) reads contiguous rows (a strided view is slower; docs/evaluation.md,
+ * "Measured on this split", has the timing).
  */
 function transposeMatrix(matrix: Float32Array, rows: number, width: number): Float32Array {
   const out = new Float32Array(rows * width);
