@@ -301,9 +301,7 @@ describe("large batches: memory at N = 4096 (float32)", () => {
     const peakGrowth = (loss: "tiled" | "dense", rows: number): number => {
       const call = loss === "tiled" ? `tiledInfoNCE(q, k, { tileSize: ${tileSize} })` : "infoNCE(q, k, null)";
       const script = `
-        const { Generator } = await import(${JSON.stringify(builtModule("tensor/random.js"))});
-        const { randn } = await import(${JSON.stringify(builtModule("tensor/creation.js"))});
-        const { infoNCE, tiledInfoNCE } = await import(${JSON.stringify(builtModule("losses/index.js"))});
+        const { Generator, randn, infoNCE, tiledInfoNCE } = await import(${JSON.stringify(builtModule("index.js"))});
         const run = (q, k) => ${call}.backward();
         const generator = new Generator(3);
         const query = randn([${rows}, ${d}], generator).requiresGrad_();

@@ -2,6 +2,7 @@
  * The CLI's commands. Each returns an exit code; a usage mistake throws UsageError (exit 2), any
  * other failure an Error whose one-line message is printed (exit 1).
  */
+import "../ops/tensor-methods.js"; // Tensor's methods, as the package entry (src/index.ts) loads them
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";

@@ -56,7 +56,7 @@
  * Dense equivalents: F.cross_entropy(q @ k.T / tau, torch.arange(N)) and open_clip's ClipLoss.
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { checkReduction, normalize, type Reduction } from "../ops/functional.js";
 import { gemm } from "../ops/gemm.js";
 import { logSumExpOf } from "../ops/activations.js";
@@ -90,7 +90,7 @@ export function tiledInfoNCE(query: Tensor, key: Tensor, options: TiledInfoNCEOp
   checkSameDtype("tiledInfoNCE", "query", query, "key", key);
   const queries = normalize(query); // (N, D) unit rows
   const keys = normalize(key); // (N, D)
-  const rowLosses = tiledDiagonalCrossEntropy("tiledInfoNCE", queries, keys, 1 / temperature, tileSize, false); // (N)
+  const rowLosses = tiledDiagonalCrossEntropy(queries, keys, 1 / temperature, tileSize, false); // (N)
   if (reduction === "none") return rowLosses;
   return reduction === "sum" ? rowLosses.sum() : rowLosses.mean();
 }
@@ -119,7 +119,7 @@ export function tiledClipLoss(imageFeatures: Tensor, textFeatures: Tensor, optio
   const scale = logitMultiplier(options, imageFeatures); // s: number, or a 0-d tensor in the graph
   const image = normalize(imageFeatures); // (N, D)
   const text = normalize(textFeatures); // (N, D)
-  const losses = tiledDiagonalCrossEntropy("tiledClipLoss", image, text, scale, tileSize, true); // (2, N): [image→text; text→image]
+  const losses = tiledDiagonalCrossEntropy(image, text, scale, tileSize, true); // (2, N): [image→text; text→image]
   return losses.mean(); // ½ (mean_i ℓ_i + mean_j ℓᶜ_j)
 }
 
@@ -129,14 +129,13 @@ export function tiledClipLoss(imageFeatures: Tensor, textFeatures: Tensor, optio
  *   bothDirections = true:   output [ℓ; ℓᶜ] (2, N), ℓᶜ_j = lseᶜ_j − l_jj       (+ columns: key → queries)
  * `scale` is a number, or a 0-d tensor that receives ∂L/∂s = Σ_ij ∂L/∂l_ij (q_i·k_j).
  */
-function tiledDiagonalCrossEntropy(
-  op: string,
+export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
   queries: Tensor,
   keys: Tensor,
   scale: number | Tensor,
   tileSize: number,
   bothDirections: boolean,
-): Tensor {
+): Recordable | Unchanged => {
   const [N, D] = queries.shape;
   const T = Math.min(tileSize, N);
   const s = scale instanceof Tensor ? scale.item() : scale;
@@ -179,7 +178,7 @@ function tiledDiagonalCrossEntropy(
 
   // ---- backward: recompute each block, turn it into s·∂L/∂l in place, two accumulating GEMMs ----
   const inputs = scale instanceof Tensor ? [queries, keys, scale] : [queries, keys];
-  return record(op, inputs, out, (gradOutput) => {
+  return { output: out, inputs, backward: (gradOutput) => {
     const upstream = contiguousData(gradOutput); // g (N) or [g; gᶜ] (2, N)
     const g = upstream.data;
     const gOffset = upstream.offset;
@@ -229,8 +228,8 @@ function tiledDiagonalCrossEntropy(
     ];
     if (scale instanceof Tensor) grads.push(scale.requiresGrad ? asInputDtype(Float64Array.of(scaleGrad), []) : null);
     return grads;
-  });
-}
+  } };
+});
 
 /** log(eᵃ + eᵇ) without overflow; −∞ is the identity (the empty running sum). */
 function logAddExp(a: number, b: number): number {

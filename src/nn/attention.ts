@@ -38,7 +38,7 @@
 import { Tensor, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { broadcastShapes, sameShape, shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { broadcastView, contiguousData, copyStorage, emptyTensor } from "../ops/util.js";
 import { div } from "../ops/elementwise.js";
 import { mean } from "../ops/reduce.js";
@@ -60,7 +60,7 @@ import { emptyParameter, requireGenerator, xavierUniform_, zeros_ } from "./init
  *
  * `masks` are 0/1 tensors that broadcast to x's shape; an entry is masked if any mask says so.
  */
-export function maskedSoftmax(x: Tensor, masks: readonly Tensor[] = []): Tensor {
+export const maskedSoftmax = defineOp("maskedSoftmax", (x: Tensor, masks: readonly Tensor[] = []): Recordable | Unchanged => {
   const op = "maskedSoftmax";
   if (x.ndim === 0) throw new Error(`${op}: input must have at least one dimension`);
   const shape = x.shape;
@@ -92,8 +92,8 @@ export function maskedSoftmax(x: Tensor, masks: readonly Tensor[] = []): Tensor 
     }
     for (let j = 0; j < n; j++) s[base + j] /= total;
   }
-  return record(op, [x], out, (g) => [softmaxBackward(out, g, -1)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [softmaxBackward(out, g, -1)] };
+});
 
 export interface AttentionOptions {
   /** (B, S), 1 = padding key. */

@@ -7,7 +7,8 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis } from "../tensor/shape.js";
-import { noGrad, record } from "../autograd/tape.js";
+import { noGrad } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { aroundAxis, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { mul, sub } from "./elementwise.js";
 import { sum } from "./reduce.js";
@@ -24,21 +25,21 @@ function mapValues(x: Tensor, f: (v: number) => number): Tensor {
 }
 
 // tanh:  ∂/∂x = 1 − tanh²(x)
-export function tanh(a: Tensor): Tensor {
+export const tanh = defineOp("tanh", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("tanh", a);
   const out = mapValues(x, Math.tanh);
-  return record("tanh", [x], out, (g) => [mul(g, mapValues(out, (t) => 1 - t * t))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(out, (t) => 1 - t * t))] };
+});
 
 // σ(x) = 1 / (1 + e^−x), computed without overflow on either side:  ∂/∂x = σ(x)(1 − σ(x))
-export function sigmoid(a: Tensor): Tensor {
+export const sigmoid = defineOp("sigmoid", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("sigmoid", a);
   const out = mapValues(x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))));
-  return record("sigmoid", [x], out, (g) => [mul(g, mapValues(out, (s) => s * (1 - s)))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(out, (s) => s * (1 - s)))] };
+});
 
 // relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
-export function relu(a: Tensor): Tensor {
+export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("relu", a);
   const { data, offset } = contiguousData(x);
   const out = emptyTensor(x.dtype, x.shape);
@@ -47,23 +48,23 @@ export function relu(a: Tensor): Tensor {
     const v = data[offset + i];
     o[i] = v > 0 ? v : 0;
   }
-  return record("relu", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     // One pass: ∂L/∂x_i = g_i where out_i > 0 (the hot path of every MLP and conv encoder).
     const upstream = contiguousData(g);
     const grad = emptyTensor(x.dtype, x.shape);
     const gd = grad.storage.data;
     for (let i = 0; i < gd.length; i++) gd[i] = o[i] > 0 ? upstream.data[upstream.offset + i] : 0;
     return [grad];
-  });
-}
+  } };
+});
 
 // gelu(x) = x·Φ(x) (exact, erf form, as F.gelu's default):  ∂/∂x = Φ(x) + x·φ(x)
-export function gelu(a: Tensor): Tensor {
+export const gelu = defineOp("gelu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("gelu", a);
   const out = mapValues(x, (v) => v * normalCdf(v));
   const inverseSqrt2Pi = 1 / Math.sqrt(2 * Math.PI);
-  return record("gelu", [x], out, (g) => [mul(g, mapValues(x, (v) => normalCdf(v) + v * inverseSqrt2Pi * Math.exp(-0.5 * v * v)))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(x, (v) => normalCdf(v) + v * inverseSqrt2Pi * Math.exp(-0.5 * v * v)))] };
+});
 
 /**
  * The stable log-sum-exp of n numbers, data[start], data[start + stride], …, data[start + (n − 1)·stride]:
@@ -99,16 +100,16 @@ function logSumExpKeep(x: Tensor, axis: number): Tensor {
 }
 
 // logsumexp_d(x):  ∂/∂x_j = softmax(x)_j
-export function logsumexp(a: Tensor, dim: number, keepdim = false): Tensor {
+export const logsumexp = defineOp("logsumexp", (a: Tensor, dim: number, keepdim: boolean = false): Recordable | Unchanged => {
   const x = requireTensor("logsumexp", a);
   const axis = normalizeAxis("logsumexp", dim, x.ndim);
   const kept = logSumExpKeep(x, axis);
   const out = keepdim ? kept : reshape(kept, x.shape.filter((_, i) => i !== axis));
-  return record("logsumexp", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const probabilities = expShifted(x, kept);
     return [mul(expand(reshape(g, kept.shape), x.shape), probabilities)];
-  });
-}
+  } };
+});
 
 /** exp(x − shift) with shift broadcast along the reduced axis. */
 function expShifted(x: Tensor, shift: Tensor): Tensor {
@@ -116,12 +117,12 @@ function expShifted(x: Tensor, shift: Tensor): Tensor {
 }
 
 // softmax_d(x)_j = exp(x_j − logsumexp(x)):  ∂L/∂x = s ⊙ (g − Σ_j g_j s_j)
-export function softmax(a: Tensor, dim: number): Tensor {
+export const softmax = defineOp("softmax", (a: Tensor, dim: number): Recordable | Unchanged => {
   const x = requireTensor("softmax", a);
   const axis = normalizeAxis("softmax", dim, x.ndim);
   const out = expShifted(x, logSumExpKeep(x, axis));
-  return record("softmax", [x], out, (g) => [softmaxBackward(out, g, axis)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [softmaxBackward(out, g, axis)] };
+});
 
 /**
  * The softmax rule, from the output s = softmax(x) along `axis` and the upstream gradient g:
@@ -134,9 +135,9 @@ export function softmaxBackward(s: Tensor, g: Tensor, axis: number): Tensor {
 }
 
 // logSoftmax_d(x)_j = x_j − logsumexp(x):  ∂L/∂x = g − softmax(x) · Σ_j g_j
-export function logSoftmax(a: Tensor, dim: number): Tensor {
+export const logSoftmax = defineOp("logSoftmax", (a: Tensor, dim: number): Recordable | Unchanged => {
   const x = requireTensor("logSoftmax", a);
   const axis = normalizeAxis("logSoftmax", dim, x.ndim);
   const out = noGrad(() => sub(x, logSumExpKeep(x, axis)));
-  return record("logSoftmax", [x], out, (g) => [sub(g, mul(mapValues(out, Math.exp), sum(g, axis, true)))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [sub(g, mul(mapValues(out, Math.exp), sum(g, axis, true)))] };
+});

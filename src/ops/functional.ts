@@ -4,7 +4,7 @@
  */
 import { Tensor, type IndexLike } from "../tensor/tensor.js";
 import { normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { aroundAxis, checkSameDtype, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { add, mul, square, sub } from "./elementwise.js";
 import { mean, sum } from "./reduce.js";
@@ -29,7 +29,7 @@ export interface NormalizeOptions {
  * The norm is computed with the row's largest magnitude factored out, so it neither overflows
  * nor underflows, and an all-zero row gives zeros, not NaN.
  */
-export function normalize(a: Tensor, options: NormalizeOptions = {}): Tensor {
+export const normalize = defineOp("normalize", (a: Tensor, options: NormalizeOptions = {}): Recordable | Unchanged => {
   const x = requireTensor("normalize", a);
   const p = options.p ?? 2;
   const eps = options.eps ?? 1e-12;
@@ -60,7 +60,7 @@ export function normalize(a: Tensor, options: NormalizeOptions = {}): Tensor {
       for (let i = 0; i < n; i++) o[base + i * inner] = data[offset + base + i * inner] / denominator;
     }
   }
-  return record("normalize", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const upstream = contiguousData(g);
     const grad = emptyTensor(x.dtype, shape);
     const gd = grad.storage.data;
@@ -85,8 +85,8 @@ export function normalize(a: Tensor, options: NormalizeOptions = {}): Tensor {
       }
     }
     return [grad];
-  });
-}
+  } };
+});
 
 /** How a loss combines its per-row values: their mean, their sum, or none (the (N) values). */
 export type Reduction = "mean" | "sum" | "none";
@@ -125,6 +125,12 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
   const targetCount = targets instanceof Tensor ? targets.numel() : targets.length;
   if (targetCount !== N) throw new Error(`crossEntropy: ${targetCount} targets for ${N} rows of logits (shape ${shapeToString(x.shape)})`);
   const labels = toIndexArray("crossEntropy", targets, C, "the class dim");
+  return reduce(crossEntropyPerRow(x, labels, smoothing), reduction, "crossEntropy");
+}
+
+/** The primitive: the N per-row losses ℓ_i of logits x (N, C) against class labels (N). */
+const crossEntropyPerRow = defineOp("crossEntropy", (x: Tensor, labels: Int32Array, smoothing: number): Recordable | Unchanged => {
+  const [N, C] = x.shape;
   const { data, offset } = contiguousData(x);
   const probabilities = new Float64Array(N * C);
   const rowLoss = emptyTensor(x.dtype, [N]);
@@ -141,7 +147,7 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
     }
     losses[i] = loss;
   }
-  const perRow = record("crossEntropy", [x], rowLoss, (g) => {
+  return { output: rowLoss, inputs: [x], backward: (g) => {
     const upstream = contiguousData(g);
     const grad = emptyTensor(x.dtype, [N, C]);
     const gd = grad.storage.data;
@@ -153,9 +159,8 @@ export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossE
       }
     }
     return [grad];
-  });
-  return reduce(perRow, reduction, "crossEntropy");
-}
+  } };
+});
 
 function reduce(perRow: Tensor, reduction: Reduction, op: string): Tensor {
   if (reduction === "none") return perRow;
