@@ -37,7 +37,7 @@ import { contiguousData, emptyTensor } from "../ops/util.js";
 import { zeros, ones } from "../tensor/creation.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
-import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { castTo, checkDtype, checkFeatures, renamedError } from "./util.js";
 
 export interface BatchNormFunctionalOptions {
   /** γ (C) and β (C); null for no affine transform. */
@@ -289,7 +289,7 @@ export abstract class BatchNorm extends Module {
         const counter = this.getBuffer("numBatchesTracked");
         counter.storage.data[counter.storage.offset] -= 1; // the batch was refused: nothing changed
       }
-      throw new Error(`${name}: ${(error as Error).message}`);
+      throw renamedError(name, error); // "BatchNorm1d: …", not "BatchNorm1d: batchNorm: …"
     }
   }
 }

@@ -19,7 +19,7 @@ import { contiguousData, emptyTensor } from "../ops/util.js";
 import { toIndexArray } from "../ops/indexing.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
-import { checkFeatures } from "./util.js";
+import { checkFeatures, forwardAs } from "./util.js";
 
 /**
  * F.embedding(indices, weight, paddingIdx): rows of `weight` at `indices`, with output shape
@@ -88,10 +88,6 @@ export class Embedding extends Module {
   /** indices: a Tensor of any shape, or a flat Int32Array / number[] with `shape` (default [n]). */
   forward(indices: IndexLike, shape?: readonly number[]): Tensor {
     const indexShape = shape ?? (indices instanceof Tensor ? indices.shape : [indices.length]);
-    try {
-      return embedding(indices, this.weight, indexShape, this.paddingIdx); // (…, D)
-    } catch (error) {
-      throw new Error(`Embedding: ${(error as Error).message}`);
-    }
+    return forwardAs("Embedding", () => embedding(indices, this.weight, indexShape, this.paddingIdx)); // (…, D)
   }
 }

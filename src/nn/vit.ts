@@ -35,6 +35,7 @@ import { Identity } from "./flatten.js";
 import { unfold } from "./conv.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "./transformer.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
+import { IMAGE_SIDE } from "../data/mnist.js";
 
 export interface PatchEmbeddingOptions {
   embedDim: number;
@@ -60,7 +61,7 @@ export class PatchEmbedding extends Module {
   constructor(options: PatchEmbeddingOptions) {
     super();
     const generator = requireGenerator("PatchEmbedding", options?.generator);
-    this.imageSize = options.imageSize ?? 28;
+    this.imageSize = options.imageSize ?? IMAGE_SIDE; // MNIST
     this.patchSize = options.patchSize ?? 7;
     this.inChannels = options.inChannels ?? 1;
     this.embedDim = options.embedDim;

@@ -8,13 +8,11 @@
  * Forward kernels: scijs `ndarray-ops` (add, sub, mul, div, exp, log, …) run over the broadcast
  * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
  */
-import ndarray from "ndarray";
 import ops from "ndarray-ops";
 import { Tensor, type DType, type TensorLike } from "../tensor/tensor.js";
-import { broadcastShapes, contiguousStrides, numel } from "../tensor/shape.js";
+import { broadcastShapes } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { asTensor, broadcastView, contiguousData, emptyTensor, requireTensor } from "./util.js";
-import { allocate } from "../tensor/tensor.js";
+import { asTensor, broadcastView, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 
 type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
 
@@ -91,18 +89,12 @@ export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recor
 
 /** 1 where predicate(a, b) holds, else 0, over the broadcast shape. */
 function compareMask(a: Tensor, b: Tensor, shape: number[], predicate: (p: number, q: number) => boolean): Tensor {
-  const left = Tensor.fromTypedArray(contiguousCopy(broadcastView(a, shape), a.dtype), shape);
-  const right = Tensor.fromTypedArray(contiguousCopy(broadcastView(b, shape), b.dtype), shape);
+  const l = copyStorage(broadcastView(a, shape), a.dtype).data; // a broadcast to `shape`, contiguous
+  const r = copyStorage(broadcastView(b, shape), b.dtype).data;
   const mask = emptyTensor(a.dtype, shape);
-  const l = left.storage.data, r = right.storage.data, m = mask.storage.data;
+  const m = mask.storage.data;
   for (let i = 0; i < m.length; i++) m[i] = predicate(l[i], r[i]) ? 1 : 0;
   return mask;
-}
-
-function contiguousCopy(view: Parameters<typeof ops.assign>[1], dtype: DType) {
-  const data = allocate(dtype, numel(view.shape));
-  if (data.length > 0) ops.assign(ndarray(data, view.shape.slice(), contiguousStrides(view.shape), 0), view);
-  return data;
 }
 
 /** Apply an ndarray-ops unary kernel into a fresh contiguous tensor. */
@@ -190,15 +182,13 @@ export const to = defineOp("to", (a: Tensor, dtype: DType): Recordable | Unchang
   const x = requireTensor("to", a);
   if (dtype !== "float32" && dtype !== "float64") throw new Error(`to: unsupported dtype '${dtype}' (float32 or float64)`);
   if (x.dtype === dtype) return { unchanged: x };
-  const out = emptyTensor(dtype, x.shape);
-  if (out.numel() > 0) ops.assign(out.storage, x.storage);
+  const out = new Tensor(copyStorage(x.storage, dtype));
   return { output: out, inputs: [x], backward: (g) => [to(g, x.dtype)] };
 });
 
 // copy:  ∂/∂a = 1
 export const clone = defineOp("clone", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("clone", a);
-  const out = emptyTensor(x.dtype, x.shape);
-  if (out.numel() > 0) ops.assign(out.storage, x.storage);
+  const out = new Tensor(copyStorage(x.storage, x.dtype));
   return { output: out, inputs: [x], backward: (g) => [g] };
 });

@@ -9,7 +9,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { aroundAxis, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { div, mul, sub, square, sqrt, abs, pow } from "./elementwise.js";
 import { expand, reshape } from "./views.js";
 
@@ -146,9 +146,7 @@ export function argmax(a: Tensor, dim?: number | null, keepdim = false): Tensor 
   }
   const axis = normalizeAxis("argmax", dim, x.ndim);
   const shape = x.shape;
-  const n = shape[axis];
-  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const { outer, n, inner } = aroundAxis(shape, axis);
   const { out: outShape } = reducedShape(shape, [axis], keepdim);
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;
