@@ -9,7 +9,14 @@
  * within atol + rtol·|numeric|. A random w (not all ones) makes the check see every output
  * element with a different weight, so a rule that mixes up elements cannot pass by symmetry.
  * Inputs must be float64: in float32 the rounding error of the difference swamps the signal.
+ *
+ * Any memory layout is checked as it is: an input may be a strided, transposed or sliced view (each
+ * of its elements is perturbed where it lives in the buffer), and `outputGradLayout` makes the
+ * gradient handed to the last op's rule a non-contiguous view, so a rule that reads its upstream
+ * gradient as if it were contiguous fails. An input that aliases itself (a stride-0, expanded
+ * view) cannot be perturbed one element at a time: check the tensor it was expanded from.
  */
+import ndarray from "ndarray";
 import { Tensor } from "../tensor/tensor.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad } from "./tape.js";
@@ -22,7 +29,15 @@ export interface GradcheckOptions {
   rtol?: number;
   /** Seed of the output weighting. */
   seed?: number;
+  /**
+   * Layout of the gradient fed to the output's rule (default "contiguous"): "strided" (every
+   * other element of a larger buffer), "transposed" (axes stored in reverse order; strided for
+   * fewer than 2 dims), or "broadcast" (an expanded view, stride 0 along the first axis).
+   */
+  outputGradLayout?: OutputGradLayout;
 }
+
+export type OutputGradLayout = "contiguous" | "strided" | "transposed" | "broadcast";
 
 export interface GradcheckMismatch {
   input: number;
@@ -44,13 +59,19 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     if (t.requiresGrad && t.dtype !== "float64") {
       throw new Error(`gradcheck: input ${k} is ${t.dtype}; use float64 inputs (finite differences in float32 are too noisy)`);
     }
-    if (t.requiresGrad && !t.isContiguous()) throw new Error(`gradcheck: input ${k} must be contiguous`);
   });
+  const positions = inputs.map((t, k) => (t.requiresGrad ? bufferPositions(t, k) : null));
   const probe = noGrad(() => fn(...inputs));
   const generator = new Generator(options.seed ?? 1234);
+  const layout = options.outputGradLayout ?? "contiguous";
   const weightData = new Float64Array(probe.numel());
   for (let i = 0; i < weightData.length; i++) weightData[i] = generator.uniform(0.5, 1.5) * (generator.random() < 0.5 ? -1 : 1);
-  const weights = Tensor.fromTypedArray(weightData, probe.shape);
+  if (layout === "broadcast" && probe.ndim > 0) {
+    // equal weights along axis 0, so that the weighting is an expanded view of its first slice
+    const sliceSize = probe.numel() / probe.shape[0] || 0;
+    for (let i = sliceSize; i < weightData.length; i++) weightData[i] = weightData[i % sliceSize];
+  }
+  const weights = viewWithLayout(weightData, probe.shape, layout);
   if (probe.dtype !== "float64") throw new Error(`gradcheck: the function returned ${probe.dtype}; it must compute in float64`);
 
   const scalar = (): number => {
@@ -75,14 +96,16 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     inputs.forEach((t, k) => {
       const expected = analytic[k];
       if (expected === null) return;
-      const { data, offset } = mutableStorage(t); // perturbed in place (and restored): a write, for the version count
-      for (let i = 0; i < t.numel(); i++) {
-        const original = data[offset + i];
-        data[offset + i] = original + eps;
+      const data = mutableStorage(t).data; // perturbed in place (and restored): a write, for the version count
+      const where = positions[k]!;
+      for (let i = 0; i < where.length; i++) {
+        const position = where[i];
+        const original = data[position];
+        data[position] = original + eps;
         const plus = scalar();
-        data[offset + i] = original - eps;
+        data[position] = original - eps;
         const minus = scalar();
-        data[offset + i] = original;
+        data[position] = original;
         const numeric = (plus - minus) / (2 * eps);
         if (!(Math.abs(expected[i] - numeric) <= atol + rtol * Math.abs(numeric))) {
           mismatches.push({ input: k, index: i, analytic: expected[i], numeric });
@@ -100,4 +123,69 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     throw new Error(`gradcheck: ${mismatches.length} gradient element(s) differ (eps ${eps}, atol ${atol}, rtol ${rtol}): ${worst}`);
   }
   return true;
+}
+
+/** Where each element of `t` (in row-major order) lives in its buffer; refuses self-aliasing views. */
+function bufferPositions(t: Tensor, k: number): Int32Array {
+  const { shape, stride, offset } = t.storage;
+  const positions = new Int32Array(t.numel());
+  const index = new Array<number>(shape.length).fill(0);
+  for (let i = 0; i < positions.length; i++) {
+    let position = offset;
+    for (let axis = 0; axis < shape.length; axis++) position += index[axis] * stride[axis];
+    positions[i] = position;
+    for (let axis = shape.length - 1; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  if (new Set(positions).size !== positions.length) {
+    throw new Error(
+      `gradcheck: input ${k} (shape ${shapeToString(shape)}, strides [${stride.join(", ")}]) has elements that share memory ` +
+        "(an expanded view); check the tensor it was expanded from, with the expand inside the function",
+    );
+  }
+  return positions;
+}
+
+/** A float64 tensor with these (row-major) values and shape, stored in the requested layout. */
+function viewWithLayout(values: Float64Array, shape: number[], layout: OutputGradLayout): Tensor {
+  const rank = shape.length;
+  if (layout === "contiguous" || rank === 0 || values.length === 0) return Tensor.fromTypedArray(values, shape);
+  const rowMajor = (dims: number[]): number[] => {
+    const strides = new Array<number>(dims.length);
+    let step = 1;
+    for (let axis = dims.length - 1; axis >= 0; axis--) {
+      strides[axis] = step;
+      step *= dims[axis];
+    }
+    return strides;
+  };
+  let strides: number[];
+  let offset = 0;
+  let size: number;
+  if (layout === "broadcast") {
+    strides = rowMajor(shape.slice(1));
+    strides.unshift(0);
+    size = values.length / shape[0];
+  } else if (layout === "transposed" && rank >= 2) {
+    strides = rowMajor(shape.slice().reverse()).reverse(); // column-major: the first axis moves fastest
+    size = values.length;
+  } else {
+    strides = rowMajor(shape).map((s) => 2 * s); // every other element, one element in
+    offset = 1;
+    size = 2 * values.length + 1;
+  }
+  const buffer = new Float64Array(size).fill(Number.NaN); // a rule that reads a gap sees NaN
+  const index = new Array<number>(rank).fill(0);
+  for (let i = 0; i < values.length; i++) {
+    let position = offset;
+    for (let axis = 0; axis < rank; axis++) position += index[axis] * strides[axis];
+    buffer[position] = values[i];
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      if (++index[axis] < shape[axis]) break;
+      index[axis] = 0;
+    }
+  }
+  return new Tensor(ndarray(buffer, shape.slice(), strides, offset));
 }

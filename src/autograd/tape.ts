@@ -26,16 +26,15 @@
  */
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
-import { Tensor, allocate } from "../tensor/tensor.js";
+import { Tensor, allocate, type GradFn } from "../tensor/tensor.js";
 import { versionOf } from "../tensor/version.js";
 import { contiguousStrides, numel, sameShape, shapeToString, type Shape } from "../tensor/shape.js";
 
 /** A rule maps the gradient of the output to one gradient per input (null: no gradient). */
 export type BackwardRule = (gradOutput: Tensor) => ReadonlyArray<Tensor | null>;
 
-export interface TapeRecord {
-  /** The op's public name, used in every error message. */
-  readonly op: string;
+/** The record of one op on the tape, hanging off its output as `tensor.gradFn`. */
+export interface TapeRecord extends GradFn {
   /** Position on the tape: records are replayed in decreasing position. */
   readonly position: number;
   inputs: Tensor[];
@@ -79,17 +78,44 @@ export function enableGrad<T>(fn: () => T): T {
 
 /**
  * Append `output = op(inputs)` to the tape, if any input needs a gradient and recording is on.
- * Ops call this once, right after computing their forward, with the rule written next to it.
+ * Only the op registry (src/autograd/registry.ts) calls this, once per call of a registered op,
+ * so that every op that records is a registered one (spec/autograd/gradcheck-table.spec.ts
+ * checks that no other file calls it).
  */
 export function record(op: string, inputs: Tensor[], output: Tensor, backward: BackwardRule): Tensor {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   output.requiresGrad = true;
-  output.gradFn = {
+  const entry: TapeRecord = {
     op, position: tapeLength++, inputs, outputShape: output.shape, backward,
     inputVersions: inputs.map(versionOf), output, outputVersion: versionOf(output),
   };
+  output.gradFn = entry;
   return output;
 }
+
+/** The tape record that produced `t` (every gradFn is one: only `record` sets it). */
+function recordOf(t: Tensor): TapeRecord | null {
+  return t.gradFn as TapeRecord | null;
+}
+
+declare module "../tensor/tensor.js" {
+  interface Tensor {
+    /**
+     * Reverse-mode differentiation from this tensor: replays the tape backwards and accumulates
+     * into `.grad` of every leaf with `requiresGrad`. A non-scalar needs an explicit `gradient`.
+     */
+    backward(gradient?: Tensor, options?: BackwardOptions): void;
+  }
+}
+
+// The tensor layer does not import the tape; the tape gives Tensor its backward().
+Object.defineProperty(Tensor.prototype, "backward", {
+  value: function backward(this: Tensor, gradient?: Tensor, options: BackwardOptions = {}): void {
+    runBackward(this, gradient, options);
+  },
+  writable: true,
+  configurable: true,
+});
 
 export interface BackwardOptions {
   /** Keep the records so that backward can run again through the same graph. */
@@ -120,7 +146,8 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
     }
     seed = gradient;
   }
-  if (root.gradFn === null) {
+  const rootRecord = recordOf(root);
+  if (rootRecord === null) {
     accumulateLeaf(root, seed);
     return;
   }
@@ -128,8 +155,8 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
   // 1. Collect the records reachable from the root.
   const reachable: TapeRecord[] = [];
   const seen = new Set<TapeRecord>();
-  const stack: TapeRecord[] = [root.gradFn];
-  seen.add(root.gradFn);
+  const stack: TapeRecord[] = [rootRecord];
+  seen.add(rootRecord);
   while (stack.length > 0) {
     const node = stack.pop()!;
     if (node.backward === null) {
@@ -140,15 +167,16 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
     }
     reachable.push(node);
     for (const input of node.inputs) {
-      if (input.gradFn !== null && !seen.has(input.gradFn)) {
-        seen.add(input.gradFn);
-        stack.push(input.gradFn);
+      const producer = recordOf(input);
+      if (producer !== null && !seen.has(producer)) {
+        seen.add(producer);
+        stack.push(producer);
       }
     }
   }
   // 2. Replay in reverse tape order: every consumer of a tensor runs before its producer.
   reachable.sort((a, b) => b.position - a.position);
-  const gradOfOutput = new Map<TapeRecord, Tensor>([[root.gradFn, seed]]);
+  const gradOfOutput = new Map<TapeRecord, Tensor>([[rootRecord, seed]]);
   const previousMode = gradEnabled;
   gradEnabled = false; // rules are written with tensor ops; they must not record themselves
   try {
@@ -166,9 +194,10 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
         const raw = inputGrads[i];
         if (raw === null || !input.requiresGrad) continue;
         const grad = fitGradient(node.op, i, raw, input);
-        if (input.gradFn !== null) {
-          const previous = gradOfOutput.get(input.gradFn);
-          gradOfOutput.set(input.gradFn, previous === undefined ? grad : addInto(previous, grad));
+        const producer = recordOf(input);
+        if (producer !== null) {
+          const previous = gradOfOutput.get(producer);
+          gradOfOutput.set(producer, previous === undefined ? grad : addInto(previous, grad));
         } else {
           accumulateLeaf(input, grad);
         }

@@ -36,8 +36,8 @@ import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
 import { mutableStorage } from "../tensor/version.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
-import { requireTensor } from "../ops/util.js";
-import { arangeLabels, checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkSameDtype, requireTensor } from "../ops/util.js";
+import { arangeLabels, checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 
 export interface ClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */

@@ -56,11 +56,12 @@
  * Dense equivalents: F.cross_entropy(q @ k.T / tau, torch.arange(N)) and open_clip's ClipLoss.
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
-import { record } from "../autograd/tape.js";
-import { normalize, type Reduction } from "../ops/functional.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
+import { checkReduction, normalize, type Reduction } from "../ops/functional.js";
 import { gemm } from "../ops/gemm.js";
-import { contiguousData } from "../ops/util.js";
-import { checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { logSumExpOf } from "../ops/activations.js";
+import { checkSameDtype, contiguousData } from "../ops/util.js";
+import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { resolveClipScale } from "./clip-loss.js";
 
 /** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
@@ -89,7 +90,7 @@ export function tiledInfoNCE(query: Tensor, key: Tensor, options: TiledInfoNCEOp
   checkSameDtype("tiledInfoNCE", "query", query, "key", key);
   const queries = normalize(query); // (N, D) unit rows
   const keys = normalize(key); // (N, D)
-  const rowLosses = tiledDiagonalCrossEntropy("tiledInfoNCE", queries, keys, 1 / temperature, tileSize, false); // (N)
+  const rowLosses = tiledDiagonalCrossEntropy(queries, keys, 1 / temperature, tileSize, false); // (N)
   if (reduction === "none") return rowLosses;
   return reduction === "sum" ? rowLosses.sum() : rowLosses.mean();
 }
@@ -118,7 +119,7 @@ export function tiledClipLoss(imageFeatures: Tensor, textFeatures: Tensor, optio
   const scale = logitMultiplier(options, imageFeatures); // s: number, or a 0-d tensor in the graph
   const image = normalize(imageFeatures); // (N, D)
   const text = normalize(textFeatures); // (N, D)
-  const losses = tiledDiagonalCrossEntropy("tiledClipLoss", image, text, scale, tileSize, true); // (2, N): [image→text; text→image]
+  const losses = tiledDiagonalCrossEntropy(image, text, scale, tileSize, true); // (2, N): [image→text; text→image]
   return losses.mean(); // ½ (mean_i ℓ_i + mean_j ℓᶜ_j)
 }
 
@@ -128,20 +129,19 @@ export function tiledClipLoss(imageFeatures: Tensor, textFeatures: Tensor, optio
  *   bothDirections = true:   output [ℓ; ℓᶜ] (2, N), ℓᶜ_j = lseᶜ_j − l_jj       (+ columns: key → queries)
  * `scale` is a number, or a 0-d tensor that receives ∂L/∂s = Σ_ij ∂L/∂l_ij (q_i·k_j).
  */
-function tiledDiagonalCrossEntropy(
-  op: string,
+export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
   queries: Tensor,
   keys: Tensor,
   scale: number | Tensor,
   tileSize: number,
   bothDirections: boolean,
-): Tensor {
+): Recordable | Unchanged => {
   const [N, D] = queries.shape;
   const T = Math.min(tileSize, N);
   const s = scale instanceof Tensor ? scale.item() : scale;
   const q = contiguousData(queries); // (N, D), read in place
   const k = contiguousData(keys); // (N, D)
-  const block = new Float64Array(T * T); // the only O(T²) buffer: similarities of one block
+  const block = new Float64Array(T * T); // the only O(T²) buffer: similarities (then logits) of one block
 
   // q_r · k_cᵀ for rows r0…r0+rows, columns c0…c0+cols, into block (rows × cols, row-major).
   const similarityBlock = (r0: number, rows: number, c0: number, cols: number): void => {
@@ -161,25 +161,14 @@ function tiledDiagonalCrossEntropy(
     const rows = Math.min(T, N - r0);
     for (let c0 = 0; c0 < N; c0 += T) {
       const cols = Math.min(T, N - c0);
-      similarityBlock(r0, rows, c0, cols); // (rows, cols)
-      for (let i = 0; i < rows; i++) {
-        const base = i * cols;
-        let blockMax = -Infinity;
-        for (let j = 0; j < cols; j++) blockMax = Math.max(blockMax, s * block[base + j]);
-        let total = 0;
-        for (let j = 0; j < cols; j++) total += Math.exp(s * block[base + j] - blockMax);
-        rowLse[r0 + i] = logAddExp(rowLse[r0 + i], blockMax + Math.log(total));
-      }
+      similarityBlock(r0, rows, c0, cols); // (rows, cols) similarities q_i·k_j
+      for (let e = 0; e < rows * cols; e++) block[e] *= s; // (rows, cols) logits l_ij
+      // blockLse_i over row i (stride 1), blockLseᶜ_j over column j (stride cols)
+      for (let i = 0; i < rows; i++) rowLse[r0 + i] = logAddExp(rowLse[r0 + i], logSumExpOf(block, i * cols, cols, 1));
       if (colLse !== null) {
-        for (let j = 0; j < cols; j++) {
-          let blockMax = -Infinity;
-          for (let i = 0; i < rows; i++) blockMax = Math.max(blockMax, s * block[i * cols + j]);
-          let total = 0;
-          for (let i = 0; i < rows; i++) total += Math.exp(s * block[i * cols + j] - blockMax);
-          colLse[c0 + j] = logAddExp(colLse[c0 + j], blockMax + Math.log(total));
-        }
+        for (let j = 0; j < cols; j++) colLse[c0 + j] = logAddExp(colLse[c0 + j], logSumExpOf(block, j, rows, cols));
       }
-      if (r0 === c0) for (let i = 0; i < rows; i++) diagonal[r0 + i] = s * block[i * cols + i]; // row and column tiles align
+      if (r0 === c0) for (let i = 0; i < rows; i++) diagonal[r0 + i] = block[i * cols + i]; // row and column tiles align
     }
   }
   const out = Tensor.fromTypedArray(allocate(queries.dtype, bothDirections ? 2 * N : N), bothDirections ? [2, N] : [N]);
@@ -189,7 +178,7 @@ function tiledDiagonalCrossEntropy(
 
   // ---- backward: recompute each block, turn it into s·∂L/∂l in place, two accumulating GEMMs ----
   const inputs = scale instanceof Tensor ? [queries, keys, scale] : [queries, keys];
-  return record(op, inputs, out, (gradOutput) => {
+  return { output: out, inputs, backward: (gradOutput) => {
     const upstream = contiguousData(gradOutput); // g (N) or [g; gᶜ] (2, N)
     const g = upstream.data;
     const gOffset = upstream.offset;
@@ -239,8 +228,8 @@ function tiledDiagonalCrossEntropy(
     ];
     if (scale instanceof Tensor) grads.push(scale.requiresGrad ? asInputDtype(Float64Array.of(scaleGrad), []) : null);
     return grads;
-  });
-}
+  } };
+});
 
 /** log(eᵃ + eᵇ) without overflow; −∞ is the identity (the empty running sum). */
 function logAddExp(a: number, b: number): number {
@@ -265,11 +254,4 @@ function checkTileSize(loss: string, tileSize: unknown): number {
     throw new Error(`${loss}: tileSize must be a whole number ≥ 1, got ${String(tileSize)}`);
   }
   return tileSize;
-}
-
-function checkReduction(loss: string, reduction: unknown): Reduction {
-  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new Error(`${loss}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
-  }
-  return reduction;
 }

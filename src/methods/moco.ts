@@ -17,9 +17,9 @@
  *
  * against the same negatives, then k₁ and k₂ are both enqueued (2N keys a step). Every image
  * gives two gradient signals a step instead of one, as in SimCLR, BYOL and MoCo v3; on this data,
- * with the trainer's batch of 128, it takes the 50-epoch linear probe from 95.1 / 94.7% (seeds
- * 0 / 1, one-sided, batch 256) to 95.6 / 95.8% (docs/methods.md). `symmetric: false` is MoCo
- * v2's own, one-sided loss L(q₁, k₂).
+ * with the trainer's batch of 128, it raises the 50-epoch linear probe over the one-sided loss at
+ * batch 256 on both seeds tried (docs/methods.md, "Numbers reached here", has the runs).
+ * `symmetric: false` is MoCo v2's own, one-sided loss L(q₁, k₂).
  * Gradient: each term is mocoLoss's, ∂L/∂(q_i · k_c) = (p_ic − [c = 0]) / (N τ), halved.
  *
  * Shapes: q, k (N, 128); queue (K, 128), K a multiple of the keys a step enqueues (N, or 2N

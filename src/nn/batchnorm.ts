@@ -32,12 +32,12 @@
  */
 import { Tensor, type DType } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { zeros, ones } from "../tensor/creation.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
-import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { castTo, checkDtype, checkFeatures, renamedError } from "./util.js";
 import { mutableStorage } from "../tensor/version.js";
 
 export interface BatchNormFunctionalOptions {
@@ -57,7 +57,7 @@ export interface BatchNormFunctionalOptions {
 /**
  * F.batch_norm over channels (dim 1) of x: (N, C, …). See the file header for the formulas.
  */
-export function batchNorm(x: Tensor, options: BatchNormFunctionalOptions): Tensor {
+export const batchNorm = defineOp("batchNorm", (x: Tensor, options: BatchNormFunctionalOptions): Recordable | Unchanged => {
   const op = "batchNorm";
   if (x.ndim < 2) throw new Error(`${op}: input must be (N, C, …), got shape ${shapeToString(x.shape)}`);
   const eps = options.eps ?? 1e-5;
@@ -140,7 +140,7 @@ export function batchNorm(x: Tensor, options: BatchNormFunctionalOptions): Tenso
   }
 
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  return record(op, inputs, out, (g) => {
+  return { output: out, inputs: inputs, backward: (g) => {
     const { data: gs, offset: go } = contiguousData(g);
     // Per channel: Σ ḡ and Σ ḡ·x̂.
     const sumG = new Float64Array(C);
@@ -185,8 +185,8 @@ export function batchNorm(x: Tensor, options: BatchNormFunctionalOptions): Tenso
     if (weight) grads.push(Tensor.fromTypedArray(castTo(x.dtype, sumGX), [C])); // ∂L/∂γ = Σ ḡ·x̂
     if (bias) grads.push(Tensor.fromTypedArray(castTo(x.dtype, sumG), [C])); // ∂L/∂β = Σ ḡ
     return grads;
-  });
-}
+  } };
+});
 
 /** Buffers updated in place must be contiguous views; the write bumps their version. */
 function writableData(op: string, t: Tensor): { data: Float32Array | Float64Array; offset: number } {
@@ -292,7 +292,7 @@ export abstract class BatchNorm extends Module {
         const { data, offset } = mutableStorage(counter);
         data[offset] -= 1; // the batch was refused: the count is as before (the version is not)
       }
-      throw new Error(`${name}: ${(error as Error).message}`);
+      throw renamedError(name, error); // "BatchNorm1d: …", not "BatchNorm1d: batchNorm: …"
     }
   }
 }

@@ -29,12 +29,12 @@
 import { Tensor, allocate, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { gemm } from "../ops/gemm.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./init.js";
-import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { castTo, checkDtype, checkFeatures, forwardAs } from "./util.js";
 
 export type Pair = number | readonly [number, number];
 
@@ -145,7 +145,7 @@ function col2im(cs: Float32Array | Float64Array, co: number, xs: Float32Array | 
 }
 
 /** F.unfold: (N, C, H, W) → (N, C·kh·kw, L). Gradient: fold. */
-export function unfold(x: Tensor, kernelSize: Pair, options: WindowOptions = {}): Tensor {
+export const unfold = defineOp("unfold", (x: Tensor, kernelSize: Pair, options: WindowOptions = {}): Recordable | Unchanged => {
   if (x.ndim !== 4) throw new Error(`unfold: input must be (N, C, H, W), got shape ${shapeToString(x.shape)}`);
   const [N, C, H, W] = x.shape;
   const w = slidingWindow("unfold", H, W, kernelSize, options);
@@ -154,16 +154,16 @@ export function unfold(x: Tensor, kernelSize: Pair, options: WindowOptions = {})
   const { data, offset } = contiguousData(x);
   const out = emptyTensor(x.dtype, [N, K, L]); // zeros: the padding stays 0
   im2col(data, offset, out.storage.data, 0, N, C, w);
-  return record("unfold", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const grad = emptyTensor(x.dtype, x.shape);
     const upstream = contiguousData(g);
     col2im(upstream.data, upstream.offset, grad.storage.data, 0, N, C, w);
     return [grad];
-  });
-}
+  } };
+});
 
 /** F.fold: (N, C·kh·kw, L) → (N, C, H, W) with outputSize (H, W), summing overlaps. Gradient: unfold. */
-export function fold(cols: Tensor, outputSize: Pair, kernelSize: Pair, options: WindowOptions = {}): Tensor {
+export const fold = defineOp("fold", (cols: Tensor, outputSize: Pair, kernelSize: Pair, options: WindowOptions = {}): Recordable | Unchanged => {
   if (cols.ndim !== 3) throw new Error(`fold: input must be (N, C·kh·kw, L), got shape ${shapeToString(cols.shape)}`);
   const [H, W] = pair("fold", "outputSize", outputSize, 1);
   const w = slidingWindow("fold", H, W, kernelSize, options);
@@ -178,13 +178,13 @@ export function fold(cols: Tensor, outputSize: Pair, kernelSize: Pair, options: 
   const { data, offset } = contiguousData(cols);
   const out = emptyTensor(cols.dtype, [N, C, H, W]);
   col2im(data, offset, out.storage.data, 0, N, C, w);
-  return record("fold", [cols], out, (g) => {
+  return { output: out, inputs: [cols], backward: (g) => {
     const grad = emptyTensor(cols.dtype, cols.shape);
     const upstream = contiguousData(g);
     im2col(upstream.data, upstream.offset, grad.storage.data, 0, N, C, w);
     return [grad];
-  });
-}
+  } };
+});
 
 /**
  * F.conv2d(x, weight, bias, { stride, padding, dilation }):
@@ -201,7 +201,7 @@ export function fold(cols: Tensor, outputSize: Pair, kernelSize: Pair, options: 
  *                           ∂L/∂b = Σ_{n, l} ḡ[n, :, l]
  * The gradient sums over images are accumulated in float64.
  */
-export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, options: WindowOptions = {}): Tensor {
+export const conv2d = defineOp("conv2d", (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: WindowOptions = {}): Recordable | Unchanged => {
   if (x.ndim !== 4) throw new Error(`conv2d: input must be (N, C, H, W), got shape ${shapeToString(x.shape)}`);
   if (weight.ndim !== 4) throw new Error(`conv2d: weight must be (Cout, C, kh, kw), got shape ${shapeToString(weight.shape)}`);
   const [N, C, H, W] = x.shape;
@@ -241,7 +241,7 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
   }
 
   const inputs = [x, weight, ...(bias ? [bias] : [])];
-  return record("conv2d", inputs, out, (g) => {
+  return { output: out, inputs: inputs, backward: (g) => {
     const { data: gs, offset: go } = contiguousData(g);
     const gradX = x.requiresGrad ? emptyTensor(x.dtype, x.shape) : null;
     const gradW = weight.requiresGrad ? new Float64Array(Cout * K) : null; // Σ_n ḡ[n] · colsᵀ
@@ -273,8 +273,8 @@ export function conv2d(x: Tensor, weight: Tensor, bias: Tensor | null = null, op
       grads.push(Tensor.fromTypedArray(castTo(x.dtype, gradB), [Cout]));
     }
     return grads;
-  });
-}
+  } };
+});
 
 export interface Conv2dOptions extends WindowOptions {
   bias?: boolean;
@@ -319,10 +319,6 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     checkDtype("Conv2d", x, this.weight);
-    try {
-      return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
-    } catch (error) {
-      throw new Error(`Conv2d: ${(error as Error).message}`);
-    }
+    return forwardAs("Conv2d", () => conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
   }
 }

@@ -15,18 +15,18 @@ import { Tensor, type DType, type IndexLike } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { numel, shapeToString } from "../tensor/shape.js";
 import { mutableStorage } from "../tensor/version.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { toIndexArray } from "../ops/indexing.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
-import { checkFeatures } from "./util.js";
+import { checkFeatures, forwardAs } from "./util.js";
 
 /**
  * F.embedding(indices, weight, paddingIdx): rows of `weight` at `indices`, with output shape
  * `shape` + (D). The gradient skips row `paddingIdx` (null: no padding row).
  */
-export function embedding(indices: IndexLike, weight: Tensor, shape: readonly number[], paddingIdx: number | null = null): Tensor {
+export const embedding = defineOp("embedding", (indices: IndexLike, weight: Tensor, shape: readonly number[], paddingIdx: number | null = null): Recordable | Unchanged => {
   const op = "embedding";
   if (weight.ndim !== 2) throw new Error(`${op}: weight must be (numEmbeddings, D), got shape ${shapeToString(weight.shape)}`);
   const [rowsInTable, D] = weight.shape;
@@ -41,7 +41,7 @@ export function embedding(indices: IndexLike, weight: Tensor, shape: readonly nu
     const from = offset + positions[j] * D;
     o.set(data.subarray(from, from + D), j * D);
   }
-  return record(op, [weight], out, (g) => {
+  return { output: out, inputs: [weight], backward: (g) => {
     const grad = emptyTensor(weight.dtype, weight.shape);
     const gw = grad.storage.data;
     const upstream = contiguousData(g);
@@ -53,8 +53,8 @@ export function embedding(indices: IndexLike, weight: Tensor, shape: readonly nu
       for (let d = 0; d < D; d++) gw[to + d] += upstream.data[from + d];
     }
     return [grad];
-  });
-}
+  } };
+});
 
 export interface EmbeddingOptions {
   /** Index of the padding row: zero at init, never updated by gradients. Negative counts from the end. */
@@ -89,10 +89,6 @@ export class Embedding extends Module {
   /** indices: a Tensor of any shape, or a flat Int32Array / number[] with `shape` (default [n]). */
   forward(indices: IndexLike, shape?: readonly number[]): Tensor {
     const indexShape = shape ?? (indices instanceof Tensor ? indices.shape : [indices.length]);
-    try {
-      return embedding(indices, this.weight, indexShape, this.paddingIdx); // (…, D)
-    } catch (error) {
-      throw new Error(`Embedding: ${(error as Error).message}`);
-    }
+    return forwardAs("Embedding", () => embedding(indices, this.weight, indexShape, this.paddingIdx)); // (…, D)
   }
 }

@@ -18,14 +18,14 @@
  */
 import { Tensor, type DType } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
-import { castTo, checkDtype } from "./util.js";
+import { castTo, checkDtype, forwardAs } from "./util.js";
 
 /** F.layer_norm(x, normalizedShape, weight, bias, eps). */
-export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps = 1e-5): Tensor {
+export const layerNorm = defineOp("layerNorm", (x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Recordable | Unchanged => {
   const op = "layerNorm";
   const k = normalizedShape.length;
   if (k === 0 || x.ndim < k || !sameShape(x.shape.slice(x.ndim - k), normalizedShape)) {
@@ -66,7 +66,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
   }
 
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  return record(op, inputs, out, (g) => {
+  return { output: out, inputs: inputs, backward: (g) => {
     const { data: gs, offset: go } = contiguousData(g);
     const gradX = x.requiresGrad ? emptyTensor(x.dtype, x.shape) : null;
     const dx = gradX ? gradX.storage.data : null;
@@ -98,8 +98,8 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
     if (weight) grads.push(Tensor.fromTypedArray(castTo(x.dtype, dGamma), normalizedShape.slice()));
     if (bias) grads.push(Tensor.fromTypedArray(castTo(x.dtype, dBeta), normalizedShape.slice()));
     return grads;
-  });
-}
+  } };
+});
 
 export interface LayerNormOptions {
   eps?: number;
@@ -133,10 +133,6 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     if (this.weight) checkDtype("LayerNorm", x, this.weight);
-    try {
-      return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
-    } catch (error) {
-      throw new Error(`LayerNorm: ${(error as Error).message}`);
-    }
+    return forwardAs("LayerNorm", () => layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps));
   }
 }

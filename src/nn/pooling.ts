@@ -18,10 +18,11 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { Module } from "./module.js";
 import { pair, slidingWindow, type Pair, type Window } from "./conv.js";
+import { forwardAs } from "./util.js";
 
 export interface PoolOptions {
   /** Default: the kernel size (non-overlapping windows). */
@@ -41,7 +42,7 @@ function poolWindow(op: string, x: Tensor, kernelSize: Pair, options: PoolOption
 }
 
 /** F.max_pool2d. */
-export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}): Tensor {
+export const maxPool2d = defineOp("maxPool2d", (x: Tensor, kernelSize: Pair, options: PoolOptions = {}): Recordable | Unchanged => {
   const op = "maxPool2d";
   const w = poolWindow(op, x, kernelSize, options);
   const [N, C] = x.shape;
@@ -87,14 +88,14 @@ export function maxPool2d(x: Tensor, kernelSize: Pair, options: PoolOptions = {}
       }
     }
   }
-  return record(op, [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const grad = emptyTensor(x.dtype, x.shape);
     const gx = grad.storage.data;
     const upstream = contiguousData(g);
     for (let k = 0; k < argmax.length; k++) if (argmax[k] >= 0) gx[argmax[k]] += upstream.data[upstream.offset + k];
     return [grad];
-  });
-}
+  } };
+});
 
 export interface AvgPoolOptions extends Omit<PoolOptions, "dilation"> {
   /** Count the zero padding in the window size (default true, as torch). */
@@ -102,7 +103,7 @@ export interface AvgPoolOptions extends Omit<PoolOptions, "dilation"> {
 }
 
 /** F.avg_pool2d (ceil_mode = false). */
-export function avgPool2d(x: Tensor, kernelSize: Pair, options: AvgPoolOptions = {}): Tensor {
+export const avgPool2d = defineOp("avgPool2d", (x: Tensor, kernelSize: Pair, options: AvgPoolOptions = {}): Recordable | Unchanged => {
   const op = "avgPool2d";
   const w = poolWindow(op, x, kernelSize, { stride: options.stride, padding: options.padding });
   const countIncludePad = options.countIncludePad ?? true;
@@ -136,7 +137,7 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: AvgPoolOptions =
       }
     }
   }
-  return record(op, [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const grad = emptyTensor(x.dtype, x.shape);
     const gx = grad.storage.data;
     const upstream = contiguousData(g);
@@ -153,8 +154,8 @@ export function avgPool2d(x: Tensor, kernelSize: Pair, options: AvgPoolOptions =
       }
     }
     return [grad];
-  });
-}
+  } };
+});
 
 /** For each output index, the kernel taps t (first ≤ t < last) with 0 ≤ o·stride − pad + t·dilation < size. */
 function kernelTaps(outSize: number, stride: number, pad: number, kernel: number, dilation: number, size: number) {
@@ -184,7 +185,7 @@ function windowBounds(outSize: number, stride: number, pad: number, kernel: numb
 }
 
 /** F.adaptive_avg_pool2d: (N, C, H, W) → (N, C, Hout, Wout) for any H, W. */
-export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+export const adaptiveAvgPool2d = defineOp("adaptiveAvgPool2d", (x: Tensor, outputSize: Pair): Recordable | Unchanged => {
   const op = "adaptiveAvgPool2d";
   if (x.ndim !== 4) throw new Error(`${op}: input must be (N, C, H, W), got shape ${shapeToString(x.shape)}`);
   const [Hout, Wout] = pair(op, "outputSize", outputSize, 1);
@@ -217,7 +218,7 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
       }
     }
   }
-  return record(op, [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const grad = emptyTensor(x.dtype, x.shape);
     const gx = grad.storage.data;
     const upstream = contiguousData(g);
@@ -234,8 +235,8 @@ export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
       }
     }
     return [grad];
-  });
-}
+  } };
+});
 
 export class MaxPool2d extends Module {
   readonly stride: Pair;
@@ -245,7 +246,7 @@ export class MaxPool2d extends Module {
     this.stride = stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    return withOwner("MaxPool2d", () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
+    return forwardAs("MaxPool2d", () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
   }
 }
 
@@ -257,7 +258,7 @@ export class AvgPool2d extends Module {
     this.stride = stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    return withOwner("AvgPool2d", () => avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
+    return forwardAs("AvgPool2d", () => avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
   }
 }
 
@@ -267,14 +268,6 @@ export class AdaptiveAvgPool2d extends Module {
     pair("AdaptiveAvgPool2d", "outputSize", outputSize, 1);
   }
   forward(x: Tensor): Tensor {
-    return withOwner("AdaptiveAvgPool2d", () => adaptiveAvgPool2d(x, this.outputSize));
-  }
-}
-
-function withOwner(owner: string, fn: () => Tensor): Tensor {
-  try {
-    return fn();
-  } catch (error) {
-    throw new Error(`${owner}: ${(error as Error).message}`);
+    return forwardAs("AdaptiveAvgPool2d", () => adaptiveAvgPool2d(x, this.outputSize));
   }
 }

@@ -8,13 +8,11 @@
  * Forward kernels: scijs `ndarray-ops` (add, sub, mul, div, exp, log, …) run over the broadcast
  * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
  */
-import ndarray from "ndarray";
 import ops from "ndarray-ops";
 import { Tensor, type DType, type TensorLike } from "../tensor/tensor.js";
-import { broadcastShapes, contiguousStrides, numel } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
-import { asTensor, broadcastView, contiguousData, emptyTensor, requireTensor } from "./util.js";
-import { allocate } from "../tensor/tensor.js";
+import { broadcastShapes } from "../tensor/shape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
+import { asTensor, broadcastView, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 
 type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
 
@@ -30,84 +28,78 @@ function broadcastBinary(op: string, a: TensorLike, b: TensorLike, kernel: Kerne
 }
 
 // a + b:  ∂/∂a = 1, ∂/∂b = 1
-export function add(a: TensorLike, b: TensorLike): Tensor {
+export const add = defineOp("add", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("add", a, b, ops.add);
-  return record("add", [x, y], out, (g) => [g, g]);
-}
+  return { output: out, inputs: [x, y], backward: (g) => [g, g] };
+});
 
 // a − b:  ∂/∂a = 1, ∂/∂b = −1
-export function sub(a: TensorLike, b: TensorLike): Tensor {
+export const sub = defineOp("sub", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("sub", a, b, ops.sub);
-  return record("sub", [x, y], out, (g) => [g, y.requiresGrad ? neg(g) : null]);
-}
+  return { output: out, inputs: [x, y], backward: (g) => [g, y.requiresGrad ? neg(g) : null] };
+});
 
 // a · b:  ∂/∂a = b, ∂/∂b = a
-export function mul(a: TensorLike, b: TensorLike): Tensor {
+export const mul = defineOp("mul", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("mul", a, b, ops.mul);
-  return record("mul", [x, y], out, (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null]);
-}
+  return { output: out, inputs: [x, y], backward: (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null] };
+});
 
 // a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
-export function div(a: TensorLike, b: TensorLike): Tensor {
+export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div);
-  return record("div", [x, y], out, (g) => [
+  return { output: out, inputs: [x, y], backward: (g) => [
     x.requiresGrad ? div(g, y) : null,
     y.requiresGrad ? neg(mul(g, div(out, y))) : null,
-  ]);
-}
+  ] };
+});
 
 // a^b:  ∂/∂a = b·a^(b−1),  ∂/∂b = a^b · ln a  (defined for a > 0)
-export function pow(a: TensorLike, b: TensorLike): Tensor {
+export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   if (typeof b === "number") {
     const x = requireTensor("pow", a);
     const out = emptyTensor(x.dtype, x.shape);
     if (out.numel() > 0) ops.pows(out.storage, x.storage, b);
-    return record("pow", [x], out, (g) => [mul(g, mul(pow(x, b - 1), b))]);
+    return { output: out, inputs: [x], backward: (g) => [mul(g, mul(pow(x, b - 1), b))] };
   }
   const { out, a: x, b: y } = broadcastBinary("pow", a, b, ops.pow);
-  return record("pow", [x, y], out, (g) => [
+  return { output: out, inputs: [x, y], backward: (g) => [
     x.requiresGrad ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
     y.requiresGrad ? mul(g, mul(out, log(x))) : null,
-  ]);
-}
+  ] };
+});
 
 // max(a, b):  ∂/∂a = 1 where a > b, ½ where a = b, 0 where a < b;  ∂/∂b the mirror image.
 // At a tie max is not differentiable; half to each is torch.maximum's choice (checked against
 // torch 1.13: docs/porting.md, "Ties and kinks"), the average of the two one-sided derivatives.
 // With broadcasting, a scalar tied with k elements collects k halves (the tape sums them). A NaN
 // on either side sends the whole gradient to both inputs, as torch does.
-export function maximum(a: TensorLike, b: TensorLike): Tensor {
+export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
-  return record("maximum", [x, y], out, (g) => [
+  return { output: out, inputs: [x, y], backward: (g) => [
     x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
     y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
-  ]);
-}
+  ] };
+});
 
 // min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
 // (ties split in half, NaN to both, as torch.minimum).
-export function minimum(a: TensorLike, b: TensorLike): Tensor {
+export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
-  return record("minimum", [x, y], out, (g) => [
+  return { output: out, inputs: [x, y], backward: (g) => [
     x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
     y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
-  ]);
-}
+  ] };
+});
 
 /** weight(a, b) elementwise over the broadcast shape: the local derivative of maximum / minimum. */
 function compareMask(a: Tensor, b: Tensor, shape: number[], weight: (p: number, q: number) => number): Tensor {
-  const left = Tensor.fromTypedArray(contiguousCopy(broadcastView(a, shape), a.dtype), shape);
-  const right = Tensor.fromTypedArray(contiguousCopy(broadcastView(b, shape), b.dtype), shape);
+  const l = copyStorage(broadcastView(a, shape), a.dtype).data; // a broadcast to `shape`, contiguous
+  const r = copyStorage(broadcastView(b, shape), b.dtype).data;
   const mask = emptyTensor(a.dtype, shape);
-  const l = left.storage.data, r = right.storage.data, m = mask.storage.data;
+  const m = mask.storage.data;
   for (let i = 0; i < m.length; i++) m[i] = weight(l[i], r[i]);
   return mask;
-}
-
-function contiguousCopy(view: Parameters<typeof ops.assign>[1], dtype: DType) {
-  const data = allocate(dtype, numel(view.shape));
-  if (data.length > 0) ops.assign(ndarray(data, view.shape.slice(), contiguousStrides(view.shape), 0), view);
-  return data;
 }
 
 /** Apply an ndarray-ops unary kernel into a fresh contiguous tensor. */
@@ -118,44 +110,44 @@ function unary(x: Tensor, kernel: (out: Tensor["storage"], a: Tensor["storage"])
 }
 
 // −a:  ∂/∂a = −1
-export function neg(a: Tensor): Tensor {
+export const neg = defineOp("neg", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("neg", a);
-  return record("neg", [x], unary(x, ops.neg), (g) => [neg(g)]);
-}
+  return { output: unary(x, ops.neg), inputs: [x], backward: (g) => [neg(g)] };
+});
 
 // e^a:  ∂/∂a = e^a (the output itself)
-export function exp(a: Tensor): Tensor {
+export const exp = defineOp("exp", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("exp", a);
   const out = unary(x, ops.exp);
-  return record("exp", [x], out, (g) => [mul(g, out)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [mul(g, out)] };
+});
 
 // ln a:  ∂/∂a = 1/a
-export function log(a: Tensor): Tensor {
+export const log = defineOp("log", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("log", a);
-  return record("log", [x], unary(x, ops.log), (g) => [div(g, x)]);
-}
+  return { output: unary(x, ops.log), inputs: [x], backward: (g) => [div(g, x)] };
+});
 
 // √a:  ∂/∂a = 1 / (2√a)
-export function sqrt(a: Tensor): Tensor {
+export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("sqrt", a);
   const out = unary(x, ops.sqrt);
-  return record("sqrt", [x], out, (g) => [div(g, mul(out, 2))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [div(g, mul(out, 2))] };
+});
 
 // |a|:  ∂/∂a = sign(a)  (0 at a = 0, as torch.abs; docs/porting.md, "Ties and kinks")
-export function abs(a: Tensor): Tensor {
+export const abs = defineOp("abs", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("abs", a);
-  return record("abs", [x], unary(x, ops.abs), (g) => [mul(g, sign(x))]);
-}
+  return { output: unary(x, ops.abs), inputs: [x], backward: (g) => [mul(g, sign(x))] };
+});
 
 // a²:  ∂/∂a = 2a
-export function square(a: Tensor): Tensor {
+export const square = defineOp("square", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("square", a);
   const out = emptyTensor(x.dtype, x.shape);
   if (out.numel() > 0) ops.mul(out.storage, x.storage, x.storage);
-  return record("square", [x], out, (g) => [mul(g, mul(x, 2))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [mul(g, mul(x, 2))] };
+});
 
 /** sign(a) ∈ {−1, 0, 1}; not differentiable (no record). */
 export function sign(a: Tensor): Tensor {
@@ -168,7 +160,7 @@ export function sign(a: Tensor): Tensor {
 
 // clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0. At a bound (a = lo or a = hi) the
 // gradient passes, as torch.clamp's does; also when lo = hi (docs/porting.md, "Ties and kinks").
-export function clamp(a: Tensor, min?: number | null, max?: number | null): Tensor {
+export const clamp = defineOp("clamp", (a: Tensor, min?: number | null, max?: number | null): Recordable | Unchanged => {
   const x = requireTensor("clamp", a);
   const lo = min ?? -Infinity;
   const hi = max ?? Infinity;
@@ -180,7 +172,7 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
     const v = data[offset + i];
     o[i] = v < lo ? lo : v > hi ? hi : v;
   }
-  return record("clamp", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const inside = emptyTensor(x.dtype, x.shape);
     const m = inside.storage.data;
     for (let i = 0; i < m.length; i++) {
@@ -188,23 +180,21 @@ export function clamp(a: Tensor, min?: number | null, max?: number | null): Tens
       m[i] = v >= lo && v <= hi ? 1 : 0;
     }
     return [mul(g, inside)];
-  });
-}
+  } };
+});
 
 // cast:  the gradient is cast back to the input's dtype
-export function to(a: Tensor, dtype: DType): Tensor {
+export const to = defineOp("to", (a: Tensor, dtype: DType): Recordable | Unchanged => {
   const x = requireTensor("to", a);
   if (dtype !== "float32" && dtype !== "float64") throw new Error(`to: unsupported dtype '${dtype}' (float32 or float64)`);
-  if (x.dtype === dtype) return x;
-  const out = emptyTensor(dtype, x.shape);
-  if (out.numel() > 0) ops.assign(out.storage, x.storage);
-  return record("to", [x], out, (g) => [to(g, x.dtype)]);
-}
+  if (x.dtype === dtype) return { unchanged: x };
+  const out = new Tensor(copyStorage(x.storage, dtype));
+  return { output: out, inputs: [x], backward: (g) => [to(g, x.dtype)] };
+});
 
 // copy:  ∂/∂a = 1
-export function clone(a: Tensor): Tensor {
+export const clone = defineOp("clone", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("clone", a);
-  const out = emptyTensor(x.dtype, x.shape);
-  if (out.numel() > 0) ops.assign(out.storage, x.storage);
-  return record("clone", [x], out, (g) => [g]);
-}
+  const out = new Tensor(copyStorage(x.storage, x.dtype));
+  return { output: out, inputs: [x], backward: (g) => [g] };
+});

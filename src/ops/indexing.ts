@@ -8,8 +8,8 @@
 import ops from "ndarray-ops";
 import { Tensor, type IndexLike, type TensorLike } from "../tensor/tensor.js";
 import { broadcastShapes, contiguousStrides, normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
-import { asTensor, broadcastView, checkSameDtype, contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
+import { aroundAxis, asTensor, broadcastView, checkSameDtype, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 import { mul, sub } from "./elementwise.js";
 import { narrow, unsqueeze } from "./views.js";
 
@@ -36,14 +36,14 @@ export function toIndexArray(op: string, index: IndexLike, size: number, what: s
 }
 
 // concatenate along dim:  the gradient of each input is its slice of the output gradient
-export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
+export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0): Recordable | Unchanged => {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error("cat: expected a non-empty list of tensors");
   const first = requireTensor("cat", tensors[0], "tensors[0]");
   const axis = normalizeAxis("cat", dim, first.ndim);
   let total = 0;
   tensors.forEach((t, k) => {
     requireTensor("cat", t, `tensors[${k}]`);
-    checkSameDtype("cat", first, t);
+    checkSameDtype("cat", "tensors[0]", first, `tensors[${k}]`, t);
     const compatible = t.ndim === first.ndim && t.shape.every((d: number, i: number) => i === axis || d === first.shape[i]);
     if (!compatible) {
       throw new Error(`cat: tensors[${k}] has shape ${shapeToString(t.shape)}, incompatible with ${shapeToString(first.shape)} along dim ${dim}`);
@@ -65,8 +65,8 @@ export function cat(tensors: readonly Tensor[], dim = 0): Tensor {
     }
     start += length;
   }
-  return record("cat", [...tensors], out, (g) => tensors.map((t, k) => (t.requiresGrad ? narrow(g, axis, starts[k], t.shape[axis]) : null)));
-}
+  return { output: out, inputs: [...tensors], backward: (g) => tensors.map((t, k) => (t.requiresGrad ? narrow(g, axis, starts[k], t.shape[axis]) : null)) };
+});
 
 // stack along a new dim:  cat of unsqueezed inputs
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
@@ -84,9 +84,7 @@ function scatterAddAlong(source: Tensor, index: Int32Array, axis: number, target
   const out = emptyTensor(source.dtype, targetShape);
   const o = out.storage.data;
   const { data, offset } = contiguousData(source);
-  const outer = targetShape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = targetShape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const n = targetShape[axis];
+  const { outer, n, inner } = aroundAxis(targetShape, axis);
   const k = index.length;
   for (let p = 0; p < outer; p++) {
     for (let j = 0; j < k; j++) {
@@ -99,7 +97,7 @@ function scatterAddAlong(source: Tensor, index: Int32Array, axis: number, target
 }
 
 // out = x[…, index[j], …] along dim:  ∂/∂x scatters the gradient back, adding at repeated indices
-export function indexSelect(a: Tensor, dim: number, index: IndexLike): Tensor {
+export const indexSelect = defineOp("indexSelect", (a: Tensor, dim: number, index: IndexLike): Recordable | Unchanged => {
   const x = requireTensor("indexSelect", a);
   const axis = normalizeAxis("indexSelect", dim, x.ndim);
   const positions = toIndexArray("indexSelect", index, x.shape[axis], `dim ${dim}`);
@@ -108,20 +106,18 @@ export function indexSelect(a: Tensor, dim: number, index: IndexLike): Tensor {
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;
   const { data, offset } = contiguousData(x);
-  const outer = outShape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = outShape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const n = x.shape[axis];
+  const { outer, n, inner } = aroundAxis(x.shape, axis); // outer and inner are the output's too
   for (let p = 0; p < outer; p++) {
     for (let j = 0; j < positions.length; j++) {
       const from = offset + (p * n + positions[j]) * inner;
       o.set(data.subarray(from, from + inner), (p * positions.length + j) * inner);
     }
   }
-  return record("indexSelect", [x], out, (g) => [scatterAddAlong(g, positions, axis, x.shape)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [scatterAddAlong(g, positions, axis, x.shape)] };
+});
 
 // out[i][j] = x[i][index[i][j]] (dim = 1):  ∂/∂x adds g[i][j] at x[i][index[i][j]]
-export function gather(a: Tensor, dim: number, index: Tensor): Tensor {
+export const gather = defineOp("gather", (a: Tensor, dim: number, index: Tensor): Recordable | Unchanged => {
   const x = requireTensor("gather", a);
   const idx = requireTensor("gather", index, "index");
   const axis = normalizeAxis("gather", dim, x.ndim);
@@ -148,17 +144,17 @@ export function gather(a: Tensor, dim: number, index: Tensor): Tensor {
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;
   for (let flat = 0; flat < o.length; flat++) o[flat] = data[offset + sourcePositions[flat]];
-  return record("gather", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const grad = emptyTensor(x.dtype, x.shape);
     const gd = grad.storage.data;
     const upstream = contiguousData(g);
     for (let flat = 0; flat < o.length; flat++) gd[sourcePositions[flat]] += upstream.data[upstream.offset + flat];
     return [grad];
-  });
-}
+  } };
+});
 
 // where(cond, a, b) = a where cond ≠ 0 else b:  ∂/∂a = cond, ∂/∂b = 1 − cond
-export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
+export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const cond = requireTensor("where", condition, "condition");
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
   const x = asTensor("where", a, like);
@@ -167,26 +163,23 @@ export function where(condition: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const mask = booleanMask(cond, shape, x.dtype);
   const out = emptyTensor(x.dtype, shape);
   if (out.numel() > 0) {
-    const xv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
-    const yv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
-    ops.assign(xv.storage, broadcastView(x, shape));
-    ops.assign(yv.storage, broadcastView(y, shape));
-    const m = mask.storage.data, o = out.storage.data, xd = xv.storage.data, yd = yv.storage.data;
+    const xd = copyStorage(broadcastView(x, shape), x.dtype).data; // x broadcast to `shape`, contiguous
+    const yd = copyStorage(broadcastView(y, shape), y.dtype).data;
+    const m = mask.storage.data, o = out.storage.data;
     for (let i = 0; i < o.length; i++) o[i] = m[i] !== 0 ? xd[i] : yd[i];
   }
-  return record("where", [x, y], out, (g) => [
+  return { output: out, inputs: [x, y], backward: (g) => [
     x.requiresGrad ? mul(g, mask) : null,
     y.requiresGrad ? mul(g, sub(1, mask)) : null,
-  ]);
-}
+  ] };
+});
 
 /** 1/0 mask of `cond ≠ 0`, broadcast to `shape`, contiguous. */
 function booleanMask(cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Tensor {
   const mask = emptyTensor(dtype, shape);
   if (mask.numel() === 0) return mask;
-  const expanded = emptyTensor(cond.dtype, shape);
-  ops.assign(expanded.storage, broadcastView(cond, shape));
-  const m = mask.storage.data, c = expanded.storage.data;
+  const c = copyStorage(broadcastView(cond, shape), cond.dtype).data; // cond broadcast to `shape`
+  const m = mask.storage.data;
   for (let i = 0; i < m.length; i++) {
     if (Number.isNaN(c[i])) throw new Error("where/maskedFill: the condition contains NaN");
     m[i] = c[i] !== 0 ? 1 : 0;
@@ -195,7 +188,7 @@ function booleanMask(cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Ten
 }
 
 // maskedFill(x, mask, v) = v where mask ≠ 0 else x:  ∂/∂x = 1 − mask
-export function maskedFill(a: Tensor, maskTensor: Tensor, value: number): Tensor {
+export const maskedFill = defineOp("maskedFill", (a: Tensor, maskTensor: Tensor, value: number): Recordable | Unchanged => {
   const x = requireTensor("maskedFill", a);
   const m = requireTensor("maskedFill", maskTensor, "mask");
   const shape = broadcastShapes("maskedFill", x.shape, m.shape);
@@ -207,5 +200,5 @@ export function maskedFill(a: Tensor, maskTensor: Tensor, value: number): Tensor
   const out = emptyTensor(x.dtype, shape);
   const o = out.storage.data, md = mask.storage.data;
   for (let i = 0; i < o.length; i++) o[i] = md[i] !== 0 ? value : data[offset + i];
-  return record("maskedFill", [x], out, (g) => [mul(g, sub(1, mask))]);
-}
+  return { output: out, inputs: [x], backward: (g) => [mul(g, sub(1, mask))] };
+});

@@ -11,7 +11,7 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, contiguousStrides, shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { broadcastView, checkSameDtype, emptyTensor, requireTensor } from "./util.js";
 import { gemm } from "./gemm.js";
 import { reshape, transpose, squeeze } from "./views.js";
@@ -19,7 +19,7 @@ import { reshape, transpose, squeeze } from "./views.js";
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const left = requireTensor("matmul", a, "left operand");
   const right = requireTensor("matmul", b, "right operand");
-  checkSameDtype("matmul", left, right);
+  checkSameDtype("matmul", "left operand", left, "right operand", right);
   if (left.ndim === 0 || right.ndim === 0) {
     throw new Error(`matmul: both operands need at least 1 dimension, got shapes ${shapeToString(left.shape)} and ${shapeToString(right.shape)}`);
   }
@@ -30,7 +30,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   return matmulBatched(left, right);
 }
 
-function matmulBatched(x: Tensor, y: Tensor): Tensor {
+/** The primitive: (…, M, K) @ (…, K, N) with broadcast batch dims. */
+const matmulBatched = defineOp("matmul", (x: Tensor, y: Tensor): Recordable | Unchanged => {
   const [M, K] = x.shape.slice(-2);
   const [K2, N] = y.shape.slice(-2);
   if (K !== K2) {
@@ -62,8 +63,9 @@ function matmulBatched(x: Tensor, y: Tensor): Tensor {
     );
   }
   // ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G   (each in the broadcast batch shape; the tape sums it back)
-  return record("matmul", [x, y], out, (g) => [
-    x.requiresGrad ? matmul(g, transpose(y, -1, -2)) : null,
-    y.requiresGrad ? matmul(transpose(x, -1, -2), g) : null,
-  ]);
-}
+  return {
+    output: out,
+    inputs: [x, y],
+    backward: (g) => [x.requiresGrad ? matmul(g, transpose(y, -1, -2)) : null, y.requiresGrad ? matmul(transpose(x, -1, -2), g) : null],
+  };
+});

@@ -8,8 +8,8 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis, shapeToString } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
-import { contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
+import { aroundAxis, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { div, mul, sub, square, sqrt, abs, pow } from "./elementwise.js";
 import { expand, reshape } from "./views.js";
 
@@ -76,14 +76,14 @@ function spreadBack(g: Tensor, keptShape: number[], inputShape: number[]): Tenso
 }
 
 // sum_d x:  ∂/∂x = 1 (the gradient is copied along d)
-export function sum(a: Tensor, dim?: DimArg, keepdim = false): Tensor {
+export const sum = defineOp("sum", (a: Tensor, dim?: DimArg, keepdim: boolean = false): Recordable | Unchanged => {
   const x = requireTensor("sum", a);
   const axes = reductionAxes("sum", x, dim);
   const { out: outShape, kept } = reducedShape(x.shape, axes, keepdim);
   const folded = foldAxes(x, axes, kept, 0, (acc, v) => acc + v);
   const out = reshape(folded, outShape);
-  return record("sum", [x], out, (g) => [spreadBack(g, kept, x.shape)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [spreadBack(g, kept, x.shape)] };
+});
 
 // mean_d x = sum_d x / n:  ∂/∂x = 1/n
 export function mean(a: Tensor, dim?: DimArg, keepdim = false): Tensor {
@@ -105,7 +105,7 @@ export function mean(a: Tensor, dim?: DimArg, keepdim = false): Tensor {
  * `max(dim)` returns the values only, so it is torch's `amax(dim)`, gradient included
  * (docs/porting.md, "Ties and kinks"; checked against torch 1.13).
  */
-function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, keepdim: boolean): Tensor {
+function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, keepdim: boolean): Recordable {
   const x = requireTensor(op, a);
   if (x.numel() === 0) throw new Error(`${op}: cannot reduce an empty tensor (shape ${shapeToString(x.shape)})`);
   const axes = reductionAxes(op, x, dim);
@@ -117,12 +117,16 @@ function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, k
   const folded = foldAxes(x, axes, kept, op === "max" ? -Infinity : Infinity, better);
   const out = reshape(folded, outShape);
   // ∂/∂x = 1/(number of ties) where x equals the extreme, else 0 (as torch's amax / amin)
-  return record(op, [x], out, (g) => {
-    const extremeAt = expand(folded, x.shape);
-    const isExtreme = equalMask(x, extremeAt);
-    const ties = foldAxes(isExtreme, axes, kept, 0, (acc, v) => acc + v);
-    return [mul(spreadBack(div(g.reshape(kept), ties), kept, x.shape), isExtreme)];
-  });
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const extremeAt = expand(folded, x.shape);
+      const isExtreme = equalMask(x, extremeAt);
+      const ties = foldAxes(isExtreme, axes, kept, 0, (acc, v) => acc + v);
+      return [mul(spreadBack(div(reshape(g, kept), ties), kept, x.shape), isExtreme)];
+    },
+  };
 }
 
 function equalMask(x: Tensor, y: Tensor): Tensor {
@@ -134,13 +138,9 @@ function equalMask(x: Tensor, y: Tensor): Tensor {
   return mask;
 }
 
-export function max(a: Tensor, dim?: number | null, keepdim = false): Tensor {
-  return extreme("max", a, dim, keepdim);
-}
+export const max = defineOp("max", (a: Tensor, dim?: number | null, keepdim: boolean = false): Recordable => extreme("max", a, dim, keepdim));
 
-export function min(a: Tensor, dim?: number | null, keepdim = false): Tensor {
-  return extreme("min", a, dim, keepdim);
-}
+export const min = defineOp("min", (a: Tensor, dim?: number | null, keepdim: boolean = false): Recordable => extreme("min", a, dim, keepdim));
 
 /** Index of the first maximum (over the flattened tensor, or along `dim`); not differentiable. */
 export function argmax(a: Tensor, dim?: number | null, keepdim = false): Tensor {
@@ -156,9 +156,7 @@ export function argmax(a: Tensor, dim?: number | null, keepdim = false): Tensor 
   }
   const axis = normalizeAxis("argmax", dim, x.ndim);
   const shape = x.shape;
-  const n = shape[axis];
-  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const { outer, n, inner } = aroundAxis(shape, axis);
   const { out: outShape } = reducedShape(shape, [axis], keepdim);
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;

@@ -14,7 +14,7 @@ import ndarray from "ndarray";
 import ops from "ndarray-ops";
 import { Tensor } from "../tensor/tensor.js";
 import { contiguousStrides, normalizeAxis, numel, shapeToString, checkShape } from "../tensor/shape.js";
-import { record } from "../autograd/tape.js";
+import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { copyStorage, emptyTensor, requireTensor } from "./util.js";
 
 function view(x: Tensor, shape: number[], stride: number[], offset: number): Tensor {
@@ -33,7 +33,7 @@ export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
 }
 
 // reorder axes: out axis i is input axis dims[i];  the gradient is permuted by the inverse
-export function permute(a: Tensor, dims: number[]): Tensor {
+export const permute = defineOp("permute", (a: Tensor, dims: number[]): Recordable | Unchanged => {
   const x = requireTensor("permute", a);
   if (dims.length !== x.ndim) {
     throw new Error(`permute: got ${dims.length} dims [${dims.join(", ")}] for a tensor of shape ${shapeToString(x.shape)}`);
@@ -44,8 +44,8 @@ export function permute(a: Tensor, dims: number[]): Tensor {
   const out = view(x, order.map((d) => shape[d]), order.map((d) => stride[d]), offset);
   const inverse = new Array<number>(order.length);
   order.forEach((d, i) => (inverse[d] = i));
-  return record("permute", [x], out, (g) => [permute(g, inverse)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [permute(g, inverse)] };
+});
 
 /** Resolve one −1 in a requested shape. */
 function resolveShape(op: string, x: Tensor, requested: number[]): number[] {
@@ -69,13 +69,13 @@ function resolveShape(op: string, x: Tensor, requested: number[]): number[] {
 }
 
 // same values, new shape:  the gradient is reshaped back
-export function reshape(a: Tensor, requested: number[]): Tensor {
+export const reshape = defineOp("reshape", (a: Tensor, requested: number[]): Recordable | Unchanged => {
   const x = requireTensor("reshape", a);
   const shape = resolveShape("reshape", x, requested);
   const source = x.isContiguous() ? x.storage : copyStorage(x.storage, x.dtype);
   const out = new Tensor(ndarray(source.data, shape, contiguousStrides(shape), source.offset));
-  return record("reshape", [x], out, (g) => [reshape(g, x.shape)]);
-}
+  return { output: out, inputs: [x], backward: (g) => [reshape(g, x.shape)] };
+});
 
 export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
   const x = requireTensor("flatten", a);
@@ -105,7 +105,7 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
 }
 
 // broadcast to a larger shape (stride 0 along new or size-1 axes):  the tape sums the gradient back
-export function expand(a: Tensor, requested: number[]): Tensor {
+export const expand = defineOp("expand", (a: Tensor, requested: number[]): Recordable | Unchanged => {
   const x = requireTensor("expand", a);
   const lead = requested.length - x.ndim;
   if (lead < 0) throw new Error(`expand: target ${shapeToString(requested)} has fewer dims than the input ${shapeToString(x.shape)}`);
@@ -133,8 +133,8 @@ export function expand(a: Tensor, requested: number[]): Tensor {
   }
   checkShape("expand", outShape);
   const out = view(x, outShape, outStride, offset);
-  return record("expand", [x], out, (g) => [g]);
-}
+  return { output: out, inputs: [x], backward: (g) => [g] };
+});
 
 // x[start : start + length] along dim:  the gradient is zero outside the slice
 export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
@@ -149,7 +149,7 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
 }
 
 /** Python's x[start:end:step] along one dim (negative start/end count from the end; clipped like Python). */
-export function slice(a: Tensor, dim: number, start?: number, end?: number, step = 1): Tensor {
+export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, end?: number, step: number = 1): Recordable | Unchanged => {
   const x = requireTensor("slice", a);
   const axis = normalizeAxis("slice", dim, x.ndim);
   if (!Number.isInteger(step) || step < 1) throw new Error(`slice: step must be a positive integer, got ${step}`);
@@ -164,14 +164,14 @@ export function slice(a: Tensor, dim: number, start?: number, end?: number, step
   const outStride = stride.slice();
   outStride[axis] = stride[axis] * step;
   const out = view(x, outShape, outStride, offset + begin * stride[axis]);
-  return record("slice", [x], out, (g) => {
+  return { output: out, inputs: [x], backward: (g) => {
     const full = emptyTensor(g.dtype, x.shape);
     const region = full.storage.lo(...x.shape.map((_, i) => (i === axis ? begin : 0)));
     const target = ndarray(region.data, outShape.slice(), outStride.map((s, i) => (i === axis ? full.storage.stride[i] * step : full.storage.stride[i])), region.offset);
     if (numel(outShape) > 0) ops.assign(target, g.storage);
     return [full];
-  });
-}
+  } };
+});
 
 // x[index] along dim, dropping the axis:  the gradient is zero except at that index
 export function select(a: Tensor, dim: number, index: number): Tensor {

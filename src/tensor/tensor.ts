@@ -3,9 +3,12 @@
  *
  * Storage is a scijs `ndarray` (data, shape, stride, offset) over a Float32Array (the default) or a
  * Float64Array. Transposes, slices and broadcasts are new views over the same buffer; nothing is
- * copied until an op needs contiguous data. Every op is a method here and a function in `src/ops`;
- * the method only forwards, so that the op's forward, its gradient rule and its checks live in one
- * place (see docs/tensor-and-autograd.md).
+ * copied until an op needs contiguous data.
+ *
+ * This layer imports nothing above it. The ops are functions in src/ops; their method forms
+ * (`x.add(y)` for `add(x, y)`, `x.sum(1)` for `sum(x, 1)`, …) are attached to this class by
+ * src/ops/tensor-methods.ts, and `backward()` by src/autograd/tape.ts, so that an op's forward,
+ * its gradient rule and its checks live in one place (see docs/tensor-and-autograd.md).
  *
  * PyTorch: `torch.Tensor`. Differences a port should know: `max(dim)` returns the values only
  * (use `argmax(dim)` for the indices), and the dtype set is float32/float64.
@@ -13,15 +16,6 @@
 import ndarray, { type NdArray } from "ndarray";
 import ops from "ndarray-ops";
 import { contiguousStrides, numel, shapeToString, type Shape } from "./shape.js";
-import type { TapeRecord } from "../autograd/tape.js";
-import { runBackward, type BackwardOptions } from "../autograd/tape.js";
-import { versionOf } from "./version.js";
-import * as elementwise from "../ops/elementwise.js";
-import * as reduce from "../ops/reduce.js";
-import * as views from "../ops/views.js";
-import * as linalg from "../ops/matmul.js";
-import * as indexing from "../ops/indexing.js";
-import * as activations from "../ops/activations.js";
 
 export type DType = "float32" | "float64";
 export type TypedArray = Float32Array | Float64Array;
@@ -37,6 +31,15 @@ export function dtypeOf(array: TypedArray): DType {
   return array instanceof Float64Array ? "float64" : "float32";
 }
 
+/**
+ * What the tape hangs on a tensor it produced (the full record is `TapeRecord` in
+ * src/autograd/tape.ts): the tensor layer needs only to know that there is one, and its name.
+ */
+export interface GradFn {
+  /** The op's public name, used in every error message. */
+  readonly op: string;
+}
+
 export class Tensor {
   /** The ndarray view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
   readonly storage: Storage;
@@ -45,8 +48,11 @@ export class Tensor {
   requiresGrad: boolean;
   /** Accumulated gradient of a leaf after `backward()`; same shape and dtype as the tensor. */
   grad: Tensor | null = null;
-  /** The tape record of the op that produced this tensor; null for leaves and untracked results. */
-  gradFn: TapeRecord | null = null;
+  /**
+   * The tape record of the op that produced this tensor; null for leaves and untracked results.
+   * The autograd layer (src/autograd/tape.ts) defines and fills it; this layer only holds it.
+   */
+  gradFn: GradFn | null = null;
 
   constructor(storage: Storage, requiresGrad = false) {
     this.storage = storage;
@@ -87,13 +93,6 @@ export class Tensor {
   /** True for a tensor created by the user (not the output of a recorded op). */
   get isLeaf(): boolean {
     return this.gradFn === null;
-  }
-  /**
-   * How many times this tensor's buffer has been written in place (PyTorch: `_version`). Shared by
-   * every view of the buffer; backward checks it (src/tensor/version.ts).
-   */
-  get version(): number {
-    return versionOf(this);
   }
 
   /** True when the view is row-major and dense, so `storage.data` can be walked linearly from `offset`. */
@@ -146,15 +145,7 @@ export class Tensor {
     return `Tensor(shape=${shapeToString(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
   }
 
-  // ---- autograd -------------------------------------------------------------------------
-
-  /**
-   * Reverse-mode differentiation from this tensor: replays the tape backwards and accumulates
-   * into `.grad` of every leaf with `requiresGrad`. A non-scalar needs an explicit `gradient`.
-   */
-  backward(gradient?: Tensor, options: BackwardOptions = {}): void {
-    runBackward(this, gradient, options);
-  }
+  // ---- autograd (backward() itself is attached by src/autograd/tape.ts) -----------------
 
   /** A tensor sharing this one's data, cut from the graph (no gradient flows through it). */
   detach(): Tensor {
@@ -168,86 +159,8 @@ export class Tensor {
     return this;
   }
 
-  // ---- elementwise ----------------------------------------------------------------------
-  add(other: TensorLike): Tensor { return elementwise.add(this, other); }
-  sub(other: TensorLike): Tensor { return elementwise.sub(this, other); }
-  mul(other: TensorLike): Tensor { return elementwise.mul(this, other); }
-  div(other: TensorLike): Tensor { return elementwise.div(this, other); }
-  pow(exponent: TensorLike): Tensor { return elementwise.pow(this, exponent); }
-  maximum(other: TensorLike): Tensor { return elementwise.maximum(this, other); }
-  minimum(other: TensorLike): Tensor { return elementwise.minimum(this, other); }
-  neg(): Tensor { return elementwise.neg(this); }
-  exp(): Tensor { return elementwise.exp(this); }
-  log(): Tensor { return elementwise.log(this); }
-  sqrt(): Tensor { return elementwise.sqrt(this); }
-  abs(): Tensor { return elementwise.abs(this); }
-  square(): Tensor { return elementwise.square(this); }
-  tanh(): Tensor { return activations.tanh(this); }
-  sigmoid(): Tensor { return activations.sigmoid(this); }
-  relu(): Tensor { return activations.relu(this); }
-  gelu(): Tensor { return activations.gelu(this); }
-  clamp(min?: number | null, max?: number | null): Tensor { return elementwise.clamp(this, min, max); }
-  /** Cast to another dtype (differentiable: the gradient is cast back). */
-  to(dtype: DType): Tensor { return elementwise.to(this, dtype); }
-  double(): Tensor { return this.to("float64"); }
-  float(): Tensor { return this.to("float32"); }
-  /** A contiguous copy that stays in the graph. */
-  clone(): Tensor { return elementwise.clone(this); }
-  /** This tensor if already contiguous, else a contiguous copy (in the graph). */
-  contiguous(): Tensor { return this.isContiguous() ? this : elementwise.clone(this); }
-
-  // ---- reductions -----------------------------------------------------------------------
-  sum(dim?: number | number[] | null, keepdim = false): Tensor { return reduce.sum(this, dim, keepdim); }
-  mean(dim?: number | number[] | null, keepdim = false): Tensor { return reduce.mean(this, dim, keepdim); }
-  /** Maximum values (over everything, or along `dim`). PyTorch's `max(dim)` also returns indices: use `argmax`. */
-  max(dim?: number | null, keepdim = false): Tensor { return reduce.max(this, dim, keepdim); }
-  min(dim?: number | null, keepdim = false): Tensor { return reduce.min(this, dim, keepdim); }
-  argmax(dim?: number | null, keepdim = false): Tensor { return reduce.argmax(this, dim, keepdim); }
-  /** Variance (unbiased by default, as torch.var). */
-  var(dim?: number | number[] | null, options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-    return reduce.variance(this, dim, options);
-  }
-  std(dim?: number | number[] | null, options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
-    return reduce.std(this, dim, options);
-  }
-  /** p-norm over everything or along `dim`. */
-  norm(p = 2, dim?: number | null, keepdim = false): Tensor { return reduce.norm(this, p, dim, keepdim); }
-  logsumexp(dim: number, keepdim = false): Tensor { return activations.logsumexp(this, dim, keepdim); }
-  softmax(dim: number): Tensor { return activations.softmax(this, dim); }
-  logSoftmax(dim: number): Tensor { return activations.logSoftmax(this, dim); }
-
-  // ---- linear algebra -------------------------------------------------------------------
-  matmul(other: Tensor): Tensor { return linalg.matmul(this, other); }
-  mm(other: Tensor): Tensor { return linalg.matmul(this, other); }
-
-  // ---- views and shapes -----------------------------------------------------------------
-  transpose(dim0: number, dim1: number): Tensor { return views.transpose(this, dim0, dim1); }
-  /** Transpose of a 2-D tensor. */
-  t(): Tensor { return views.transpose(this, 0, 1); }
-  get T(): Tensor { return views.permute(this, this.shape.map((_, i) => this.ndim - 1 - i)); }
-  permute(...dims: number[] | [number[]]): Tensor { return views.permute(this, flattenArgs(dims)); }
-  reshape(...shape: number[] | [number[]]): Tensor { return views.reshape(this, flattenArgs(shape)); }
-  view(...shape: number[] | [number[]]): Tensor { return views.reshape(this, flattenArgs(shape)); }
-  flatten(startDim = 0, endDim = -1): Tensor { return views.flatten(this, startDim, endDim); }
-  unsqueeze(dim: number): Tensor { return views.unsqueeze(this, dim); }
-  squeeze(dim?: number): Tensor { return views.squeeze(this, dim); }
-  expand(...shape: number[] | [number[]]): Tensor { return views.expand(this, flattenArgs(shape)); }
-  expandAs(other: Tensor): Tensor { return views.expand(this, other.shape); }
-  narrow(dim: number, start: number, length: number): Tensor { return views.narrow(this, dim, start, length); }
-  /** Python's `x[start:end]` along `dim` (end exclusive, negative indices allowed, step ≥ 1). */
-  slice(dim: number, start?: number, end?: number, step = 1): Tensor { return views.slice(this, dim, start, end, step); }
-  /** `x[index]` along `dim`, dropping that axis (PyTorch `select`). */
-  select(dim: number, index: number): Tensor { return views.select(this, dim, index); }
-
-  // ---- indexing -------------------------------------------------------------------------
-  indexSelect(dim: number, index: IndexLike): Tensor { return indexing.indexSelect(this, dim, index); }
-  gather(dim: number, index: Tensor): Tensor { return indexing.gather(this, dim, index); }
-  maskedFill(mask: Tensor, value: number): Tensor { return indexing.maskedFill(this, mask, value); }
 }
 
 export type NestedArray = number | NestedArray[];
 export type IndexLike = Tensor | Int32Array | readonly number[];
 
-function flattenArgs(args: number[] | [number[]]): number[] {
-  return args.length === 1 && Array.isArray(args[0]) ? (args[0] as number[]).slice() : (args as number[]);
-}

@@ -25,7 +25,7 @@
  * Filling a fresh tensor before anyone else can see it (an op's own output) is not a write; nor is
  * accumulating into `.grad` (gradients are never saved by the tape).
  */
-import type { Storage, Tensor } from "./tensor.js";
+import { Tensor, type Storage } from "./tensor.js";
 
 interface VersionCounter {
   version: number;
@@ -51,3 +51,22 @@ export function mutableStorage(t: Tensor): Storage {
   else counter.version++;
   return t.storage;
 }
+
+declare module "./tensor.js" {
+  interface Tensor {
+    /**
+     * How many times this tensor's buffer has been written in place (PyTorch: `_version`); shared
+     * by every view of the buffer. Read-only: writes bump it through `mutableStorage`.
+     */
+    readonly version: number;
+  }
+}
+
+// Attached here rather than written in tensor.ts, so that tensor.ts need not import this file
+// (which imports it): the layering spec allows no import cycle. The tape gives `backward` the same way.
+Object.defineProperty(Tensor.prototype, "version", {
+  get(this: Tensor): number {
+    return versionOf(this);
+  },
+  configurable: true,
+});
