@@ -15,7 +15,7 @@
  * per field), so adding a field to TrainConfig without a row here fails the "unknown key" check
  * of the next checkpoint written: impossible to miss.
  */
-import { validateConfig, type TrainConfig, type TrainState } from "./trainer.js"; // used at call time only (trainer.ts imports this file)
+import { METHOD_NAMES, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 import type { LoaderState } from "../data/loader.js";
 import { OPTIMIZER_METADATA_KEY } from "../io/checkpoint.js";
 
@@ -28,7 +28,7 @@ type Rule =
   | { kind: "generator state" };
 
 export const CONFIG_FIELDS: Record<keyof TrainConfig, Rule> = {
-  method: { kind: "choice", choices: ["simclr", "moco", "byol", "clip"] },
+  method: { kind: "choice", choices: METHOD_NAMES },
   epochs: { kind: "integer", min: 1 },
   batchSize: { kind: "integer", min: 2 },
   lr: { kind: "number", exclusiveMin: 0 },
