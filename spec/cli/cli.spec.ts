@@ -3,12 +3,13 @@
  * the evaluation runs on the full MNIST split, as a user's run does):
  *  - a real process (node …/cli/main.js) trains with --stop-after 1 and exits 0 after one epoch;
  *    a second one continues with --resume, writes checkpoint.safetensors, metrics.json (every
- *    field of the schema), loss.svg and similarity.svg, and ends bit-identical to an
- *    uninterrupted run; `eval DIR` of that uninterrupted run's checkpoint writes the same metrics
- *    and plots;
+ *    field of the schema), loss.svg and similarity.svg, and ends with every tensor and the
+ *    training state (wall time aside) of an uninterrupted run; `eval DIR` of that uninterrupted
+ *    run's checkpoint writes the same metrics and plots;
  *  - augment writes a valid PNG;
  *  - bad arguments and bad files: exit 2 (usage) or 1 (anything else), one line on stderr, no
- *    stack trace; an existing checkpoint is never overwritten without --resume or --force.
+ *    stack trace; an existing checkpoint is never overwritten without --resume or --force (more
+ *    bad inputs, and signals, in spec/robustness/cli.spec.ts).
  *
  * The processes are started first and run beside the in-process tests (two cores). The
  * uninterrupted reference is the same run through the API (createRun + trainRun): the resumed
@@ -122,9 +123,9 @@ describe("cli", () => {
       expectCleanFailure(await cli(["train", "simclr", "--resume", "--out", empty]), 2, `train: --resume, but ${join(empty, CHECKPOINT_FILE)} does not exist`);
     });
 
-    it("a batch larger than --limit → exit 1, before anything is written", async () => {
+    it("a batch larger than --limit → exit 2, before anything is written", async () => {
       const out = join(tempDir(), "run");
-      expectCleanFailure(await cli(["train", "simclr", "--limit", "32", "--batch-size", "64", "--out", out]), 1, "train: batch size 64 is larger than the 32 training images");
+      expectCleanFailure(await cli(["train", "simclr", "--limit", "32", "--batch-size", "64", "--out", out]), 2, "train: --batch-size 64 is larger than the 32 training images (--limit 32)");
       expect(existsSync(out)).to.equal(false);
     });
 

@@ -3,7 +3,7 @@
  * a real `node …/cli/main.js` process (exit code, streams). The compiled CLI is found relative to
  * this file, so the path works in build/ and in any other out dir with the same layout.
  */
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { run } from "../../src/cli/commands.js";
@@ -60,4 +60,21 @@ export function expectCleanFailure(result: CliResult, code: number, message: Reg
   if (typeof message === "string") expect(lines[0], context).to.include(message);
   else expect(lines[0], context).to.match(message);
   expect(result.stderr, context).to.not.match(/^\s+at /m);
+}
+
+/** `node main.js …argv` as a child process that the spec can signal: the child, and its result once it exits. */
+export function startCliProcess(argv: readonly string[]): { child: ChildProcess; result: Promise<CliResult> } {
+  const child = spawn(process.execPath, [CLI_PATH, ...argv], { stdio: ["ignore", "pipe", "pipe"] });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout!.on("data", (chunk: Buffer) => out.push(chunk));
+  child.stderr!.on("data", (chunk: Buffer) => err.push(chunk));
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      if (code === null) reject(new Error(`${CLI_PATH} ${argv.join(" ")} was killed by ${signal}`));
+      else resolve({ code, stdout: Buffer.concat(out).toString("utf8"), stderr: Buffer.concat(err).toString("utf8") });
+    });
+  });
+  return { child, result };
 }

@@ -43,7 +43,7 @@ export function trainAndResume(directory: string): Run {
   trainRun(run, { checkpointDirectory: directory, stopAfterEpochs: 1 }); // as if interrupted
   const resumed = resumeRun(directory); // weights, optimizer, loader, RNG states, history
   trainRun(resumed, { checkpointDirectory: directory }); // epoch 2
-  return resumed; // bit-identical to an uninterrupted 2-epoch run
+  return resumed; // tensors and state (wall time aside) bit-identical to an uninterrupted 2-epoch run
 }
 // #endregion
 

@@ -3,19 +3,20 @@
  * other failure an Error whose one-line message is printed (exit 1).
  */
 import "../ops/tensor-methods.js"; // Tensor's methods, as the package entry (src/index.ts) loads them
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs";
+import { constants } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";
-import { loadMnist, type MnistData } from "../data/mnist.js";
+import { IMAGE_PIXELS, loadMnist, type MnistData } from "../data/mnist.js";
 import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
 import { imageGrid, savePng } from "../data/png.js";
 import { writeFileAtomic } from "../io/safetensors.js";
-import { loadModule } from "../io/checkpoint.js";
+import { removeStaleTemporaryFiles } from "../io/temporary-files.js";
 import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
 import { rawPixelBaseline } from "../eval/baselines.js";
 import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
-  CHECKPOINT_FILE, METHOD_NAMES, createRun, defaultConfig, limitSplit, readCheckpointMetadata, resumeRun, trainRun, validateConfig,
+  CHECKPOINT_FILE, METHOD_NAMES, createRun, defaultConfig, limitSplit, readCheckpointMetadata, resumeRun, trainRun, trainSteps, validateConfig,
   type Run, type TrainConfig, type TrainState,
 } from "../methods/trainer.js";
 import { evaluateMethod, similaritySample, type MethodEvaluation } from "../methods/evaluate.js";
@@ -37,7 +38,9 @@ usage:
   contrastive help
 
 train writes DIR/checkpoint.safetensors (each epoch), DIR/metrics.json, DIR/loss.svg and
-DIR/similarity.svg; --resume continues DIR's checkpoint to the same result as an uninterrupted run.
+DIR/similarity.svg; --resume continues DIR's checkpoint to the same tensors and training state as
+an uninterrupted run (only the wall-clock time differs). Ctrl-C or SIGTERM stops after the current
+step, keeping the last epoch's checkpoint (exit 130 or 143).
 demo trains all four methods for a few epochs each (--scale multiplies them) and writes DIR/report.md;
 --limit N runs it on N training and N/4 test images, a quick smoke test.
 `;
@@ -47,7 +50,7 @@ export async function run(argv: readonly string[]): Promise<number> {
   try {
     switch (command) {
       case "train":
-        return trainCommand(rest);
+        return await trainCommand(rest); // awaited here, so that its errors reach the catch below
       case "eval":
         return evalCommand(rest);
       case "augment":
@@ -103,47 +106,144 @@ function configOverrides(flags: Record<string, string | number | boolean>): Part
   if (flags["moco-loss"] !== undefined) overrides.symmetricLoss = flags["moco-loss"] === "symmetric";
   if (flags["queue-size"] !== undefined) overrides.queueSize = flags["queue-size"] as number;
   if (flags.limit !== undefined) {
+    const available = loadMnist().train.count;
     if ((flags.limit as number) < 2) throw new UsageError("train: --limit must be at least 2");
+    if ((flags.limit as number) > available) throw new UsageError(`train: --limit must be at most ${available} (the training images), got ${flags.limit}`);
     overrides.trainLimit = flags.limit as number;
   }
   return overrides;
 }
 
-function trainCommand(argv: readonly string[]): number {
+/**
+ * `--out DIR` must be a directory this process can create files in. Checked before any training,
+ * by creating and removing a probe file in DIR or, when DIR does not exist yet, in its nearest
+ * existing ancestor (so the check itself creates nothing). The UsageError says which problem it is.
+ */
+export function checkOutDirectory(command: string, out: string): void {
+  let existing = out;
+  while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
+  if (!statSync(existing).isDirectory()) {
+    throw new UsageError(existing === out ? `${command}: --out ${out} is a file, not a directory` : `${command}: --out ${out} is under ${existing}, which is a file, not a directory`);
+  }
+  const probe = join(existing, `.contrastive-write-probe-${process.pid}`);
+  try {
+    closeSync(openSync(probe, "wx"));
+    unlinkSync(probe);
+  } catch (error) {
+    throw new UsageError(`${command}: --out ${out}: ${writeProblem(existing, (error as NodeJS.ErrnoException).code)}`);
+  }
+}
+
+/** The reason a file cannot be created in `directory`, from the error code of the attempt. */
+export function writeProblem(directory: string, code: string | undefined): string {
+  switch (code) {
+    case "EROFS":
+      return `${directory} is on a read-only file system`;
+    case "EACCES":
+    case "EPERM":
+      return `${directory} is not writable (permission denied)`;
+    case "ENOSPC":
+    case "EDQUOT":
+      return `no space left for a file in ${directory} (${code})`;
+    default:
+      return `cannot create a file in ${directory} (${code ?? "unknown error"})`;
+  }
+}
+
+/**
+ * SIGINT (Ctrl-C) and SIGTERM while training: noted, and acted on between two steps. (Node's
+ * default would end the process at once: safe for the checkpoint, which is written atomically, but
+ * silent about what was saved.)
+ */
+function listenForInterruption(): { signal: () => NodeJS.Signals | null; dispose: () => void } {
+  let received: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    received ??= signal;
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  return {
+    signal: () => received,
+    dispose: () => {
+      process.off("SIGINT", onSignal);
+      process.off("SIGTERM", onSignal);
+    },
+  };
+}
+
+/** A turn of the event loop, so that a pending signal's handler runs. */
+const letSignalsIn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+async function trainCommand(argv: readonly string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, TRAIN_FLAGS, "train");
   if (positionals.length !== 1) throw new UsageError(`train: expected one method (${METHOD_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`);
   const method = positionals[0] as MethodName;
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`train: unknown method '${positionals[0]}' (${METHOD_NAMES.join(", ")})`);
   const overrides = configOverrides(flags);
+  const requested = defaultConfig(method, overrides);
   try {
-    validateConfig(defaultConfig(method, overrides)); // a bad value is a usage mistake (exit 2)
+    validateConfig(requested); // a bad value is a usage mistake (exit 2)
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const stopAfter = flags["stop-after"] as number | undefined;
+  if (stopAfter !== undefined && stopAfter < 1) throw new UsageError(`train: --stop-after must be at least 1, got ${stopAfter}`);
   const seed = overrides.seed ?? 0;
   const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}-seed${seed}`));
   const checkpoint = join(out, CHECKPOINT_FILE);
   let runState: Run;
   if (flags.resume) {
     if (!existsSync(checkpoint)) throw new UsageError(`train: --resume, but ${checkpoint} does not exist`);
-    const saved = readCheckpointMetadata(checkpoint);
+    const saved = readCheckpointMetadata(checkpoint); // every field checked
     if (saved.method !== method) throw new UsageError(`train: ${checkpoint} holds a ${saved.method} run, not ${method}`);
+    checkOutDirectory("train", out);
     runState = resumeRun(out, overrides);
   } else {
+    const images = requested.trainLimit > 0 ? requested.trainLimit : loadMnist().train.count;
+    if (requested.batchSize > images) {
+      throw new UsageError(`train: --batch-size ${requested.batchSize} is larger than the ${images} training images${requested.trainLimit > 0 ? ` (--limit ${requested.trainLimit})` : ""}`);
+    }
     if (existsSync(checkpoint) && !flags.force) {
       throw new UsageError(`train: ${out} already holds a checkpoint; pass --resume to continue it or --force to start over`);
     }
-    runState = createRun(defaultConfig(method, overrides));
+    checkOutDirectory("train", out);
+    runState = createRun(requested);
   }
   const quiet = Boolean(flags.quiet);
   const log = (line: string) => {
     if (!quiet) process.stderr.write(`${line}\n`);
   };
+  const interruption = listenForInterruption(); // from here on, a signal is reported, not fatal
   log(`[${method}] ${runState.train.count} images, batch ${runState.config.batchSize}, ${runState.stepsPerEpoch} steps/epoch, epochs ${runState.state.epoch + 1}–${runState.config.epochs}, out ${out}`);
   const data = loadMnist();
-  const stopAfter = flags["stop-after"] as number | undefined;
-  if (stopAfter !== undefined && stopAfter < 1) throw new UsageError(`train: --stop-after must be at least 1, got ${stopAfter}`);
-  trainRun(runState, { checkpointDirectory: out, onProgress: quiet ? undefined : progressReporter(method), stopAfterEpochs: stopAfter });
+
+  // The loop, a step at a time, with a turn of the event loop after each so that Ctrl-C and
+  // SIGTERM are seen. On a signal: finish the step; if it was an epoch's last, write that epoch's
+  // checkpoint too; then stop. The checkpoint on disk is always a whole epoch (written atomically,
+  // so even kill -9 leaves the previous one intact).
+  let savedEpoch = runState.state.epoch;
+  try {
+    const steps = trainSteps(runState, { checkpointDirectory: out, onProgress: quiet ? undefined : progressReporter(method), stopAfterEpochs: stopAfter });
+    for (let next = steps.next(); !next.done; next = steps.next()) {
+      const event = next.value;
+      if (event.kind === "epoch") savedEpoch = event.epoch;
+      await letSignalsIn();
+      const epochStepsDone = event.kind === "step" && event.progress.stepInEpoch === event.progress.stepsPerEpoch;
+      if (interruption.signal() !== null && !epochStepsDone) {
+        steps.return(runState.state);
+        break;
+      }
+    }
+  } finally {
+    interruption.dispose();
+  }
+  const signal = interruption.signal();
+  if (signal !== null) {
+    const during = savedEpoch < runState.config.epochs ? ` during epoch ${savedEpoch + 1} of ${runState.config.epochs}` : "";
+    const saved = savedEpoch > 0 ? `epoch ${savedEpoch} is saved in ${checkpoint}; continue with --resume` : "no epoch was saved yet (nothing to resume)";
+    process.stderr.write(`contrastive: train: interrupted by ${signal}${during}; ${saved}\n`);
+    return 128 + constants.signals[signal];
+  }
   if (runState.state.epoch < runState.config.epochs) {
     log(`[${method}] stopped after epoch ${runState.state.epoch} of ${runState.config.epochs}; continue with --resume`);
     return 0;
@@ -209,6 +309,7 @@ export function metricsOf(config: TrainConfig, state: TrainState, evaluation: Me
 
 function writeText(path: string, text: string): void {
   writeFileAtomic(path, [new TextEncoder().encode(text)]);
+  removeStaleTemporaryFiles(path);
 }
 
 function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, data: MnistData): Metrics {
@@ -234,13 +335,11 @@ function evalCommand(argv: readonly string[]): number {
   const out = resolve(positionals[0]);
   const checkpoint = join(out, CHECKPOINT_FILE);
   if (!existsSync(checkpoint)) throw new Error(`eval: no checkpoint at ${checkpoint}`);
-  const metadata = readCheckpointMetadata(checkpoint);
-  const config = JSON.parse(metadata.config) as TrainConfig;
-  const runState = createRun(config);
-  loadModule(checkpoint, runState.method);
-  runState.state = JSON.parse(metadata.trainState) as TrainState;
+  // The whole checkpoint is checked (every metadata field, every tensor, the optimizer state), as
+  // for --resume, before anything is evaluated or written.
+  const runState = resumeRun(out, {}, "eval");
   const data = loadMnist();
-  const evaluation = evaluateMethod(runState.method, data, { seed: config.seed });
+  const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
   writeOutputs(out, runState, evaluation, data);
   process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
   return 0;
@@ -257,7 +356,7 @@ function augmentCommand(argv: readonly string[]): number {
   if (count < 1 || count > 100) throw new UsageError(`augment: --count must be between 1 and 100, got ${count}`);
   if (views < 1 || views > 20) throw new UsageError(`augment: --views must be between 1 and 20, got ${views}`);
   const data = loadMnist();
-  const preview = augmentationPreview(data.test.images.subarray(0, count * 784), count, defaultAugmentation(), new Generator((flags.seed as number | undefined) ?? 0), views);
+  const preview = augmentationPreview(data.test.images.subarray(0, count * IMAGE_PIXELS), count, defaultAugmentation(), new Generator((flags.seed as number | undefined) ?? 0), views);
   const grid = imageGrid(preview.images, preview.rows, preview.cols);
   savePng(resolve(out), grid.pixels, grid.width, grid.height);
   process.stdout.write(`wrote ${out}: ${count} test digits (left column) and ${views} augmented views each\n`);
@@ -275,8 +374,8 @@ function demoData(limit: number): MnistData {
 }
 
 /**
- * The demo's budget per method at scale 1: about 10 minutes in all on a 2-core machine. Alone, an
- * epoch takes about 12 s (SimCLR), 22 s (MoCo, symmetrized), 27 s (BYOL) and 8 s (CLIP).
+ * The demo's budget per method at scale 1, in epochs. What it costs (the demo's wall time, each
+ * method's time per epoch) is in docs/methods.md ("Numbers reached here").
  */
 const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
 
@@ -288,6 +387,9 @@ function demoCommand(argv: readonly string[]): number {
   if (!(scale > 0)) throw new UsageError(`demo: --scale must be positive, got ${scale}`);
   const limit = (flags.limit as number | undefined) ?? 0;
   if (flags.limit !== undefined && !(limit >= 256)) throw new UsageError(`demo: --limit must be at least 256 (one batch), got ${limit}`);
+  const available = loadMnist().train.count;
+  if (limit > available) throw new UsageError(`demo: --limit must be at most ${available} (the training images), got ${limit}`);
+  checkOutDirectory("demo", out);
   const started = performance.now();
   const data = demoData(limit);
   process.stderr.write(`[demo] baselines: raw pixels and a randomly initialized encoder\n`);

@@ -10,7 +10,9 @@
  *   contrastive demo [--out DIR] [--scale X]
  *
  * Bad arguments, a missing or corrupt checkpoint: a one-line message on stderr and a non-zero exit
- * (2 for usage, 1 for everything else), never a stack trace.
+ * (2 for usage, including a bad --out, --limit or batch size, found before training; 1 for
+ * everything else), never a stack trace. Interrupted training (SIGINT, SIGTERM) exits 130 / 143
+ * after saying which epoch's checkpoint --resume continues from.
  */
 import { run } from "./commands.js";
 

@@ -29,15 +29,22 @@
  * entries only: drop the keys that start with "optimizer.".
  *
  * `loadModule` checks the whole file against the module (names, shapes, dtypes) and the optimizer
- * (type, groups, state) before it changes anything: a mismatched checkpoint throws an error naming
- * the file and leaves the module and the optimizer exactly as they were.
+ * (type, groups, state), and that every tensor is finite, before it changes anything: a
+ * mismatched or damaged checkpoint throws an error naming the file and the entry, and leaves the
+ * module and the optimizer exactly as they were.
+ *
+ * `saveModule` writes atomically (a temporary file renamed over the path) and then removes the
+ * temporary files a killed earlier write of the same path left behind (src/io/temporary-files.ts).
  */
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 import type { Module } from "../nn/module.js";
 import type { Optimizer, OptimizerStateDict, ParamState } from "../optim/optimizer.js";
 import { toTorchKey, fromTorchKey } from "../nn/torch-keys.js";
+import { withoutOpName } from "../nn/util.js";
 import { loadSafetensors, saveSafetensors } from "./safetensors.js";
+import { removeStaleTemporaryFiles } from "./temporary-files.js";
 import { checkOptions } from "../tensor/options.js";
 
 /** The metadata key that holds the optimizer's JSON, and the prefix of its state tensors. */
@@ -61,6 +68,13 @@ interface SavedOptimizer {
   type: string;
   param_groups: Array<Record<string, unknown> & { params: string[] }>;
   state: Record<string, Record<string, number | { tensor: string }>>;
+}
+
+/** The first NaN or ±Infinity of `t` (row-major flat index and value), or null if every value is finite. */
+export function firstNonFinite(t: Tensor): { index: number; value: number } | null {
+  const values = t.isContiguous() ? t.storage.data.subarray(t.storage.offset, t.storage.offset + t.numel()) : t.toTypedArray();
+  for (let i = 0; i < values.length; i++) if (!Number.isFinite(values[i])) return { index: i, value: values[i] };
+  return null;
 }
 
 /** Module key → key in the file (PyTorch's); throws if two module keys would share a file key. */
@@ -131,6 +145,7 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
     metadata[OPTIMIZER_METADATA_KEY] = JSON.stringify(saved);
   }
   saveSafetensors(filePath, tensors, metadata);
+  removeStaleTemporaryFiles(filePath); // left by a write of this file that was killed before its rename
 }
 
 /**
@@ -150,14 +165,9 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
   const optimizerTensorNames = new Set<string>();
   const savedJson = metadata[OPTIMIZER_METADATA_KEY];
   if (savedJson !== undefined) {
-    let saved: SavedOptimizer;
-    try {
-      saved = JSON.parse(savedJson) as SavedOptimizer;
-    } catch (error) {
-      throw new Error(`loadModule: '${filePath}': metadata '${OPTIMIZER_METADATA_KEY}' is not valid JSON (${(error as Error).message})`);
-    }
-    for (const record of Object.values(saved.state ?? {})) {
-      for (const value of Object.values(record ?? {})) if (typeof value === "object" && value !== null) optimizerTensorNames.add(value.tensor);
+    const saved = parseSavedOptimizer(filePath, savedJson, tensors);
+    for (const record of Object.values(saved.state)) {
+      for (const value of Object.values(record)) if (typeof value === "object") optimizerTensorNames.add(value.tensor);
     }
     if (optimizer !== undefined) optimizerStateDict = toOptimizerStateDict(filePath, saved, tensors, fileKeys("loadModule", filePath, module), module, optimizer);
   } else if (optimizer !== undefined) {
@@ -181,16 +191,71 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
     if (!target.isContiguous()) throw new Error(`loadModule: '${key}' of the module is not contiguous; it cannot be loaded in place`);
   }
 
-  // 3. Everything matches: load the optimizer (which validates its own state before changing), then the weights.
+  // 3. Every value finite: a NaN or ±Infinity weight, buffer or moment would poison every later step.
+  for (const [name, t] of tensors) {
+    const bad = firstNonFinite(t);
+    if (bad !== null) throw new Error(`loadModule: '${filePath}': tensor '${name}' ${shapeToString(t.shape)} holds ${bad.value} at flat index ${bad.index}`);
+  }
+
+  // 4. Everything matches: load the optimizer (which validates its own state before changing), then the weights.
   if (optimizer !== undefined && optimizerStateDict !== null) {
     try {
       optimizer.loadStateDict(optimizerStateDict);
     } catch (error) {
-      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${(error as Error).message}`, { cause: error });
+      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${withoutOpName((error as Error).message)}`, { cause: error });
     }
   }
-  for (const [key, target] of own) target.storage.data.set(tensors.get(fileKeyOf.get(key)!)!.storage.data, target.storage.offset);
+  for (const [key, target] of own) {
+    const { data, offset } = mutableStorage(target);
+    data.set(tensors.get(fileKeyOf.get(key)!)!.storage.data, offset);
+  }
   return { metadata };
+}
+
+/**
+ * The optimizer JSON of a checkpoint, its structure checked: exactly { type, param_groups, state },
+ * each group an object with `params` (keys), each state value a finite number or
+ * { tensor: "<name of a tensor in the file>" }. The option values and state keys are checked by
+ * the optimizer itself (`loadStateDict`) when one is given.
+ */
+function parseSavedOptimizer(filePath: string, json: string, tensors: Map<string, Tensor>): SavedOptimizer {
+  const fail = (field: string, problem: string): never => {
+    throw new Error(`loadModule: '${filePath}': metadata '${OPTIMIZER_METADATA_KEY}'${field} ${problem}`);
+  };
+  const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+  const show = (value: unknown): string => (isObject(value) ? "an object" : (JSON.stringify(value) ?? String(value)).slice(0, 60));
+  let saved: unknown;
+  try {
+    saved = JSON.parse(json);
+  } catch (error) {
+    fail("", `is not valid JSON (${(error as Error).message})`);
+  }
+  if (!isObject(saved)) fail("", `must be a JSON object, got ${show(saved)}`);
+  const record = saved as Record<string, unknown>;
+  const fields = ["type", "param_groups", "state"];
+  const unknown = Object.keys(record).find((key) => !fields.includes(key));
+  if (unknown !== undefined) fail(`.${unknown}`, `is not a field (fields: ${fields.join(", ")})`);
+  for (const key of fields) if (!(key in record)) fail(`.${key}`, "is missing");
+  if (typeof record.type !== "string") fail(".type", `must be a string, got ${show(record.type)}`);
+  if (!Array.isArray(record.param_groups)) fail(".param_groups", `must be an array, got ${show(record.param_groups)}`);
+  (record.param_groups as unknown[]).forEach((group, g) => {
+    if (!isObject(group)) fail(`.param_groups[${g}]`, `must be an object, got ${show(group)}`);
+    const params = (group as Record<string, unknown>).params;
+    if (!Array.isArray(params) || params.some((key) => typeof key !== "string")) fail(`.param_groups[${g}].params`, `must be an array of parameter keys, got ${show(params)}`);
+  });
+  if (!isObject(record.state)) fail(".state", `must be an object, got ${show(record.state)}`);
+  for (const [key, entry] of Object.entries(record.state as Record<string, unknown>)) {
+    if (!isObject(entry)) fail(`.state['${key}']`, `must be an object, got ${show(entry)}`);
+    for (const [stateKey, value] of Object.entries(entry as Record<string, unknown>)) {
+      const field = `.state['${key}'].${stateKey}`;
+      if (typeof value === "number") {
+        if (!Number.isFinite(value)) fail(field, `must be finite, got ${value}`);
+      } else if (isObject(value) && Object.keys(value).length === 1 && typeof value.tensor === "string") {
+        if (!tensors.has(value.tensor)) fail(field, `refers to tensor '${value.tensor}', which the file does not hold`);
+      } else fail(field, `must be a number or { "tensor": "<name>" }, got ${show(value)}`);
+    }
+  }
+  return record as unknown as SavedOptimizer;
 }
 
 /** The file's optimizer JSON + tensors → a state dict indexed like `optimizer`'s own parameters, in this project's names. */

@@ -4,11 +4,13 @@
  *
  *   ntXent: z1 has shape [4, 8] but z2 has shape [3, 8]
  *
- * rather than deep inside a matmul, or, worse, silently returns NaN.
+ * rather than deep inside a matmul, or, worse, silently returns NaN. The dtype check is the ops'
+ * own (checkSameDtype in ../ops/util.ts), and so is the reduction check (checkReduction in
+ * ../ops/functional.ts).
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
-import { assertNoNaN, contiguousData, requireTensor } from "../ops/util.js";
+import { assertNoNaN, contiguousData, requireTensor, NonFiniteError } from "../ops/util.js";
 
 /** An (N, D) batch of embeddings with N ≥ 1, D ≥ 1 and only finite values. */
 export function checkEmbeddings(loss: string, name: string, value: unknown): Tensor {
@@ -29,7 +31,7 @@ export function checkFinite(loss: string, name: string, t: Tensor): void {
   const n = t.numel();
   for (let i = 0; i < n; i++) {
     if (!Number.isFinite(data[offset + i])) {
-      throw new Error(`${loss}: ${name} (shape ${shapeToString(t.shape)}) contains ${data[offset + i]} at flat index ${i}`);
+      throw new NonFiniteError(`${loss}: ${name} (shape ${shapeToString(t.shape)}) contains ${data[offset + i]} at flat index ${i}`);
     }
   }
 }
@@ -41,21 +43,12 @@ export function checkSameShape(loss: string, nameA: string, a: Tensor, nameB: st
   }
 }
 
-/** A set of keys (any count) compared with queries: the embedding dims must agree. */
-export function checkSameDim(loss: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
+/** A set of keys (any count) compared with queries: the embedding dims (shape[1]) must agree. */
+export function checkSameEmbeddingDim(loss: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
   if (a.shape[1] !== b.shape[1]) {
     throw new Error(
       `${loss}: ${nameA} has shape ${shapeToString(a.shape)} but ${nameB} has shape ${shapeToString(b.shape)}: ` +
         `the embedding dims (${a.shape[1]} and ${b.shape[1]}) must match`,
-    );
-  }
-}
-
-export function checkSameDtype(loss: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
-  if (a.dtype !== b.dtype) {
-    throw new Error(
-      `${loss}: ${nameA} is ${a.dtype} ${shapeToString(a.shape)} but ${nameB} is ${b.dtype} ${shapeToString(b.shape)}; ` +
-        `convert one with .to("${a.dtype}") or .to("${b.dtype}")`,
     );
   }
 }
@@ -73,7 +66,7 @@ export function checkTemperature(loss: string, temperature: unknown): number {
     throw new Error(`${loss}: temperature must be a finite number > 0, got ${String(temperature)}`);
   }
   if (1 / temperature > FLOAT32_MAX) {
-    throw new Error(`${loss}: temperature ${temperature} is too small: 1/τ = ${1 / temperature} overflows float32 (max ${FLOAT32_MAX}), the logits would be infinite`);
+    throw new NonFiniteError(`${loss}: temperature ${temperature} is too small: 1/τ = ${1 / temperature} overflows float32 (max ${FLOAT32_MAX}), the logits would be infinite`);
   }
   return temperature;
 }

@@ -19,76 +19,24 @@ import { join } from "node:path";
 import { Generator } from "../tensor/random.js";
 import { AdamW } from "../optim/adam.js";
 import { cosineWithWarmup } from "../optim/schedules.js";
-import { saveModule, loadModule } from "../io/checkpoint.js";
+import { saveModule, loadModule, firstNonFinite } from "../io/checkpoint.js";
 import { loadSafetensors } from "../io/safetensors.js";
 import { loadMnist, gatherImages, type Split, IMAGE_PIXELS } from "../data/mnist.js";
 import { defaultAugmentation } from "../data/augment.js";
-import { TwoViewLoader, ImageCaptionLoader, type LoaderState, type TwoViewBatch, type ImageCaptionBatch } from "../data/loader.js";
+import { TwoViewLoader, ImageCaptionLoader, type TwoViewBatch, type ImageCaptionBatch } from "../data/loader.js";
 import { buildCaptionTable, captionTokenizer, fitCaptionThresholds, CAPTION_MAX_LENGTH } from "../data/captions.js";
 import { SimCLR } from "./simclr.js";
 import { MoCo } from "./moco.js";
 import { BYOL } from "./byol.js";
-import { CLIP, type ClipImageTower, type ClipTextTower } from "./clip.js";
-import type { ContrastiveMethod, EncoderKind, MethodName } from "./common.js";
+import { CLIP } from "./clip.js";
+import type { ContrastiveMethod } from "./common.js";
+import { parseCheckpointMetadata, type CheckpointContents } from "./checkpoint-schema.js";
+import { DEFAULT_TEMPERATURE, TRAIN_CONFIG_KEYS, mocoKeysPerStep, mocoSymmetric, validateConfig, type TrainConfig, type TrainState } from "./config.js";
+
+export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 import { checkOptions } from "../tensor/options.js";
-
-export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip"];
-
-export interface TrainConfig {
-  method: MethodName;
-  epochs: number;
-  batchSize: number;
-  lr: number;
-  /** τ for SimCLR and MoCo; CLIP's initial τ (then learned). Defaults per method. */
-  temperature?: number;
-  seed: number;
-  encoder: EncoderKind;
-  /** CLIP only. */
-  imageTower?: ClipImageTower;
-  textTower?: ClipTextTower;
-  weightDecay: number;
-  /** Warmup as a number of epochs (may be fractional). */
-  warmupEpochs: number;
-  /** Train on n training images spread evenly over the classes (tiny budgets, specs); 0 = all 7,996. */
-  trainLimit: number;
-  /** MoCo's queue length K (a multiple of the batch size; of twice the batch size when the loss is symmetric). */
-  queueSize?: number;
-  /**
-   * MoCo: the symmetrized loss ½[L(q₁, k₂) + L(q₂, k₁)] (default true; docs/methods.md says why), or,
-   * with false, MoCo v2's one-sided L(q₁, k₂).
-   */
-  symmetricLoss?: boolean;
-}
-
-export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
-
-export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig> = {}): TrainConfig {
-  checkOptions("defaultConfig", overrides, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
-  const base: TrainConfig = {
-    method,
-    epochs: method === "simclr" || method === "clip" ? 20 : 50,
-    // MoCo's negatives come from the queue, not the batch: a smaller batch costs it no negatives
-    // and gives twice the steps an epoch (docs/methods.md).
-    batchSize: method === "moco" ? 128 : 256,
-    lr: method === "clip" ? 2e-3 : method === "simclr" ? 3e-3 : 1e-3,
-    seed: 0,
-    encoder: "mlp",
-    weightDecay: method === "clip" ? 0.1 : 1e-6,
-    warmupEpochs: 1,
-    trainLimit: 0,
-  };
-  const config = { ...base, ...overrides };
-  if (config.temperature === undefined && method !== "byol") config.temperature = DEFAULT_TEMPERATURE[method];
-  return config;
-}
-
-export interface TrainState {
-  epoch: number;
-  step: number;
-  lossPerEpoch: number[];
-  lossPerStep: number[];
-  wallSeconds: number;
-}
+import { NonFiniteError } from "../ops/util.js";
+import type { Tensor } from "../tensor/tensor.js";
 
 export interface Progress {
   epoch: number;
@@ -128,46 +76,8 @@ export function limitSplit(split: Split, limit: number): Split {
   return { images: gatherImages(split.images, IMAGE_PIXELS, indices), labels, count: limit }; // (n, 784), (n,)
 }
 
-/** MoCo's loss is symmetrized unless the config says otherwise. */
-function mocoSymmetric(config: TrainConfig): boolean {
-  return config.symmetricLoss ?? true;
-}
-
-/** The keys one MoCo step enqueues: N, or 2N with the symmetrized loss. */
-function mocoKeysPerStep(config: TrainConfig): number {
-  return mocoSymmetric(config) ? 2 * config.batchSize : config.batchSize;
-}
-
-export function validateConfig(config: TrainConfig): void {
-  checkOptions("validateConfig", config, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
-  const fail = (message: string): never => {
-    throw new Error(`train: ${message}`);
-  };
-  if (!METHOD_NAMES.includes(config.method)) fail(`unknown method '${config.method}' (one of ${METHOD_NAMES.join(", ")})`);
-  if (!(Number.isInteger(config.epochs) && config.epochs >= 1)) fail(`--epochs must be a positive integer, got ${config.epochs}`);
-  if (!(Number.isInteger(config.batchSize) && config.batchSize >= 2)) fail(`--batch-size must be an integer ≥ 2, got ${config.batchSize}`);
-  if (!(config.lr > 0 && Number.isFinite(config.lr))) fail(`--lr must be a positive number, got ${config.lr}`);
-  if (config.temperature !== undefined && !(config.temperature > 0 && Number.isFinite(config.temperature))) fail(`--temperature must be a positive number, got ${config.temperature}`);
-  if (!Number.isInteger(config.seed)) fail(`--seed must be an integer, got ${config.seed}`);
-  if (config.encoder !== "mlp" && config.encoder !== "conv") fail(`--encoder must be mlp or conv, got ${config.encoder}`);
-  // An option of another method would be silently ignored: refuse it instead.
-  const onlyFor: [keyof TrainConfig, string, MethodName][] = [
-    ["queueSize", "--queue-size", "moco"],
-    ["symmetricLoss", "--moco-loss", "moco"],
-    ["imageTower", "--image-tower", "clip"],
-    ["textTower", "--text-tower", "clip"],
-  ];
-  for (const [key, flag, owner] of onlyFor) {
-    if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
-  }
-  if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
-  if (config.method === "moco" && config.queueSize !== undefined && config.queueSize % mocoKeysPerStep(config) !== 0) {
-    fail(`MoCo queue size ${config.queueSize} must be a multiple of ${mocoSymmetric(config) ? "twice " : ""}the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`);
-  }
-}
-
 export function createRun(config: TrainConfig): Run {
-  checkOptions("createRun", config, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
+  checkOptions("createRun", config, TRAIN_CONFIG_KEYS);
   validateConfig(config);
   const data = loadMnist();
   const train = limitSplit(data.train, config.trainLimit);
@@ -247,24 +157,34 @@ export function saveCheckpoint(run: Run, directory: string): string {
   return path;
 }
 
-/** Rebuild a run from a checkpoint: the same config, then the saved weights, optimizer, loader and history. */
-export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {}): Run {
-  checkOptions("resumeRun", overrides, { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true });
+/**
+ * Rebuild a run from a checkpoint: the same config, then the saved weights, optimizer, loader and
+ * history. Every metadata field is checked first (src/methods/checkpoint-schema.ts), then every
+ * tensor (names, shapes, dtypes, finite values: loadModule); a bad file throws naming the field.
+ */
+export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {}, op = "resume"): Run {
+  checkOptions("resumeRun", overrides, TRAIN_CONFIG_KEYS);
   const path = join(directory, CHECKPOINT_FILE);
-  if (!existsSync(path)) throw new Error(`resume: no checkpoint at ${path}`);
-  const metadata = readCheckpointMetadata(path);
-  const saved = JSON.parse(metadata.config) as TrainConfig;
+  if (!existsSync(path)) throw new Error(`${op}: no checkpoint at ${path}`);
+  const { config: saved, trainState, loaderState } = readCheckpoint(path, op);
   // Only the length of a run may change on resume; anything else would not continue the same run.
   for (const [key, value] of Object.entries(overrides) as [keyof TrainConfig, unknown][]) {
     if (key !== "epochs" && value !== undefined && value !== saved[key]) {
-      throw new Error(`resume: ${path} was trained with ${key} ${String(saved[key])}, not ${String(value)} (only epochs may change on resume)`);
+      throw new Error(`${op}: ${path} was trained with ${key} ${String(saved[key])}, not ${String(value)} (only epochs may change on resume)`);
     }
   }
   const config = { ...saved, ...overrides };
   const run = createRun(config);
+  if (trainState.step !== trainState.epoch * run.stepsPerEpoch) {
+    throw new Error(`${op}: '${path}': metadata 'trainState.step' is ${trainState.step}, but ${trainState.epoch} epochs of ${run.stepsPerEpoch} steps are ${trainState.epoch * run.stepsPerEpoch}`);
+  }
   loadModule(path, run.method, { optimizer: run.optimizer });
-  run.loader.setState(JSON.parse(metadata.loaderState) as LoaderState);
-  run.state = JSON.parse(metadata.trainState) as TrainState;
+  try {
+    run.loader.setState(loaderState);
+  } catch (error) {
+    throw new Error(`${op}: '${path}': metadata 'loaderState' does not fit this run: ${(error as Error).message}`);
+  }
+  run.state = trainState;
   if (config.epochs !== saved.epochs) {
     // A longer (or shorter) run changes the schedule's total: the schedule is recomputed from it.
     run.totalSteps = run.stepsPerEpoch * config.epochs;
@@ -272,33 +192,61 @@ export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {
   return run;
 }
 
-export function readCheckpointMetadata(path: string): Record<string, string> {
-  const probe = loadCheckpointMetadataOnly(path);
-  for (const key of ["method", "config", "trainState", "loaderState"]) {
-    if (!(key in probe)) throw new Error(`resume: ${path} is not a contrastive-ts training checkpoint (no '${key}' in its metadata)`);
-  }
-  return probe;
+/** A checkpoint's metadata, every field checked (checkpoint-schema.ts); the tensors are checked by loadModule. */
+export function readCheckpoint(path: string, op = "resume"): CheckpointContents & { metadata: Record<string, string> } {
+  const metadata = loadSafetensors(path).metadata;
+  return { metadata, ...parseCheckpointMetadata(op, path, metadata) };
 }
 
-function loadCheckpointMetadataOnly(path: string): Record<string, string> {
-  return loadSafetensors(path).metadata;
+/** The metadata strings of a checkpoint, after the checks of `readCheckpoint`. */
+export function readCheckpointMetadata(path: string): Record<string, string> {
+  return readCheckpoint(path).metadata;
+}
+
+const TRAIN_OPTION_KEYS = { checkpointDirectory: true, onProgress: true, onEpoch: true, stopAfterEpochs: true } as const;
+
+export interface TrainOptions {
+  checkpointDirectory?: string;
+  onProgress?: (p: Progress) => void;
+  /** After every epoch, after its checkpoint is written. */
+  onEpoch?: (epoch: number, meanLoss: number) => void;
+  stopAfterEpochs?: number;
 }
 
 /**
  * Train until `config.epochs` (continuing from the run's state), calling `onProgress` after every
  * step and `onEpoch` after every epoch (after the checkpoint is written).
  */
-export function trainRun(
-  run: Run,
-  options: { checkpointDirectory?: string; onProgress?: (p: Progress) => void; onEpoch?: (epoch: number, meanLoss: number) => void; stopAfterEpochs?: number } = {},
-): TrainState {
-  checkOptions("trainRun", options, { checkpointDirectory: true, onProgress: true, onEpoch: true, stopAfterEpochs: true });
+export function trainRun(run: Run, options: TrainOptions = {}): TrainState {
+  checkOptions("trainRun", options, TRAIN_OPTION_KEYS);
+  const steps = trainSteps(run, options);
+  let next = steps.next();
+  while (!next.done) next = steps.next();
+  return next.value;
+}
+
+/** What `trainSteps` yields: after each optimizer step, and after each epoch (its checkpoint written, if any). */
+export type TrainEvent = { kind: "step"; progress: Progress } | { kind: "epoch"; epoch: number; meanLoss: number; checkpoint: string | null };
+
+/**
+ * The loop of `trainRun`, one optimizer step at a time: it yields after every step and after every
+ * epoch's checkpoint, where the run is consistent, so a caller may pause there (the CLI lets a
+ * Ctrl-C in) or stop (`return()`): an epoch in progress is then abandoned, and the last checkpoint
+ * written is the last whole epoch.
+ *
+ * Each step checks what it produced: the loss, every gradient, and every parameter after the
+ * update must be finite, or training stops with a message naming the step, the tensor and the
+ * likely cause (`nonFiniteHint`), before the bad values can reach a checkpoint.
+ */
+export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Generator<TrainEvent, TrainState, void> {
+  checkOptions("trainSteps", options, TRAIN_OPTION_KEYS);
   const { config, method, loader, optimizer, state } = run;
   const schedule = cosineWithWarmup({
     baseLr: config.lr,
     warmupSteps: Math.min(Math.round(config.warmupEpochs * run.stepsPerEpoch), run.totalSteps - 1),
     totalSteps: run.totalSteps,
   });
+  const trainable = method.trainableParameters();
   method.train();
   let epochsThisCall = 0;
   while (state.epoch < config.epochs) {
@@ -306,23 +254,48 @@ export function trainRun(
     let lossSum = 0;
     let stepInEpoch = 0;
     for (const batch of loader.epochBatches() as Iterable<TwoViewBatch & ImageCaptionBatch>) {
-      const loss = method.trainingLoss(batch);
+      const where = `at step ${state.step + 1} (epoch ${state.epoch + 1})`;
+      for (const [field, images] of [["view1", batch.view1], ["view2", batch.view2], ["images", batch.images]] as const) {
+        const index = images === undefined ? -1 : images.findIndex((x) => !Number.isFinite(x));
+        if (index >= 0) throw new Error(`train: the batch's ${field} holds ${images![index]} at flat index ${index} ${where}: the data is broken, not the model`);
+      }
+      let loss: Tensor;
+      try {
+        loss = method.trainingLoss(batch);
+      } catch (error) {
+        // The losses refuse a NaN or an infinity in their inputs before it becomes a NaN loss.
+        if (!(error instanceof NonFiniteError)) throw error;
+        throw new Error(`train: the forward pass became non-finite ${where} (${error.message}); ${nonFiniteHint(run, "loss")}`);
+      }
+      const value = loss.item();
+      if (!Number.isFinite(value)) throw new Error(`train: the loss became ${value} ${where}; ${nonFiniteHint(run, "loss")}`);
       optimizer.zeroGrad();
       loss.backward();
+      for (const [name, parameter] of trainable) {
+        const bad = parameter.grad === null ? null : firstNonFinite(parameter.grad);
+        if (bad !== null) throw new Error(`train: the gradient of '${name}' became ${bad.value} (flat index ${bad.index}) ${where}, the loss was ${value}; ${nonFiniteHint(run, "gradient")}`);
+      }
       const lr = schedule(state.step);
       for (const group of optimizer.paramGroups) group.lr = lr;
       optimizer.step();
+      for (const [name, parameter] of trainable) {
+        const bad = firstNonFinite(parameter);
+        if (bad !== null) throw new Error(`train: parameter '${name}' became ${bad.value} (flat index ${bad.index}) in the update ${where}, its gradient was finite; ${nonFiniteHint(run, "update")}`);
+        // Adam's second moment is g²: a finite gradient above √max overflows it (and the checkpoint would not load).
+        for (const [stateKey, moment] of Object.entries(optimizer.state.get(parameter) ?? {})) {
+          const badMoment = typeof moment === "number" ? null : firstNonFinite(moment);
+          if (badMoment !== null) throw new Error(`train: the optimizer's ${stateKey} of '${name}' became ${badMoment.value} (flat index ${badMoment.index}) ${where}, its gradient was finite; ${nonFiniteHint(run, "moment")}`);
+        }
+      }
       state.step += 1;
       method.afterOptimizerStep(state.step, run.totalSteps);
-      const value = loss.item();
-      if (!Number.isFinite(value)) throw new Error(`train: the loss became ${value} at step ${state.step} (epoch ${state.epoch + 1}); try a lower --lr`);
       state.lossPerStep.push(value);
       lossSum += value;
       stepInEpoch += 1;
       const seconds = (performance.now() - started) / 1000;
       const samplesPerSecond = (stepInEpoch * config.batchSize) / Math.max(seconds, 1e-9);
       const remainingSteps = run.totalSteps - state.step;
-      options.onProgress?.({
+      const progress: Progress = {
         epoch: state.epoch + 1,
         epochs: config.epochs,
         stepInEpoch,
@@ -332,15 +305,48 @@ export function trainRun(
         extra: method.progressExtra(),
         samplesPerSecond,
         etaSeconds: (remainingSteps * config.batchSize) / Math.max(samplesPerSecond, 1e-9),
-      });
+      };
+      options.onProgress?.(progress);
+      yield { kind: "step", progress };
     }
     state.epoch += 1;
     state.lossPerEpoch.push(lossSum / Math.max(stepInEpoch, 1));
     state.wallSeconds += (performance.now() - started) / 1000;
-    if (options.checkpointDirectory) saveCheckpoint(run, options.checkpointDirectory);
-    options.onEpoch?.(state.epoch, state.lossPerEpoch[state.lossPerEpoch.length - 1]);
+    const checkpoint = options.checkpointDirectory ? saveCheckpoint(run, options.checkpointDirectory) : null;
+    const meanLoss = state.lossPerEpoch[state.lossPerEpoch.length - 1];
+    options.onEpoch?.(state.epoch, meanLoss);
+    yield { kind: "epoch", epoch: state.epoch, meanLoss, checkpoint };
     epochsThisCall += 1;
     if (options.stopAfterEpochs !== undefined && epochsThisCall >= options.stopAfterEpochs) break;
   }
   return state;
+}
+
+/** The largest finite value of each dtype: a logit 1/τ above it is ±Infinity. */
+const DTYPE_MAX = { float32: 3.4028234663852886e38, float64: Number.MAX_VALUE } as const;
+
+/**
+ * The likely cause of a non-finite loss, gradient, optimizer moment or update, for the message.
+ * The parameters were finite before this step (checked after every update, and on load) and so
+ * were the batch's images (checked before the forward pass), so:
+ *  - a temperature too small for the dtype: the logits are s/τ (|s| ≤ 1, cosine similarities),
+ *    the gradients scale as 1/τ and Adam's second moment as 1/τ². When 1/τ (for the loss) or
+ *    1/τ² (for a gradient or a moment) exceeds the dtype's largest value, no learning rate helps;
+ *  - otherwise the step itself was too large (exploding activations or gradients, or an lr so
+ *    large that the update overflows): a lower --lr.
+ */
+export function nonFiniteHint(run: Run, what: "loss" | "gradient" | "moment" | "update"): string {
+  const { config } = run;
+  const dtype = run.method.trainableParameters()[0]?.[1].dtype ?? "float32";
+  const max = DTYPE_MAX[dtype];
+  const tau = config.temperature;
+  if (tau !== undefined && what !== "update") {
+    const scale = what === "loss" ? 1 / tau : 1 / (tau * tau);
+    if (scale > max) {
+      const term = what === "loss" ? `the logits scale as 1/τ = ${(1 / tau).toExponential(2)}` : `the gradients scale as 1/τ and Adam's second moment as 1/τ² = ${scale.toExponential(2)}`;
+      return `--temperature ${tau} is too small for ${dtype}: ${term}, above its largest value ${max.toExponential(2)}; use a larger --temperature (the default is ${DEFAULT_TEMPERATURE[config.method]}), a lower --lr will not help`;
+    }
+  }
+  if (what === "update") return `the update overflowed: try a lower --lr (this run's is ${config.lr})`;
+  return `the inputs and the parameters were finite, so the ${what === "loss" ? "forward pass" : "backward pass"} overflowed (exploding activations or gradients): try a lower --lr (this run's is ${config.lr})`;
 }

@@ -37,6 +37,9 @@ import { TransformerEncoder, TransformerEncoderLayer } from "./transformer.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The default image side: 28, MNIST's (nn sits below data/, so the number is restated, not imported). */
+export const DEFAULT_IMAGE_SIZE = 28;
+
 export interface PatchEmbeddingOptions {
   embedDim: number;
   imageSize?: number;
@@ -62,7 +65,7 @@ export class PatchEmbedding extends Module {
     super();
     checkOptions("PatchEmbedding", options, { embedDim: true, imageSize: true, patchSize: true, inChannels: true, classToken: true, dtype: true, generator: true });
     const generator = requireGenerator("PatchEmbedding", options?.generator);
-    this.imageSize = options.imageSize ?? 28;
+    this.imageSize = options.imageSize ?? DEFAULT_IMAGE_SIZE;
     this.patchSize = options.patchSize ?? 7;
     this.inChannels = options.inChannels ?? 1;
     this.embedDim = options.embedDim;

@@ -26,17 +26,33 @@ export function asTensor(op: string, value: TensorLike, like: Tensor): Tensor {
     return Tensor.fromTypedArray(data, []);
   }
   requireTensor(op, value, "operand");
-  checkSameDtype(op, like, value);
+  checkSameDtype(op, "input", like, "other", value); // torch's names for the two operands
   return value;
 }
 
-export function checkSameDtype(op: string, a: Tensor, b: Tensor): void {
+/**
+ * Two tensors that meet in one op must share a dtype: there is no silent promotion (PyTorch
+ * promotes float32 with float64 to float64; here the caller converts, so the cost is visible).
+ */
+export function checkSameDtype(op: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
   if (a.dtype !== b.dtype) {
     throw new Error(
-      `${op}: dtypes differ (${a.dtype} ${shapeToString(a.shape)} and ${b.dtype} ${shapeToString(b.shape)}); ` +
+      `${op}: ${nameA} is ${a.dtype} ${shapeToString(a.shape)} but ${nameB} is ${b.dtype} ${shapeToString(b.shape)}; ` +
         `convert one with .to("${a.dtype}") or .to("${b.dtype}")`,
     );
   }
+}
+
+/**
+ * A contiguous row-major shape seen as (outer, n, inner) around `axis`:
+ *   outer = Π_{k < axis} shape[k],   n = shape[axis],   inner = Π_{k > axis} shape[k]
+ * Element (p, i, q) sits at flat position p·n·inner + i·inner + q, so the n values along `axis`
+ * of slice (p, q) start at p·n·inner + q and are `inner` apart.
+ */
+export function aroundAxis(shape: Shape, axis: number): { outer: number; n: number; inner: number } {
+  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  return { outer, n: shape[axis], inner };
 }
 
 /** A read-only view of `t` broadcast to `shape` (stride 0 on the broadcast axes); no copy. */
@@ -65,13 +81,19 @@ export function copyStorage(source: Storage, dtype: DType): Storage {
   return out;
 }
 
+/**
+ * A NaN or infinity refused before it spreads (a loss's input, an overflowing temperature): its own
+ * class, so that the trainer can tell it from a bug and name the likely cause (src/methods/trainer.ts).
+ */
+export class NonFiniteError extends Error {}
+
 /** Throw if any value is NaN: losses call it on their inputs so that a NaN never passes silently. */
 export function assertNoNaN(op: string, t: Tensor, argName: string): void {
   const { data, offset } = contiguousData(t);
   const n = t.numel();
   for (let i = 0; i < n; i++) {
     if (Number.isNaN(data[offset + i])) {
-      throw new Error(`${op}: ${argName} (shape ${shapeToString(t.shape)}) contains NaN at flat index ${i}`);
+      throw new NonFiniteError(`${op}: ${argName} (shape ${shapeToString(t.shape)}) contains NaN at flat index ${i}`);
     }
   }
 }

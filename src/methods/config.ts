@@ -1,0 +1,114 @@
+/**
+ * A training run's settings (`TrainConfig`, with each method's defaults and the checks of every
+ * value) and its progress (`TrainState`): what a checkpoint stores as its `config` and
+ * `trainState` metadata. The training loop is src/methods/trainer.ts; the checks of a saved
+ * config and state are src/methods/checkpoint-schema.ts.
+ */
+import type { EncoderKind, MethodName } from "./common.js";
+import type { ClipImageTower, ClipTextTower } from "./clip.js";
+import { checkOptions } from "../tensor/options.js";
+import { FLOAT32_MAX } from "../losses/checks.js";
+
+export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip"];
+
+export interface TrainConfig {
+  method: MethodName;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** τ for SimCLR and MoCo; CLIP's initial τ (then learned). Defaults per method. */
+  temperature?: number;
+  seed: number;
+  encoder: EncoderKind;
+  /** CLIP only. */
+  imageTower?: ClipImageTower;
+  textTower?: ClipTextTower;
+  weightDecay: number;
+  /** Warmup as a number of epochs (may be fractional). */
+  warmupEpochs: number;
+  /** Train on n training images spread evenly over the classes (tiny budgets, specs); 0 = all 7,996. */
+  trainLimit: number;
+  /** MoCo's queue length K (a multiple of the batch size; of twice the batch size when the loss is symmetric). */
+  queueSize?: number;
+  /**
+   * MoCo: the symmetrized loss ½[L(q₁, k₂) + L(q₂, k₁)] (default true; docs/methods.md says why), or,
+   * with false, MoCo v2's one-sided L(q₁, k₂).
+   */
+  symmetricLoss?: boolean;
+}
+
+/** The keys of a TrainConfig, for checkOptions (src/tensor/options.ts). */
+export const TRAIN_CONFIG_KEYS = { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true } as const;
+
+export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
+
+export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig> = {}): TrainConfig {
+  checkOptions("defaultConfig", overrides, TRAIN_CONFIG_KEYS);
+  const base: TrainConfig = {
+    method,
+    epochs: method === "simclr" || method === "clip" ? 20 : 50,
+    // MoCo's negatives come from the queue, not the batch: a smaller batch costs it no negatives
+    // and gives twice the steps an epoch (docs/methods.md).
+    batchSize: method === "moco" ? 128 : 256,
+    lr: method === "clip" ? 2e-3 : method === "simclr" ? 3e-3 : 1e-3,
+    seed: 0,
+    encoder: "mlp",
+    weightDecay: method === "clip" ? 0.1 : 1e-6,
+    warmupEpochs: 1,
+    trainLimit: 0,
+  };
+  const config = { ...base, ...overrides };
+  if (config.temperature === undefined && method !== "byol") config.temperature = DEFAULT_TEMPERATURE[method];
+  return config;
+}
+
+export interface TrainState {
+  epoch: number;
+  step: number;
+  lossPerEpoch: number[];
+  lossPerStep: number[];
+  wallSeconds: number;
+}
+
+/** MoCo's loss is symmetrized unless the config says otherwise. */
+export function mocoSymmetric(config: TrainConfig): boolean {
+  return config.symmetricLoss ?? true;
+}
+
+/** The keys one MoCo step enqueues: N, or 2N with the symmetrized loss. */
+export function mocoKeysPerStep(config: TrainConfig): number {
+  return mocoSymmetric(config) ? 2 * config.batchSize : config.batchSize;
+}
+
+export function validateConfig(config: TrainConfig): void {
+  checkOptions("validateConfig", config, TRAIN_CONFIG_KEYS);
+  const fail = (message: string): never => {
+    throw new Error(`train: ${message}`);
+  };
+  if (!METHOD_NAMES.includes(config.method)) fail(`unknown method '${config.method}' (one of ${METHOD_NAMES.join(", ")})`);
+  if (!(Number.isInteger(config.epochs) && config.epochs >= 1)) fail(`--epochs must be a positive integer, got ${config.epochs}`);
+  if (!(Number.isInteger(config.batchSize) && config.batchSize >= 2)) fail(`--batch-size must be an integer ≥ 2, got ${config.batchSize}`);
+  if (!(config.lr > 0 && Number.isFinite(config.lr))) fail(`--lr must be a positive number, got ${config.lr}`);
+  if (config.temperature !== undefined && !(config.temperature > 0 && Number.isFinite(config.temperature))) fail(`--temperature must be a positive number, got ${config.temperature}`);
+  // The losses refuse this τ too (checkTemperature); here it is found before any training.
+  if (config.temperature !== undefined && 1 / config.temperature > FLOAT32_MAX) {
+    fail(`--temperature ${config.temperature} is too small for float32: the logits scale as 1/τ = ${(1 / config.temperature).toExponential(2)}, above its largest value ${FLOAT32_MAX.toExponential(2)}; use a larger --temperature (the default is ${DEFAULT_TEMPERATURE[config.method]})`);
+  }
+  if (!Number.isInteger(config.seed)) fail(`--seed must be an integer, got ${config.seed}`);
+  if (config.encoder !== "mlp" && config.encoder !== "conv") fail(`--encoder must be mlp or conv, got ${config.encoder}`);
+  // An option of another method would be silently ignored: refuse it instead.
+  const onlyFor: [keyof TrainConfig, string, MethodName][] = [
+    ["queueSize", "--queue-size", "moco"],
+    ["symmetricLoss", "--moco-loss", "moco"],
+    ["imageTower", "--image-tower", "clip"],
+    ["textTower", "--text-tower", "clip"],
+  ];
+  for (const [key, flag, owner] of onlyFor) {
+    if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
+  }
+  if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
+  if (config.method === "moco" && config.queueSize !== undefined && config.queueSize % mocoKeysPerStep(config) !== 0) {
+    fail(`MoCo queue size ${config.queueSize} must be a multiple of ${mocoSymmetric(config) ? "twice " : ""}the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`);
+  }
+}
+
