@@ -276,7 +276,7 @@ export function readCheckpointMetadata(path: string): Record<string, string> {
 }
 
 function loadCheckpointMetadataOnly(path: string): Record<string, string> {
-  return loadSafetensors(path).metadata;
+  return loadSafetensors(path, { names: [] }).metadata; // the header only: no tensor is read
 }
 
 /**
