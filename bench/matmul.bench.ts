@@ -18,10 +18,11 @@ import { performance } from "node:perf_hooks";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { gemm, type MatrixView } from "../src/ops/gemm.js";
+import { IMAGE_PIXELS } from "../src/data/mnist.js";
 
 /** (M, K, N): batch×784 · 784×512 (MNIST input layer), a square 512³, a wide 1024×128 · 128×1024. */
 const SHAPES: Array<[number, number, number]> = [
-  [256, 784, 512],
+  [256, IMAGE_PIXELS, 512],
   [512, 512, 512],
   [1024, 128, 1024],
 ];

@@ -9,7 +9,7 @@
  * Run: npm start  (or: npm run build:spec && node build/examples/quickstart.js)
  */
 import { Generator, tensor, zeros, randn, crossEntropy, noGrad, type Tensor } from "../src/index.js";
-import { loadMnist } from "../src/data/index.js";
+import { IMAGE_PIXELS, NUM_CLASSES, loadMnist } from "../src/data/index.js";
 
 export function quickstart(options: { steps?: number; log?: (line: string) => void } = {}): number[] {
   const steps = options.steps ?? 200;
@@ -18,20 +18,20 @@ export function quickstart(options: { steps?: number; log?: (line: string) => vo
   const generator = new Generator(0);
   const count = 2000;
   const order = generator.randperm(train.count).subarray(0, count);
-  const pixels = new Float32Array(count * 784);
+  const pixels = new Float32Array(count * IMAGE_PIXELS); // (count, 784)
   const labels = new Int32Array(count);
   order.forEach((image, row) => {
-    pixels.set(train.images.subarray(image * 784, (image + 1) * 784), row * 784);
+    pixels.set(train.images.subarray(image * IMAGE_PIXELS, (image + 1) * IMAGE_PIXELS), row * IMAGE_PIXELS);
     labels[row] = train.labels[image];
   });
-  const weight = randn([784, 10], generator).mul(0.01).detach().requiresGrad_(); // (784, 10)
-  const bias = zeros([10], { requiresGrad: true }); // (10,)
+  const weight = randn([IMAGE_PIXELS, NUM_CLASSES], generator).mul(0.01).detach().requiresGrad_(); // (784, 10)
+  const bias = zeros([NUM_CLASSES], { requiresGrad: true }); // (10,)
   const batchSize = 100;
   const learningRate = 0.5;
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     const start = (step * batchSize) % count;
-    const images = tensor(pixels.subarray(start * 784, (start + batchSize) * 784), { shape: [batchSize, 784] }); // (B, 784)
+    const images = tensor(pixels.subarray(start * IMAGE_PIXELS, (start + batchSize) * IMAGE_PIXELS), { shape: [batchSize, IMAGE_PIXELS] }); // (B, 784)
     const logits = images.matmul(weight).add(bias); // (B, 10)
     const loss = crossEntropy(logits, labels.subarray(start, start + batchSize));
     loss.backward();

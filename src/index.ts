@@ -9,6 +9,7 @@ export {
   type TensorOptions, type TensorFromValuesOptions,
 } from "./tensor/creation.js";
 export { broadcastShapes, type Shape } from "./tensor/shape.js";
+export { versionOf, mutableStorage } from "./tensor/version.js";
 export { noGrad, enableGrad, isGradEnabled, type BackwardOptions } from "./autograd/tape.js";
 export { gradcheck, type GradcheckOptions } from "./autograd/gradcheck.js";
 export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";

@@ -24,10 +24,9 @@ import {
   sampleCropBox,
   type Transform,
 } from "../../src/data/augment.js";
-import { gatherImages, imageAt, loadMnist } from "../../src/data/mnist.js";
+import { gatherImages, IMAGE_SIDE, imageAt, loadMnist } from "../../src/data/mnist.js";
 import { Generator } from "../../src/tensor/random.js";
 
-const SIDE = 28;
 
 /** A few real digits, one per class. */
 function sampleDigits(): Float32Array[] {
@@ -36,7 +35,7 @@ function sampleDigits(): Float32Array[] {
 }
 
 /** A random image in [0, 1] from a seed. */
-function randomImage(seed: number, side = SIDE): Float32Array {
+function randomImage(seed: number, side = IMAGE_SIDE): Float32Array {
   const generator = new Generator(seed);
   return Float32Array.from({ length: side * side }, () => generator.random());
 }
@@ -108,7 +107,7 @@ describe("data/augment", () => {
   describe("batches", () => {
     it("augmentBatch equals augmenting each image in turn with the same generator", () => {
       const digits = sampleDigits();
-      const batch = gatherImages(loadMnist().train.images, SIDE * SIDE, [0, 900, 1800]);
+      const batch = gatherImages(loadMnist().train.images, IMAGE_SIDE * IMAGE_SIDE, [0, 900, 1800]);
       const pipeline = defaultAugmentation();
       const batched = augmentBatch(batch, 3, pipeline, new Generator(9));
       const generator = new Generator(9);
@@ -118,13 +117,13 @@ describe("data/augment", () => {
 
     it("augmentationPreview puts each original first in its row", () => {
       const digits = sampleDigits();
-      const images = new Float32Array(2 * SIDE * SIDE);
+      const images = new Float32Array(2 * IMAGE_SIDE * IMAGE_SIDE);
       images.set(digits[0]);
-      images.set(digits[1], SIDE * SIDE);
+      images.set(digits[1], IMAGE_SIDE * IMAGE_SIDE);
       const preview = augmentationPreview(images, 2, defaultAugmentation(), new Generator(0), 3);
       expect(preview.rows).to.equal(2);
       expect(preview.cols).to.equal(4);
-      expect(Array.from(preview.images.subarray(4 * SIDE * SIDE, 5 * SIDE * SIDE))).to.deep.equal(Array.from(digits[1]));
+      expect(Array.from(preview.images.subarray(4 * IMAGE_SIDE * IMAGE_SIDE, 5 * IMAGE_SIDE * IMAGE_SIDE))).to.deep.equal(Array.from(digits[1]));
     });
   });
 
@@ -160,22 +159,22 @@ describe("data/augment", () => {
 
     it("resizes with bilinear interpolation that reproduces a linear ramp exactly", () => {
       // I(x, y) = x / 27; zooming into the top-left 14×14 box: out(x) = I(x/2 − 1/4), clamped at the box edge.
-      const ramp = Float32Array.from({ length: SIDE * SIDE }, (_, i) => (i % SIDE) / 27);
-      const output = new Float32Array(SIDE * SIDE);
+      const ramp = Float32Array.from({ length: IMAGE_SIDE * IMAGE_SIDE }, (_, i) => (i % IMAGE_SIDE) / 27);
+      const output = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
       resizedCrop(ramp, output, { top: 0, left: 0, height: 14, width: 14 });
-      for (let column = 0; column < SIDE; column++) {
+      for (let column = 0; column < IMAGE_SIDE; column++) {
         const sourceX = Math.min(Math.max(column / 2 - 0.25, 0), 13);
-        expect(output[5 * SIDE + column]).to.be.closeTo(sourceX / 27, 1e-6);
+        expect(output[5 * IMAGE_SIDE + column]).to.be.closeTo(sourceX / 27, 1e-6);
       }
     });
 
     it("samples boxes inside the image with the requested area and aspect ratio", () => {
       fc.assert(
         fc.property(fc.integer({ min: 0, max: 1_000_000 }), (seed) => {
-          const box = sampleCropBox(SIDE, [0.5, 1], [3 / 4, 4 / 3], new Generator(seed));
-          const area = (box.width * box.height) / (SIDE * SIDE);
+          const box = sampleCropBox(IMAGE_SIDE, [0.5, 1], [3 / 4, 4 / 3], new Generator(seed));
+          const area = (box.width * box.height) / (IMAGE_SIDE * IMAGE_SIDE);
           return (
-            box.top >= 0 && box.left >= 0 && box.top + box.height <= SIDE && box.left + box.width <= SIDE &&
+            box.top >= 0 && box.left >= 0 && box.top + box.height <= IMAGE_SIDE && box.left + box.width <= IMAGE_SIDE &&
             area > 0.45 && area <= 1 && box.width / box.height > 0.7 && box.width / box.height < 1.4
           );
         }),
@@ -187,7 +186,7 @@ describe("data/augment", () => {
   describe("rotation", () => {
     it("by 0 degrees is the identity, bit for bit", () => {
       for (const digit of sampleDigits()) {
-        const output = new Float32Array(SIDE * SIDE);
+        const output = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
         rotate(digit, output, 0);
         expect(bytesOf(output)).to.deep.equal(bytesOf(digit));
       }
@@ -205,14 +204,14 @@ describe("data/augment", () => {
 
     it("by 360 degrees gives the input back (up to rounding)", () => {
       const digit = sampleDigits()[2];
-      const output = new Float32Array(SIDE * SIDE);
+      const output = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
       rotate(digit, output, 360);
       for (let i = 0; i < digit.length; i++) expect(output[i]).to.be.closeTo(digit[i], 1e-6);
     });
 
     it("by ±15 degrees keeps the ink of a centered digit (none rotates out)", () => {
       for (const digit of sampleDigits()) {
-        const output = new Float32Array(SIDE * SIDE);
+        const output = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
         rotate(digit, output, 15);
         expect(mean(output) / mean(digit)).to.be.within(0.97, 1.03);
       }

@@ -29,15 +29,14 @@ import {
   type CaptionThresholds,
   type DigitDescription,
 } from "../../src/data/captions.js";
-import { loadMnist } from "../../src/data/mnist.js";
+import { IMAGE_SIDE, loadMnist } from "../../src/data/mnist.js";
 import { Generator } from "../../src/tensor/random.js";
 
-const SIDE = 28;
 
 /** A 28×28 image with ink wherever `inked(x, y)` holds. */
 function drawImage(inked: (x: number, y: number) => boolean): Float32Array {
-  const image = new Float32Array(SIDE * SIDE);
-  for (let y = 0; y < SIDE; y++) for (let x = 0; x < SIDE; x++) if (inked(x, y)) image[y * SIDE + x] = 1;
+  const image = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
+  for (let y = 0; y < IMAGE_SIDE; y++) for (let x = 0; x < IMAGE_SIDE; x++) if (inked(x, y)) image[y * IMAGE_SIDE + x] = 1;
   return image;
 }
 
@@ -93,7 +92,7 @@ describe("data/captions", () => {
       const box = measureDigit(drawImage((x, y) => x >= 5 && x < 12 && y >= 3 && y < 23));
       expect(box.boxWidth).to.equal(7);
       expect(box.boxHeight).to.equal(20);
-      expect(measureDigit(new Float32Array(SIDE * SIDE))).to.deep.equal({ inkMass: 0, strokeWidth: 0, slant: 0, boxHeight: 0, boxWidth: 0 });
+      expect(measureDigit(new Float32Array(IMAGE_SIDE * IMAGE_SIDE))).to.deep.equal({ inkMass: 0, strokeWidth: 0, slant: 0, boxHeight: 0, boxWidth: 0 });
     });
 
     it("fitted thresholds cut each class's training images into thirds of thickness", () => {

@@ -5,17 +5,16 @@ import { expect } from "chai";
 import { defaultAugmentation } from "../../src/data/augment.js";
 import { buildCaptionTable, captionTokens, fitCaptionThresholds } from "../../src/data/captions.js";
 import { BatchSampler, ImageCaptionLoader, TwoViewLoader, type LoaderState } from "../../src/data/loader.js";
-import { loadMnist, type Split } from "../../src/data/mnist.js";
+import { IMAGE_PIXELS, loadMnist, NUM_CLASSES, type Split } from "../../src/data/mnist.js";
 import { Generator } from "../../src/tensor/random.js";
 
-const PIXELS = 28 * 28;
 
 /** `count` random 28×28 images labelled i mod 10. */
 function syntheticSplit(count: number): Split {
   const generator = new Generator(123);
   return {
-    images: Float32Array.from({ length: count * PIXELS }, () => generator.random()),
-    labels: Int32Array.from({ length: count }, (_, i) => i % 10),
+    images: Float32Array.from({ length: count * IMAGE_PIXELS }, () => generator.random()),
+    labels: Int32Array.from({ length: count }, (_, i) => i % NUM_CLASSES),
     count,
   };
 }
@@ -74,9 +73,9 @@ describe("data/loader", () => {
       const loader = new TwoViewLoader(split, pipeline, { batchSize: 8, seed: 3 });
       const batch = loader.next();
       expect(batch.batchSize).to.equal(8);
-      expect(batch.view1.length).to.equal(8 * PIXELS);
-      expect(batch.view2.length).to.equal(8 * PIXELS);
-      expect(Array.from(batch.labels)).to.deep.equal(Array.from(batch.indices, (i) => i % 10));
+      expect(batch.view1.length).to.equal(8 * IMAGE_PIXELS);
+      expect(batch.view2.length).to.equal(8 * IMAGE_PIXELS);
+      expect(Array.from(batch.labels)).to.deep.equal(Array.from(batch.indices, (i) => i % NUM_CLASSES));
       expect(fingerprint({ a: batch.view1 })).to.not.equal(fingerprint({ a: batch.view2 }));
       for (const value of batch.view1) expect(value >= 0 && value <= 1).to.equal(true);
     });
@@ -131,8 +130,8 @@ describe("data/loader", () => {
       for (let k = 0; k < batch.batchSize; k++) {
         const expected = captionTokens(table, batch.indices[k], batch.templateIds[k]);
         expect(Array.from(batch.tokens.subarray(k * table.maxLength, (k + 1) * table.maxLength))).to.deep.equal(Array.from(expected));
-        expect(Array.from(batch.images.subarray(k * PIXELS, (k + 1) * PIXELS))).to.deep.equal(
-          Array.from(test.images.subarray(batch.indices[k] * PIXELS, (batch.indices[k] + 1) * PIXELS)),
+        expect(Array.from(batch.images.subarray(k * IMAGE_PIXELS, (k + 1) * IMAGE_PIXELS))).to.deep.equal(
+          Array.from(test.images.subarray(batch.indices[k] * IMAGE_PIXELS, (batch.indices[k] + 1) * IMAGE_PIXELS)),
         );
         expect(batch.labels[k]).to.equal(test.labels[batch.indices[k]]);
       }

@@ -17,6 +17,7 @@ import { SGD } from "../../src/optim/sgd.js";
 import { MoCo } from "../../src/methods/moco.js";
 import { imageTensor } from "../../src/methods/common.js";
 import type { TwoViewBatch } from "../../src/data/loader.js";
+import { IMAGE_PIXELS } from "../../src/data/mnist.js";
 
 const unitRows = (generator: Generator, n: number, d: number) => normalize(randn([n, d], generator, { dtype: "float64" }));
 
@@ -104,7 +105,7 @@ describe("docs: errata of chapter 7 not covered by other specs (docs/errata.md)"
     const moco = new MoCo({ queueSize, temperature: 0.2, symmetric: false, generator: new Generator(13) }); // the chapter's one-sided loss
     const generator = new Generator(14);
     const batch = (): TwoViewBatch => {
-      const views = () => Float32Array.from({ length: n * 784 }, () => generator.random());
+      const views = () => Float32Array.from({ length: n * IMAGE_PIXELS }, () => generator.random());
       return { view1: views(), view2: views(), labels: new Int32Array(n), indices: new Int32Array(n), batchSize: n };
     };
     for (let step = 0; step < 2; step++) moco.trainingLoss(batch()); // pointer at 8

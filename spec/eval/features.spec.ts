@@ -5,6 +5,7 @@
 import { expect } from "chai";
 import { tensor } from "../../src/tensor/creation.js";
 import { Tensor } from "../../src/tensor/tensor.js";
+import { IMAGE_PIXELS, IMAGE_SIDE } from "../../src/data/mnist.js";
 import { asFeatureMatrix, asLabels, embedImages, normalizeRows } from "../../src/eval/features.js";
 import { knnAccuracy } from "../../src/eval/knn.js";
 import { uniformity } from "../../src/eval/health.js";
@@ -71,20 +72,20 @@ describe("eval/features", () => {
 
   it("embedImages runs a frozen encoder over the images in batches and stacks the features", () => {
     const count = 5;
-    const images = new Float32Array(count * 784);
-    for (let i = 0; i < count; i++) images.fill(i / 10, i * 784, (i + 1) * 784);
+    const images = new Float32Array(count * IMAGE_PIXELS);
+    for (let i = 0; i < count; i++) images.fill(i / 10, i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS);
     const batchSizes: number[] = [];
     // A toy "encoder": (B, 1, 28, 28) → (B, 2) = [mean pixel, 1]
     const embed = (batch: Tensor) => {
       batchSizes.push(batch.shape[0]);
-      expect(batch.shape.slice(1)).to.deep.equal([1, 28, 28]);
+      expect(batch.shape.slice(1)).to.deep.equal([1, IMAGE_SIDE, IMAGE_SIDE]);
       const rows = batch.shape[0];
       const pixels = batch.toTypedArray();
       const out = new Float32Array(rows * 2);
       for (let r = 0; r < rows; r++) {
         let sum = 0;
-        for (let p = 0; p < 784; p++) sum += pixels[r * 784 + p];
-        out[r * 2] = sum / 784;
+        for (let p = 0; p < IMAGE_PIXELS; p++) sum += pixels[r * IMAGE_PIXELS + p];
+        out[r * 2] = sum / IMAGE_PIXELS;
         out[r * 2 + 1] = 1;
       }
       return { data: out, rows, dim: 2 };

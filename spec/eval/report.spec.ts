@@ -3,7 +3,7 @@
  * with a fixed 4×4 average-pooling "encoder" standing in for a trained one).
  */
 import { expect } from "chai";
-import { loadMnist } from "../../src/data/mnist.js";
+import { IMAGE_PIXELS, IMAGE_SIDE, loadMnist } from "../../src/data/mnist.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { formatEvaluationTable, REPORT_COLUMNS } from "../../src/eval/report.js";
 import { rawPixelFeatures } from "../../src/eval/baselines.js";
@@ -20,7 +20,7 @@ function averagePool(images: Tensor): { data: Float32Array; rows: number; dim: n
   const pixels = images.toTypedArray();
   const out = new Float32Array(rows * 49);
   for (let i = 0; i < rows; i++) {
-    for (let y = 0; y < 28; y++) for (let x = 0; x < 28; x++) out[i * 49 + (y >> 2) * 7 + (x >> 2)] += pixels[i * 784 + y * 28 + x] / 16;
+    for (let y = 0; y < IMAGE_SIDE; y++) for (let x = 0; x < IMAGE_SIDE; x++) out[i * 49 + (y >> 2) * 7 + (x >> 2)] += pixels[i * IMAGE_PIXELS + y * IMAGE_SIDE + x] / 16;
   }
   return { data: out, rows, dim: 49 };
 }
@@ -61,7 +61,7 @@ describe("eval/report", () => {
   it("raw-pixel features are a (count, 784) view over the split's images", () => {
     const { test } = loadMnist();
     const features = rawPixelFeatures(test);
-    expect([features.rows, features.dim]).to.deep.equal([2004, 784]);
+    expect([features.rows, features.dim]).to.deep.equal([2004, IMAGE_PIXELS]);
     expect(features.data).to.equal(test.images);
   });
 

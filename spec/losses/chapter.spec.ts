@@ -1,5 +1,5 @@
 /**
- * Where chapter 7 (shared/seed/chapter-07-contrastive-learning.md) is wrong, each claim shown
+ * Where chapter 7 ("Chapter 7: Contrastive Learning") is wrong, each claim shown
  * false by computation (docs/losses.md, "Where chapter 7 is wrong", points here):
  *   1. §7.2 "bounded between 0 and log(1+N)"      — log(1+N) is the value at uniform similarity;
  *                                                   the bound is log(1 + N·e^{2/τ}).

@@ -117,6 +117,7 @@ describe("methods/moco: gradients despite the in-place enqueue", () => {
     moco.trainingLoss(batch).backward();
     untouched.trainingLoss(batch).backward();
     expect(moco.queuePointer).to.equal(pointer + N); // the enqueue did happen before backward
+    expect(moco.queue.version).to.equal(1); // and the queue's version counter saw it
     const gradients = [...moco.namedParameters()].filter(([, p]) => p.requiresGrad);
     const reference = new Map(untouched.namedParameters());
     expect(gradients.length).to.equal(8); // encoder and projector: 4 Linear layers × (weight, bias)
@@ -124,6 +125,41 @@ describe("methods/moco: gradients despite the in-place enqueue", () => {
       expect(parameter.grad, name).to.not.equal(null);
       expect(sameBits(parameter.grad!, reference.get(name)!.grad!), name).to.equal(true);
     }
+  });
+});
+
+describe("methods/moco: why the queue is cloned (the comment in MoCo.trainingLoss)", () => {
+  const setup = () => {
+    const g = new Generator(11);
+    const moco = new MoCo({ generator: new Generator(12), queueSize: K, symmetric: false });
+    const queueBefore = Tensor.fromTypedArray(moco.queue.toTypedArray(), [K, D]); // a copy: the queue before the enqueue
+    const query = Tensor.fromTypedArray(Float32Array.from({ length: N * D }, () => g.normal()), [N, D], true); // (N, 128)
+    const key = normalize(Tensor.fromTypedArray(Float32Array.from({ length: N * D }, () => g.normal()), [N, D])); // (N, 128)
+    return { moco, queueBefore, query, enqueue: () => moco.enqueue(key), key };
+  };
+
+  it("mocoLoss never leaves the queue's buffer on the tape: on the live queue, an enqueue before backward changes nothing", () => {
+    const { moco, queueBefore, query, enqueue, key } = setup();
+    const loss = mocoLoss(query, key, moco.queue, { temperature: 0.2 }); // no clone
+    enqueue();
+    expect(moco.queue.version).to.equal(1);
+    loss.backward(); // not refused: the tape saved only normalize(queue)'s fresh output
+    const gradient = query.grad!.toTypedArray();
+    query.grad = null;
+    mocoLoss(query, key, queueBefore, { temperature: 0.2 }).backward();
+    expect(sameBits(gradient, query.grad!.toTypedArray())).to.equal(true);
+  });
+
+  it("a loss that reads the queue itself (as builder.py's einsum) is refused after the enqueue, unless it read a clone", () => {
+    const { moco, query, enqueue } = setup();
+    const logits = (negatives: Tensor) => normalize(query).matmul(negatives.t()).div(0.2); // (N, K) from the queue as it is
+    const loss = logits(moco.queue).logsumexp(1).mean();
+    enqueue();
+    expect(() => loss.backward()).to.throw(/backward: input 1 of 'matmul' \(shape \[128, 48\]\) was modified in place after it was saved \(version 1, saved at version 0\)/);
+    const cloned = logits(noGrad(() => moco.queue.clone())).logsumexp(1).mean();
+    enqueue();
+    cloned.backward();
+    expect(query.grad).to.not.equal(null);
   });
 });
 

@@ -14,7 +14,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tensor } from "../../src/tensor/creation.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/safetensors.js";
-import { loadMnist, classCounts } from "../../src/data/mnist.js";
+import { loadMnist, classCounts, IMAGE_PIXELS } from "../../src/data/mnist.js";
 import {
   CHECKPOINT_FILE, createRun, defaultConfig, limitSplit, resumeRun, saveCheckpoint, trainRun, validateConfig, type TrainConfig,
 } from "../../src/methods/trainer.js";
@@ -160,7 +160,7 @@ describe("methods/trainer: limitSplit", () => {
     const train = loadMnist().train;
     const small = limitSplit(train, 256);
     expect(small.count).to.equal(256);
-    expect(small.images.length).to.equal(256 * 784);
+    expect(small.images.length).to.equal(256 * IMAGE_PIXELS);
     const counts = classCounts(small.labels);
     const full = classCounts(train.labels);
     counts.forEach((count, digit) => expect(count, `digit ${digit}`).to.be.closeTo((256 * full[digit]) / train.count, 1));
@@ -176,7 +176,7 @@ describe("methods/trainer: limitSplit", () => {
         const i = pick % n;
         const source = Math.floor((i * test.count) / n);
         expect(small.labels[i]).to.equal(test.labels[source]);
-        expect(sameBits(small.images.subarray(i * 784, (i + 1) * 784), test.images.subarray(source * 784, (source + 1) * 784))).to.equal(true);
+        expect(sameBits(small.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), test.images.subarray(source * IMAGE_PIXELS, (source + 1) * IMAGE_PIXELS))).to.equal(true);
       }),
       { numRuns: 50 },
     );

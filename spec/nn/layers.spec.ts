@@ -18,6 +18,7 @@ import { PatchEmbedding, VisionTransformer } from "../../src/nn/vit.js";
 import { Conv2d, conv2d, fold, unfold } from "../../src/nn/conv.js";
 import { AdaptiveAvgPool2d, MaxPool2d, AvgPool2d, maxPool2d } from "../../src/nn/pooling.js";
 import { Linear } from "../../src/nn/linear.js";
+import { IMAGE_SIDE, NUM_CLASSES } from "../../src/data/mnist.js";
 import { expectClose, randomLeaf } from "./helpers.js";
 
 const f64 = { dtype: "float64" as const };
@@ -295,7 +296,7 @@ describe("nn: layer behaviour", () => {
 
     it("errors name the shapes", () => {
       const conv = new Conv2d(3, 4, 3, { generator: new Generator(0) });
-      expect(() => conv.forward(zeros([1, 2, 5, 5]))).to.throw(/Conv2d: conv2d: input of shape \[1, 2, 5, 5\] has 2 channels but weight \[4, 3, 3, 3\] expects 3/);
+      expect(() => conv.forward(zeros([1, 2, 5, 5]))).to.throw(/^Conv2d: input of shape \[1, 2, 5, 5\] has 2 channels but weight \[4, 3, 3, 3\] expects 3$/);
       expect(() => conv.forward(zeros([1, 3, 2, 5]))).to.throw(/a 3×3 kernel .* does not fit a 2×5 input/);
       expect(() => conv.forward(zeros([3, 5, 5]))).to.throw(/input must be \(N, C, H, W\), got shape \[3, 5, 5\]/);
       expect(() => new Conv2d(1, 1, 0, { generator: new Generator(0) })).to.throw(/Conv2d: kernelSize must be an integer ≥ 1/);
@@ -319,7 +320,7 @@ describe("nn: layer behaviour", () => {
     });
 
     it("padding above half the kernel is refused, as in torch", () => {
-      expect(() => new MaxPool2d(2, 2, 2).forward(zeros([1, 1, 4, 4]))).to.throw(/MaxPool2d: maxPool2d: padding 2×2 should be at most half of the kernel size 2×2/);
+      expect(() => new MaxPool2d(2, 2, 2).forward(zeros([1, 1, 4, 4]))).to.throw(/^MaxPool2d: padding 2×2 should be at most half of the kernel size 2×2$/);
     });
   });
 
@@ -335,7 +336,7 @@ describe("nn: layer behaviour", () => {
     it("the class token is prepended; MNIST 28×28 with 7×7 patches gives 16 (+1) tokens", () => {
       const embed = new PatchEmbedding({ embedDim: 6, generator: new Generator(0) });
       expect(embed.numPatches).to.equal(16);
-      const tokens = embed.forward(zeros([2, 1, 28, 28]));
+      const tokens = embed.forward(zeros([2, 1, IMAGE_SIDE, IMAGE_SIDE]));
       expect(tokens.shape).to.deep.equal([2, 17, 6]);
       const first = (tokens.toArray() as number[][][])[1][0];
       const expected = values(embed.clsToken!.add(embed.posEmbed.narrow(1, 0, 1)));
@@ -343,9 +344,9 @@ describe("nn: layer behaviour", () => {
     });
 
     it("VisionTransformer: (B, 1, 28, 28) → (B, numClasses), or pooled (B, D) features without a head", () => {
-      const withHead = new VisionTransformer({ embedDim: 8, depth: 1, numHeads: 2, numClasses: 10, generator: new Generator(0) });
-      const x = randn([2, 1, 28, 28], new Generator(1));
-      expect(withHead.forward(x).shape).to.deep.equal([2, 10]);
+      const withHead = new VisionTransformer({ embedDim: 8, depth: 1, numHeads: 2, numClasses: NUM_CLASSES, generator: new Generator(0) });
+      const x = randn([2, 1, IMAGE_SIDE, IMAGE_SIDE], new Generator(1));
+      expect(withHead.forward(x).shape).to.deep.equal([2, NUM_CLASSES]);
       const features = new VisionTransformer({ embedDim: 8, depth: 1, numHeads: 2, pool: "mean", generator: new Generator(0) });
       expect(features.forward(x).shape).to.deep.equal([2, 8]);
       expect(features.patchEmbed.clsToken).to.equal(null);
@@ -359,5 +360,33 @@ describe("nn: layer behaviour", () => {
       expect(linear.forward(zeros([3])).shape).to.deep.equal([2]);
       expect(() => linear.forward(zeros([2, 4]))).to.throw(/Linear: input of shape \[2, 4\] does not end in inFeatures = 3/);
     });
+  });
+
+  describe("a module's error names the module, once", () => {
+    // The module forwards to its functional op (LayerNorm → layerNorm); the op's own name is taken
+    // off the message, so that it opens with exactly one name: the one the user called.
+    const generator = new Generator(0);
+    const cases: [string, () => unknown, string][] = [
+      ["LayerNorm", () => new LayerNorm(4).forward(zeros([2, 3])), "LayerNorm: input of shape [2, 3] does not end in normalizedShape [4]"],
+      ["BatchNorm1d", () => new BatchNorm1d(3).forward(zeros([1, 3])), "BatchNorm1d: expected more than 1 value per channel when training, got input of shape [1, 3]"],
+      ["Embedding", () => new Embedding(3, 2, { generator }).forward([0, 5]), "Embedding: index 5 at position 1 is out of range for the embedding table (numEmbeddings) of size 3"],
+      ["Conv2d", () => new Conv2d(3, 4, 3, { generator }).forward(zeros([1, 3, 2, 2])), "Conv2d: a 3×3 kernel (dilation 1×1, padding 0×0) does not fit a 2×2 input: output would be 0×0"],
+      ["AvgPool2d", () => new AvgPool2d(2).forward(zeros([1, 4, 4])), "AvgPool2d: input must be (N, C, H, W), got shape [1, 4, 4]"],
+      ["AdaptiveAvgPool2d", () => new AdaptiveAvgPool2d(2).forward(zeros([1, 1, 0, 4])), "AdaptiveAvgPool2d: input of shape [1, 1, 0, 4] has an empty spatial dim"],
+      ["TransformerEncoderLayer (its LayerNorm)", () => new TransformerEncoderLayer(4, 2, { generator }).forward(zeros([1, 2, 3])), "LayerNorm: input of shape [1, 2, 3] does not end in normalizedShape [4]"],
+    ];
+    for (const [name, run, message] of cases) {
+      it(`${name}: "${message.slice(0, message.indexOf(":"))}: …", the op's error as the cause`, () => {
+        let thrown: unknown;
+        try {
+          run();
+        } catch (error) {
+          thrown = error;
+        }
+        expect(thrown).to.be.instanceOf(Error);
+        expect((thrown as Error).message).to.equal(message);
+        expect((thrown as Error).cause).to.be.instanceOf(Error); // the functional op's own error, e.g. "layerNorm: …"
+      });
+    }
   });
 });

@@ -22,6 +22,7 @@ import { Conv2d } from "../../src/nn/conv.js";
 import { MaxPool2d } from "../../src/nn/pooling.js";
 import { fromTorchKey, toTorchKey, toTorchStateDict, fromTorchStateDict } from "../../src/nn/torch-keys.js";
 import * as nn from "../../src/nn/index.js";
+import { IMAGE_PIXELS } from "../../src/data/mnist.js";
 
 const names = (m: Module) => [...m.namedParameters()].map(([name]) => name);
 const stateKeys = (m: Module) => [...m.stateDict().keys()];
@@ -42,10 +43,10 @@ describe("nn: module semantics", () => {
     });
 
     it("MLP([784, 512, 256], …) = nn.Sequential: children 0, 1, 2, … and keys 0.weight, 0.bias, 2.weight …", () => {
-      const plain = new MLP([784, 512, 256], { activation: "relu", generator: new Generator(0) });
+      const plain = new MLP([IMAGE_PIXELS, 512, 256], { activation: "relu", generator: new Generator(0) });
       expect([...plain.namedChildren()].map(([n, m]) => `${n}:${m.constructor.name}`)).to.deep.equal(["0:Linear", "1:ReLU", "2:Linear"]);
       expect(names(plain)).to.deep.equal(["0.weight", "0.bias", "2.weight", "2.bias"]);
-      const withNorm = new MLP([784, 512, 256], { activation: "gelu", batchNorm: true, lastActivation: true, lastBatchNorm: true, generator: new Generator(0) });
+      const withNorm = new MLP([IMAGE_PIXELS, 512, 256], { activation: "gelu", batchNorm: true, lastActivation: true, lastBatchNorm: true, generator: new Generator(0) });
       expect([...withNorm.namedChildren()].map(([n, m]) => `${n}:${m.constructor.name}`)).to.deep.equal([
         "0:Linear", "1:BatchNorm1d", "2:GELU", "3:Linear", "4:BatchNorm1d", "5:GELU",
       ]);

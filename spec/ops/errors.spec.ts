@@ -14,8 +14,9 @@ describe("errors name the op and the shapes, dtypes or values", () => {
   });
 
   it("mixed dtypes", () => {
-    expect(() => T.zeros([2]).mul(T.zeros([2], { dtype: "float64" }))).to.throw(/^mul: dtypes differ \(float32 \[2\] and float64 \[2\]\)/);
-    expect(() => T.zeros([2, 2]).matmul(T.zeros([2, 2], { dtype: "float64" }))).to.throw(/^matmul: dtypes differ/);
+    expect(() => T.zeros([2]).mul(T.zeros([2], { dtype: "float64" }))).to.throw(/^mul: input is float32 \[2\] but other is float64 \[2\]; convert one with \.to\("float32"\) or \.to\("float64"\)$/);
+    expect(() => T.zeros([2, 2]).matmul(T.zeros([2, 2], { dtype: "float64" }))).to.throw(/^matmul: left operand is float32 \[2, 2\] but right operand is float64 \[2, 2\]/);
+    expect(() => T.cat([T.zeros([2]), T.zeros([2], { dtype: "float64" })])).to.throw(/^cat: tensors\[0\] is float32 \[2\] but tensors\[1\] is float64 \[2\]/);
   });
 
   it("backward on a non-scalar, and on a tensor that needs no grad", () => {

@@ -21,6 +21,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad } from "./tape.js";
 import { shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 
 export interface GradcheckOptions {
   eps?: number;
@@ -95,7 +96,7 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     inputs.forEach((t, k) => {
       const expected = analytic[k];
       if (expected === null) return;
-      const data = t.storage.data;
+      const data = mutableStorage(t).data; // perturbed in place (and restored): a write, for the version count
       const where = positions[k]!;
       for (let i = 0; i < where.length; i++) {
         const position = where[i];

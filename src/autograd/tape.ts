@@ -14,14 +14,20 @@
  *   - un-broadcasting: a rule may return a gradient of the broadcast (output) shape; it is summed
  *     back to the input's shape here;
  *   - shape and dtype assertions on every gradient a rule returns;
+ *   - saved-tensor checks: a record notes the version of its inputs and output (how many in-place
+ *     writes their buffers have had, src/tensor/version.ts); before a rule runs, a saved tensor
+ *     whose version changed is refused, since the rule would read values the forward never saw;
  *   - release: after backward the records are emptied (unless `retainGraph`), so a training loop
  *     of thousands of steps does not grow memory.
  *
- * PyTorch: the same design (`grad_fn`, `sequence_nr`, `retain_graph`, `torch.no_grad`).
+ * PyTorch: the same design (`grad_fn`, `sequence_nr`, `retain_graph`, `torch.no_grad`, the saved
+ * variables' `_version` check). One difference: PyTorch checks only the tensors a rule saves (add's
+ * rule saves none); here every input and the output are checked, since a rule may read any of them.
  */
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
 import { Tensor, allocate, type GradFn } from "../tensor/tensor.js";
+import { versionOf } from "../tensor/version.js";
 import { contiguousStrides, numel, sameShape, shapeToString, type Shape } from "../tensor/shape.js";
 
 /** A rule maps the gradient of the output to one gradient per input (null: no gradient). */
@@ -34,6 +40,11 @@ export interface TapeRecord extends GradFn {
   inputs: Tensor[];
   readonly outputShape: number[];
   backward: BackwardRule | null;
+  /** versionOf(inputs[i]) when recorded; backward refuses the rule if one has changed. */
+  readonly inputVersions: readonly number[];
+  /** The output and its version when recorded: rules such as exp's and sqrt's read the output. */
+  output: Tensor | null;
+  readonly outputVersion: number;
 }
 
 let gradEnabled = true;
@@ -74,7 +85,10 @@ export function enableGrad<T>(fn: () => T): T {
 export function record(op: string, inputs: Tensor[], output: Tensor, backward: BackwardRule): Tensor {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   output.requiresGrad = true;
-  const entry: TapeRecord = { op, position: tapeLength++, inputs, outputShape: output.shape, backward };
+  const entry: TapeRecord = {
+    op, position: tapeLength++, inputs, outputShape: output.shape, backward,
+    inputVersions: inputs.map(versionOf), output, outputVersion: versionOf(output),
+  };
   output.gradFn = entry;
   return output;
 }
@@ -170,6 +184,7 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
       const gradOutput = gradOfOutput.get(node);
       gradOfOutput.delete(node);
       if (gradOutput === undefined) continue; // no path from the root carried a gradient here
+      checkSavedVersions(node);
       const inputGrads = node.backward!(gradOutput);
       if (inputGrads.length !== node.inputs.length) {
         throw new Error(`backward: rule of '${node.op}' returned ${inputGrads.length} gradients for ${node.inputs.length} inputs`);
@@ -195,9 +210,29 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
   if (!options.retainGraph) {
     for (const node of reachable) {
       node.inputs = [];
+      node.output = null;
       node.backward = null;
     }
   }
+}
+
+/**
+ * Refuse to run a rule on tensors written in place since the forward: the rule would read values
+ * that the forward did not compute with, and return a wrong gradient without any sign of it.
+ */
+function checkSavedVersions(node: TapeRecord): void {
+  node.inputs.forEach((input, i) => checkVersion(node.op, input, node.inputVersions[i], i));
+  if (node.output !== null) checkVersion(node.op, node.output, node.outputVersion, "output");
+}
+
+function checkVersion(op: string, tensor: Tensor, saved: number, which: number | "output"): void {
+  const now = versionOf(tensor);
+  if (now === saved) return;
+  throw new Error(
+    `backward: ${which === "output" ? "the output" : `input ${which}`} of '${op}' (shape ${shapeToString(tensor.shape)}) ` +
+      `was modified in place after it was saved (version ${now}, saved at version ${saved}); ` +
+      "clone it before modifying, as MoCo's queue does",
+  );
 }
 
 /** Check a rule's output and sum it back over broadcast axes to the input's shape. */

@@ -6,7 +6,7 @@ import "../ops/tensor-methods.js"; // Tensor's methods, as the package entry (sr
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";
-import { loadMnist, type MnistData } from "../data/mnist.js";
+import { IMAGE_PIXELS, loadMnist, type MnistData } from "../data/mnist.js";
 import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
 import { imageGrid, savePng } from "../data/png.js";
 import { writeFileAtomic } from "../io/safetensors.js";
@@ -257,7 +257,7 @@ function augmentCommand(argv: readonly string[]): number {
   if (count < 1 || count > 100) throw new UsageError(`augment: --count must be between 1 and 100, got ${count}`);
   if (views < 1 || views > 20) throw new UsageError(`augment: --views must be between 1 and 20, got ${views}`);
   const data = loadMnist();
-  const preview = augmentationPreview(data.test.images.subarray(0, count * 784), count, defaultAugmentation(), new Generator((flags.seed as number | undefined) ?? 0), views);
+  const preview = augmentationPreview(data.test.images.subarray(0, count * IMAGE_PIXELS), count, defaultAugmentation(), new Generator((flags.seed as number | undefined) ?? 0), views);
   const grid = imageGrid(preview.images, preview.rows, preview.cols);
   savePng(resolve(out), grid.pixels, grid.width, grid.height);
   process.stdout.write(`wrote ${out}: ${count} test digits (left column) and ${views} augmented views each\n`);
@@ -275,8 +275,8 @@ function demoData(limit: number): MnistData {
 }
 
 /**
- * The demo's budget per method at scale 1: about 10 minutes in all on a 2-core machine. Alone, an
- * epoch takes about 12 s (SimCLR), 22 s (MoCo, symmetrized), 27 s (BYOL) and 8 s (CLIP).
+ * The demo's budget per method at scale 1, in epochs. What it costs (the demo's wall time, each
+ * method's time per epoch) is in docs/methods.md ("Numbers reached here").
  */
 const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
 

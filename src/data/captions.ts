@@ -26,8 +26,9 @@
  *   slant      left-slanted / upright / right-slanted    |s| ≤ 0.15 (≈ 8.5°) is upright
  *   size       small / large                box area h·w below / at-or-above the class median.
  *                                           (MNIST was size-normalized so that the larger side is
- *                                           20 px: the box height alone is 20 px in 86% of the
- *                                           images, so it cannot tell sizes apart; the area can.)
+ *                                           20 px: the box height alone is 20 px in most images
+ *                                           (docs/data.md has the share), so it cannot tell sizes
+ *                                           apart; the area can.)
  *
  * Templates mix these with the digit as a word ("seven") or numeral ("7"). The held-out templates
  * are never used in training: a model that only memorized training sentences does worse on them.
@@ -369,7 +370,7 @@ export function captionVocabulary(): string[] {
   const templates = [...TRAINING_TEMPLATES, ...HELD_OUT_TEMPLATES, ...ZERO_SHOT_TEMPLATES];
   for (const template of templates) for (const token of splitWords(template.replace(/\{\w+\}/g, " "))) tokens.add(token);
   for (const word of [...DIGIT_WORDS, ...THICKNESS_WORDS, ...SLANT_WORDS, ...SIZE_WORDS]) for (const token of splitWords(word)) tokens.add(token);
-  for (let digit = 0; digit < 10; digit++) tokens.add(String(digit));
+  for (let digit = 0; digit < NUM_CLASSES; digit++) tokens.add(String(digit));
   tokens.add("an"); // produced by the article rule
   return [...tokens].sort();
 }

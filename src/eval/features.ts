@@ -17,6 +17,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/tape.js";
 import { gemm } from "../ops/gemm.js";
+import { IMAGE_SIDE } from "../data/mnist.js";
 
 export type FeatureArray = Float32Array | Float64Array;
 
@@ -140,12 +141,14 @@ export function countClasses(...labelSets: Int32Array[]): number {
   return largest + 1;
 }
 
-export function checkSameDim(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
+/** Two feature matrices compared with each other: the feature dims (columns) must agree. */
+export function checkSameFeatureDim(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
   if (a.dim !== b.dim) {
     throw new Error(`${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] have different feature dimensions (${a.dim} vs ${b.dim})`);
   }
 }
 
+/** Two feature matrices that pair row by row: the row counts must agree. */
 export function checkSameRows(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
   if (a.rows !== b.rows) {
     throw new Error(`${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] must have the same number of rows (one pair per row)`);
@@ -217,7 +220,7 @@ export interface EmbedOptions {
  * dropout or batch statistics (call `model.eval()` first); this function cannot know.
  */
 export function embedImages(embed: EmbedFn, images: Float32Array, count: number, options: EmbedOptions = {}): FeatureMatrix {
-  const imageShape = options.imageShape ?? [1, 28, 28];
+  const imageShape = options.imageShape ?? [1, IMAGE_SIDE, IMAGE_SIDE];
   const batchSize = options.batchSize ?? 256;
   const pixels = imageShape.reduce((p, d) => p * d, 1);
   if (!Number.isInteger(count) || count <= 0) throw new Error(`embedImages: count must be a positive integer, got ${count}`);

@@ -39,7 +39,7 @@
  */
 import {
   asFeatureMatrix,
-  checkSameDim,
+  checkSameFeatureDim,
   checkSameRows,
   normalizeRows,
   queryBlockRows,
@@ -60,7 +60,7 @@ export function alignment(features: FeaturesLike, positiveFeatures: FeaturesLike
   const a = asFeatureMatrix(fn, "features", features);
   const b = asFeatureMatrix(fn, "positiveFeatures", positiveFeatures);
   checkSameRows(fn, "features", a, "positiveFeatures", b);
-  checkSameDim(fn, "features", a, "positiveFeatures", b);
+  checkSameFeatureDim(fn, "features", a, "positiveFeatures", b);
   const alpha = options.alpha ?? 2;
   if (!(alpha > 0) || !Number.isFinite(alpha)) throw new Error(`${fn}: alpha must be a finite number > 0, got ${alpha}`);
   const u = normalizeRows(a); // (N, D)

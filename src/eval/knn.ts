@@ -31,7 +31,7 @@ import {
   accuracy,
   asFeatureMatrix,
   asLabels,
-  checkSameDim,
+  checkSameFeatureDim,
   countClasses,
   normalizeRows,
   queryBlockRows,
@@ -85,7 +85,7 @@ export function knnAccuracy(trainFeatures: FeaturesLike, trainLabels: LabelsLike
 function runKnn(fn: string, trainFeatures: FeaturesLike, trainLabels: LabelsLike, testFeatures: FeaturesLike, options: KnnOptions) {
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
   const test = asFeatureMatrix(fn, "testFeatures", testFeatures);
-  checkSameDim(fn, "trainFeatures", train, "testFeatures", test);
+  checkSameFeatureDim(fn, "trainFeatures", train, "testFeatures", test);
   const k = options.k ?? 20;
   const temperature = options.temperature ?? 0.07;
   const weighting = options.weighting ?? "exponential";

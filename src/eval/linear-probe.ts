@@ -44,7 +44,7 @@ import {
   accuracy,
   asFeatureMatrix,
   asLabels,
-  checkSameDim,
+  checkSameFeatureDim,
   countClasses,
   type FeatureMatrix,
   type FeaturesLike,
@@ -106,7 +106,7 @@ export function linearProbe(
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
   const test = asFeatureMatrix(fn, "testFeatures", testFeatures);
-  checkSameDim(fn, "trainFeatures", train, "testFeatures", test);
+  checkSameFeatureDim(fn, "trainFeatures", train, "testFeatures", test);
   const weightDecay = options.weightDecay ?? 1e-4;
   const tolerance = options.tolerance ?? 1e-5;
   const maxIterations = options.maxIterations ?? 1000;
@@ -203,7 +203,8 @@ function designMatrix(features: FeatureMatrix, mean: Float64Array, scale: Float6
 
 /**
  * (rows, width) row-major → (width, rows) row-major: kept next to the design matrix so that the
- * gradient product [Z, 1]ᵀ (P − Y) reads contiguous rows (a strided view costs ~50% more).
+ * gradient product [Z, 1]ᵀ (P − Y) reads contiguous rows (a strided view is slower; docs/evaluation.md,
+ * "Measured on this split", has the timing).
  */
 function transposeMatrix(matrix: Float32Array, rows: number, width: number): Float32Array {
   const out = new Float32Array(rows * width);

@@ -26,7 +26,7 @@
  */
 import {
   asFeatureMatrix,
-  checkSameDim,
+  checkSameFeatureDim,
   checkSameRows,
   normalizeRows,
   queryBlockRows,
@@ -55,7 +55,7 @@ export function retrievalRecall(imageFeatures: FeaturesLike, textFeatures: Featu
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const texts = asFeatureMatrix(fn, "textFeatures", textFeatures);
   checkSameRows(fn, "imageFeatures", images, "textFeatures", texts);
-  checkSameDim(fn, "imageFeatures", images, "textFeatures", texts);
+  checkSameFeatureDim(fn, "imageFeatures", images, "textFeatures", texts);
   const ks = [...(options.ks ?? [1, 5])];
   if (ks.length === 0) throw new Error(`${fn}: ks is empty; give at least one cut-off K`);
   for (const k of ks) if (!Number.isInteger(k) || k <= 0) throw new Error(`${fn}: every K in ks must be a positive whole number, got ${k}`);
@@ -135,7 +135,7 @@ export function groupedRetrievalRecall(
   const fn = "groupedRetrievalRecall";
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const captions = asFeatureMatrix(fn, "captionFeatures", captionFeatures);
-  checkSameDim(fn, "imageFeatures", images, "captionFeatures", captions);
+  checkSameFeatureDim(fn, "imageFeatures", images, "captionFeatures", captions);
   if (captionOfImage.length !== images.rows) throw new Error(`${fn}: captionOfImage has ${captionOfImage.length} entries for ${images.rows} images`);
   const ks = [...(options.ks ?? [1, 5])];
   for (const k of ks) if (!Number.isInteger(k) || k <= 0) throw new Error(`${fn}: every K in ks must be a positive whole number, got ${k}`);

@@ -25,7 +25,7 @@ import {
   accuracy,
   asFeatureMatrix,
   asLabels,
-  checkSameDim,
+  checkSameFeatureDim,
   normalizeRows,
   type FeatureArray,
   type FeatureMatrix,
@@ -77,7 +77,7 @@ export function zeroShotPredict(imageFeatures: FeaturesLike, classifier: Feature
   const fn = "zeroShotPredict";
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const weights = asFeatureMatrix(fn, "classifier", classifier);
-  checkSameDim(fn, "imageFeatures", images, "classifier", weights);
+  checkSameFeatureDim(fn, "imageFeatures", images, "classifier", weights);
   return predictWithUnitRows(normalizeRows(images), images.rows, normalizeRows(weights), weights.rows, images.dim);
 }
 
@@ -118,7 +118,7 @@ export function zeroShotAccuracy(imageFeatures: FeaturesLike, labels: LabelsLike
   const fn = "zeroShotAccuracy";
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const { rows, classes, prompts } = asPromptEmbeddings(fn, promptEmbeddings);
-  checkSameDim(fn, "imageFeatures", images, "promptEmbeddings (as C·P rows)", rows);
+  checkSameFeatureDim(fn, "imageFeatures", images, "promptEmbeddings (as C·P rows)", rows);
   const y = asLabels(fn, "labels", labels, images.rows, classes);
   const imageUnit = normalizeRows(images); // (N, D)
   const prompt3d = { data: rows.data, classes, prompts, dim: rows.dim };

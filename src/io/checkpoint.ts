@@ -34,9 +34,11 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 import type { Module } from "../nn/module.js";
 import type { Optimizer, OptimizerStateDict, ParamState } from "../optim/optimizer.js";
 import { toTorchKey, fromTorchKey } from "../nn/torch-keys.js";
+import { withoutOpName } from "../nn/util.js";
 import { loadSafetensors, saveSafetensors } from "./safetensors.js";
 
 /** The metadata key that holds the optimizer's JSON, and the prefix of its state tensors. */
@@ -183,10 +185,13 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
     try {
       optimizer.loadStateDict(optimizerStateDict);
     } catch (error) {
-      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${(error as Error).message}`, { cause: error });
+      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${withoutOpName((error as Error).message)}`, { cause: error });
     }
   }
-  for (const [key, target] of own) target.storage.data.set(tensors.get(fileKeyOf.get(key)!)!.storage.data, target.storage.offset);
+  for (const [key, target] of own) {
+    const { data, offset } = mutableStorage(target);
+    data.set(tensors.get(fileKeyOf.get(key)!)!.storage.data, offset);
+  }
   return { metadata };
 }
 

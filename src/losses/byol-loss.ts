@@ -26,7 +26,8 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";
-import { checkEmbeddings, checkSameDtype, checkSameShape } from "./checks.js";
+import { checkSameDtype } from "../ops/util.js";
+import { checkEmbeddings, checkSameShape } from "./checks.js";
 
 export function byolLoss(prediction: Tensor, target: Tensor): Tensor {
   checkEmbeddings("byolLoss", "prediction", prediction);

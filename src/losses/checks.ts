@@ -4,7 +4,9 @@
  *
  *   ntXent: z1 has shape [4, 8] but z2 has shape [3, 8]
  *
- * rather than deep inside a matmul, or, worse, silently returns NaN.
+ * rather than deep inside a matmul, or, worse, silently returns NaN. The dtype check is the ops'
+ * own (checkSameDtype in ../ops/util.ts), and so is the reduction check (checkReduction in
+ * ../ops/functional.ts).
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
@@ -41,21 +43,12 @@ export function checkSameShape(loss: string, nameA: string, a: Tensor, nameB: st
   }
 }
 
-/** A set of keys (any count) compared with queries: the embedding dims must agree. */
-export function checkSameDim(loss: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
+/** A set of keys (any count) compared with queries: the embedding dims (shape[1]) must agree. */
+export function checkSameEmbeddingDim(loss: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
   if (a.shape[1] !== b.shape[1]) {
     throw new Error(
       `${loss}: ${nameA} has shape ${shapeToString(a.shape)} but ${nameB} has shape ${shapeToString(b.shape)}: ` +
         `the embedding dims (${a.shape[1]} and ${b.shape[1]}) must match`,
-    );
-  }
-}
-
-export function checkSameDtype(loss: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
-  if (a.dtype !== b.dtype) {
-    throw new Error(
-      `${loss}: ${nameA} is ${a.dtype} ${shapeToString(a.shape)} but ${nameB} is ${b.dtype} ${shapeToString(b.shape)}; ` +
-        `convert one with .to("${a.dtype}") or .to("${b.dtype}")`,
     );
   }
 }

@@ -34,9 +34,10 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
-import { requireTensor } from "../ops/util.js";
-import { arangeLabels, checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkSameDtype, requireTensor } from "../ops/util.js";
+import { arangeLabels, checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 
 export interface ClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
@@ -116,7 +117,7 @@ export function clampLogitScale_(logitScale: Tensor, min = 0, max = Math.log(100
   if (!(min <= max)) throw new Error(`clampLogitScale_: need min ≤ max, got min=${min}, max=${max}`);
   if (!logitScale.isContiguous()) throw new Error(`clampLogitScale_: logitScale must be contiguous (shape ${shapeToString(logitScale.shape)})`);
   // A write to the storage, outside the tape (as torch.no_grad + clamp_).
-  const { data, offset } = logitScale.storage;
+  const { data, offset } = mutableStorage(logitScale);
   for (let i = 0; i < logitScale.numel(); i++) data[offset + i] = Math.min(max, Math.max(min, data[offset + i]));
   return logitScale;
 }

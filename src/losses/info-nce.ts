@@ -38,9 +38,9 @@ import { Tensor } from "../tensor/tensor.js";
 import { tensor } from "../tensor/creation.js";
 import { shapeToString } from "../tensor/shape.js";
 import { cat } from "../ops/indexing.js";
-import { crossEntropy, type Reduction } from "../ops/functional.js";
-import { requireTensor } from "../ops/util.js";
-import { arangeLabels, checkEmbeddings, checkFinite, checkSameDim, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkReduction, crossEntropy, type Reduction } from "../ops/functional.js";
+import { checkSameDtype, requireTensor } from "../ops/util.js";
+import { arangeLabels, checkEmbeddings, checkFinite, checkSameEmbeddingDim, checkSameShape, checkTemperature } from "./checks.js";
 import { checkMetric, pairwiseScores, prepare, rowScores, type SimilarityMetric } from "./similarity.js";
 
 export interface InfoNCEOptions {
@@ -68,7 +68,7 @@ export function infoNCE(query: Tensor, positiveKey: Tensor, negativeKeys?: Tenso
       throw new Error(`infoNCE: negativeKeys is empty (shape ${shapeToString(negativeKeys.shape)}); omit it to use the in-batch negatives`);
     }
     checkEmbeddings("infoNCE", "negativeKeys", negativeKeys);
-    checkSameDim("infoNCE", "negativeKeys", negativeKeys, "query", query);
+    checkSameEmbeddingDim("infoNCE", "negativeKeys", negativeKeys, "query", query);
     checkSameDtype("infoNCE", "query", query, "negativeKeys", negativeKeys);
   }
   const batchSize = query.shape[0];
@@ -129,11 +129,4 @@ export function infoNCEFromSimilarities(similarities: readonly number[], tempera
   const loss = rawInfoNCE(logits).item();
   const probability = logits.softmax(1).select(1, 0).item();
   return { logits: Array.from(logits.toTypedArray()), probability, loss };
-}
-
-function checkReduction(loss: string, reduction: unknown): Reduction {
-  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new Error(`${loss}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
-  }
-  return reduction;
 }

@@ -30,7 +30,8 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { cat } from "../ops/indexing.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
-import { checkEmbeddings, checkSameDim, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkSameDtype } from "../ops/util.js";
+import { checkEmbeddings, checkSameEmbeddingDim, checkSameShape, checkTemperature } from "./checks.js";
 
 export interface MocoLossOptions {
   /** τ, default 0.07 (MoCo v1; v2 uses 0.2). */
@@ -43,7 +44,7 @@ export function mocoLoss(query: Tensor, key: Tensor, queue: Tensor, options: Moc
   checkEmbeddings("mocoLoss", "key", key);
   checkEmbeddings("mocoLoss", "queue", queue);
   checkSameShape("mocoLoss", "query", query, "key", key);
-  checkSameDim("mocoLoss", "queue", queue, "query", query);
+  checkSameEmbeddingDim("mocoLoss", "queue", queue, "query", query);
   checkSameDtype("mocoLoss", "query", query, "key", key);
   checkSameDtype("mocoLoss", "query", query, "queue", queue);
 

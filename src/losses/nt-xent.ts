@@ -45,7 +45,8 @@ import type { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";
 import { cat } from "../ops/indexing.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
-import { checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { checkSameDtype } from "../ops/util.js";
+import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 
 export interface NTXentOptions {
   /** τ, default 0.5 (SimCLR's CIFAR-10 setting and lightly's default). */

@@ -23,7 +23,8 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";
-import { checkEmbeddings, checkSameDim, checkSameDtype, checkSameShape } from "./checks.js";
+import { checkSameDtype } from "../ops/util.js";
+import { checkEmbeddings, checkSameEmbeddingDim, checkSameShape } from "./checks.js";
 
 export type SimilarityMetric = "cosine" | "dot" | "euclidean";
 
@@ -37,7 +38,7 @@ export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}
   const metric = checkMetric("similarity", options.metric ?? "cosine");
   checkEmbeddings("similarity", "a", a);
   checkEmbeddings("similarity", "b", b);
-  checkSameDim("similarity", "a", a, "b", b);
+  checkSameEmbeddingDim("similarity", "a", a, "b", b);
   checkSameDtype("similarity", "a", a, "b", b);
   return pairwiseScores(prepare(a, metric), prepare(b, metric), metric);
 }

@@ -57,10 +57,11 @@
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { normalize, type Reduction } from "../ops/functional.js";
+import { checkReduction, normalize, type Reduction } from "../ops/functional.js";
 import { gemm } from "../ops/gemm.js";
-import { contiguousData } from "../ops/util.js";
-import { checkEmbeddings, checkSameDtype, checkSameShape, checkTemperature } from "./checks.js";
+import { logSumExpOf } from "../ops/activations.js";
+import { checkSameDtype, contiguousData } from "../ops/util.js";
+import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { resolveClipScale } from "./clip-loss.js";
 
 /** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
@@ -140,7 +141,7 @@ export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
   const s = scale instanceof Tensor ? scale.item() : scale;
   const q = contiguousData(queries); // (N, D), read in place
   const k = contiguousData(keys); // (N, D)
-  const block = new Float64Array(T * T); // the only O(T²) buffer: similarities of one block
+  const block = new Float64Array(T * T); // the only O(T²) buffer: similarities (then logits) of one block
 
   // q_r · k_cᵀ for rows r0…r0+rows, columns c0…c0+cols, into block (rows × cols, row-major).
   const similarityBlock = (r0: number, rows: number, c0: number, cols: number): void => {
@@ -160,25 +161,14 @@ export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
     const rows = Math.min(T, N - r0);
     for (let c0 = 0; c0 < N; c0 += T) {
       const cols = Math.min(T, N - c0);
-      similarityBlock(r0, rows, c0, cols); // (rows, cols)
-      for (let i = 0; i < rows; i++) {
-        const base = i * cols;
-        let blockMax = -Infinity;
-        for (let j = 0; j < cols; j++) blockMax = Math.max(blockMax, s * block[base + j]);
-        let total = 0;
-        for (let j = 0; j < cols; j++) total += Math.exp(s * block[base + j] - blockMax);
-        rowLse[r0 + i] = logAddExp(rowLse[r0 + i], blockMax + Math.log(total));
-      }
+      similarityBlock(r0, rows, c0, cols); // (rows, cols) similarities q_i·k_j
+      for (let e = 0; e < rows * cols; e++) block[e] *= s; // (rows, cols) logits l_ij
+      // blockLse_i over row i (stride 1), blockLseᶜ_j over column j (stride cols)
+      for (let i = 0; i < rows; i++) rowLse[r0 + i] = logAddExp(rowLse[r0 + i], logSumExpOf(block, i * cols, cols, 1));
       if (colLse !== null) {
-        for (let j = 0; j < cols; j++) {
-          let blockMax = -Infinity;
-          for (let i = 0; i < rows; i++) blockMax = Math.max(blockMax, s * block[i * cols + j]);
-          let total = 0;
-          for (let i = 0; i < rows; i++) total += Math.exp(s * block[i * cols + j] - blockMax);
-          colLse[c0 + j] = logAddExp(colLse[c0 + j], blockMax + Math.log(total));
-        }
+        for (let j = 0; j < cols; j++) colLse[c0 + j] = logAddExp(colLse[c0 + j], logSumExpOf(block, j, rows, cols));
       }
-      if (r0 === c0) for (let i = 0; i < rows; i++) diagonal[r0 + i] = s * block[i * cols + i]; // row and column tiles align
+      if (r0 === c0) for (let i = 0; i < rows; i++) diagonal[r0 + i] = block[i * cols + i]; // row and column tiles align
     }
   }
   const out = Tensor.fromTypedArray(allocate(queries.dtype, bothDirections ? 2 * N : N), bothDirections ? [2, N] : [N]);
@@ -264,11 +254,4 @@ function checkTileSize(loss: string, tileSize: unknown): number {
     throw new Error(`${loss}: tileSize must be a whole number ≥ 1, got ${String(tileSize)}`);
   }
   return tileSize;
-}
-
-function checkReduction(loss: string, reduction: unknown): Reduction {
-  if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new Error(`${loss}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
-  }
-  return reduction;
 }

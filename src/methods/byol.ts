@@ -9,8 +9,9 @@
  * ‖p̂ − ẑ‖² = 2 − 2·cos(p, z), the same thing. There are no negatives: what keeps the online
  * network from collapsing to a constant is the asymmetry (the predictor, the stop-gradient, the
  * slowly moving target) — and, on this data, batch norm in the projector and predictor. Without
- * it an MLP version collapsed (loss 0, per-dimension std 0.002 against 1/√D ≈ 0.088); the
- * collapse monitor in the report shows the difference (docs/methods.md).
+ * it an MLP version collapsed (loss 0, per-dimension std far below the 1/√D of spread-out
+ * embeddings: docs/methods.md, "BYOL", has the run); the collapse monitor in the report shows
+ * the difference.
  *
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → z (N, 128) → p (N, 128).
  * PyTorch: lightly `BYOLProjectionHead`, `BYOLPredictionHead`, `NegativeCosineSimilarity`;

@@ -36,6 +36,7 @@ import { clipLoss, clampLogitScale_ } from "../losses/clip-loss.js";
 import { normalize } from "../ops/functional.js";
 import type { ImageCaptionBatch } from "../data/loader.js";
 import { PAD_ID } from "../data/captions.js";
+import { IMAGE_PIXELS } from "../data/mnist.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type ImageEncoder } from "./common.js";
 
 export type ClipImageTower = "mlp" | "conv" | "vit";
@@ -200,7 +201,7 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
         let dim = 0;
         for (let start = 0; start < count; start += batchSize) {
           const size = Math.min(batchSize, count - start);
-          const u = normalize(this.encodeImage(imageTensor(images.subarray(start * 784, (start + size) * 784), size)));
+          const u = normalize(this.encodeImage(imageTensor(images.subarray(start * IMAGE_PIXELS, (start + size) * IMAGE_PIXELS), size)));
           dim = u.shape[1];
           parts.push(u.toTypedArray() as Float32Array);
         }

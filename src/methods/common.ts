@@ -20,7 +20,7 @@ import { Conv2d } from "../nn/conv.js";
 import { BatchNorm2d } from "../nn/batchnorm.js";
 import { MaxPool2d } from "../nn/pooling.js";
 import type { TwoViewBatch, ImageCaptionBatch } from "../data/loader.js";
-import { IMAGE_PIXELS } from "../data/mnist.js";
+import { IMAGE_PIXELS, IMAGE_SIDE } from "../data/mnist.js";
 
 export type EncoderKind = "mlp" | "conv";
 export const FEATURE_DIM = 256;
@@ -53,7 +53,7 @@ export function imageEncoder(kind: EncoderKind, generator: Generator): Sequentia
 
 /** Wrap a flat batch of images as the (B, 1, 28, 28) tensor the encoders read. */
 export function imageTensor(pixels: Float32Array, batchSize: number): Tensor {
-  return Tensor.fromTypedArray(pixels, [batchSize, 1, 28, 28]); // (B, 1, 28, 28)
+  return Tensor.fromTypedArray(pixels, [batchSize, 1, IMAGE_SIDE, IMAGE_SIDE]); // (B, 1, 28, 28)
 }
 
 /** What the trainer needs from a method. */

@@ -6,7 +6,7 @@
  */
 import { noGrad } from "../autograd/tape.js";
 import type { Tensor } from "../tensor/tensor.js";
-import type { MnistData } from "../data/mnist.js";
+import { gatherImages, IMAGE_PIXELS, NUM_CLASSES, type MnistData } from "../data/mnist.js";
 import { captionTokenizer, zeroShotPrompts, buildCaptionTable, fitCaptionThresholds, HELD_OUT_TEMPLATES, CAPTION_MAX_LENGTH } from "../data/captions.js";
 import { evaluateEncoder, type EvaluationResult } from "../eval/evaluate.js";
 import { groupedRetrievalRecall, type GroupedRetrievalResult } from "../eval/retrieval.js";
@@ -97,9 +97,9 @@ export function distinctCaptions(tokens: Int32Array, count: number, length: numb
 export function similaritySample(method: ContrastiveMethod, data: MnistData, options: { count?: number; seed?: number } = {}): { values: Float64Array; size: number; labels: Int32Array } {
   const count = Math.min(options.count ?? 30, data.test.count);
   // The first images of each digit in turn, so that same-digit pairs form blocks.
-  const perDigit = Math.ceil(count / 10);
+  const perDigit = Math.ceil(count / NUM_CLASSES);
   const chosen: number[] = [];
-  for (let digit = 0; digit < 10 && chosen.length < count; digit++) {
+  for (let digit = 0; digit < NUM_CLASSES && chosen.length < count; digit++) {
     let taken = 0;
     for (let i = 0; i < data.test.count && taken < perDigit && chosen.length < count; i++) {
       if (data.test.labels[i] === digit) {
@@ -109,8 +109,7 @@ export function similaritySample(method: ContrastiveMethod, data: MnistData, opt
     }
   }
   const size = chosen.length;
-  const images = new Float32Array(size * 784);
-  chosen.forEach((index, row) => images.set(data.test.images.subarray(index * 784, (index + 1) * 784), row * 784));
+  const images = gatherImages(data.test.images, IMAGE_PIXELS, chosen); // (size, 784)
   const labels = Int32Array.from(chosen, (index) => data.test.labels[index]);
   const wasTraining = method.training;
   method.eval();

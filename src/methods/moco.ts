@@ -17,9 +17,9 @@
  *
  * against the same negatives, then k₁ and k₂ are both enqueued (2N keys a step). Every image
  * gives two gradient signals a step instead of one, as in SimCLR, BYOL and MoCo v3; on this data,
- * with the trainer's batch of 128, it takes the 50-epoch linear probe from 95.1 / 94.7% (seeds
- * 0 / 1, one-sided, batch 256) to 95.6 / 95.8% (docs/methods.md). `symmetric: false` is MoCo
- * v2's own, one-sided loss L(q₁, k₂).
+ * with the trainer's batch of 128, it raises the 50-epoch linear probe over the one-sided loss at
+ * batch 256 on both seeds tried (docs/methods.md, "Numbers reached here", has the runs).
+ * `symmetric: false` is MoCo v2's own, one-sided loss L(q₁, k₂).
  * Gradient: each term is mocoLoss's, ∂L/∂(q_i · k_c) = (p_ic − [c = 0]) / (N τ), halved.
  *
  * Shapes: q, k (N, 128); queue (K, 128), K a multiple of the keys a step enqueues (N, or 2N
@@ -36,6 +36,7 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
+import { mutableStorage } from "../tensor/version.js";
 import { noGrad } from "../autograd/tape.js";
 import { Module, type Parameter } from "../nn/module.js";
 import type { Sequential } from "../nn/container.js";
@@ -115,9 +116,14 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
     }
     const query = (view: Float32Array) => this.projector.forward(this.encoder.forward(imageTensor(view, n))); // (N, 128)
     const key = (view: Float32Array) => noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(view, n))))); // (N, 128)
-    // Negatives are the queue as it is now, before this batch's keys go in. A copy, because the
-    // enqueue below overwrites the queue in place and backward still needs these values
-    // (builder.py: `self.queue.clone().detach()`, for the same reason).
+    // Negatives are the queue as it is now, before this batch's keys go in. The enqueue below
+    // overwrites the queue in place after the loss is built and before the trainer calls backward,
+    // so the loss must not leave the queue's own buffer on the tape. Today mocoLoss already does
+    // not: it reads the queue only through normalize(queue.detach()), a fresh tensor. The copy is
+    // a safeguard for a loss that would use the queue as it is, as builder.py's einsum does
+    // (`self.queue.clone().detach()`; without it PyTorch refuses the backward). Such a loss
+    // without the copy would now fail the same way here: the enqueue bumps the queue's version
+    // and backward refuses the saved tensor, naming the op (src/tensor/version.ts).
     const negatives = noGrad(() => this.queue.clone()); // (K, 128)
     const options = { temperature: this.temperature };
     if (!this.symmetric) {
@@ -139,8 +145,8 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
     const n = keys.shape[0];
     const pointer = this.queuePointer;
     const queue = this.queue;
-    queue.storage.data.set(keys.toTypedArray(), pointer * this.projectionDim); // rows pointer … pointer + N − 1
-    this.getBuffer("queuePointer").storage.data[0] = (pointer + n) % this.queueSize;
+    mutableStorage(queue).data.set(keys.toTypedArray(), pointer * this.projectionDim); // rows pointer … pointer + N − 1
+    mutableStorage(this.getBuffer("queuePointer")).data[0] = (pointer + n) % this.queueSize;
   }
 
   trainableParameters(): [string, Parameter][] {

@@ -37,16 +37,15 @@
  */
 import { Tensor, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
-import { broadcastShapes, contiguousStrides, sameShape, shapeToString } from "../tensor/shape.js";
+import { broadcastShapes, sameShape, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { broadcastView, contiguousData, emptyTensor } from "../ops/util.js";
-import { div, mul, sub } from "../ops/elementwise.js";
-import { sum, mean } from "../ops/reduce.js";
+import { broadcastView, contiguousData, copyStorage, emptyTensor } from "../ops/util.js";
+import { div } from "../ops/elementwise.js";
+import { mean } from "../ops/reduce.js";
+import { softmaxBackward } from "../ops/activations.js";
 import { matmul } from "../ops/matmul.js";
 import { narrow, permute, reshape, transpose } from "../ops/views.js";
 import { dropout as dropoutOp } from "../ops/functional.js";
-import ndarray from "ndarray";
-import ops from "ndarray-ops";
 import { Module, type Parameter } from "./module.js";
 import { Linear, linearForward } from "./linear.js";
 import { checkDtype, checkFeatures } from "./util.js";
@@ -73,8 +72,7 @@ export const maskedSoftmax = defineOp("maskedSoftmax", (x: Tensor, masks: readon
     if (!sameShape(joint, shape)) {
       throw new Error(`${op}: mask of shape ${shapeToString(mask.shape)} does not broadcast to the scores' shape ${shapeToString(shape)}`);
     }
-    const dense = new Float64Array(masked.length); // the mask broadcast to x's shape
-    if (dense.length > 0) ops.assign(ndarray(dense, shape, contiguousStrides(shape), 0), broadcastView(mask, shape));
+    const dense = copyStorage(broadcastView(mask, shape), mask.dtype).data; // the mask broadcast to x's shape
     for (let i = 0; i < dense.length; i++) if (dense[i] !== 0) masked[i] = 1;
   }
   const { data, offset } = contiguousData(x);
@@ -94,7 +92,7 @@ export const maskedSoftmax = defineOp("maskedSoftmax", (x: Tensor, masks: readon
     }
     for (let j = 0; j < n; j++) s[base + j] /= total;
   }
-  return { output: out, inputs: [x], backward: (g) => [mul(out, sub(g, sum(mul(g, out), -1, true)))] };
+  return { output: out, inputs: [x], backward: (g) => [softmaxBackward(out, g, -1)] };
 });
 
 export interface AttentionOptions {

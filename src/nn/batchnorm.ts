@@ -37,7 +37,8 @@ import { contiguousData, emptyTensor } from "../ops/util.js";
 import { zeros, ones } from "../tensor/creation.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
-import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { castTo, checkDtype, checkFeatures, renamedError } from "./util.js";
+import { mutableStorage } from "../tensor/version.js";
 
 export interface BatchNormFunctionalOptions {
   /** γ (C) and β (C); null for no affine transform. */
@@ -187,10 +188,10 @@ export const batchNorm = defineOp("batchNorm", (x: Tensor, options: BatchNormFun
   } };
 });
 
-/** Buffers updated in place must be contiguous views. */
+/** Buffers updated in place must be contiguous views; the write bumps their version. */
 function writableData(op: string, t: Tensor): { data: Float32Array | Float64Array; offset: number } {
   if (!t.isContiguous()) throw new Error(`${op}: running statistics must be contiguous to be updated in place`);
-  return { data: t.storage.data, offset: t.storage.offset };
+  return mutableStorage(t);
 }
 
 export interface BatchNormOptions {
@@ -271,7 +272,8 @@ export abstract class BatchNorm extends Module {
     let factor = this.momentum ?? 0;
     if (this.training && this.trackRunningStats) {
       const counter = this.getBuffer("numBatchesTracked");
-      counter.storage.data[counter.storage.offset] += 1;
+      const { data, offset } = mutableStorage(counter);
+      data[offset] += 1;
       if (this.momentum === null) factor = 1 / counter.item(); // cumulative moving average
     }
     try {
@@ -287,9 +289,10 @@ export abstract class BatchNorm extends Module {
     } catch (error) {
       if (this.training && this.trackRunningStats) {
         const counter = this.getBuffer("numBatchesTracked");
-        counter.storage.data[counter.storage.offset] -= 1; // the batch was refused: nothing changed
+        const { data, offset } = mutableStorage(counter);
+        data[offset] -= 1; // the batch was refused: the count is as before (the version is not)
       }
-      throw new Error(`${name}: ${(error as Error).message}`);
+      throw renamedError(name, error); // "BatchNorm1d: …", not "BatchNorm1d: batchNorm: …"
     }
   }
 }

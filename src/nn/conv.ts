@@ -34,7 +34,7 @@ import { contiguousData, emptyTensor } from "../ops/util.js";
 import { gemm } from "../ops/gemm.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./init.js";
-import { castTo, checkDtype, checkFeatures } from "./util.js";
+import { castTo, checkDtype, checkFeatures, forwardAs } from "./util.js";
 
 export type Pair = number | readonly [number, number];
 
@@ -319,10 +319,6 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     checkDtype("Conv2d", x, this.weight);
-    try {
-      return conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation });
-    } catch (error) {
-      throw new Error(`Conv2d: ${(error as Error).message}`);
-    }
+    return forwardAs("Conv2d", () => conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
   }
 }

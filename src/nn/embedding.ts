@@ -14,12 +14,13 @@
 import { Tensor, type DType, type IndexLike } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { numel, shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { toIndexArray } from "../ops/indexing.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
-import { checkFeatures } from "./util.js";
+import { checkFeatures, forwardAs } from "./util.js";
 
 /**
  * F.embedding(indices, weight, paddingIdx): rows of `weight` at `indices`, with output shape
@@ -81,17 +82,13 @@ export class Embedding extends Module {
     this.paddingIdx = padding === null ? null : padding < 0 ? padding + numEmbeddings : padding;
     this.weight = emptyParameter([numEmbeddings, embeddingDim], options.dtype ?? "float32"); // (numEmbeddings, D)
     normal_(this.weight, 0, 1, generator);
-    if (this.paddingIdx !== null) this.weight.storage.data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+    if (this.paddingIdx !== null) mutableStorage(this.weight).data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
     this.registerParameter("weight", this.weight);
   }
 
   /** indices: a Tensor of any shape, or a flat Int32Array / number[] with `shape` (default [n]). */
   forward(indices: IndexLike, shape?: readonly number[]): Tensor {
     const indexShape = shape ?? (indices instanceof Tensor ? indices.shape : [indices.length]);
-    try {
-      return embedding(indices, this.weight, indexShape, this.paddingIdx); // (…, D)
-    } catch (error) {
-      throw new Error(`Embedding: ${(error as Error).message}`);
-    }
+    return forwardAs("Embedding", () => embedding(indices, this.weight, indexShape, this.paddingIdx)); // (…, D)
   }
 }

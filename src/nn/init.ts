@@ -22,6 +22,7 @@ import { zeros } from "../tensor/creation.js";
 import { Parameter } from "./module.js";
 import { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 
 /** Throw a clear error when a module that draws random numbers gets no Generator. */
 export function requireGenerator(owner: string, generator: unknown): Generator {
@@ -33,7 +34,7 @@ export function requireGenerator(owner: string, generator: unknown): Generator {
 
 function fill(t: Tensor, draw: () => number): Tensor {
   if (!t.isContiguous()) throw new Error(`init: tensor of shape ${shapeToString(t.shape)} must be contiguous to be filled in place`);
-  const { data, offset } = t.storage;
+  const { data, offset } = mutableStorage(t);
   const n = t.numel();
   for (let i = 0; i < n; i++) data[offset + i] = draw();
   return t;

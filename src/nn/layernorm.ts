@@ -22,7 +22,7 @@ import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, ones_, zeros_ } from "./init.js";
-import { castTo, checkDtype } from "./util.js";
+import { castTo, checkDtype, forwardAs } from "./util.js";
 
 /** F.layer_norm(x, normalizedShape, weight, bias, eps). */
 export const layerNorm = defineOp("layerNorm", (x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Recordable | Unchanged => {
@@ -133,10 +133,6 @@ export class LayerNorm extends Module {
 
   forward(x: Tensor): Tensor {
     if (this.weight) checkDtype("LayerNorm", x, this.weight);
-    try {
-      return layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps);
-    } catch (error) {
-      throw new Error(`LayerNorm: ${(error as Error).message}`);
-    }
+    return forwardAs("LayerNorm", () => layerNorm(x, this.normalizedShape, this.weight, this.bias, this.eps));
   }
 }

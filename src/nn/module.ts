@@ -10,6 +10,7 @@
  */
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
+import { mutableStorage } from "../tensor/version.js";
 
 /** A leaf tensor that a module trains. */
 export class Parameter extends Tensor {
@@ -177,5 +178,6 @@ export abstract class Module {
 export function copyInto(target: Tensor, source: Tensor): void {
   if (!target.isContiguous()) throw new Error("copyInto: target must be contiguous");
   const values = source.toTypedArray();
-  target.storage.data.set(values, target.storage.offset);
+  const { data, offset } = mutableStorage(target);
+  data.set(values, offset);
 }

@@ -22,6 +22,7 @@ import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.
 import { contiguousData, emptyTensor } from "../ops/util.js";
 import { Module } from "./module.js";
 import { pair, slidingWindow, type Pair, type Window } from "./conv.js";
+import { forwardAs } from "./util.js";
 
 export interface PoolOptions {
   /** Default: the kernel size (non-overlapping windows). */
@@ -245,7 +246,7 @@ export class MaxPool2d extends Module {
     this.stride = stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    return withOwner("MaxPool2d", () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
+    return forwardAs("MaxPool2d", () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
   }
 }
 
@@ -257,7 +258,7 @@ export class AvgPool2d extends Module {
     this.stride = stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    return withOwner("AvgPool2d", () => avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
+    return forwardAs("AvgPool2d", () => avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
   }
 }
 
@@ -267,14 +268,6 @@ export class AdaptiveAvgPool2d extends Module {
     pair("AdaptiveAvgPool2d", "outputSize", outputSize, 1);
   }
   forward(x: Tensor): Tensor {
-    return withOwner("AdaptiveAvgPool2d", () => adaptiveAvgPool2d(x, this.outputSize));
-  }
-}
-
-function withOwner(owner: string, fn: () => Tensor): Tensor {
-  try {
-    return fn();
-  } catch (error) {
-    throw new Error(`${owner}: ${(error as Error).message}`);
+    return forwardAs("AdaptiveAvgPool2d", () => adaptiveAvgPool2d(x, this.outputSize));
   }
 }

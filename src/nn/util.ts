@@ -18,6 +18,31 @@ export function checkDtype(owner: string, x: Tensor, like: Tensor): void {
   }
 }
 
+/**
+ * A module's forward that hands its input to a functional op (LayerNorm → layerNorm): an error the
+ * op throws is rethrown under the module's name, the op's own name taken off, so that the message
+ * has one prefix, naming what the user called:
+ *   LayerNorm: input of shape [2, 3] does not end in normalizedShape [4]
+ * and not "LayerNorm: layerNorm: …". The op's error stays as the `cause`.
+ */
+export function forwardAs<T>(owner: string, forward: () => T): T {
+  try {
+    return forward();
+  } catch (error) {
+    throw renamedError(owner, error);
+  }
+}
+
+/** `error` with its op name (`layerNorm: `, `Adam.loadStateDict: `) replaced by `owner`. */
+export function renamedError(owner: string, error: unknown): Error {
+  return new Error(`${owner}: ${withoutOpName(error instanceof Error ? error.message : String(error))}`, { cause: error });
+}
+
+/** The message without the op name it opens with: "layerNorm: input …" → "input …". */
+export function withoutOpName(message: string): string {
+  return message.replace(/^[A-Za-z][\w./]*: /, "");
+}
+
 /** A float64 accumulator (gradient sums are kept in doubles) as an array of the tensor dtype. */
 export function castTo(dtype: DType, values: Float64Array): Float32Array | Float64Array {
   return dtype === "float64" ? values : Float32Array.from(values);

@@ -36,6 +36,9 @@ import { unfold } from "./conv.js";
 import { TransformerEncoder, TransformerEncoderLayer } from "./transformer.js";
 import { emptyParameter, normal_, requireGenerator } from "./init.js";
 
+/** The default image side: 28, MNIST's (nn sits below data/, so the number is restated, not imported). */
+export const DEFAULT_IMAGE_SIZE = 28;
+
 export interface PatchEmbeddingOptions {
   embedDim: number;
   imageSize?: number;
@@ -60,7 +63,7 @@ export class PatchEmbedding extends Module {
   constructor(options: PatchEmbeddingOptions) {
     super();
     const generator = requireGenerator("PatchEmbedding", options?.generator);
-    this.imageSize = options.imageSize ?? 28;
+    this.imageSize = options.imageSize ?? DEFAULT_IMAGE_SIZE;
     this.patchSize = options.patchSize ?? 7;
     this.inChannels = options.inChannels ?? 1;
     this.embedDim = options.embedDim;

@@ -9,7 +9,7 @@ import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis } from "../tensor/shape.js";
 import { noGrad } from "../autograd/tape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { aroundAxis, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { mul, sub } from "./elementwise.js";
 import { sum } from "./reduce.js";
 import { expand, reshape } from "./views.js";
@@ -38,7 +38,8 @@ export const sigmoid = defineOp("sigmoid", (a: Tensor): Recordable | Unchanged =
   return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(out, (s) => s * (1 - s)))] };
 });
 
-// relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as PyTorch)
+// relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as torch.relu; not
+// maximum(x, 0)'s ½ at the tie: docs/porting.md, "Ties and kinks")
 export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("relu", a);
   const { data, offset } = contiguousData(x);
@@ -66,36 +67,35 @@ export const gelu = defineOp("gelu", (a: Tensor): Recordable | Unchanged => {
   return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(x, (v) => normalCdf(v) + v * inverseSqrt2Pi * Math.exp(-0.5 * v * v)))] };
 });
 
-/** View contiguous x as (outer, n, inner) around `axis`. */
-function around(x: Tensor, axis: number) {
-  const shape = x.shape;
-  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  return { ...contiguousData(x), outer, n: shape[axis], inner };
+/**
+ * The stable log-sum-exp of n numbers, data[start], data[start + stride], …, data[start + (n − 1)·stride]:
+ *
+ *   logsumexp(x) = m + log Σ_i exp(x_i − m),   m = max_i x_i
+ *
+ * All −∞ (or n = 0) gives −∞; any +∞ gives +∞; a NaN gives NaN. The one loop every softmax-like
+ * computation here uses: logsumexp and softmax below, crossEntropy, the tiled losses' blocks.
+ */
+export function logSumExpOf(data: ArrayLike<number>, start: number, n: number, stride: number): number {
+  let m = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const v = data[start + i * stride];
+    if (v > m || Number.isNaN(v)) m = v;
+  }
+  if (m === -Infinity || m === Infinity || Number.isNaN(m)) return m;
+  let total = 0;
+  for (let i = 0; i < n; i++) total += Math.exp(data[start + i * stride] - m);
+  return m + Math.log(total);
 }
 
-/** The log-sum-exp along `axis`, with the kept dim (size 1). The max shift keeps exp ≤ 1. */
+/** The log-sum-exp along `axis`, with the kept dim (size 1). */
 function logSumExpKeep(x: Tensor, axis: number): Tensor {
-  const { data, offset, outer, n, inner } = around(x, axis);
+  const { data, offset } = contiguousData(x);
+  const { outer, n, inner } = aroundAxis(x.shape, axis);
   const keptShape = x.shape.map((d, i) => (i === axis ? 1 : d));
   const out = emptyTensor(x.dtype, keptShape);
   const o = out.storage.data;
   for (let p = 0; p < outer; p++) {
-    for (let q = 0; q < inner; q++) {
-      const base = offset + p * n * inner + q;
-      let m = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const v = data[base + i * inner];
-        if (v > m || Number.isNaN(v)) m = v;
-      }
-      if (m === -Infinity || m === Infinity || Number.isNaN(m)) {
-        o[p * inner + q] = m; // all −∞ gives −∞; any +∞ gives +∞; NaN propagates
-        continue;
-      }
-      let total = 0;
-      for (let i = 0; i < n; i++) total += Math.exp(data[base + i * inner] - m);
-      o[p * inner + q] = m + Math.log(total);
-    }
+    for (let q = 0; q < inner; q++) o[p * inner + q] = logSumExpOf(data, offset + p * n * inner + q, n, inner);
   }
   return out;
 }
@@ -122,8 +122,18 @@ export const softmax = defineOp("softmax", (a: Tensor, dim: number): Recordable 
   const x = requireTensor("softmax", a);
   const axis = normalizeAxis("softmax", dim, x.ndim);
   const out = expShifted(x, logSumExpKeep(x, axis));
-  return { output: out, inputs: [x], backward: (g) => [mul(out, sub(g, sum(mul(g, out), axis, true)))] };
+  return { output: out, inputs: [x], backward: (g) => [softmaxBackward(out, g, axis)] };
 });
+
+/**
+ * The softmax rule, from the output s = softmax(x) along `axis` and the upstream gradient g:
+ *   ∂L/∂x_j = Σ_k g_k ∂s_k/∂x_j = s_j (g_j − Σ_k g_k s_k)
+ * (∂s_k/∂x_j = s_k([k = j] − s_j)). Also the rule of nn/attention.ts's maskedSoftmax, whose
+ * masked entries have s_j = 0 and so get no gradient.
+ */
+export function softmaxBackward(s: Tensor, g: Tensor, axis: number): Tensor {
+  return mul(s, sub(g, sum(mul(g, s), axis, true)));
+}
 
 // logSoftmax_d(x)_j = x_j − logsumexp(x):  ∂L/∂x = g − softmax(x) · Σ_j g_j
 export const logSoftmax = defineOp("logSoftmax", (a: Tensor, dim: number): Recordable | Unchanged => {

@@ -8,13 +8,11 @@
  * Forward kernels: scijs `ndarray-ops` (add, sub, mul, div, exp, log, …) run over the broadcast
  * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
  */
-import ndarray from "ndarray";
 import ops from "ndarray-ops";
 import { Tensor, type DType, type TensorLike } from "../tensor/tensor.js";
-import { broadcastShapes, contiguousStrides, numel } from "../tensor/shape.js";
+import { broadcastShapes } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { asTensor, broadcastView, contiguousData, emptyTensor, requireTensor } from "./util.js";
-import { allocate } from "../tensor/tensor.js";
+import { asTensor, broadcastView, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 
 type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
 
@@ -71,38 +69,37 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
   ] };
 });
 
-// max(a, b):  the gradient goes to the larger input (to `a` on ties, as a subgradient choice)
+// max(a, b):  ∂/∂a = 1 where a > b, ½ where a = b, 0 where a < b;  ∂/∂b the mirror image.
+// At a tie max is not differentiable; half to each is torch.maximum's choice (checked against
+// torch 1.13: docs/porting.md, "Ties and kinks"), the average of the two one-sided derivatives.
+// With broadcasting, a scalar tied with k elements collects k halves (the tape sums them). A NaN
+// on either side sends the whole gradient to both inputs, as torch does.
 export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
-  return { output: out, inputs: [x, y], backward: (g) => {
-    const aWins = compareMask(x, y, out.shape, (p, q) => p >= q);
-    return [x.requiresGrad ? mul(g, aWins) : null, y.requiresGrad ? mul(g, sub(1, aWins)) : null];
-  } };
+  return { output: out, inputs: [x, y], backward: (g) => [
+    x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
+    y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
+  ] };
 });
 
-// min(a, b):  the gradient goes to the smaller input (to `a` on ties)
+// min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
+// (ties split in half, NaN to both, as torch.minimum).
 export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
-  return { output: out, inputs: [x, y], backward: (g) => {
-    const aWins = compareMask(x, y, out.shape, (p, q) => p <= q);
-    return [x.requiresGrad ? mul(g, aWins) : null, y.requiresGrad ? mul(g, sub(1, aWins)) : null];
-  } };
+  return { output: out, inputs: [x, y], backward: (g) => [
+    x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
+    y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
+  ] };
 });
 
-/** 1 where predicate(a, b) holds, else 0, over the broadcast shape. */
-function compareMask(a: Tensor, b: Tensor, shape: number[], predicate: (p: number, q: number) => boolean): Tensor {
-  const left = Tensor.fromTypedArray(contiguousCopy(broadcastView(a, shape), a.dtype), shape);
-  const right = Tensor.fromTypedArray(contiguousCopy(broadcastView(b, shape), b.dtype), shape);
+/** weight(a, b) elementwise over the broadcast shape: the local derivative of maximum / minimum. */
+function compareMask(a: Tensor, b: Tensor, shape: number[], weight: (p: number, q: number) => number): Tensor {
+  const l = copyStorage(broadcastView(a, shape), a.dtype).data; // a broadcast to `shape`, contiguous
+  const r = copyStorage(broadcastView(b, shape), b.dtype).data;
   const mask = emptyTensor(a.dtype, shape);
-  const l = left.storage.data, r = right.storage.data, m = mask.storage.data;
-  for (let i = 0; i < m.length; i++) m[i] = predicate(l[i], r[i]) ? 1 : 0;
+  const m = mask.storage.data;
+  for (let i = 0; i < m.length; i++) m[i] = weight(l[i], r[i]);
   return mask;
-}
-
-function contiguousCopy(view: Parameters<typeof ops.assign>[1], dtype: DType) {
-  const data = allocate(dtype, numel(view.shape));
-  if (data.length > 0) ops.assign(ndarray(data, view.shape.slice(), contiguousStrides(view.shape), 0), view);
-  return data;
 }
 
 /** Apply an ndarray-ops unary kernel into a fresh contiguous tensor. */
@@ -138,7 +135,7 @@ export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
   return { output: out, inputs: [x], backward: (g) => [div(g, mul(out, 2))] };
 });
 
-// |a|:  ∂/∂a = sign(a)  (0 at a = 0, as PyTorch)
+// |a|:  ∂/∂a = sign(a)  (0 at a = 0, as torch.abs; docs/porting.md, "Ties and kinks")
 export const abs = defineOp("abs", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("abs", a);
   return { output: unary(x, ops.abs), inputs: [x], backward: (g) => [mul(g, sign(x))] };
@@ -161,7 +158,8 @@ export function sign(a: Tensor): Tensor {
   return out;
 }
 
-// clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0
+// clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0. At a bound (a = lo or a = hi) the
+// gradient passes, as torch.clamp's does; also when lo = hi (docs/porting.md, "Ties and kinks").
 export const clamp = defineOp("clamp", (a: Tensor, min?: number | null, max?: number | null): Recordable | Unchanged => {
   const x = requireTensor("clamp", a);
   const lo = min ?? -Infinity;
@@ -190,15 +188,13 @@ export const to = defineOp("to", (a: Tensor, dtype: DType): Recordable | Unchang
   const x = requireTensor("to", a);
   if (dtype !== "float32" && dtype !== "float64") throw new Error(`to: unsupported dtype '${dtype}' (float32 or float64)`);
   if (x.dtype === dtype) return { unchanged: x };
-  const out = emptyTensor(dtype, x.shape);
-  if (out.numel() > 0) ops.assign(out.storage, x.storage);
+  const out = new Tensor(copyStorage(x.storage, dtype));
   return { output: out, inputs: [x], backward: (g) => [to(g, x.dtype)] };
 });
 
 // copy:  ∂/∂a = 1
 export const clone = defineOp("clone", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("clone", a);
-  const out = emptyTensor(x.dtype, x.shape);
-  if (out.numel() > 0) ops.assign(out.storage, x.storage);
+  const out = new Tensor(copyStorage(x.storage, x.dtype));
   return { output: out, inputs: [x], backward: (g) => [g] };
 });

@@ -5,12 +5,13 @@
 import { Tensor, type IndexLike } from "../tensor/tensor.js";
 import { normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { contiguousData, emptyTensor, requireTensor, checkSameDtype } from "./util.js";
+import { aroundAxis, checkSameDtype, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { add, mul, square, sub } from "./elementwise.js";
 import { mean, sum } from "./reduce.js";
 import { matmul } from "./matmul.js";
 import { transpose } from "./views.js";
 import { toIndexArray } from "./indexing.js";
+import { logSumExpOf } from "./activations.js";
 import type { Generator } from "../tensor/random.js";
 
 export interface NormalizeOptions {
@@ -37,9 +38,7 @@ export const normalize = defineOp("normalize", (a: Tensor, options: NormalizeOpt
   if (x.ndim === 0) throw new Error("normalize: input must have at least one dimension");
   const axis = normalizeAxis("normalize", options.dim ?? 1, x.ndim);
   const shape = x.shape;
-  const outer = shape.slice(0, axis).reduce((q, d) => q * d, 1);
-  const inner = shape.slice(axis + 1).reduce((q, d) => q * d, 1);
-  const n = shape[axis];
+  const { outer, n, inner } = aroundAxis(shape, axis);
   const { data, offset } = contiguousData(x);
   const out = emptyTensor(x.dtype, shape);
   const o = out.storage.data;
@@ -89,12 +88,15 @@ export const normalize = defineOp("normalize", (a: Tensor, options: NormalizeOpt
   } };
 });
 
+/** How a loss combines its per-row values: their mean, their sum, or none (the (N) values). */
 export type Reduction = "mean" | "sum" | "none";
 
-function checkReduction(op: string, reduction: string): asserts reduction is Reduction {
+/** `reduction` is one of the three (it may come from JavaScript or JSON, so any value is checked). */
+export function checkReduction(op: string, reduction: unknown): Reduction {
   if (reduction !== "mean" && reduction !== "sum" && reduction !== "none") {
-    throw new Error(`${op}: reduction must be "mean", "sum" or "none", got "${reduction}"`);
+    throw new Error(`${op}: reduction must be "mean", "sum" or "none", got ${JSON.stringify(reduction)}`);
   }
+  return reduction;
 }
 
 export interface CrossEntropyOptions {
@@ -109,12 +111,12 @@ export interface CrossEntropyOptions {
  *   ℓ_i = −Σ_c q_ic log softmax(x_i)_c,   q_i = (1 − ε)·onehot(y_i) + ε/C
  *   ∂ℓ_i/∂x_i = softmax(x_i) − q_i
  *
- * log softmax is computed with the row max subtracted, so it is finite for logits of any size.
+ * log softmax is computed with the row max subtracted (logSumExpOf in ./activations.ts), so it is
+ * finite for logits of any size.
  */
 export function crossEntropy(logits: Tensor, targets: IndexLike, options: CrossEntropyOptions = {}): Tensor {
   const x = requireTensor("crossEntropy", logits, "logits");
-  const reduction = options.reduction ?? "mean";
-  checkReduction("crossEntropy", reduction);
+  const reduction = checkReduction("crossEntropy", options.reduction ?? "mean");
   const smoothing = options.labelSmoothing ?? 0;
   if (!(smoothing >= 0 && smoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
   if (x.ndim !== 2) throw new Error(`crossEntropy: logits must be (N, C), got shape ${shapeToString(x.shape)}`);
@@ -135,11 +137,7 @@ const crossEntropyPerRow = defineOp("crossEntropy", (x: Tensor, labels: Int32Arr
   const losses = rowLoss.storage.data;
   for (let i = 0; i < N; i++) {
     const row = offset + i * C;
-    let m = -Infinity;
-    for (let c = 0; c < C; c++) m = Math.max(m, data[row + c]);
-    let total = 0;
-    for (let c = 0; c < C; c++) total += Math.exp(data[row + c] - m);
-    const logNormalizer = m + Math.log(total);
+    const logNormalizer = logSumExpOf(data, row, C, 1); // log Σ_c exp(x_ic)
     let loss = 0;
     for (let c = 0; c < C; c++) {
       const logP = data[row + c] - logNormalizer;
@@ -174,10 +172,9 @@ function reduce(perRow: Tensor, reduction: Reduction, op: string): Tensor {
 export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Reduction } = {}): Tensor {
   const x = requireTensor("mseLoss", input, "input");
   const y = requireTensor("mseLoss", target, "target");
-  checkSameDtype("mseLoss", x, y);
+  checkSameDtype("mseLoss", "input", x, "target", y);
   if (!sameShape(x.shape, y.shape)) throw new Error(`mseLoss: input ${shapeToString(x.shape)} and target ${shapeToString(y.shape)} differ in shape`);
-  const reduction = options.reduction ?? "mean";
-  checkReduction("mseLoss", reduction);
+  const reduction = checkReduction("mseLoss", options.reduction ?? "mean");
   const squared = square(sub(x, y));
   if (reduction === "none") return squared;
   return reduction === "sum" ? sum(squared) : mean(squared);

@@ -47,8 +47,7 @@
  *    4×4 or 4×8 tiles of C BLAS libraries: JavaScript numbers are scalar doubles, x86-64 has 16
  *    registers for them, and V8 tends to compute all products of an iteration before the adds,
  *    so a 4×4 tile (16 sums + 16 products + 8 inputs) spills to the stack on every iteration.
- *    Measured on one machine: 2×2 (k by 2) ~8.2 GFLOP/s, 2×4 and 4×2 ~6.5, 2×2 (k by 1) ~6.9,
- *    4×4 ~5.6, 4×8 ~5.4 — see docs/performance.md.
+ *    docs/performance.md ("Why these choices") has the GFLOP/s of each tile shape tried.
  *
  * Precision. All arithmetic is in JS doubles. Float32 inputs are widened exactly when packed,
  * a tile's sum over one K block is accumulated in doubles, and it is rounded to float32 when
@@ -59,8 +58,9 @@
  *  - The scratch buffers are module-level `const`s of a fixed size (the blocks bound what they
  *    ever hold, so they never need to grow) and are allocated once; nothing is allocated per
  *    call. When V8 inlines `microKernel` into `gemm` it knows these exact arrays, so it drops
- *    their type checks and bounds loads from the hot loop — measured ~30% faster than
- *    passing the buffers as arguments or keeping them in a growable `let`.
+ *    their type checks and bounds loads from the hot loop: faster than passing the buffers as
+ *    arguments or keeping them in a growable `let` (docs/performance.md, "Constant scratch
+ *    arrays", has the measurement).
  *  - Every store is `C += tile` (C is zeroed first unless accumulating): one code path, so a
  *    call that needs a branch never taken before cannot throw away V8's optimized code.
  *  - Every function that reads or writes a caller's array comes in a Float32Array and a

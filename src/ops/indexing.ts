@@ -9,7 +9,7 @@ import ops from "ndarray-ops";
 import { Tensor, type IndexLike, type TensorLike } from "../tensor/tensor.js";
 import { broadcastShapes, contiguousStrides, normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { asTensor, broadcastView, checkSameDtype, contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { aroundAxis, asTensor, broadcastView, checkSameDtype, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 import { mul, sub } from "./elementwise.js";
 import { narrow, unsqueeze } from "./views.js";
 
@@ -43,7 +43,7 @@ export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0)
   let total = 0;
   tensors.forEach((t, k) => {
     requireTensor("cat", t, `tensors[${k}]`);
-    checkSameDtype("cat", first, t);
+    checkSameDtype("cat", "tensors[0]", first, `tensors[${k}]`, t);
     const compatible = t.ndim === first.ndim && t.shape.every((d: number, i: number) => i === axis || d === first.shape[i]);
     if (!compatible) {
       throw new Error(`cat: tensors[${k}] has shape ${shapeToString(t.shape)}, incompatible with ${shapeToString(first.shape)} along dim ${dim}`);
@@ -84,9 +84,7 @@ function scatterAddAlong(source: Tensor, index: Int32Array, axis: number, target
   const out = emptyTensor(source.dtype, targetShape);
   const o = out.storage.data;
   const { data, offset } = contiguousData(source);
-  const outer = targetShape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = targetShape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const n = targetShape[axis];
+  const { outer, n, inner } = aroundAxis(targetShape, axis);
   const k = index.length;
   for (let p = 0; p < outer; p++) {
     for (let j = 0; j < k; j++) {
@@ -108,9 +106,7 @@ export const indexSelect = defineOp("indexSelect", (a: Tensor, dim: number, inde
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;
   const { data, offset } = contiguousData(x);
-  const outer = outShape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = outShape.slice(axis + 1).reduce((p, d) => p * d, 1);
-  const n = x.shape[axis];
+  const { outer, n, inner } = aroundAxis(x.shape, axis); // outer and inner are the output's too
   for (let p = 0; p < outer; p++) {
     for (let j = 0; j < positions.length; j++) {
       const from = offset + (p * n + positions[j]) * inner;
@@ -167,11 +163,9 @@ export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: Ten
   const mask = booleanMask(cond, shape, x.dtype);
   const out = emptyTensor(x.dtype, shape);
   if (out.numel() > 0) {
-    const xv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
-    const yv = Tensor.fromTypedArray(new (x.dtype === "float64" ? Float64Array : Float32Array)(out.numel()), shape);
-    ops.assign(xv.storage, broadcastView(x, shape));
-    ops.assign(yv.storage, broadcastView(y, shape));
-    const m = mask.storage.data, o = out.storage.data, xd = xv.storage.data, yd = yv.storage.data;
+    const xd = copyStorage(broadcastView(x, shape), x.dtype).data; // x broadcast to `shape`, contiguous
+    const yd = copyStorage(broadcastView(y, shape), y.dtype).data;
+    const m = mask.storage.data, o = out.storage.data;
     for (let i = 0; i < o.length; i++) o[i] = m[i] !== 0 ? xd[i] : yd[i];
   }
   return { output: out, inputs: [x, y], backward: (g) => [
@@ -184,9 +178,8 @@ export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: Ten
 function booleanMask(cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Tensor {
   const mask = emptyTensor(dtype, shape);
   if (mask.numel() === 0) return mask;
-  const expanded = emptyTensor(cond.dtype, shape);
-  ops.assign(expanded.storage, broadcastView(cond, shape));
-  const m = mask.storage.data, c = expanded.storage.data;
+  const c = copyStorage(broadcastView(cond, shape), cond.dtype).data; // cond broadcast to `shape`
+  const m = mask.storage.data;
   for (let i = 0; i < m.length; i++) {
     if (Number.isNaN(c[i])) throw new Error("where/maskedFill: the condition contains NaN");
     m[i] = c[i] !== 0 ? 1 : 0;

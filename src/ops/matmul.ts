@@ -19,7 +19,7 @@ import { reshape, transpose, squeeze } from "./views.js";
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const left = requireTensor("matmul", a, "left operand");
   const right = requireTensor("matmul", b, "right operand");
-  checkSameDtype("matmul", left, right);
+  checkSameDtype("matmul", "left operand", left, "right operand", right);
   if (left.ndim === 0 || right.ndim === 0) {
     throw new Error(`matmul: both operands need at least 1 dimension, got shapes ${shapeToString(left.shape)} and ${shapeToString(right.shape)}`);
   }

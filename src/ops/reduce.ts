@@ -9,7 +9,7 @@
 import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
-import { contiguousData, emptyTensor, requireTensor } from "./util.js";
+import { aroundAxis, contiguousData, emptyTensor, requireTensor } from "./util.js";
 import { div, mul, sub, square, sqrt, abs, pow } from "./elementwise.js";
 import { expand, reshape } from "./views.js";
 
@@ -94,7 +94,17 @@ export function mean(a: Tensor, dim?: DimArg, keepdim = false): Tensor {
   return div(sum(x, axes, keepdim), count);
 }
 
-/** Shared by max and min: the extreme value, with the gradient split evenly among ties. */
+/**
+ * Shared by max and min: the extreme value, with the gradient split evenly among ties.
+ *
+ *   ∂ max_d x / ∂x_i = 1/t where x_i equals the maximum (t of them tie along d), else 0
+ *
+ * The even split is what torch does for the full reduction `x.max()` and for `x.amax(dim)`, and
+ * it is the only choice that does not depend on an order. `torch.max(x, dim)` differs: it also
+ * returns indices and sends the whole gradient to the index it returns (the first maximum). Our
+ * `max(dim)` returns the values only, so it is torch's `amax(dim)`, gradient included
+ * (docs/porting.md, "Ties and kinks"; checked against torch 1.13).
+ */
 function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, keepdim: boolean): Recordable {
   const x = requireTensor(op, a);
   if (x.numel() === 0) throw new Error(`${op}: cannot reduce an empty tensor (shape ${shapeToString(x.shape)})`);
@@ -106,7 +116,7 @@ function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, k
   const better = op === "max" ? (acc: number, v: number) => (v > acc || Number.isNaN(v) ? v : acc) : (acc: number, v: number) => (v < acc || Number.isNaN(v) ? v : acc);
   const folded = foldAxes(x, axes, kept, op === "max" ? -Infinity : Infinity, better);
   const out = reshape(folded, outShape);
-  // ∂/∂x = 1/(number of ties) where x equals the extreme, else 0
+  // ∂/∂x = 1/(number of ties) where x equals the extreme, else 0 (as torch's amax / amin)
   return {
     output: out,
     inputs: [x],
@@ -146,9 +156,7 @@ export function argmax(a: Tensor, dim?: number | null, keepdim = false): Tensor 
   }
   const axis = normalizeAxis("argmax", dim, x.ndim);
   const shape = x.shape;
-  const n = shape[axis];
-  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
-  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  const { outer, n, inner } = aroundAxis(shape, axis);
   const { out: outShape } = reducedShape(shape, [axis], keepdim);
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;

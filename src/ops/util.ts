@@ -26,17 +26,33 @@ export function asTensor(op: string, value: TensorLike, like: Tensor): Tensor {
     return Tensor.fromTypedArray(data, []);
   }
   requireTensor(op, value, "operand");
-  checkSameDtype(op, like, value);
+  checkSameDtype(op, "input", like, "other", value); // torch's names for the two operands
   return value;
 }
 
-export function checkSameDtype(op: string, a: Tensor, b: Tensor): void {
+/**
+ * Two tensors that meet in one op must share a dtype: there is no silent promotion (PyTorch
+ * promotes float32 with float64 to float64; here the caller converts, so the cost is visible).
+ */
+export function checkSameDtype(op: string, nameA: string, a: Tensor, nameB: string, b: Tensor): void {
   if (a.dtype !== b.dtype) {
     throw new Error(
-      `${op}: dtypes differ (${a.dtype} ${shapeToString(a.shape)} and ${b.dtype} ${shapeToString(b.shape)}); ` +
+      `${op}: ${nameA} is ${a.dtype} ${shapeToString(a.shape)} but ${nameB} is ${b.dtype} ${shapeToString(b.shape)}; ` +
         `convert one with .to("${a.dtype}") or .to("${b.dtype}")`,
     );
   }
+}
+
+/**
+ * A contiguous row-major shape seen as (outer, n, inner) around `axis`:
+ *   outer = Π_{k < axis} shape[k],   n = shape[axis],   inner = Π_{k > axis} shape[k]
+ * Element (p, i, q) sits at flat position p·n·inner + i·inner + q, so the n values along `axis`
+ * of slice (p, q) start at p·n·inner + q and are `inner` apart.
+ */
+export function aroundAxis(shape: Shape, axis: number): { outer: number; n: number; inner: number } {
+  const outer = shape.slice(0, axis).reduce((p, d) => p * d, 1);
+  const inner = shape.slice(axis + 1).reduce((p, d) => p * d, 1);
+  return { outer, n: shape[axis], inner };
 }
 
 /** A read-only view of `t` broadcast to `shape` (stride 0 on the broadcast axes); no copy. */

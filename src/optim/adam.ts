@@ -19,6 +19,7 @@
  * and adamw.py, `_single_tensor_adam(w)`.
  */
 import type { Tensor } from "../tensor/tensor.js";
+import { mutableStorage } from "../tensor/version.js";
 import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
 
 export interface AdamOptions {
@@ -78,13 +79,12 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     const biasCorrection2Sqrt = Math.sqrt(biasCorrection2);
     const decayFactor = 1 - lr * weightDecay; // AdamW only
 
-    const w = param.storage.data;
-    const wOffset = param.storage.offset;
+    const { data: w, offset: wOffset } = mutableStorage(param); // w is updated in place: its version goes up
     const g = grad.data;
     const gOffset = grad.offset;
-    const m = state.expAvg.storage.data;
-    const v = state.expAvgSq.storage.data;
-    const vMax = amsgrad ? (state.maxExpAvgSq as Tensor).storage.data : v;
+    const m = mutableStorage(state.expAvg).data;
+    const v = mutableStorage(state.expAvgSq).data;
+    const vMax = amsgrad ? mutableStorage(state.maxExpAvgSq as Tensor).data : v;
     const n = param.numel();
     for (let i = 0; i < n; i++) {
       let gi = g[gOffset + i];

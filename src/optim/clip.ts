@@ -16,6 +16,7 @@
 import ops from "ndarray-ops";
 import { Tensor } from "../tensor/tensor.js";
 import { contiguousData } from "../ops/util.js";
+import { mutableStorage } from "../tensor/version.js";
 
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (PyTorch's `error_if_nonfinite`; default false). */
@@ -44,7 +45,7 @@ export function clipGradNorm(parameters: Tensor | Iterable<Tensor>, maxNorm: num
   // PyTorch multiplies by clamp(coef, max=1): a NaN coefficient propagates, 1 leaves the gradients as they are.
   const clamped = clipCoef < 1 || Number.isNaN(clipCoef) ? clipCoef : 1;
   if (clamped !== 1) {
-    for (const grad of grads) ops.mulseq(grad.storage, clamped);
+    for (const grad of grads) ops.mulseq(mutableStorage(grad), clamped);
   }
   return total;
 }

@@ -24,6 +24,7 @@
 import type { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
 import { contiguousData } from "../ops/util.js";
+import { mutableStorage } from "../tensor/version.js";
 import type { Module } from "../nn/module.js";
 
 export interface EmaOptions {
@@ -47,8 +48,7 @@ export function emaUpdate(target: Module, online: Module, m: number, options: Em
 
 /** target ← m·target + (1 − m)·online, elementwise, in place. */
 function average(target: Tensor, online: Tensor, m: number): void {
-  const t = target.storage.data;
-  const tOffset = target.storage.offset;
+  const { data: t, offset: tOffset } = mutableStorage(target);
   const { data: o, offset: oOffset } = contiguousData(online);
   const n = target.numel();
   if (m === 0) {

@@ -24,6 +24,7 @@
  * arXiv:1708.03888, Algorithm 1.
  */
 import type { Tensor } from "../tensor/tensor.js";
+import { mutableStorage } from "../tensor/version.js";
 import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
 
 export interface LARSOptions {
@@ -80,8 +81,7 @@ export class LARS extends Optimizer<LARSOptions> {
     const { lr, momentum, trustCoefficient } = group;
     const decay = this.excludeFromWeightDecay(name, param) ? 0 : group.weightDecay;
     const adapted = !this.excludeFromAdaptation(name, param);
-    const w = param.storage.data;
-    const wOffset = param.storage.offset;
+    const { data: w, offset: wOffset } = mutableStorage(param); // w is updated in place: its version goes up
     const g = grad.data;
     const gOffset = grad.offset;
     const n = param.numel();
@@ -105,7 +105,7 @@ export class LARS extends Optimizer<LARSOptions> {
     // Pass 2: scaled gradient → momentum buffer → parameter.
     const firstStep = rawState.momentumBuffer === undefined;
     if (firstStep) rawState.momentumBuffer = zerosLikeParam(param);
-    const b = (rawState as LARSState).momentumBuffer.storage.data;
+    const b = mutableStorage((rawState as LARSState).momentumBuffer).data;
     for (let i = 0; i < n; i++) {
       let gi = g[gOffset + i];
       if (decay !== 0) gi = gi + decay * w[wOffset + i];

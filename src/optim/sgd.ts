@@ -16,6 +16,7 @@
  * v = μv − lr·g: lr multiplies the buffer, not the gradient, which matters when lr changes.
  */
 import type { Tensor } from "../tensor/tensor.js";
+import { mutableStorage } from "../tensor/version.js";
 import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
 
 export interface SGDOptions {
@@ -53,8 +54,7 @@ export class SGD extends Optimizer<SGDOptions> {
 
   protected updateParameter(group: ParamGroup<SGDOptions>, param: Tensor, grad: GradientView, state: ParamState): void {
     const { lr, momentum, dampening, weightDecay, nesterov } = group;
-    const w = param.storage.data;
-    const wOffset = param.storage.offset;
+    const { data: w, offset: wOffset } = mutableStorage(param); // w is updated in place: its version goes up
     const g = grad.data;
     const gOffset = grad.offset;
     const n = param.numel();
@@ -68,7 +68,7 @@ export class SGD extends Optimizer<SGDOptions> {
     }
     const firstStep = state.momentumBuffer === undefined;
     if (firstStep) state.momentumBuffer = zerosLikeParam(param);
-    const b = (state as SGDState).momentumBuffer.storage.data;
+    const b = mutableStorage((state as SGDState).momentumBuffer).data;
     for (let i = 0; i < n; i++) {
       let d = g[gOffset + i];
       if (weightDecay !== 0) d = d + weightDecay * w[wOffset + i];
