@@ -259,7 +259,7 @@ describe("safetensors: damaged files are refused with an error naming the file a
     [
       "overlapping tensors",
       () => craft("overlap.safetensors", { x: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, y: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
-      /tensor 'y' \(data_offsets \[4, 12\]\) overlaps the tensor before it, which ends at 8/,
+      /tensor 'y' \(data_offsets \[4, 12\]\) overlaps the tensor before it, 'x', which ends at 8/,
     ],
     ["a gap between tensors", () => craft("gap.safetensors", { x: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, eightBytes), /bytes 0 to 4 of the data section belong to no tensor/],
     ["trailing bytes", () => craft("trailing.safetensors", good, new Uint8Array(12)), /4 bytes after the last tensor belong to no tensor/],

@@ -194,7 +194,7 @@ export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {
 
 /** A checkpoint's metadata, every field checked (checkpoint-schema.ts); the tensors are checked by loadModule. */
 export function readCheckpoint(path: string, op = "resume"): CheckpointContents & { metadata: Record<string, string> } {
-  const metadata = loadSafetensors(path).metadata;
+  const metadata = loadSafetensors(path, { names: [] }).metadata; // the header only: no tensor is read
   return { metadata, ...parseCheckpointMetadata(op, path, metadata) };
 }
 
