@@ -33,6 +33,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Tensor, allocate, type DType, type TypedArray } from "../tensor/tensor.js";
 import { numel, shapeToString } from "../tensor/shape.js";
+import { checkOptions } from "../tensor/options.js";
 
 export type TensorMap = Map<string, Tensor> | Record<string, Tensor>;
 
@@ -246,6 +247,7 @@ export interface LoadSafetensorsOptions {
 
 /** Read and validate a safetensors file: every tensor as a fresh contiguous Tensor, and its metadata. */
 export function loadSafetensors(filePath: string, options: LoadSafetensorsOptions = {}): SafetensorsContents {
+  checkOptions("loadSafetensors", options, { names: true });
   const cannotRead = (error: unknown): never => {
     throw new Error(`loadSafetensors: cannot read '${filePath}': ${(error as Error).message}`, { cause: error });
   };
@@ -273,6 +275,7 @@ export function loadSafetensors(filePath: string, options: LoadSafetensorsOption
 
 /** Parse the bytes of a safetensors file; `source` names it in errors. */
 export function parseSafetensors(bytes: Uint8Array, source = "<buffer>", options: LoadSafetensorsOptions = {}): SafetensorsContents {
+  checkOptions("parseSafetensors", options, { names: true });
   return readSafetensors(memorySource(bytes), source, options);
 }
 
