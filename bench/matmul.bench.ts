@@ -60,7 +60,16 @@ function warmUpGeneralPaths(): void {
   for (const [M, K, N] of [[7, 9, 5], [33, 301, 65]]) {
     const a = randomArray(M * K, 1), b = randomArray(K * N, 2);
     gemm(M, N, K, rowMajor(a, K), { data: b, offset: 0, rowStride: 1, colStride: K }, new Float32Array(M * N), 0, true);
-    gemm(M, N, K, { data: Float64Array.from(a), offset: 0, rowStride: K, colStride: 1 }, { data: Float64Array.from(b), offset: 0, rowStride: N, colStride: 1 }, new Float64Array(M * N), 0, false);
+    gemm(
+      M,
+      N,
+      K,
+      { data: Float64Array.from(a), offset: 0, rowStride: K, colStride: 1 },
+      { data: Float64Array.from(b), offset: 0, rowStride: N, colStride: 1 },
+      new Float64Array(M * N),
+      0,
+      false,
+    );
   }
 }
 
@@ -69,8 +78,14 @@ async function main(): Promise<void> {
   await tf.ready();
   const cpu = os.cpus();
   console.log(`matmul benchmark — ${new Date().toISOString().slice(0, 10)}`);
-  console.log(`machine: ${cpu[0]?.model ?? "unknown CPU"}, ${cpu.length} cores, ${os.platform()} ${os.arch()}, Node ${process.version}, tfjs ${tf.version_core} (backend ${tf.getBackend()})`);
-  console.log(`float32, single thread; GFLOP/s = median of ${REPS} runs, ours and tfjs interleaved; speed-up = median of per-pair ratios\n`);
+  console.log(
+    `machine: ${
+      cpu[0]?.model ?? "unknown CPU"
+    }, ${cpu.length} cores, ${os.platform()} ${os.arch()}, Node ${process.version}, tfjs ${tf.version_core} (backend ${tf.getBackend()})`,
+  );
+  console.log(
+    `float32, single thread; GFLOP/s = median of ${REPS} runs, ours and tfjs interleaved; speed-up = median of per-pair ratios\n`,
+  );
 
   warmUpGeneralPaths();
   const header = "      M      K      N | ours GFLOP/s | tfjs-cpu GFLOP/s |    speed-up | max |Δ| / Σ|a||b|";

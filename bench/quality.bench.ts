@@ -60,7 +60,17 @@ async function main(): Promise<void> {
       const done = existsSync(metricsPath) && (JSON.parse(readFileSync(metricsPath, "utf8")) as Metrics).epochs === epochs;
       if (!done) {
         const resume = existsSync(join(directory, "checkpoint.safetensors"));
-        const args = ["train", method, "--epochs", String(epochs), "--seed", String(seed), "--out", directory, ...(resume ? ["--resume"] : [])];
+        const args = [
+          "train",
+          method,
+          "--epochs",
+          String(epochs),
+          "--seed",
+          String(seed),
+          "--out",
+          directory,
+          ...(resume ? ["--resume"] : []),
+        ];
         const code = await runCli(args);
         if (code !== 0) throw new Error(`quality: training ${method} seed ${seed} failed (exit ${code})`);
       }
@@ -72,19 +82,32 @@ async function main(): Promise<void> {
   const lines = [
     `# Quality benchmark`,
     ``,
-    `${new Date().toISOString().slice(0, 10)}, ${cpu} (${os.cpus().length} cores), node ${process.version}. Test split (2,004 digits); raw pixels: linear probe ${pct(raw.linearProbe.testAccuracy)}, kNN ${pct(raw.knn.accuracy)}.`,
+    `${
+      new Date().toISOString().slice(0, 10)
+    }, ${cpu} (${os.cpus().length} cores), node ${process.version}. Test split (2,004 digits); raw pixels: linear probe ${
+      pct(raw.linearProbe.testAccuracy)
+    }, kNN ${pct(raw.knn.accuracy)}.`,
     ``,
     `| method | seed | epochs | linear probe | kNN | zero-shot | R@1 (mean) | std / (1/√D) | eff. rank | minutes | floors |`,
     `| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |`,
     ...rows.map(({ method, seed, epochs, metrics, checks }) =>
-      `| ${method} | ${seed} | ${epochs} | ${pct(metrics.linearProbeAccuracy)} | ${pct(metrics.knnAccuracy)} | ${pct(metrics.zeroShotAccuracy)} | ${pct(metrics.retrievalRecallAt1)} | ${(metrics.health.normalizedStd / metrics.health.normalizedStdExpected).toFixed(2)} | ${metrics.health.effectiveRank.toFixed(1)} | ${(metrics.wallSeconds / 60).toFixed(1)} | ${checks.map((c) => `${c.pass ? "✓" : "✗"} ${c.name}`).join(", ")} |`,
+      `| ${method} | ${seed} | ${epochs} | ${pct(metrics.linearProbeAccuracy)} | ${pct(metrics.knnAccuracy)} | ${
+        pct(metrics.zeroShotAccuracy)
+      } | ${pct(metrics.retrievalRecallAt1)} | ${(metrics.health.normalizedStd / metrics.health.normalizedStdExpected).toFixed(2)} | ${
+        metrics.health.effectiveRank.toFixed(1)
+      } | ${(metrics.wallSeconds / 60).toFixed(1)} | ${checks.map((c) => `${c.pass ? "✓" : "✗"} ${c.name}`).join(", ")} |`
     ),
     ``,
   ];
   writeFileSync(join(out, "summary.md"), lines.join("\n"));
-  writeFileSync(join(out, "summary.json"), JSON.stringify({ rawPixels: raw.row, rows: rows.map(({ metrics, checks }) => ({ ...metrics, checks })) }, null, 2));
+  writeFileSync(
+    join(out, "summary.json"),
+    JSON.stringify({ rawPixels: raw.row, rows: rows.map(({ metrics, checks }) => ({ ...metrics, checks })) }, null, 2),
+  );
   console.log(lines.join("\n"));
-  const failed = rows.flatMap((r) => r.checks.filter((c) => !c.pass).map((c) => `${r.method} seed ${r.seed}: ${c.name} ${pct(c.value)} < ${pct(c.floor)}`));
+  const failed = rows.flatMap((r) =>
+    r.checks.filter((c) => !c.pass).map((c) => `${r.method} seed ${r.seed}: ${c.name} ${pct(c.value)} < ${pct(c.floor)}`)
+  );
   if (failed.length > 0) {
     console.log(`below the floors:\n  ${failed.join("\n  ")}`);
     process.exitCode = 1;

@@ -23,7 +23,13 @@ function unitRows(x: Tensor): Tensor {
  * InfoNCE from primitives. With `negativeKeys` (M, D) the positive is column 0 of every row;
  * with `null` the other rows' keys are the negatives and row i's positive is column i.
  */
-export function infoNCEFromScratch(query: Tensor, positiveKey: Tensor, negativeKeys: Tensor | null, temperature: number, options: { shift?: boolean } = {}): Tensor {
+export function infoNCEFromScratch(
+  query: Tensor,
+  positiveKey: Tensor,
+  negativeKeys: Tensor | null,
+  temperature: number,
+  options: { shift?: boolean } = {},
+): Tensor {
   const q = unitRows(query); // (N, D)
   const k = unitRows(positiveKey); // (N, D)
   const positiveLogit = q.mul(k).sum(1, true).div(temperature); // (N, 1)  cos(q_i, k⁺_i)/τ
@@ -60,7 +66,11 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise01R
   const generator = new Generator(1);
   const [n, m, d] = options.budget === "full" ? [256, 4096, 128] : [8, 16, 32];
   const temperature = 0.1;
-  const leaves = () => [randn([n, d], generator, { dtype: "float64" }), randn([n, d], generator, { dtype: "float64" }), randn([m, d], generator, { dtype: "float64" })];
+  const leaves = () => [
+    randn([n, d], generator, { dtype: "float64" }),
+    randn([n, d], generator, { dtype: "float64" }),
+    randn([m, d], generator, { dtype: "float64" }),
+  ];
   const [query, positiveKey, negativeKeys] = leaves();
 
   // The same inputs through both implementations, each with its own leaves so the gradients do not mix.

@@ -81,7 +81,11 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   console.log("Exercise 2: the loss against the temperature (chapter 7.2's examples)");
   console.log("     τ   good loss   bad loss   ∂L/∂s⁺ (bad)   exp(0.1/τ)");
   for (const row of result.rows) {
-    console.log(`${String(row.temperature).padStart(6)}  ${row.goodLoss.toExponential(3).padStart(10)}  ${row.badLoss.toFixed(4).padStart(9)}  ${row.badPositiveGradient.toFixed(3).padStart(13)}  ${row.ratioOfTopTwo.toPrecision(5).padStart(11)}`);
+    console.log(
+      `${String(row.temperature).padStart(6)}  ${row.goodLoss.toExponential(3).padStart(10)}  ${row.badLoss.toFixed(4).padStart(9)}  ${
+        row.badPositiveGradient.toFixed(3).padStart(13)
+      }  ${row.ratioOfTopTwo.toPrecision(5).padStart(11)}`,
+    );
   }
   const { rows, table, ...rest } = result;
   printResult("at τ = 0.1 (the chapter's worked example), and chance:", rest);

@@ -50,7 +50,10 @@ export function ntXentLayout(batchSize: number): PairLayout {
  */
 export function templateLayout(batchSize: number): string[] {
   const views = 2 * batchSize;
-  return Array.from({ length: views }, (_, i) => Array.from({ length: views }, (_, j) => (j === i % batchSize ? "+" : j === i ? "s" : "−")).join(" "));
+  return Array.from(
+    { length: views },
+    (_, i) => Array.from({ length: views }, (_, j) => (j === i % batchSize ? "+" : j === i ? "s" : "−")).join(" "),
+  );
 }
 
 export interface Exercise03Result {
@@ -102,5 +105,8 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise03R
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  printResult("Exercise 3: who is whose positive and negative in a batch", main({ budget: process.argv.includes("--full") ? "full" : "tiny" }));
+  printResult(
+    "Exercise 3: who is whose positive and negative in a batch",
+    main({ budget: process.argv.includes("--full") ? "full" : "tiny" }),
+  );
 }

@@ -16,7 +16,16 @@
  * Run: npm run build:spec && node build/examples/exercise-04-image-text-model.js [--full]
  */
 import { CLIP, Generator, limitSplit, zeroShotAccuracy } from "../src/index.js";
-import { loadMnist, ImageCaptionLoader, buildCaptionTable, captionTokens, captionTokenizer, fitCaptionThresholds, zeroShotPrompts, CAPTION_MAX_LENGTH } from "../src/data/index.js";
+import {
+  loadMnist,
+  ImageCaptionLoader,
+  buildCaptionTable,
+  captionTokens,
+  captionTokenizer,
+  fitCaptionThresholds,
+  zeroShotPrompts,
+  CAPTION_MAX_LENGTH,
+} from "../src/data/index.js";
 import { mean, printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 export interface Exercise04Result {
@@ -47,7 +56,13 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise04R
   const tokenizer = captionTokenizer();
   const captions = buildCaptionTable(train, fitCaptionThresholds(data.train), { tokenizer, maxLength: CAPTION_MAX_LENGTH });
   const loader = new ImageCaptionLoader(train, captions, { batchSize, seed: 1 });
-  const clip = new CLIP({ vocabSize: tokenizer.vocabSize, maxLength: CAPTION_MAX_LENGTH, imageTower: "mlp", textTower: "bow", generator: new Generator(0) });
+  const clip = new CLIP({
+    vocabSize: tokenizer.vocabSize,
+    maxLength: CAPTION_MAX_LENGTH,
+    imageTower: "mlp",
+    textTower: "bow",
+    generator: new Generator(0),
+  });
 
   const prompts = zeroShotPrompts(); // 10 classes × 6 prompts
   const promptTokens = tokenizer.encodeBatch(prompts.flat(), CAPTION_MAX_LENGTH);

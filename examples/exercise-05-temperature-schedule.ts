@@ -17,7 +17,17 @@
  *
  * Run: npm run build:spec && node build/examples/exercise-05-temperature-schedule.js [--full]
  */
-import { SimCLR, Generator, limitSplit, ntXent, noGrad, similarityStats, cosineWithWarmup, imageTensor, type Tensor } from "../src/index.js";
+import {
+  SimCLR,
+  Generator,
+  limitSplit,
+  ntXent,
+  noGrad,
+  similarityStats,
+  cosineWithWarmup,
+  imageTensor,
+  type Tensor,
+} from "../src/index.js";
 import { loadMnist, TwoViewLoader, defaultAugmentation, augmentBatch } from "../src/data/index.js";
 import { printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 

@@ -61,13 +61,16 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise06R
 
   // 1. The same directions at three scales.
   const scaled = Object.fromEntries(
-    METRICS.map((metric) => [metric, [0.1, 1, 10].map((c) => infoNCE(query.mul(c), key.mul(c), null, { metric, temperature: 0.5 }).item())]),
+    METRICS.map((
+      metric,
+    ) => [metric, [0.1, 1, 10].map((c) => infoNCE(query.mul(c), key.mul(c), null, { metric, temperature: 0.5 }).item())]),
   ) as Record<SimilarityMetric, number[]>;
 
   // 2. Euclidean on unit vectors = cosine at half the temperature.
   const [unitQuery, unitKey] = [normalize(query), normalize(key)];
   const euclideanVsCosineAtHalfTemperature = Math.abs(
-    infoNCE(unitQuery, unitKey, null, { metric: "euclidean", temperature: 0.2 }).item() - infoNCE(unitQuery, unitKey, null, { metric: "cosine", temperature: 0.1 }).item(),
+    infoNCE(unitQuery, unitKey, null, { metric: "euclidean", temperature: 0.2 }).item() -
+      infoNCE(unitQuery, unitKey, null, { metric: "cosine", temperature: 0.1 }).item(),
   );
 
   // 3. Optimize the embeddings themselves, from the same unit-norm start, with each metric (τ = 0.5, Adam).

@@ -20,7 +20,17 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimCLR, Generator, limitSplit, noGrad, similarityStats, knnAccuracy, imageTensor } from "../src/index.js";
-import { loadMnist, TwoViewLoader, defaultAugmentation, augmentBatch, augmentationPreview, imageGrid, savePng, gatherImages, IMAGE_PIXELS } from "../src/data/index.js";
+import {
+  loadMnist,
+  TwoViewLoader,
+  defaultAugmentation,
+  augmentBatch,
+  augmentationPreview,
+  imageGrid,
+  savePng,
+  gatherImages,
+  IMAGE_PIXELS,
+} from "../src/data/index.js";
 import { mean, printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 export interface Exercise07Options extends ExerciseOptions {
@@ -77,12 +87,25 @@ export function main(options: Exercise07Options = { budget: "tiny" }): Exercise0
   const trainWith = (strength: number): SimCLRRun => {
     const model = new SimCLR({ temperature: 0.5, generator: new Generator(0) });
     const loader = new TwoViewLoader(train, defaultAugmentation({ strength }), { batchSize, seed: 1 });
-    const losses = trainLoop({ parameters: model.trainableParameters(), nextBatch: () => loader.next(), lossOf: (batch) => model.trainingLoss(batch), steps, lr: 2e-3 });
+    const losses = trainLoop({
+      parameters: model.trainableParameters(),
+      nextBatch: () => loader.next(),
+      lossOf: (batch) => model.trainingLoss(batch),
+      steps,
+      lr: 2e-3,
+    });
     const stats = gapOf(model);
     let knn: number | null = null;
     if (full) {
       model.eval();
-      knn = noGrad(() => knnAccuracy(model.encoder.forward(imageTensor(train.images, train.count)), train.labels, model.encoder.forward(imageTensor(heldOut.images, heldOut.count)), heldOut.labels).accuracy);
+      knn = noGrad(() =>
+        knnAccuracy(
+          model.encoder.forward(imageTensor(train.images, train.count)),
+          train.labels,
+          model.encoder.forward(imageTensor(heldOut.images, heldOut.count)),
+          heldOut.labels,
+        ).accuracy
+      );
     }
     const window = Math.max(1, Math.floor(steps / 4));
     return {
@@ -107,5 +130,8 @@ export function main(options: Exercise07Options = { budget: "tiny" }): Exercise0
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const outIndex = process.argv.indexOf("--out");
-  printResult("Exercise 7: SimCLR with and without augmentations", main({ budget: process.argv.includes("--full") ? "full" : "tiny", out: outIndex > 0 ? process.argv[outIndex + 1] : undefined }));
+  printResult(
+    "Exercise 7: SimCLR with and without augmentations",
+    main({ budget: process.argv.includes("--full") ? "full" : "tiny", out: outIndex > 0 ? process.argv[outIndex + 1] : undefined }),
+  );
 }

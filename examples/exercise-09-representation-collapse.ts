@@ -93,5 +93,8 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise09R
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  printResult("Exercise 9: BYOL collapses without batch norm in its heads", main({ budget: process.argv.includes("--full") ? "full" : "tiny" }));
+  printResult(
+    "Exercise 9: BYOL collapses without batch norm in its heads",
+    main({ budget: process.argv.includes("--full") ? "full" : "tiny" }),
+  );
 }

@@ -46,7 +46,11 @@ export function trainLoop<Batch>(options: TrainLoopOptions<Batch>): number[] {
     ].filter((group) => group.params.length > 0),
     { lr },
   );
-  const schedule = cosineWithWarmup({ baseLr: lr, warmupSteps: Math.min(options.warmupSteps ?? 2, options.steps - 1), totalSteps: options.steps });
+  const schedule = cosineWithWarmup({
+    baseLr: lr,
+    warmupSteps: Math.min(options.warmupSteps ?? 2, options.steps - 1),
+    totalSteps: options.steps,
+  });
   const losses: number[] = [];
   for (let step = 0; step < options.steps; step++) {
     const loss = options.lossOf(options.nextBatch(), step);
@@ -77,6 +81,8 @@ function formatValue(value: unknown): string {
   if (typeof value === "number") return Number.isInteger(value) ? String(value) : Number(value.toPrecision(4)).toString();
   if (Array.isArray(value)) return `[${value.map(formatValue).join(", ")}]`;
   if (typeof value === "string" && value.includes("\n")) return `\n    ${value.split("\n").join("\n    ")}`;
-  if (value !== null && typeof value === "object") return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${formatValue(v)}`).join(", ")} }`;
+  if (value !== null && typeof value === "object") {
+    return `{ ${Object.entries(value).map(([k, v]) => `${k}: ${formatValue(v)}`).join(", ")} }`;
+  }
   return String(value);
 }

@@ -5,8 +5,19 @@ import "./ops/tensor-methods.js"; // Tensor's methods (x.add(y), x.sum(1), …):
 export { Tensor, type DType, type TensorLike, type TypedArray, type NestedArray, type IndexLike } from "./tensor/tensor.js";
 export { Generator, manualSeed } from "./tensor/random.js";
 export {
-  tensor, zeros, ones, full, eye, arange, rand, randn, zerosLike, onesLike, fullLike,
-  type TensorOptions, type TensorFromValuesOptions,
+  tensor,
+  zeros,
+  ones,
+  full,
+  eye,
+  arange,
+  rand,
+  randn,
+  zerosLike,
+  onesLike,
+  fullLike,
+  type TensorOptions,
+  type TensorFromValuesOptions,
 } from "./tensor/creation.js";
 export { broadcastShapes, type Shape } from "./tensor/shape.js";
 export { versionOf, mutableStorage } from "./tensor/version.js";
@@ -19,13 +30,24 @@ export { matmul } from "./ops/matmul.js";
 export { transpose, permute, reshape, flatten, unsqueeze, squeeze, expand, narrow, slice, select } from "./ops/views.js";
 export { cat, stack, indexSelect, gather, where, maskedFill } from "./ops/indexing.js";
 export {
-  normalize, crossEntropy, mseLoss, linear, cosineSimilarity, dropout,
-  type NormalizeOptions, type CrossEntropyOptions, type Reduction,
+  normalize,
+  crossEntropy,
+  mseLoss,
+  linear,
+  cosineSimilarity,
+  dropout,
+  type NormalizeOptions,
+  type CrossEntropyOptions,
+  type Reduction,
 } from "./ops/functional.js";
 export { erf, erfc } from "./ops/erf.js";
 export {
-  symmetricEigen, effectiveRankOfSpectrum, effectiveRankOf, singularValuesFromEigenvalues,
-  type SymmetricEigen, type SymmetricEigenOptions,
+  symmetricEigen,
+  effectiveRankOfSpectrum,
+  effectiveRankOf,
+  singularValuesFromEigenvalues,
+  type SymmetricEigen,
+  type SymmetricEigenOptions,
 } from "./linalg/symmetric-eigen.js";
 export * from "./nn/index.js";
 export * from "./optim/index.js";

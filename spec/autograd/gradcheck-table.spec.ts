@@ -31,8 +31,7 @@ interface Row {
 }
 
 /** Add distinct constant offsets, so that no two elements tie (max, min, std have kinks at ties). */
-const spread = (x: Tensor): Tensor =>
-  x.add(T.arange(x.numel(), undefined, 1, { dtype: "float64" }).mul(0.37).reshape(x.shape));
+const spread = (x: Tensor): Tensor => x.add(T.arange(x.numel(), undefined, 1, { dtype: "float64" }).mul(0.37).reshape(x.shape));
 
 const unary = (op: string, fn: (x: Tensor) => Tensor, range: ValueRange = {}): Row => ({
   op,
@@ -46,14 +45,15 @@ const binary = (op: string, fn: (a: Tensor, b: Tensor) => Tensor, rangeA: ValueR
   fn,
 });
 
-const matrix = (rangeValues: ValueRange = {}) =>
-  fc.tuple(dimSize, dimSize).chain(([rows, cols]) => tensorArb([rows, cols], rangeValues));
+const matrix = (rangeValues: ValueRange = {}) => fc.tuple(dimSize, dimSize).chain(([rows, cols]) => tensorArb([rows, cols], rangeValues));
 
 /** Row-wise ops on a (rows, cols) input along a random dim. */
 const alongDim = (op: string, fn: (x: Tensor, dim: number) => Tensor, range: ValueRange = {}): Row => ({
   op,
   inputs: shapeArb(1, 3).chain((shape) =>
-    fc.tuple(tensorArb(shape, range), fc.integer({ min: -shape.length, max: shape.length - 1 })).map(([x, d]) => [x, T.tensor(d, { dtype: "float64" })]),
+    fc.tuple(tensorArb(shape, range), fc.integer({ min: -shape.length, max: shape.length - 1 })).map((
+      [x, d],
+    ) => [x, T.tensor(d, { dtype: "float64" })])
   ),
   fn: (x, d) => fn(x, d.item()),
 });
@@ -103,7 +103,9 @@ const table: Row[] = [
   {
     op: "matmul",
     // batched with a broadcast batch dim, and a transposed (strided) right operand
-    inputs: fc.tuple(dimSize, dimSize, dimSize, dimSize).chain(([batch, m, k, n]) => fc.tuple(tensorArb([batch, m, k]), tensorArb([1, n, k]))),
+    inputs: fc.tuple(dimSize, dimSize, dimSize, dimSize).chain(([batch, m, k, n]) =>
+      fc.tuple(tensorArb([batch, m, k]), tensorArb([1, n, k]))
+    ),
     fn: (a, b) => a.matmul(b.transpose(1, 2)),
   },
   {
@@ -141,7 +143,7 @@ const table: Row[] = [
       fc.tuple(tensorArb([r, c]), fc.array(fc.integer({ min: 0, max: c - 1 }), { minLength: r * 2, maxLength: r * 2 })).map(([x, idx]) => [
         x,
         T.tensor(idx, { shape: [r, 2], dtype: "float64" }),
-      ]),
+      ])
     ),
     fn: (x, idx) => x.gather(1, idx),
   },
@@ -158,16 +160,22 @@ const table: Row[] = [
   {
     op: "crossEntropy",
     inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 5 })).chain(([n, c]) =>
-      fc.tuple(tensorArb([n, c], { min: -3, max: 3 }), fc.array(fc.integer({ min: 0, max: c - 1 }), { minLength: n, maxLength: n }), fc.constantFrom(0, 0.1)).map(
+      fc.tuple(
+        tensorArb([n, c], { min: -3, max: 3 }),
+        fc.array(fc.integer({ min: 0, max: c - 1 }), { minLength: n, maxLength: n }),
+        fc.constantFrom(0, 0.1),
+      ).map(
         ([x, labels, smoothing]) => [x, T.tensor(labels, { dtype: "float64" }), T.tensor(smoothing, { dtype: "float64" })],
-      ),
+      )
     ),
     fn: (x, labels, smoothing) => T.crossEntropy(x, labels, { labelSmoothing: smoothing.item(), reduction: "none" }),
   },
   {
     op: "crossEntropy",
     inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 5 })).chain(([n, c]) =>
-      fc.tuple(tensorArb([n, c]), fc.array(fc.integer({ min: 0, max: c - 1 }), { minLength: n, maxLength: n })).map(([x, labels]) => [x, T.tensor(labels, { dtype: "float64" })]),
+      fc.tuple(tensorArb([n, c]), fc.array(fc.integer({ min: 0, max: c - 1 }), { minLength: n, maxLength: n })).map((
+        [x, labels],
+      ) => [x, T.tensor(labels, { dtype: "float64" })])
     ),
     fn: (x, labels) => T.crossEntropy(x, labels),
   },
@@ -181,7 +189,8 @@ const table: Row[] = [
     op: "batchNorm",
     // training mode: batch statistics, with γ and β; the running statistics are left out (they are not differentiable)
     inputs: fc.tuple(fc.integer({ min: 2, max: 4 }), dimSize, fc.constantFrom([], [3])).chain(([n, c, rest]) =>
-      fc.tuple(tensorArb([n, c, ...rest]), tensorArb([c], { min: 0.5, max: 1.5 }), tensorArb([c]))),
+      fc.tuple(tensorArb([n, c, ...rest]), tensorArb([c], { min: 0.5, max: 1.5 }), tensorArb([c]))
+    ),
     fn: (x, weight, bias) => T.batchNorm(x, { weight, bias, training: true }),
   },
   {
@@ -189,17 +198,26 @@ const table: Row[] = [
     // eval mode with fixed running statistics
     inputs: fc.tuple(dimSize, dimSize).chain(([n, c]) => fc.tuple(tensorArb([n, c]), tensorArb([c]), tensorArb([c]))),
     fn: (x, weight, bias) =>
-      T.batchNorm(x, { weight, bias, training: false, runningMean: T.full([x.shape[1]], 0.3, { dtype: "float64" }), runningVar: T.full([x.shape[1]], 1.7, { dtype: "float64" }) }),
+      T.batchNorm(x, {
+        weight,
+        bias,
+        training: false,
+        runningMean: T.full([x.shape[1]], 0.3, { dtype: "float64" }),
+        runningVar: T.full([x.shape[1]], 1.7, { dtype: "float64" }),
+      }),
   },
   {
     op: "layerNorm",
     inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 4 }), fc.integer({ min: 2, max: 4 })).chain(([n, r, c]) =>
-      fc.tuple(tensorArb([n, r, c]), tensorArb([c], { min: 0.5, max: 1.5 }), tensorArb([c]))),
+      fc.tuple(tensorArb([n, r, c]), tensorArb([c], { min: 0.5, max: 1.5 }), tensorArb([c]))
+    ),
     fn: (x, weight, bias) => T.layerNorm(x, [x.shape[2]], weight, bias),
   },
   {
     op: "layerNorm",
-    inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 3 }), fc.integer({ min: 2, max: 3 })).chain(([n, r, c]) => tensorArb([n, r, c]).map((x) => [x])),
+    inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 3 }), fc.integer({ min: 2, max: 3 })).chain(([n, r, c]) =>
+      tensorArb([n, r, c]).map((x) => [x])
+    ),
     fn: (x) => T.layerNorm(x, x.shape.slice(1)),
   },
   {
@@ -214,7 +232,8 @@ const table: Row[] = [
       fc.tuple(tensorArb([2, r, c]), fc.array(fc.boolean(), { minLength: r * c, maxLength: r * c })).map(([x, masked]) => [
         x,
         T.tensor(masked.map((m) => (m ? 1 : 0)), { shape: [r, c], dtype: "float64" }),
-      ])),
+      ])
+    ),
     fn: (x, mask) => T.maskedSoftmax(x, [mask]),
   },
   {
@@ -229,7 +248,9 @@ const table: Row[] = [
   },
   {
     op: "conv2d",
-    inputs: fc.tuple(dimSize, dimSize, dimSize).chain(([n, c, cOut]) => fc.tuple(tensorArb([n, c, 5, 4]), tensorArb([cOut, c, 3, 2]), tensorArb([cOut]))),
+    inputs: fc.tuple(dimSize, dimSize, dimSize).chain(([n, c, cOut]) =>
+      fc.tuple(tensorArb([n, c, 5, 4]), tensorArb([cOut, c, 3, 2]), tensorArb([cOut]))
+    ),
     fn: (x, weight, bias) => T.conv2d(x, weight, bias, { stride: [2, 1], padding: 1 }),
   },
   {
@@ -245,7 +266,8 @@ const table: Row[] = [
   {
     op: "avgPool2d",
     inputs: fc.tuple(dimSize, dimSize, fc.boolean()).chain(([n, c, includePad]) =>
-      tensorArb([n, c, 5, 6]).map((x) => [x, T.tensor(includePad ? 1 : 0, { dtype: "float64" })])),
+      tensorArb([n, c, 5, 6]).map((x) => [x, T.tensor(includePad ? 1 : 0, { dtype: "float64" })])
+    ),
     fn: (x, includePad) => T.avgPool2d(x, 3, { stride: 2, padding: 1, countIncludePad: includePad.item() === 1 }),
   },
   {
@@ -264,7 +286,8 @@ const table: Row[] = [
     op: "tiledDiagonalCrossEntropy",
     // both directions (CLIP), a learnable scale (a 0-d tensor)
     inputs: fc.tuple(fc.integer({ min: 1, max: 5 }), dimSize).chain(([n, d]) =>
-      fc.tuple(tensorArb([n, d]), tensorArb([n, d]), tensorArb([], { min: 0.5, max: 2 }))),
+      fc.tuple(tensorArb([n, d]), tensorArb([n, d]), tensorArb([], { min: 0.5, max: 2 }))
+    ),
     fn: (q, k, scale) => tiledDiagonalCrossEntropy(q, k, scale, 3, true),
   },
 ];
@@ -319,9 +342,14 @@ function inLayout(row: Row, inputs: Tensor[], layout: InputLayout): { fn: (...in
     return { fn: row.fn, inputs: inputs.map((t) => (t.requiresGrad ? leafInLayout(t, layout) : t)) };
   }
   const expanded = inputs.map((t) => t.requiresGrad && t.ndim > 0 && t.shape[0] > 1);
-  const leaves = inputs.map((t, k) => (expanded[k] ? T.tensor(Array.from(t.toTypedArray().subarray(0, t.numel() / t.shape[0])), {
-    shape: [1, ...t.shape.slice(1)], dtype: "float64", requiresGrad: true,
-  }) : t));
+  const leaves = inputs.map((t, k) => (expanded[k] ?
+    T.tensor(Array.from(t.toTypedArray().subarray(0, t.numel() / t.shape[0])), {
+      shape: [1, ...t.shape.slice(1)],
+      dtype: "float64",
+      requiresGrad: true,
+    }) :
+    t)
+  );
   const shapes = inputs.map((t) => t.shape);
   return { fn: (...args) => row.fn(...args.map((t, k) => (expanded[k] ? t.expand(shapes[k]) : t))), inputs: leaves };
 }
@@ -346,12 +374,23 @@ describe("gradient check table in every memory layout", () => {
   for (const row of table) {
     it(describeRow(row), () => {
       fc.assert(
-        fc.property(row.inputs, fc.constantFrom(...INPUT_LAYOUTS), fc.constantFrom(...OUTPUT_GRAD_LAYOUTS), (inputs, layout, gradLayout) => {
-          const variant = inLayout(row, inputs, layout);
-          gradcheck(variant.fn, variant.inputs, row.tolerance ?? TOLERANCE);
-          gradcheck(row.fn, inputs, { ...(row.tolerance ?? TOLERANCE), outputGradLayout: gradLayout });
-        }),
-        { numRuns: 8, examples: INPUT_LAYOUTS.map((layout, k) => [fc.sample(row.inputs, { numRuns: 1, seed: k })[0], layout, OUTPUT_GRAD_LAYOUTS[k % 3]]) },
+        fc.property(
+          row.inputs,
+          fc.constantFrom(...INPUT_LAYOUTS),
+          fc.constantFrom(...OUTPUT_GRAD_LAYOUTS),
+          (inputs, layout, gradLayout) => {
+            const variant = inLayout(row, inputs, layout);
+            gradcheck(variant.fn, variant.inputs, row.tolerance ?? TOLERANCE);
+            gradcheck(row.fn, inputs, { ...(row.tolerance ?? TOLERANCE), outputGradLayout: gradLayout });
+          },
+        ),
+        {
+          numRuns: 8,
+          examples: INPUT_LAYOUTS.map((
+            layout,
+            k,
+          ) => [fc.sample(row.inputs, { numRuns: 1, seed: k })[0], layout, OUTPUT_GRAD_LAYOUTS[k % 3]]),
+        },
       );
     });
   }
@@ -390,9 +429,14 @@ describe("every registered op has a gradient-check row", () => {
   it("only the registry appends to the tape, so no op can record without registering", () => {
     const srcDir = new URL("../../../src/", import.meta.url).pathname;
     const files = (dir: string): string[] =>
-      readdirSync(dir).flatMap((name) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : name.endsWith(".ts") ? [join(dir, name)] : []));
+      readdirSync(dir).flatMap((
+        name,
+      ) => (statSync(join(dir, name)).isDirectory() ? files(join(dir, name)) : name.endsWith(".ts") ? [join(dir, name)] : []));
     const callers = files(srcDir)
-      .filter((file) => /import\s*\{[^}]*\brecord\b[^}]*\}\s*from\s*"[./]*autograd\/tape\.js"|import\s*\{[^}]*\brecord\b[^}]*\}\s*from\s*"\.\/tape\.js"/.test(readFileSync(file, "utf8")))
+      .filter((file) =>
+        /import\s*\{[^}]*\brecord\b[^}]*\}\s*from\s*"[./]*autograd\/tape\.js"|import\s*\{[^}]*\brecord\b[^}]*\}\s*from\s*"\.\/tape\.js"/
+          .test(readFileSync(file, "utf8"))
+      )
       .map((file) => relative(srcDir, file));
     expect(callers).to.deep.equal(["autograd/registry.ts"]);
   });
@@ -401,7 +445,10 @@ describe("every registered op has a gradient-check row", () => {
 describe("gradcheck itself", () => {
   const scratch = new OpRegistry(); // throwaway ops, kept out of the library's registry
   it("rejects a wrong rule (a gradient off by a factor of 2)", () => {
-    const badSquare = scratch.define("badSquare", (x: Tensor) => ({ output: T.noGrad(() => x.mul(x)), inputs: [x], backward: (g) => [g.mul(x)] }));
+    const badSquare = scratch.define(
+      "badSquare",
+      (x: Tensor) => ({ output: T.noGrad(() => x.mul(x)), inputs: [x], backward: (g) => [g.mul(x)] }),
+    );
     const x = T.tensor([0.3, -1.2, 2], { dtype: "float64", requiresGrad: true });
     expect(() => gradcheck(badSquare, [x])).to.throw(/gradcheck: 3 gradient element\(s\) differ/);
   });
@@ -440,7 +487,9 @@ describe("gradcheck itself", () => {
   it("catches a rule that reads a strided or transposed upstream gradient as contiguous", () => {
     expect(gradcheck(reluReadingGradientLinearly, [matrixInput()])).to.equal(true); // invisible with a contiguous gradient
     for (const outputGradLayout of ["strided", "transposed"] as const) {
-      expect(() => gradcheck(reluReadingGradientLinearly, [matrixInput()], { outputGradLayout })).to.throw(/gradcheck: \d+ gradient element/);
+      expect(() => gradcheck(reluReadingGradientLinearly, [matrixInput()], { outputGradLayout })).to.throw(
+        /gradcheck: \d+ gradient element/,
+      );
     }
   });
 
@@ -460,7 +509,9 @@ describe("gradcheck itself", () => {
     expect(variant.inputs[0].shape).to.deep.equal([1, 3]);
     expect(gradcheck(variant.fn, variant.inputs)).to.equal(true);
     const expandedLeaf = new Tensor(ndarray(new Float64Array([1, 2, 3]), [2, 3], [0, 1], 0), true);
-    expect(() => gradcheck((x) => x.mul(2), [expandedLeaf])).to.throw(/gradcheck: input 0 \(shape \[2, 3\], strides \[0, 1\]\) has elements that share memory/);
+    expect(() => gradcheck((x) => x.mul(2), [expandedLeaf])).to.throw(
+      /gradcheck: input 0 \(shape \[2, 3\], strides \[0, 1\]\) has elements that share memory/,
+    );
   });
 
   it("refuses float32 inputs", () => {

@@ -83,7 +83,7 @@ describe("autograd tape", () => {
     kept.backward();
   });
 
-  it("thousands of training steps do not grow memory", function () {
+  it("thousands of training steps do not grow memory", function() {
     this.timeout(60000);
     const g = new Generator(0);
     const w = T.randn([64, 64], g, { requiresGrad: true });
@@ -186,14 +186,18 @@ describe("autograd tape: a saved tensor modified in place", () => {
     overwrite(x, 5); // version 1, before any record
     const loss = x.mul(x).sum();
     overwrite(x, 6); // version 2
-    expect(() => loss.backward()).to.throw(/input 0 of 'mul' \(shape \[3\]\) was modified in place after it was saved \(version 2, saved at version 1\)/);
+    expect(() => loss.backward()).to.throw(
+      /input 0 of 'mul' \(shape \[3\]\) was modified in place after it was saved \(version 2, saved at version 1\)/,
+    );
   });
 
   it("checks the output too: exp's rule reads its own output", () => {
     const x = tensor([0, 1], { dtype: "float64", requiresGrad: true });
     const y = x.exp();
     overwrite(y, 100);
-    expect(() => y.backward(tensor([1, 1], { dtype: "float64" }))).to.throw(/the output of 'exp' \(shape \[2\]\) was modified in place after it was saved \(version 1, saved at version 0\)/);
+    expect(() => y.backward(tensor([1, 1], { dtype: "float64" }))).to.throw(
+      /the output of 'exp' \(shape \[2\]\) was modified in place after it was saved \(version 1, saved at version 0\)/,
+    );
   });
 
   it("a write through one view is seen through every other view of the buffer", () => {
@@ -250,7 +254,9 @@ describe("autograd tape: a saved tensor modified in place", () => {
       const { queue, query, enqueue } = setup();
       const loss = query.matmul(queue.t()).logsumexp(1).mean(); // (N, K) logits
       enqueue();
-      expect(() => loss.backward()).to.throw(/input 1 of 'matmul' \(shape \[4, 6\]\) was modified in place after it was saved \(version 1, saved at version 0\); clone it before modifying, as MoCo's queue does/);
+      expect(() => loss.backward()).to.throw(
+        /input 1 of 'matmul' \(shape \[4, 6\]\) was modified in place after it was saved \(version 1, saved at version 0\); clone it before modifying, as MoCo's queue does/,
+      );
     });
 
     it("does not throw when the loss read a clone, and the gradient is the one of the queue before the enqueue", () => {

@@ -56,14 +56,37 @@ describe("cli/args: parseArgs", () => {
 
 describe("cli/progress", () => {
   it("formatDuration: s, m ss, h mm; ? when unknown", () => {
-    const cases: [number, string][] = [[0, "0s"], [59.4, "59s"], [59.6, "1m00s"], [61, "1m01s"], [3599, "59m59s"], [3600, "1h00m"], [7384, "2h03m"], [-5, "0s"], [Infinity, "?"], [NaN, "?"]];
+    const cases: [number, string][] = [
+      [0, "0s"],
+      [59.4, "59s"],
+      [59.6, "1m00s"],
+      [61, "1m01s"],
+      [3599, "59m59s"],
+      [3600, "1h00m"],
+      [7384, "2h03m"],
+      [-5, "0s"],
+      [Infinity, "?"],
+      [NaN, "?"],
+    ];
     for (const [seconds, text] of cases) expect(formatDuration(seconds), String(seconds)).to.equal(text);
   });
 
-  const progress: Progress = { epoch: 2, epochs: 5, stepInEpoch: 3, stepsPerEpoch: 4, loss: 4.56789, lr: 0.00075, extra: { label: "τ", value: 0.5 }, samplesPerSecond: 812.4, etaSeconds: 75 };
+  const progress: Progress = {
+    epoch: 2,
+    epochs: 5,
+    stepInEpoch: 3,
+    stepsPerEpoch: 4,
+    loss: 4.56789,
+    lr: 0.00075,
+    extra: { label: "τ", value: 0.5 },
+    samplesPerSecond: 812.4,
+    etaSeconds: 75,
+  };
 
   it("progressLine shows epoch, bar, step, loss, lr, the method's extra number, speed and ETA", () => {
-    expect(progressLine("simclr", progress, 8)).to.equal("[simclr] epoch 2/5 ██████░░ 3/4  loss 4.5679  lr 7.50e-4  τ 0.5000  812 img/s  ETA 1m15s");
+    expect(progressLine("simclr", progress, 8)).to.equal(
+      "[simclr] epoch 2/5 ██████░░ 3/4  loss 4.5679  lr 7.50e-4  τ 0.5000  812 img/s  ETA 1m15s",
+    );
     expect(progressLine("byol", { ...progress, extra: null }, 4)).to.not.include("τ");
   });
 

@@ -47,7 +47,9 @@ interface ProcessRuns {
 async function interruptedProcessRun(): Promise<ProcessRuns> {
   const directory = tempDir("contrastive-cli-process-");
   const stopped = await cliProcess(["train", "simclr", ...TINY_ARGS, "--out", directory, "--stop-after", "1"]);
-  const checkpointAfterStop = existsSync(join(directory, CHECKPOINT_FILE)) ? loadSafetensors(join(directory, CHECKPOINT_FILE)).metadata : {};
+  const checkpointAfterStop = existsSync(join(directory, CHECKPOINT_FILE))
+    ? loadSafetensors(join(directory, CHECKPOINT_FILE)).metadata
+    : {};
   const metricsAfterStop = existsSync(join(directory, "metrics.json"));
   const resumed = await cliProcess(["train", "simclr", ...TINY_ARGS, "--out", directory, "--resume", "--quiet"]);
   return { directory, stopped, checkpointAfterStop, metricsAfterStop, resumed };
@@ -102,7 +104,10 @@ describe("cli", () => {
       [["train", "clip", "--moco-loss", "one-sided"], "train: --moco-loss applies to moco only (this run is clip)"],
       [["train", "moco", "--moco-loss", "both"], "train: --moco-loss must be one of symmetric, one-sided, got 'both'"],
       [["train", "moco", "--queue-size", "0"], "train: --queue-size must be a positive whole number, got 0"],
-      [["train", "moco", "--queue-size", "1000"], "train: MoCo queue size 1000 must be a multiple of twice the batch size 128 (256 keys a step)"],
+      [
+        ["train", "moco", "--queue-size", "1000"],
+        "train: MoCo queue size 1000 must be a multiple of twice the batch size 128 (256 keys a step)",
+      ],
       [["train", "byol", "--image-tower", "vit"], "train: --image-tower applies to clip only (this run is byol)"],
       [["augment"], "augment: --out FILE.png is required"],
       [["augment", "--out", "views.jpg"], "augment: --out must name a .png file, got 'views.jpg'"],
@@ -120,12 +125,20 @@ describe("cli", () => {
 
     it("--resume of a directory without a checkpoint → exit 2", async () => {
       const empty = tempDir();
-      expectCleanFailure(await cli(["train", "simclr", "--resume", "--out", empty]), 2, `train: --resume, but ${join(empty, CHECKPOINT_FILE)} does not exist`);
+      expectCleanFailure(
+        await cli(["train", "simclr", "--resume", "--out", empty]),
+        2,
+        `train: --resume, but ${join(empty, CHECKPOINT_FILE)} does not exist`,
+      );
     });
 
     it("a batch larger than --limit → exit 2, before anything is written", async () => {
       const out = join(tempDir(), "run");
-      expectCleanFailure(await cli(["train", "simclr", "--limit", "32", "--batch-size", "64", "--out", out]), 2, "train: --batch-size 64 is larger than the 32 training images (--limit 32)");
+      expectCleanFailure(
+        await cli(["train", "simclr", "--limit", "32", "--batch-size", "64", "--out", out]),
+        2,
+        "train: --batch-size 64 is larger than the 32 training images (--limit 32)",
+      );
       expect(existsSync(out)).to.equal(false);
     });
 
@@ -161,7 +174,7 @@ describe("cli", () => {
       const png = readFileSync(file);
       expect([...png.subarray(0, 8)]).to.deep.equal([137, 80, 78, 71, 13, 10, 26, 10]);
       const chunks: { type: string; data: Buffer }[] = [];
-      for (let at = 8; at < png.length; ) {
+      for (let at = 8; at < png.length;) {
         const length = png.readUInt32BE(at);
         const type = png.subarray(at + 4, at + 8);
         const data = png.subarray(at + 8, at + 8 + length);
@@ -190,13 +203,17 @@ describe("cli", () => {
       const result = await cli(["demo", "--limit", "256", "--scale", "0.2", "--out", out]);
       expect(result.code, result.stderr).to.equal(0);
       const report = readFileSync(join(out, "report.md"), "utf8");
-      expect(report).to.match(/^# contrastive-ts demo\n\nFour methods trained on 256 MNIST training digits \(short budgets\), evaluated on the 64 test digits, in \d+\.\d minutes\./);
+      expect(report).to.match(
+        /^# contrastive-ts demo\n\nFour methods trained on 256 MNIST training digits \(short budgets\), evaluated on the 64 test digits, in \d+\.\d minutes\./,
+      );
       for (const row of ["raw pixels", "random-init encoder", "simclr (1 ep)", "moco (1 ep)", "byol (1 ep)", "clip (1 ep)"]) {
         expect(report, row).to.include(`| ${row} |`);
         expect(result.stdout, row).to.include(`| ${row} |`);
       }
       for (const method of ["simclr", "moco", "byol", "clip"]) {
-        for (const file of [CHECKPOINT_FILE, "metrics.json", "loss.svg", "similarity.svg"]) expect(existsSync(join(out, method, file)), `${method}/${file}`).to.equal(true);
+        for (const file of [CHECKPOINT_FILE, "metrics.json", "loss.svg", "similarity.svg"]) {
+          expect(existsSync(join(out, method, file)), `${method}/${file}`).to.equal(true);
+        }
         const metrics = readMetrics(join(out, method));
         expect(metrics).to.include({ method, epochs: 1, seed: 0 });
         expect(metrics.lossPerEpoch).to.have.length(1);
@@ -223,13 +240,19 @@ describe("cli", () => {
       expect(metrics.health).to.have.all.keys("alignment", "uniformity", "normalizedStd", "normalizedStdExpected", "effectiveRank");
       expect(metrics.lossPerEpoch).to.deep.equal(run.state.lossPerEpoch);
       // As written to disk: JSON keeps every field.
-      expect(Object.keys(JSON.parse(JSON.stringify(metrics)))).to.include.members(["zeroShotAccuracy", "retrievalRecallAt1", "health", "lossPerEpoch", "wallSeconds"]);
+      expect(Object.keys(JSON.parse(JSON.stringify(metrics)))).to.include.members([
+        "zeroShotAccuracy",
+        "retrievalRecallAt1",
+        "health",
+        "lossPerEpoch",
+        "wallSeconds",
+      ]);
     });
   });
 
   describe("train simclr --stop-after 1, then --resume: two real processes (node cli/main.js)", () => {
     let runs: ProcessRuns;
-    before(async function () {
+    before(async function() {
       this.timeout(300_000); // the processes started with the suite; on a busy machine they may still be evaluating
       runs = await processRuns;
       directory = runs.directory;
@@ -242,7 +265,9 @@ describe("cli", () => {
       expect(metricsAfterStop).to.equal(false);
       const lines = stopped.stderr.trim().split("\n");
       expect(lines[0]).to.match(/^\[simclr\] 256 images, batch 64, 4 steps\/epoch, epochs 1–2, out /);
-      expect(lines[1]).to.match(/^\[simclr\] epoch 1\/2 █{20} 4\/4 {2}loss \d\.\d{4} {2}lr \d\.\d\de-\d+ {2}τ 0\.5000 {2}\d+ img\/s {2}ETA \S+$/);
+      expect(lines[1]).to.match(
+        /^\[simclr\] epoch 1\/2 █{20} 4\/4 {2}loss \d\.\d{4} {2}lr \d\.\d\de-\d+ {2}τ 0\.5000 {2}\d+ img\/s {2}ETA \S+$/,
+      );
       expect(lines[2]).to.equal("[simclr] stopped after epoch 1 of 2; continue with --resume");
       expect(lines).to.have.length(3);
     });
@@ -252,7 +277,9 @@ describe("cli", () => {
       expect(resumed.code, resumed.stderr).to.equal(0);
       expect(resumed.stderr).to.equal(""); // --quiet
       expect(resumed.stdout).to.match(/simclr/);
-      for (const file of [CHECKPOINT_FILE, "metrics.json", "loss.svg", "similarity.svg"]) expect(existsSync(join(directory, file)), file).to.equal(true);
+      for (const file of [CHECKPOINT_FILE, "metrics.json", "loss.svg", "similarity.svg"]) {
+        expect(existsSync(join(directory, file)), file).to.equal(true);
+      }
     });
 
     it("the resumed run is bit-identical to the uninterrupted one: every checkpoint tensor, the loss history, the config", () => {
@@ -302,21 +329,36 @@ describe("cli", () => {
       const fromEval = readMetrics(reference);
       const fromTrain = readMetrics(directory);
       expect(fromEval.wallSeconds).to.equal(uninterrupted.state.wallSeconds);
-      expect(jsonBitEqual({ ...fromEval, wallSeconds: 0 }, { ...fromTrain, wallSeconds: 0 }), JSON.stringify([fromEval, fromTrain])).to.equal(true);
-      for (const file of ["loss.svg", "similarity.svg"]) expect(readFileSync(join(reference, file)).equals(readFileSync(join(directory, file))), file).to.equal(true);
+      expect(jsonBitEqual({ ...fromEval, wallSeconds: 0 }, { ...fromTrain, wallSeconds: 0 }), JSON.stringify([fromEval, fromTrain])).to
+        .equal(true);
+      for (const file of ["loss.svg", "similarity.svg"]) {
+        expect(readFileSync(join(reference, file)).equals(readFileSync(join(directory, file))), file).to.equal(true);
+      }
     });
 
     it("refuses to overwrite the checkpoint without --resume or --force", async () => {
       const modified = statSync(join(directory, CHECKPOINT_FILE)).mtimeMs;
       const refused = await cli(["train", "simclr", ...TINY_ARGS, "--out", directory]);
-      expectCleanFailure(refused, 2, `train: ${directory} already holds a checkpoint; pass --resume to continue it or --force to start over`);
+      expectCleanFailure(
+        refused,
+        2,
+        `train: ${directory} already holds a checkpoint; pass --resume to continue it or --force to start over`,
+      );
       expect(statSync(join(directory, CHECKPOINT_FILE)).mtimeMs).to.equal(modified);
     });
 
     it("refuses to resume a checkpoint as another method or with another config", async () => {
       expectCleanFailure(await cli(["train", "moco", "--resume", "--out", directory]), 2, /holds a simclr run, not moco$/);
-      expectCleanFailure(await cli(["train", "simclr", "--resume", "--seed", "5", "--out", directory]), 1, /was trained with seed 0, not 5 \(only epochs may change on resume\)$/);
-      expectCleanFailure(await cli(["train", "simclr", "--resume", "--batch-size", "32", "--out", directory]), 1, /was trained with batchSize 64, not 32/);
+      expectCleanFailure(
+        await cli(["train", "simclr", "--resume", "--seed", "5", "--out", directory]),
+        1,
+        /was trained with seed 0, not 5 \(only epochs may change on resume\)$/,
+      );
+      expectCleanFailure(
+        await cli(["train", "simclr", "--resume", "--batch-size", "32", "--out", directory]),
+        1,
+        /was trained with batchSize 64, not 32/,
+      );
     });
 
     it("--force starts over in a directory that holds a checkpoint, even a broken one", async () => {

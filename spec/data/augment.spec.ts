@@ -27,7 +27,6 @@ import {
 import { gatherImages, IMAGE_SIDE, imageAt, loadMnist } from "../../src/data/mnist.js";
 import { Generator } from "../../src/tensor/random.js";
 
-
 /** A few real digits, one per class. */
 function sampleDigits(): Float32Array[] {
   const { train } = loadMnist();
@@ -123,7 +122,9 @@ describe("data/augment", () => {
       const preview = augmentationPreview(images, 2, defaultAugmentation(), new Generator(0), 3);
       expect(preview.rows).to.equal(2);
       expect(preview.cols).to.equal(4);
-      expect(Array.from(preview.images.subarray(4 * IMAGE_SIDE * IMAGE_SIDE, 5 * IMAGE_SIDE * IMAGE_SIDE))).to.deep.equal(Array.from(digits[1]));
+      expect(Array.from(preview.images.subarray(4 * IMAGE_SIDE * IMAGE_SIDE, 5 * IMAGE_SIDE * IMAGE_SIDE))).to.deep.equal(
+        Array.from(digits[1]),
+      );
     });
   });
 

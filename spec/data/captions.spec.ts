@@ -32,7 +32,6 @@ import {
 import { IMAGE_SIDE, loadMnist } from "../../src/data/mnist.js";
 import { Generator } from "../../src/tensor/random.js";
 
-
 /** A 28×28 image with ink wherever `inked(x, y)` holds. */
 function drawImage(inked: (x: number, y: number) => boolean): Float32Array {
   const image = new Float32Array(IMAGE_SIDE * IMAGE_SIDE);
@@ -52,10 +51,15 @@ function bar(width: number, shear = 0): Float32Array {
 /** Descriptions of every combination of attributes, for every digit. */
 function allDescriptions(): DigitDescription[] {
   const descriptions: DigitDescription[] = [];
-  for (let label = 0; label < 10; label++)
-    for (const thickness of THICKNESS_WORDS)
-      for (const slant of SLANT_WORDS)
-        for (const size of SIZE_WORDS) descriptions.push({ label, word: DIGIT_WORDS[label], numeral: String(label), thickness, slant, size });
+  for (let label = 0; label < 10; label++) {
+    for (const thickness of THICKNESS_WORDS) {
+      for (const slant of SLANT_WORDS) {
+        for (const size of SIZE_WORDS) {
+          descriptions.push({ label, word: DIGIT_WORDS[label], numeral: String(label), thickness, slant, size });
+        }
+      }
+    }
+  }
   return descriptions;
 }
 
@@ -92,7 +96,13 @@ describe("data/captions", () => {
       const box = measureDigit(drawImage((x, y) => x >= 5 && x < 12 && y >= 3 && y < 23));
       expect(box.boxWidth).to.equal(7);
       expect(box.boxHeight).to.equal(20);
-      expect(measureDigit(new Float32Array(IMAGE_SIDE * IMAGE_SIDE))).to.deep.equal({ inkMass: 0, strokeWidth: 0, slant: 0, boxHeight: 0, boxWidth: 0 });
+      expect(measureDigit(new Float32Array(IMAGE_SIDE * IMAGE_SIDE))).to.deep.equal({
+        inkMass: 0,
+        strokeWidth: 0,
+        slant: 0,
+        boxHeight: 0,
+        boxWidth: 0,
+      });
     });
 
     it("fitted thresholds cut each class's training images into thirds of thickness", () => {
@@ -106,7 +116,9 @@ describe("data/captions", () => {
         }
         for (const size of SIZE_WORDS) expect(ofClass.filter((d) => d.size === size).length / ofClass.length).to.be.within(0.2, 0.8);
       }
-      for (const slant of SLANT_WORDS) expect(table.descriptions.filter((d) => d.slant === slant).length / train.count).to.be.within(0.1, 0.6);
+      for (const slant of SLANT_WORDS) {
+        expect(table.descriptions.filter((d) => d.slant === slant).length / train.count).to.be.within(0.1, 0.6);
+      }
     });
   });
 
@@ -115,7 +127,9 @@ describe("data/captions", () => {
       for (const description of allDescriptions()) {
         for (const template of [...TRAINING_TEMPLATES, ...HELD_OUT_TEMPLATES]) {
           const words = splitWords(renderCaption(template, description));
-          expect(words.includes(description.word) || words.includes(description.numeral), renderCaption(template, description)).to.equal(true);
+          expect(words.includes(description.word) || words.includes(description.numeral), renderCaption(template, description)).to.equal(
+            true,
+          );
           for (let other = 0; other < 10; other++) {
             if (other !== description.label) expect(words.includes(DIGIT_WORDS[other]) || words.includes(String(other))).to.equal(false);
           }
@@ -198,7 +212,10 @@ describe("data/captions", () => {
     });
 
     it("round-trips every caption and prompt within CAPTION_MAX_LENGTH, with no unknown token", () => {
-      const texts = [...allDescriptions().flatMap((d) => [...TRAINING_TEMPLATES, ...HELD_OUT_TEMPLATES].map((t) => renderCaption(t, d))), ...zeroShotPrompts().flat()];
+      const texts = [
+        ...allDescriptions().flatMap((d) => [...TRAINING_TEMPLATES, ...HELD_OUT_TEMPLATES].map((t) => renderCaption(t, d))),
+        ...zeroShotPrompts().flat(),
+      ];
       for (const text of texts) {
         expect(tokenizer.tokenize(text).length, text).to.be.at.most(CAPTION_MAX_LENGTH);
         const ids = tokenizer.encode(text, CAPTION_MAX_LENGTH);

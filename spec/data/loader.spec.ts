@@ -8,7 +8,6 @@ import { BatchSampler, ImageCaptionLoader, TwoViewLoader, type LoaderState } fro
 import { IMAGE_PIXELS, loadMnist, NUM_CLASSES, type Split } from "../../src/data/mnist.js";
 import { Generator } from "../../src/tensor/random.js";
 
-
 /** `count` random 28×28 images labelled i mod 10. */
 function syntheticSplit(count: number): Split {
   const generator = new Generator(123);
@@ -22,7 +21,9 @@ function syntheticSplit(count: number): Split {
 /** A batch as one comparable string of bytes. */
 function fingerprint(batch: object): string {
   return Object.entries(batch)
-    .map(([key, value]) => `${key}:${ArrayBuffer.isView(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex") : String(value)}`)
+    .map(([key, value]) =>
+      `${key}:${ArrayBuffer.isView(value) ? Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex") : String(value)}`
+    )
     .join("|");
 }
 

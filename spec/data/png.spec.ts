@@ -62,7 +62,9 @@ describe("data/png", () => {
     expect(raw.length).to.equal(height * (width + 1));
     for (let row = 0; row < height; row++) {
       expect(raw[row * (width + 1)]).to.equal(0);
-      expect(Array.from(raw.subarray(row * (width + 1) + 1, (row + 1) * (width + 1)))).to.deep.equal(Array.from(pixels.subarray(row * width, (row + 1) * width)));
+      expect(Array.from(raw.subarray(row * (width + 1) + 1, (row + 1) * (width + 1)))).to.deep.equal(
+        Array.from(pixels.subarray(row * width, (row + 1) * width)),
+      );
     }
   });
 

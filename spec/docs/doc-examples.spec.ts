@@ -85,7 +85,9 @@ function importedBySpec(file: string): boolean {
 }
 
 const pages = readdirSync(join(repoRoot, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => `docs/${f}`);
-const blocks = pages.flatMap((page) => fencedBlocks(page, readFileSync(join(repoRoot, page), "utf8"))).filter((b) => b.language === "ts" || b.language === "typescript");
+const blocks = pages.flatMap((page) => fencedBlocks(page, readFileSync(join(repoRoot, page), "utf8"))).filter((b) =>
+  b.language === "ts" || b.language === "typescript"
+);
 const directive = (block: DocBlock, name: string): string | null => {
   const found = block.directives.find((d) => d === name || d.startsWith(`${name}:`) || d.startsWith(`${name} `));
   return found === undefined ? null : found.slice(name.length).replace(/^:/, "").trim();
@@ -93,7 +95,9 @@ const directive = (block: DocBlock, name: string): string | null => {
 const checkDirective = (block: DocBlock, name: string): string | null => {
   const check = directive(block, "docs-check");
   if (check === null) return null;
-  return check === name || check.startsWith(`${name} `) || check.startsWith(`${name}\n`) ? check.slice(name.length).trim().replace(/^\((.*)\)$/s, "$1") : null;
+  return check === name || check.startsWith(`${name} `) || check.startsWith(`${name}\n`)
+    ? check.slice(name.length).trim().replace(/^\((.*)\)$/s, "$1")
+    : null;
 };
 const isProgram = (block: DocBlock) => directive(block, "example") === null && directive(block, "excerpt") === null;
 
@@ -117,11 +121,16 @@ function bindingsAndReferences(code: string): { bound: Set<string>; referenced: 
       if (node.name) bound.add(node.name.text);
     } else if (ts.isVariableDeclaration(node) || ts.isParameter(node) || ts.isBindingElement(node)) {
       bindName(node.name);
-    } else if ((ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node) || ts.isTypeAliasDeclaration(node)) && node.name) {
+    } else if (
+      (ts.isFunctionDeclaration(node) || ts.isClassDeclaration(node) || ts.isInterfaceDeclaration(node) ||
+        ts.isTypeAliasDeclaration(node)) && node.name
+    ) {
       bound.add(node.name.text);
     } else if (ts.isIdentifier(node)) {
       const parent = node.parent;
-      const isPropertyName = (ts.isPropertyAccessExpression(parent) && parent.name === node) || (ts.isPropertyAssignment(parent) && parent.name === node) || (ts.isQualifiedName(parent) && parent.right === node) || ((ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent)) && parent.name === node);
+      const isPropertyName = (ts.isPropertyAccessExpression(parent) && parent.name === node) ||
+        (ts.isPropertyAssignment(parent) && parent.name === node) || (ts.isQualifiedName(parent) && parent.right === node) ||
+        ((ts.isMethodDeclaration(parent) || ts.isPropertyDeclaration(parent) || ts.isPropertySignature(parent)) && parent.name === node);
       if (!isPropertyName) referenced.add(node.text);
     }
     ts.forEachChild(node, visit);
@@ -135,8 +144,14 @@ function rewriteSpecifiers(code: string, map: (specifier: string) => string): st
   const source = ts.createSourceFile("block.ts", code, ts.ScriptTarget.ES2022, true);
   const edits: { start: number; end: number; text: string }[] = [];
   const visit = (node: ts.Node) => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
-      edits.push({ start: node.moduleSpecifier.getStart(source) + 1, end: node.moduleSpecifier.getEnd() - 1, text: map(node.moduleSpecifier.text) });
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)
+    ) {
+      edits.push({
+        start: node.moduleSpecifier.getStart(source) + 1,
+        end: node.moduleSpecifier.getEnd() - 1,
+        text: map(node.moduleSpecifier.text),
+      });
     }
     ts.forEachChild(node, visit);
   };
@@ -152,13 +167,23 @@ function programSource(block: DocBlock): string {
   const body = `${setup}\n${block.code}`;
   const { bound, referenced } = bindingsAndReferences(body);
   const wanted = [...referenced].filter((name) => !bound.has(name));
-  const rootImports = wanted.filter((name) => rootValues.has(name)).map((name) => (rootValues.get(name) === "type" ? `type ${name}` : name));
-  const fromNamespace = wanted.filter((name) => !rootValues.has(name) && namespaceMembers.has(name)).map((name) => namespaceMembers.get(name)!);
+  const rootImports = wanted.filter((name) => rootValues.has(name)).map((
+    name,
+  ) => (rootValues.get(name) === "type" ? `type ${name}` : name));
+  const fromNamespace = wanted.filter((name) => !rootValues.has(name) && namespaceMembers.has(name)).map((name) =>
+    namespaceMembers.get(name)!
+  );
   const prelude: string[] = [];
   const namespaces = [...new Set(fromNamespace.map((n) => n.namespace!))].filter((ns) => !bound.has(ns));
-  if (rootImports.length + namespaces.length > 0) prelude.push(`import { ${[...rootImports, ...namespaces].join(", ")} } from "contrastive-ts";`);
+  if (rootImports.length + namespaces.length > 0) {
+    prelude.push(`import { ${[...rootImports, ...namespaces].join(", ")} } from "contrastive-ts";`);
+  }
   for (const member of fromNamespace) {
-    prelude.push(member.kind === "type" ? `type ${member.name} = ${member.namespace}.${member.name};` : `const ${member.name} = ${member.namespace}.${member.name};`);
+    prelude.push(
+      member.kind === "type"
+        ? `type ${member.name} = ${member.namespace}.${member.name};`
+        : `const ${member.name} = ${member.namespace}.${member.name};`,
+    );
   }
   return `${prelude.join("\n")}\n${body}\n`;
 }
@@ -196,16 +221,20 @@ function typeCheck(): Map<string, string[]> {
   for (const p of programs) {
     const file = program.getSourceFile(p.checkFile)!;
     const diagnostics = [...program.getSyntacticDiagnostics(file), ...program.getSemanticDiagnostics(file)];
-    errors.set(p.checkFile, diagnostics.map((d) => {
-      const { line } = d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0) : { line: 0 };
-      return `line ${line + 1} of the checked program: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
-    }));
+    errors.set(
+      p.checkFile,
+      diagnostics.map((d) => {
+        const { line } = d.file ? d.file.getLineAndCharacterOfPosition(d.start ?? 0) : { line: 0 };
+        return `line ${line + 1} of the checked program: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
+      }),
+    );
   }
   return errors;
 }
 
 async function runProgram(p: (typeof programs)[number]): Promise<void> {
-  const compiled = ts.transpileModule(p.source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
+  const compiled =
+    ts.transpileModule(p.source, { compilerOptions: { module: ts.ModuleKind.ES2022, target: ts.ScriptTarget.ES2022 } }).outputText;
   const runnable = rewriteSpecifiers(compiled, (s) => {
     const target = sourceTarget(s);
     return target === null ? s : pathToFileURL(join(buildRoot, relative(repoRoot, target))).href;
@@ -226,11 +255,11 @@ async function runProgram(p: (typeof programs)[number]): Promise<void> {
   }
 }
 
-describe("docs: every ts example in docs/*.md is checked (spec/docs/doc-examples.spec.ts)", function () {
+describe("docs: every ts example in docs/*.md is checked (spec/docs/doc-examples.spec.ts)", function() {
   this.timeout(120_000);
   let typeErrors = new Map<string, string[]>();
 
-  before(function () {
+  before(function() {
     this.timeout(120_000);
     mkdirSync(workDirectory, { recursive: true });
     typeErrors = typeCheck();
@@ -249,11 +278,15 @@ describe("docs: every ts example in docs/*.md is checked (spec/docs/doc-examples
     const excerpt = directive(block, "excerpt");
     if (example !== null) {
       it(`${where} is region '${example}' of a file a spec runs`, () => {
-        const holders = [...filesUnder("src", ".ts"), ...filesUnder("examples", ".ts"), ...filesUnder("spec", ".ts")].filter((file) => readFileSync(join(repoRoot, file), "utf8").includes(`// #region ${example}\n`));
+        const holders = [...filesUnder("src", ".ts"), ...filesUnder("examples", ".ts"), ...filesUnder("spec", ".ts")].filter((file) =>
+          readFileSync(join(repoRoot, file), "utf8").includes(`// #region ${example}\n`)
+        );
         expect(holders, `no '// #region ${example}' under src/, examples/ or spec/`).to.have.length(1);
         const text = readFileSync(join(repoRoot, holders[0]), "utf8");
         const region = new RegExp(`// #region ${example}\\n([\\s\\S]*?)\\n// #endregion`).exec(text)![1];
-        expect(normalizedLines(block.code).join("\n"), `${where} differs from the region in ${holders[0]}`).to.equal(normalizedLines(region).join("\n"));
+        expect(normalizedLines(block.code).join("\n"), `${where} differs from the region in ${holders[0]}`).to.equal(
+          normalizedLines(region).join("\n"),
+        );
         expect(holders[0].endsWith(".spec.ts") || importedBySpec(holders[0]), `${holders[0]} is not imported by any spec`).to.equal(true);
       });
     } else if (excerpt !== null) {
@@ -265,8 +298,11 @@ describe("docs: every ts example in docs/*.md is checked (spec/docs/doc-examples
         let from = 0;
         for (const piece of pieces) {
           let at = -1;
-          for (let i = from; i + piece.length <= fileLines.length && at < 0; i++) if (piece.every((line, k) => fileLines[i + k] === line)) at = i;
-          expect(at, `${where}: these lines are not in ${excerpt} (in this order, after the previous piece):\n${piece.join("\n")}`).to.be.at.least(0);
+          for (let i = from; i + piece.length <= fileLines.length && at < 0; i++) {
+            if (piece.every((line, k) => fileLines[i + k] === line)) at = i;
+          }
+          expect(at, `${where}: these lines are not in ${excerpt} (in this order, after the previous piece):\n${piece.join("\n")}`).to.be.at
+            .least(0);
           from = at + piece.length;
         }
         expect(importedBySpec(excerpt), `${excerpt} is not imported by any spec`).to.equal(true);
@@ -276,7 +312,10 @@ describe("docs: every ts example in docs/*.md is checked (spec/docs/doc-examples
       const compileOnly = checkDirective(block, "compile-only");
       it(`${where} ${compileOnly === null ? "type-checks and runs" : `type-checks (not run: ${compileOnly || "compile-only"})`}`, async () => {
         const errors = typeErrors.get(program.checkFile) ?? [];
-        expect(errors, `${where} does not type-check:\n${errors.join("\n")}\n--- checked program ---\n${readFileSync(program.checkFile, "utf8")}`).to.deep.equal([]);
+        expect(
+          errors,
+          `${where} does not type-check:\n${errors.join("\n")}\n--- checked program ---\n${readFileSync(program.checkFile, "utf8")}`,
+        ).to.deep.equal([]);
         if (compileOnly === null) await runProgram(program);
       });
     }

@@ -11,7 +11,17 @@ import { tensor, randn } from "../../src/tensor/creation.js";
 import { Generator } from "../../src/tensor/random.js";
 import { noGrad } from "../../src/autograd/tape.js";
 import { normalize } from "../../src/ops/functional.js";
-import { infoNCE, infoNCEFromSimilarities, ntXent, byolLoss, mocoLoss, clipLoss, clampLogitScale_, similarityStats, temperatureSweep } from "../../src/losses/index.js";
+import {
+  infoNCE,
+  infoNCEFromSimilarities,
+  ntXent,
+  byolLoss,
+  mocoLoss,
+  clipLoss,
+  clampLogitScale_,
+  similarityStats,
+  temperatureSweep,
+} from "../../src/losses/index.js";
 import { cosineWithWarmup } from "../../src/optim/schedules.js";
 import { SGD } from "../../src/optim/sgd.js";
 import { MoCo } from "../../src/methods/moco.js";
@@ -83,7 +93,10 @@ describe("docs: errata of chapter 7 not covered by other specs (docs/errata.md)"
     const texts = images.add(randn([16, 8], generator, { dtype: "float64" }).mul(0.1)); // matched pairs, each its row's best match
     // ∂L/∂s < 0 at every scale from the initial 1/0.07 to 100: descent always sharpens …
     for (let k = 0; k <= 20; k++) {
-      const logitScale = tensor(Math.log(1 / 0.07) + (k / 20) * (Math.log(100) - Math.log(1 / 0.07)), { dtype: "float64", requiresGrad: true });
+      const logitScale = tensor(Math.log(1 / 0.07) + (k / 20) * (Math.log(100) - Math.log(1 / 0.07)), {
+        dtype: "float64",
+        requiresGrad: true,
+      });
       clipLoss(images, texts, { logitScale }).backward();
       expect(logitScale.grad!.item()).to.be.below(0);
     }
@@ -119,7 +132,11 @@ describe("docs: errata of chapter 7 not covered by other specs (docs/errata.md)"
     const loss = moco.trainingLoss(b).item();
     expect(loss).to.be.closeTo(mocoLoss(q, k, queueBefore, { temperature: 0.2 }).item(), 1e-6); // all K = 12 negatives
     expect(loss).to.not.be.closeTo(mocoLoss(q, k, queueBefore.narrow(0, 0, pointer), { temperature: 0.2 }).item(), 1e-3); // not K − N
-    const [before, after, keys] = [queueBefore.toArray() as number[][], moco.queue.toArray() as number[][], normalize(k).toArray() as number[][]];
+    const [before, after, keys] = [
+      queueBefore.toArray() as number[][],
+      moco.queue.toArray() as number[][],
+      normalize(k).toArray() as number[][],
+    ];
     for (let row = 0; row < queueSize; row++) {
       const expected = row >= pointer && row < pointer + n ? keys[row - pointer] : before[row];
       after[row].forEach((value, c) => expect(value).to.be.closeTo(expected[c], 1e-6));

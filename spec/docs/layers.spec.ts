@@ -37,7 +37,9 @@ const sourceFiles = (dir: string): string[] =>
 /** The src-relative files a file imports (relative specifiers only; ".js" is the built name of ".ts"). */
 function importsOf(file: string): string[] {
   const source = readFileSync(join(srcDir, file), "utf8");
-  const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)[^;]*?from\s*"(\.[^"]+)"|(?:^|\n)\s*import\s*"(\.[^"]+)"/g)].map((m) => m[1] ?? m[2]);
+  const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)[^;]*?from\s*"(\.[^"]+)"|(?:^|\n)\s*import\s*"(\.[^"]+)"/g)].map((
+    m,
+  ) => m[1] ?? m[2]);
   return specifiers.map((specifier) => normalize(join(dirname(file), specifier)).replace(/\.js$/, ".ts"));
 }
 
@@ -53,7 +55,7 @@ describe("layers: lower layers never import higher ones", () => {
 
   it("no file imports a folder above its own", () => {
     const upward = files.flatMap((file) =>
-      graph.get(file)!.filter((target) => layerOf(folderOf(target)) > layerOf(folderOf(file))).map((target) => `${file} → ${target}`),
+      graph.get(file)!.filter((target) => layerOf(folderOf(target)) > layerOf(folderOf(file))).map((target) => `${file} → ${target}`)
     );
     expect(upward, upward.join("\n")).to.deep.equal([]);
   });

@@ -24,7 +24,9 @@ describe("docs: docs/porting.md covers the public API (spec/docs/porting.spec.ts
   });
 
   it("every exported name (values and types) appears in a code span of docs/porting.md", () => {
-    const missing = api.filter((n) => !mentioned.has(n.name)).map((n) => `${n.namespace ? `${n.namespace}.` : ""}${n.name} (${n.kind}, ${n.file})`);
+    const missing = api.filter((n) => !mentioned.has(n.name)).map((n) =>
+      `${n.namespace ? `${n.namespace}.` : ""}${n.name} (${n.kind}, ${n.file})`
+    );
     expect(missing, `docs/porting.md has no row for:\n  ${missing.join("\n  ")}\n`).to.deep.equal([]);
   });
 });

@@ -68,7 +68,9 @@ function exportsOf(file: string): LocalExport[] {
         if (ts.isIdentifier(declaration.name)) add(declaration.name.text, "value");
       }
     } else if (ts.isExportDeclaration(statement)) {
-      const target = statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier) ? resolveModule(file, statement.moduleSpecifier.text) : null;
+      const target = statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+        ? resolveModule(file, statement.moduleSpecifier.text)
+        : null;
       const clause = statement.exportClause;
       if (!clause && target) {
         found.push(...exportsOf(target)); // export * from "./x.js"
@@ -80,7 +82,9 @@ function exportsOf(file: string): LocalExport[] {
           const typeOnly = statement.isTypeOnly || element.isTypeOnly;
           if (target) {
             const origin = exportsOf(target).find((e) => e.name === original);
-            if (!origin) throw new Error(`public-api: ${here} re-exports '${original}', which ${relative(repoRoot, target)} does not export`);
+            if (!origin) {
+              throw new Error(`public-api: ${here} re-exports '${original}', which ${relative(repoRoot, target)} does not export`);
+            }
             found.push({ name: element.name.text, kind: typeOnly ? "type" : origin.kind, file: origin.file });
           } else {
             found.push({ name: element.name.text, kind: typeOnly ? "type" : declared.get(original) ?? "value", file: here });
@@ -99,7 +103,10 @@ export function publicApi(): PublicName[] {
   const source = ts.createSourceFile(root, readFileSync(root, "utf8"), ts.ScriptTarget.ES2022, true);
   const names: PublicName[] = [...exportsOf(root)];
   for (const statement of source.statements) {
-    if (ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamespaceExport(statement.exportClause) && statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)) {
+    if (
+      ts.isExportDeclaration(statement) && statement.exportClause && ts.isNamespaceExport(statement.exportClause) &&
+      statement.moduleSpecifier && ts.isStringLiteral(statement.moduleSpecifier)
+    ) {
       const namespace = statement.exportClause.name.text;
       for (const member of exportsOf(resolveModule(root, statement.moduleSpecifier.text))) names.push({ ...member, namespace });
     }

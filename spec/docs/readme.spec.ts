@@ -47,7 +47,9 @@ function loadedTests(context: Mocha.Context): LoadedTest[] {
   while (root.parent) root = root.parent;
   const tests: LoadedTest[] = [];
   const walk = (suite: Suite) => {
-    suite.tests.forEach((test: Test) => tests.push({ title: test.fullTitle(), file: relative(buildRoot, test.file ?? "").replace(/\.js$/, ".ts") }));
+    suite.tests.forEach((test: Test) =>
+      tests.push({ title: test.fullTitle(), file: relative(buildRoot, test.file ?? "").replace(/\.js$/, ".ts") })
+    );
     suite.suites.forEach(walk);
   };
   walk(root);
@@ -55,7 +57,9 @@ function loadedTests(context: Mocha.Context): LoadedTest[] {
 }
 
 function allSpecFiles(): string[] {
-  return readdirSync(join(repoRoot, "spec"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".spec.ts")).map((f) => `spec/${f}`).sort();
+  return readdirSync(join(repoRoot, "spec"), { recursive: true, encoding: "utf8" }).filter((f) => f.endsWith(".spec.ts")).map((f) =>
+    `spec/${f}`
+  ).sort();
 }
 
 /** Skip unless every spec file of the repository is loaded (a whole-suite run). */
@@ -71,31 +75,41 @@ const slug = (heading: string) => heading.trim().toLowerCase().replace(/[^\p{L}\
 
 describe("docs: docs/README.md, the map (spec/docs/readme.spec.ts)", () => {
   it("names files that exist", () => {
-    const paths = [...readme.matchAll(/`((?:src|spec|examples|scripts|bench)\/[\w/.*-]+)`/g)].map((m) => m[1]).filter((p) => !p.includes("*"));
+    const paths = [...readme.matchAll(/`((?:src|spec|examples|scripts|bench)\/[\w/.*-]+)`/g)].map((m) => m[1]).filter((p) =>
+      !p.includes("*")
+    );
     expect(paths.length).to.be.above(40);
     for (const path of paths) expect(existsSync(join(repoRoot, path)), `docs/README.md names ${path}, which does not exist`).to.equal(true);
-    for (const folder of [...readme.matchAll(/`((?:src)\/\w+)\/\*\.ts`/g)].map((m) => m[1])) expect(existsSync(join(repoRoot, folder)), folder).to.equal(true);
+    for (const folder of [...readme.matchAll(/`((?:src)\/\w+)\/\*\.ts`/g)].map((m) => m[1])) {
+      expect(existsSync(join(repoRoot, folder)), folder).to.equal(true);
+    }
   });
 
   it("lists every page of docs/", () => {
-    for (const name of pages.filter((p) => p !== "README.md")) expect(readme, `docs/README.md does not link ${name}`).to.include(`](${name})`);
+    for (const name of pages.filter((p) => p !== "README.md")) {
+      expect(readme, `docs/README.md does not link ${name}`).to.include(`](${name})`);
+    }
   });
 
   it("has a row for each chapter section 7.1–7.6 and the exercises", () => {
     const sections = mapRows().map((row) => row.section);
-    for (const s of ["7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "Exercises"]) expect(sections.some((cell) => cell.includes(s)), s).to.equal(true);
+    for (const s of ["7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "Exercises"]) {
+      expect(sections.some((cell) => cell.includes(s)), s).to.equal(true);
+    }
   });
 
   for (const row of mapRows()) {
-    it(`the pattern of '${row.section.replace(/\*/g, "").slice(0, 40)}' selects exactly its listed spec files`, function () {
+    it(`the pattern of '${row.section.replace(/\*/g, "").slice(0, 40)}' selects exactly its listed spec files`, function() {
       const tests = requireWholeSuite(this);
       const pattern = new RegExp(row.pattern);
       const selected = [...new Set(tests.filter((t) => pattern.test(t.title)).map((t) => t.file))].sort();
-      expect(selected, `--grep "${row.pattern}" selects tests from these files; list exactly them in docs/README.md`).to.deep.equal([...new Set(row.specFiles)].sort());
+      expect(selected, `--grep "${row.pattern}" selects tests from these files; list exactly them in docs/README.md`).to.deep.equal(
+        [...new Set(row.specFiles)].sort(),
+      );
     });
   }
 
-  it("every --grep pattern quoted in docs/*.md selects at least one test", function () {
+  it("every --grep pattern quoted in docs/*.md selects at least one test", function() {
     const tests = requireWholeSuite(this);
     for (const name of pages) {
       for (const match of page(name).matchAll(/npm test -- --grep "([^"<]+)"/g)) {
@@ -105,7 +119,7 @@ describe("docs: docs/README.md, the map (spec/docs/readme.spec.ts)", () => {
     }
   });
 
-  it("every spec title quoted in docs/errata.md starts a real test title (or names a describe block)", function () {
+  it("every spec title quoted in docs/errata.md starts a real test title (or names a describe block)", function() {
     const tests = requireWholeSuite(this);
     const errata = page("errata.md");
     const quoted = errata
@@ -114,7 +128,9 @@ describe("docs: docs/README.md, the map (spec/docs/readme.spec.ts)", () => {
       .flatMap((paragraph) => [...paragraph.slice(paragraph.search(/Specs?:/)).matchAll(/`([^`]+)`/g)].map((m) => m[1]))
       .filter((span) => !/\.(ts|md|json)$/.test(span) && !span.startsWith("spec/"));
     expect(quoted.length).to.be.above(15);
-    for (const span of quoted) expect(tests.some((t) => t.title.includes(span)), `docs/errata.md quotes the spec title '${span}', which no test has`).to.equal(true);
+    for (const span of quoted) {
+      expect(tests.some((t) => t.title.includes(span)), `docs/errata.md quotes the spec title '${span}', which no test has`).to.equal(true);
+    }
   });
 
   it("every relative link between the pages points at an existing file and heading", () => {

@@ -46,13 +46,21 @@ describe("eval/features", () => {
   });
 
   it("rejects wrong shapes, empty inputs and non-finite values with the function name and the shape", () => {
-    expect(() => asFeatureMatrix("linearProbe", "trainFeatures", tensor([1, 2, 3]))).to.throw(/^linearProbe: trainFeatures must be a 2-D tensor \(N, D\), got shape \[3\]/);
+    expect(() => asFeatureMatrix("linearProbe", "trainFeatures", tensor([1, 2, 3]))).to.throw(
+      /^linearProbe: trainFeatures must be a 2-D tensor \(N, D\), got shape \[3\]/,
+    );
     expect(() => asFeatureMatrix("knnAccuracy", "testFeatures", { data: new Float32Array(5), rows: 2, dim: 3 })).to.throw(
       /^knnAccuracy: testFeatures has shape \[2, 3\] but its data holds 5 values \(expected 6\)/,
     );
-    expect(() => asFeatureMatrix("uniformity", "features", { data: new Float32Array(0), rows: 0, dim: 4 })).to.throw(/^uniformity: features is empty \(shape \[0, 4\]\)/);
-    expect(() => uniformity({ data: Float64Array.from([1, NaN, 0, 1]), rows: 2, dim: 2 })).to.throw(/^uniformity: features \(shape \[2, 2\]\) holds NaN at row 0, column 1/);
-    expect(() => asFeatureMatrix("f", "x", { data: Float64Array.from([Infinity]), rows: 1, dim: 1 })).to.throw(/holds Infinity at row 0, column 0/);
+    expect(() => asFeatureMatrix("uniformity", "features", { data: new Float32Array(0), rows: 0, dim: 4 })).to.throw(
+      /^uniformity: features is empty \(shape \[0, 4\]\)/,
+    );
+    expect(() => uniformity({ data: Float64Array.from([1, NaN, 0, 1]), rows: 2, dim: 2 })).to.throw(
+      /^uniformity: features \(shape \[2, 2\]\) holds NaN at row 0, column 1/,
+    );
+    expect(() => asFeatureMatrix("f", "x", { data: Float64Array.from([Infinity]), rows: 1, dim: 1 })).to.throw(
+      /holds Infinity at row 0, column 0/,
+    );
     expect(() => asFeatureMatrix("f", "x", [1, 2] as unknown as Tensor)).to.throw(/^f: x must be a Tensor \(N, D\) or \{ data/);
   });
 
@@ -97,6 +105,8 @@ describe("eval/features", () => {
     expect(() => embedImages(() => ({ data: new Float32Array(2), rows: 1, dim: 2 }), images, count, { batchSize: 2 })).to.throw(
       /^embedImages: embed returned 1 rows for a batch of 2 images/,
     );
-    expect(() => embedImages(embed, images, 4)).to.throw(/^embedImages: images hold 3920 values, expected count × \[1, 28, 28\] = 4 × 784 = 3136/);
+    expect(() => embedImages(embed, images, 4)).to.throw(
+      /^embedImages: images hold 3920 values, expected count × \[1, 28, 28\] = 4 × 784 = 3136/,
+    );
   });
 });

@@ -31,7 +31,9 @@ describe("groupedRetrievalRecall (many images share one caption)", () => {
     const images = matrix([[1, 0], [1, 0]]);
     const result = groupedRetrievalRecall(images, captions, Int32Array.from([0, 0]));
     expect(result.captions).to.equal(1);
-    expect(() => groupedRetrievalRecall(images, captions, Int32Array.from([0, 3]))).to.throw(/groupedRetrievalRecall: image 1 names caption 3/);
+    expect(() => groupedRetrievalRecall(images, captions, Int32Array.from([0, 3]))).to.throw(
+      /groupedRetrievalRecall: image 1 names caption 3/,
+    );
     expect(() => groupedRetrievalRecall(images, captions, Int32Array.from([0]))).to.throw(/captionOfImage has 1 entries for 2 images/);
   });
 

@@ -4,13 +4,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import {
-  alignment,
-  effectiveRank,
-  normalizedStd,
-  representationHealth,
-  uniformity,
-} from "../../src/eval/health.js";
+import { alignment, effectiveRank, normalizedStd, representationHealth, uniformity } from "../../src/eval/health.js";
 import type { FeatureMatrix } from "../../src/eval/features.js";
 import { Generator } from "../../src/tensor/random.js";
 import { gaussian, matrix } from "./helpers.js";
@@ -50,8 +44,12 @@ describe("eval/health", () => {
     });
 
     it("rejects pairs of different shapes", () => {
-      expect(() => alignment(gaussian(3, 2, 1), gaussian(4, 2, 2))).to.throw(/^alignment: features \[3, 2\] and positiveFeatures \[4, 2\] must have the same number of rows/);
-      expect(() => alignment(gaussian(3, 2, 1), gaussian(3, 5, 2))).to.throw(/^alignment: features \[3, 2\] and positiveFeatures \[3, 5\] have different feature dimensions/);
+      expect(() => alignment(gaussian(3, 2, 1), gaussian(4, 2, 2))).to.throw(
+        /^alignment: features \[3, 2\] and positiveFeatures \[4, 2\] must have the same number of rows/,
+      );
+      expect(() => alignment(gaussian(3, 2, 1), gaussian(3, 5, 2))).to.throw(
+        /^alignment: features \[3, 2\] and positiveFeatures \[3, 5\] have different feature dimensions/,
+      );
     });
   });
 
@@ -78,26 +76,31 @@ describe("eval/health", () => {
 
     it("equals the direct log-mean-exp over all pairs i < j (Wang & Isola's pdist formula)", () => {
       fc.assert(
-        fc.property(fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max: 6 }), fc.integer({ min: 0, max: 1000 }), (rows, dim, seed) => {
-          const x = gaussian(rows, dim, seed);
-          const u = x.data.slice();
-          for (let i = 0; i < rows; i++) {
-            let norm = 0;
-            for (let d = 0; d < dim; d++) norm += u[i * dim + d] ** 2;
-            for (let d = 0; d < dim; d++) u[i * dim + d] /= Math.sqrt(norm);
-          }
-          let total = 0;
-          let pairs = 0;
-          for (let i = 0; i < rows; i++) {
-            for (let j = i + 1; j < rows; j++) {
-              let squared = 0;
-              for (let d = 0; d < dim; d++) squared += (u[i * dim + d] - u[j * dim + d]) ** 2;
-              total += Math.exp(-2 * squared);
-              pairs++;
+        fc.property(
+          fc.integer({ min: 2, max: 40 }),
+          fc.integer({ min: 1, max: 6 }),
+          fc.integer({ min: 0, max: 1000 }),
+          (rows, dim, seed) => {
+            const x = gaussian(rows, dim, seed);
+            const u = x.data.slice();
+            for (let i = 0; i < rows; i++) {
+              let norm = 0;
+              for (let d = 0; d < dim; d++) norm += u[i * dim + d] ** 2;
+              for (let d = 0; d < dim; d++) u[i * dim + d] /= Math.sqrt(norm);
             }
-          }
-          expect(uniformity(x)).to.be.closeTo(Math.log(total / pairs), 1e-12);
-        }),
+            let total = 0;
+            let pairs = 0;
+            for (let i = 0; i < rows; i++) {
+              for (let j = i + 1; j < rows; j++) {
+                let squared = 0;
+                for (let d = 0; d < dim; d++) squared += (u[i * dim + d] - u[j * dim + d]) ** 2;
+                total += Math.exp(-2 * squared);
+                pairs++;
+              }
+            }
+            expect(uniformity(x)).to.be.closeTo(Math.log(total / pairs), 1e-12);
+          },
+        ),
         { numRuns: 50 },
       );
     });

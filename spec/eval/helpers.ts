@@ -11,7 +11,14 @@ export function matrix(rows: number[][]): FeatureMatrix {
 }
 
 /** Gaussian blobs: `perClass` points per class around well separated centers (center c = spread·e_c). */
-export function blobs(classes: number, perClass: number, dim: number, spread: number, noise: number, seed: number): { features: FeatureMatrix; labels: Int32Array } {
+export function blobs(
+  classes: number,
+  perClass: number,
+  dim: number,
+  spread: number,
+  noise: number,
+  seed: number,
+): { features: FeatureMatrix; labels: Int32Array } {
   const generator = new Generator(seed);
   const rows = classes * perClass;
   const data = new Float64Array(rows * dim);

@@ -18,7 +18,15 @@ function at(degrees: number): number[] {
 }
 
 /** The definition, by full sort: k best by (similarity desc, index asc), then the weighted vote. */
-function bruteForce(train: FeatureMatrix, labels: Int32Array, test: FeatureMatrix, k: number, weighting: KnnWeighting, temperature: number, numClasses: number): number[] {
+function bruteForce(
+  train: FeatureMatrix,
+  labels: Int32Array,
+  test: FeatureMatrix,
+  k: number,
+  weighting: KnnWeighting,
+  temperature: number,
+  numClasses: number,
+): number[] {
   const u = normalizeRows(train);
   const v = normalizeRows(test);
   const predictions: number[] = [];
@@ -95,7 +103,8 @@ describe("eval/knn", () => {
     const lattice: number[][] = [];
     for (let d = 0; d < 4; d++) for (const sign of [1, -1]) lattice.push([0, 0, 0, 0].map((_, e) => (e === d ? sign : 0)));
     for (let bits = 0; bits < 16; bits++) lattice.push([0, 1, 2, 3].map((e) => ((bits >> e) & 1 ? -0.5 : 0.5)));
-    const latticeRows = (rows: number, seed: number) => matrix(Array.from({ length: rows }, (_, i) => lattice[(i * 13 + seed * 7 + ((i * seed) % 5)) % 24]));
+    const latticeRows = (rows: number, seed: number) =>
+      matrix(Array.from({ length: rows }, (_, i) => lattice[(i * 13 + seed * 7 + ((i * seed) % 5)) % 24]));
     fc.assert(
       fc.property(
         fc.integer({ min: 1, max: 1000 }),
@@ -117,19 +126,27 @@ describe("eval/knn", () => {
   it("rejects k out of range, bad τ or weighting, and mismatched shapes", () => {
     const train = matrix([[1, 0], [0, 1], [1, 1]]);
     const test = matrix([[1, 0]]);
-    expect(() => knnPredict(train, [0, 1, 0], test, { k: 4 })).to.throw(/^knnPredict: k = 4 is larger than the number of train rows \(trainFeatures \[3, 2\]\)/);
+    expect(() => knnPredict(train, [0, 1, 0], test, { k: 4 })).to.throw(
+      /^knnPredict: k = 4 is larger than the number of train rows \(trainFeatures \[3, 2\]\)/,
+    );
     expect(() => knnPredict(train, [0, 1, 0], test, { k: 0 })).to.throw(/^knnPredict: k must be a positive whole number, got 0/);
     expect(() => knnAccuracy(train, [0, 1, 0], test, [0], { k: -2 })).to.throw(/^knnAccuracy: k must be a positive whole number, got -2/);
     expect(() => knnPredict(train, [0, 1, 0], test, { k: 1.5 })).to.throw(/k must be a positive whole number, got 1.5/);
-    expect(() => knnPredict(train, [0, 1, 0], test, { k: 1, temperature: 0 })).to.throw(/^knnPredict: temperature must be a finite number > 0, got 0/);
-    expect(() => knnPredict(train, [0, 1, 0], test, { k: 1, weighting: "cosine" as KnnWeighting })).to.throw(/^knnPredict: weighting must be/);
+    expect(() => knnPredict(train, [0, 1, 0], test, { k: 1, temperature: 0 })).to.throw(
+      /^knnPredict: temperature must be a finite number > 0, got 0/,
+    );
+    expect(() => knnPredict(train, [0, 1, 0], test, { k: 1, weighting: "cosine" as KnnWeighting })).to.throw(
+      /^knnPredict: weighting must be/,
+    );
     expect(() => knnAccuracy(train, [0, 1, 0], matrix([[1, 0, 0]]), [0], { k: 1 })).to.throw(
       /^knnAccuracy: trainFeatures \[3, 2\] and testFeatures \[1, 3\] have different feature dimensions/,
     );
-    expect(() => knnAccuracy(train, [0, 1, 0], test, [0, 1], { k: 1 })).to.throw(/^knnAccuracy: testLabels has 2 entries but the features have 1 rows/);
+    expect(() => knnAccuracy(train, [0, 1, 0], test, [0, 1], { k: 1 })).to.throw(
+      /^knnAccuracy: testLabels has 2 entries but the features have 1 rows/,
+    );
   });
 
-  it("raw MNIST pixels: 93.1% with k = 20 and exp(s/0.07) weights, as PyTorch's kNN monitor", function () {
+  it("raw MNIST pixels: 93.1% with k = 20 and exp(s/0.07) weights, as PyTorch's kNN monitor", function() {
     this.timeout(60_000);
     // PyTorch (float64: normalize, sim.topk(20), exp(sim/0.07), scatter_add votes): 0.93114 (1866/2004);
     // with plain similarity weights 0.92166, with uniform votes 0.92116 (docs/evaluation.md).

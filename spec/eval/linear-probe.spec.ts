@@ -149,14 +149,22 @@ describe("eval/linear-probe", () => {
     expect(() => linearProbe(a, [0, 1, 0, 1], b, [0, 1])).to.throw(
       /^linearProbe: trainFeatures \[4, 2\] and testFeatures \[2, 3\] have different feature dimensions \(2 vs 3\)/,
     );
-    expect(() => linearProbe(a, [0, 1, 0], a, [0, 1, 0, 1])).to.throw(/^linearProbe: trainLabels has 3 entries but the features have 4 rows/);
+    expect(() => linearProbe(a, [0, 1, 0], a, [0, 1, 0, 1])).to.throw(
+      /^linearProbe: trainLabels has 3 entries but the features have 4 rows/,
+    );
     expect(() => linearProbe(a, [0, 0, 0, 0], a, [0, 0, 0, 0])).to.throw(/^linearProbe: need at least 2 classes, got 1/);
-    expect(() => linearProbe(a, [0, 1, 0, 1], a, [0, 1, 0, 1], { weightDecay: -1 })).to.throw(/^linearProbe: weightDecay must be a finite number ≥ 0, got -1/);
-    expect(() => linearProbe(a, [0, 1, 0, 1], a, [0, 1, 0, 1], { memory: 0 })).to.throw(/^linearProbe: memory must be a whole number ≥ 1, got 0/);
-    expect(() => linearProbe(a, [0, 1, 0, 1], { data: new Float64Array(0), rows: 0, dim: 2 }, [])).to.throw(/^linearProbe: testFeatures is empty/);
+    expect(() => linearProbe(a, [0, 1, 0, 1], a, [0, 1, 0, 1], { weightDecay: -1 })).to.throw(
+      /^linearProbe: weightDecay must be a finite number ≥ 0, got -1/,
+    );
+    expect(() => linearProbe(a, [0, 1, 0, 1], a, [0, 1, 0, 1], { memory: 0 })).to.throw(
+      /^linearProbe: memory must be a whole number ≥ 1, got 0/,
+    );
+    expect(() => linearProbe(a, [0, 1, 0, 1], { data: new Float64Array(0), rows: 0, dim: 2 }, [])).to.throw(
+      /^linearProbe: testFeatures is empty/,
+    );
   });
 
-  it("raw MNIST pixels: 88.4% test accuracy at the optimum PyTorch's L-BFGS also finds for the same objective", function () {
+  it("raw MNIST pixels: 88.4% test accuracy at the optimum PyTorch's L-BFGS also finds for the same objective", function() {
     this.timeout(90_000);
     // The exact optimum of this objective: 0.0432441981 (this code at tolerance 1e-8, 536
     // iterations; PyTorch's LBFGS, float64, strong Wolfe, tolerance_grad 1e-6 stops at 0.04324431

@@ -20,7 +20,9 @@ function averagePool(images: Tensor): { data: Float32Array; rows: number; dim: n
   const pixels = images.toTypedArray();
   const out = new Float32Array(rows * 49);
   for (let i = 0; i < rows; i++) {
-    for (let y = 0; y < IMAGE_SIDE; y++) for (let x = 0; x < IMAGE_SIDE; x++) out[i * 49 + (y >> 2) * 7 + (x >> 2)] += pixels[i * IMAGE_PIXELS + y * IMAGE_SIDE + x] / 16;
+    for (let y = 0; y < IMAGE_SIDE; y++) {
+      for (let x = 0; x < IMAGE_SIDE; x++) out[i * 49 + (y >> 2) * 7 + (x >> 2)] += pixels[i * IMAGE_PIXELS + y * IMAGE_SIDE + x] / 16;
+    }
   }
   return { data: out, rows, dim: 49 };
 }
@@ -68,7 +70,13 @@ describe("eval/report", () => {
   it("evaluateFeatures runs each evaluation and fills the row with their numbers", () => {
     const train = blobs(3, 60, 6, 2, 1, 11);
     const test = blobs(3, 30, 6, 2, 1, 12);
-    const result = evaluateFeatures({ method: "blobs", trainFeatures: train.features, trainLabels: train.labels, testFeatures: test.features, testLabels: test.labels });
+    const result = evaluateFeatures({
+      method: "blobs",
+      trainFeatures: train.features,
+      trainLabels: train.labels,
+      testFeatures: test.features,
+      testLabels: test.labels,
+    });
     // By default λ is chosen on held-out training rows; a fixed λ gives the plain probe.
     expect(result.row.linearProbe).to.equal(linearProbeValidated(train.features, train.labels, test.features, test.labels).testAccuracy);
     const fixed = evaluateFeatures(
@@ -83,7 +91,7 @@ describe("eval/report", () => {
     expect(result.row.zeroShot).to.equal(undefined);
   });
 
-  it("evaluateEncoder embeds MNIST with a frozen encoder and reports every number (4×4 average pooling)", function () {
+  it("evaluateEncoder embeds MNIST with a frozen encoder and reports every number (4×4 average pooling)", function() {
     this.timeout(60_000);
     const data = loadMnist();
     const result = evaluateEncoder("avg-pool 4×4", averagePool, data, { seed: 1 });
@@ -95,6 +103,8 @@ describe("eval/report", () => {
     expect(row.uniformity).to.be.below(0);
     expect(row.effectiveRank).to.be.within(2, 49);
     expect(row.normalizedStd!.ratio).to.be.within(0, 1);
-    expect(formatEvaluationTable([row], { legend: false })).to.match(/^\| method .*\n.*\n\| avg-pool 4×4 \| 49 \| \d+\.\d% \| \d+\.\d% \| — \| — \| 0\.\d{3} \| −\d\.\d{3} \|/);
+    expect(formatEvaluationTable([row], { legend: false })).to.match(
+      /^\| method .*\n.*\n\| avg-pool 4×4 \| 49 \| \d+\.\d% \| \d+\.\d% \| — \| — \| 0\.\d{3} \| −\d\.\d{3} \|/,
+    );
   });
 });

@@ -74,8 +74,12 @@ describe("eval/retrieval", () => {
     expect(() => retrievalRecall(matrix([[1, 0], [0, 1]]), matrix([[1, 0]]))).to.throw(
       /^retrievalRecall: imageFeatures \[2, 2\] and textFeatures \[1, 2\] must have the same number of rows/,
     );
-    expect(() => retrievalRecall(matrix([[1, 0]]), matrix([[1, 0, 0]]))).to.throw(/^retrievalRecall: imageFeatures \[1, 2\] and textFeatures \[1, 3\] have different feature dimensions/);
-    expect(() => retrievalRecall(matrix([[1, 0]]), matrix([[1, 0]]), { ks: [0] })).to.throw(/^retrievalRecall: every K in ks must be a positive whole number, got 0/);
+    expect(() => retrievalRecall(matrix([[1, 0]]), matrix([[1, 0, 0]]))).to.throw(
+      /^retrievalRecall: imageFeatures \[1, 2\] and textFeatures \[1, 3\] have different feature dimensions/,
+    );
+    expect(() => retrievalRecall(matrix([[1, 0]]), matrix([[1, 0]]), { ks: [0] })).to.throw(
+      /^retrievalRecall: every K in ks must be a positive whole number, got 0/,
+    );
     expect(() => retrievalRecall(matrix([[1, 0]]), matrix([[1, 0]]), { ks: [] })).to.throw(/^retrievalRecall: ks is empty/);
   });
 });

@@ -62,7 +62,9 @@ describe("linearProbeValidated (λ chosen on held-out training data)", () => {
 
   it("rejects a bad grid or fraction", () => {
     const train = blobs(40, 4, 2, 0, 1);
-    expect(() => linearProbeValidated(train.features, train.labels, train.features, train.labels, { grid: [] })).to.throw(/linearProbeValidated: grid/);
+    expect(() => linearProbeValidated(train.features, train.labels, train.features, train.labels, { grid: [] })).to.throw(
+      /linearProbeValidated: grid/,
+    );
     expect(() => stratifiedHoldout(train.labels, 1)).to.throw(/stratifiedHoldout: fraction must be in \(0, 1\)/);
   });
 });

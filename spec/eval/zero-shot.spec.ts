@@ -60,12 +60,20 @@ describe("eval/zero-shot", () => {
     expect(() => zeroShotAccuracy(matrix([[1, 0, 0]]), [0], classPrompts)).to.throw(
       /^zeroShotAccuracy: imageFeatures \[1, 3\] and promptEmbeddings \(as C·P rows\) \[2, 2\] have different feature dimensions \(3 vs 2\)/,
     );
-    expect(() => zeroShotAccuracy(matrix([[1, 0]]), [2], classPrompts)).to.throw(/^zeroShotAccuracy: labels\[0\] = 2 is not a whole number in \[0, 2\)/);
-    expect(() => zeroShotClassifier(tensor([[1, 0], [0, 1]]))).to.throw(/^zeroShotClassifier: promptEmbeddings must be a 3-D tensor \(C classes, P prompts, D\), got shape \[2, 2\]/);
-    expect(() => zeroShotClassifier({ data: new Float64Array(4), classes: 2, prompts: 0, dim: 2 })).to.throw(/^zeroShotClassifier: promptEmbeddings.prompts must be a positive whole number, got 0/);
+    expect(() => zeroShotAccuracy(matrix([[1, 0]]), [2], classPrompts)).to.throw(
+      /^zeroShotAccuracy: labels\[0\] = 2 is not a whole number in \[0, 2\)/,
+    );
+    expect(() => zeroShotClassifier(tensor([[1, 0], [0, 1]]))).to.throw(
+      /^zeroShotClassifier: promptEmbeddings must be a 3-D tensor \(C classes, P prompts, D\), got shape \[2, 2\]/,
+    );
+    expect(() => zeroShotClassifier({ data: new Float64Array(4), classes: 2, prompts: 0, dim: 2 })).to.throw(
+      /^zeroShotClassifier: promptEmbeddings.prompts must be a positive whole number, got 0/,
+    );
     expect(() => zeroShotClassifier({ data: new Float64Array(5), classes: 2, prompts: 1, dim: 2 })).to.throw(
       /^zeroShotClassifier: promptEmbeddings \[2, 1, 2\] has shape \[2, 2\] but its data holds 5 values/,
     );
-    expect(() => zeroShotAccuracy(matrix([[NaN, 0]]), [0], classPrompts)).to.throw(/^zeroShotAccuracy: imageFeatures \(shape \[1, 2\]\) holds NaN/);
+    expect(() => zeroShotAccuracy(matrix([[NaN, 0]]), [0], classPrompts)).to.throw(
+      /^zeroShotAccuracy: imageFeatures \(shape \[1, 2\]\) holds NaN/,
+    );
   });
 });

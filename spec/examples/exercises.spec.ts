@@ -21,7 +21,7 @@ function strictlyIncreasing(values: number[]): boolean {
   return values.every((value, i) => i === 0 || value > values[i - 1]);
 }
 
-describe("exercises: chapter 7's nine exercises on the tiny budget (examples/exercise-*.ts)", function () {
+describe("exercises: chapter 7's nine exercises on the tiny budget (examples/exercise-*.ts)", function() {
   this.timeout(120_000);
 
   it("ex 1: InfoNCE composed from exp/log/sum with the max shift equals infoNCE (loss and gradients); without the shift float32 overflows", () => {

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { quickstart } from "../../examples/quickstart.js";
 
 describe("examples/quickstart (a softmax classifier on MNIST with the tensor layer alone)", () => {
-  it("prints a falling loss", function () {
+  it("prints a falling loss", function() {
     this.timeout(60_000);
     const lines: string[] = [];
     const losses = quickstart({ steps: 40, log: (line) => lines.push(line) });

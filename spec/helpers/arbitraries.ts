@@ -16,11 +16,15 @@ export function shapeArb(minRank = 0, maxRank = 3): fc.Arbitrary<number[]> {
 export function broadcastPairArb(minRank = 0, maxRank = 3): fc.Arbitrary<[number[], number[]]> {
   return shapeArb(minRank, maxRank).chain((full) =>
     fc
-      .tuple(fc.integer({ min: 0, max: full.length }), fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }), fc.boolean())
+      .tuple(
+        fc.integer({ min: 0, max: full.length }),
+        fc.array(fc.boolean(), { minLength: full.length, maxLength: full.length }),
+        fc.boolean(),
+      )
       .map(([drop, ones, swap]) => {
         const partner = full.slice(drop).map((d, i) => (ones[i + drop] ? 1 : d));
         return (swap ? [partner, full] : [full, partner]) as [number[], number[]];
-      }),
+      })
   );
 }
 

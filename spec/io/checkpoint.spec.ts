@@ -30,7 +30,9 @@ const f64 = (values: number[], shape: number[]): Tensor => tensor(values, { dtyp
 /** encoder.{weight (3, 4), bias (3,)}, encoder.runningMean buffer, head.weight (2, 3) float32. */
 function makeModel(seed = 0): TinyModule {
   const values = (n: number, k: number): number[] => Array.from({ length: n }, (_, i) => Math.sin(seed + 1.3 * i + k) * (k + 1));
-  const encoder = new TinyModule({ weight: f64(values(12, 0), [3, 4]), bias: f64(values(3, 1), [3]) }, { runningMean: f64(values(3, 2), [3]) });
+  const encoder = new TinyModule({ weight: f64(values(12, 0), [3, 4]), bias: f64(values(3, 1), [3]) }, {
+    runningMean: f64(values(3, 2), [3]),
+  });
   const head = new TinyModule({ weight: tensor(values(6, 3), { shape: [2, 3], dtype: "float32" }) });
   return new TinyModule({}, {}, { encoder, head });
 }
@@ -65,14 +67,19 @@ describe("checkpoints: saveModule / loadModule", () => {
     expectUnchanged(target, snapshot(source));
   });
 
-  for (const [label, factory] of [
-    ["Adam (amsgrad)", (m: Module) => new Adam(m.namedParameters(), { lr: 0.01, amsgrad: true })],
-    ["SGD (momentum)", (m: Module) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 })],
-    ["LARS (two groups)", (m: Module) => {
-      const named = [...m.namedParameters()];
-      return new LARS([{ params: named.filter(([n]) => n.startsWith("encoder")) }, { params: named.filter(([n]) => n.startsWith("head")), lr: 0.01 }], { lr: 0.1, weightDecay: 1e-4 });
-    }],
-  ] as [string, (m: Module) => Optimizer<{ lr: number }>][]) {
+  for (
+    const [label, factory] of [
+      ["Adam (amsgrad)", (m: Module) => new Adam(m.namedParameters(), { lr: 0.01, amsgrad: true })],
+      ["SGD (momentum)", (m: Module) => new SGD(m.parameters(), { lr: 0.05, momentum: 0.9 })],
+      ["LARS (two groups)", (m: Module) => {
+        const named = [...m.namedParameters()];
+        return new LARS([{ params: named.filter(([n]) => n.startsWith("encoder")) }, {
+          params: named.filter(([n]) => n.startsWith("head")),
+          lr: 0.01,
+        }], { lr: 0.1, weightDecay: 1e-4 });
+      }],
+    ] as [string, (m: Module) => Optimizer<{ lr: number }>][]
+  ) {
     it(`${label}: 3 steps, save, load into a fresh model and optimizer, 2 steps = 5 steps straight, bit for bit`, () => {
       const straight = makeModel(3);
       const straightOptimizer = factory(straight);
@@ -112,14 +119,28 @@ describe("checkpoints: saveModule / loadModule", () => {
     saveModule(file, model, { optimizer });
     const { tensors, metadata } = loadSafetensors(file);
     expect([...tensors.keys()].filter((k) => k.startsWith("optimizer.")).sort()).to.deep.equal([
-      "optimizer.state.encoder.bias.exp_avg", "optimizer.state.encoder.bias.exp_avg_sq",
-      "optimizer.state.encoder.weight.exp_avg", "optimizer.state.encoder.weight.exp_avg_sq",
-      "optimizer.state.head.weight.exp_avg", "optimizer.state.head.weight.exp_avg_sq",
+      "optimizer.state.encoder.bias.exp_avg",
+      "optimizer.state.encoder.bias.exp_avg_sq",
+      "optimizer.state.encoder.weight.exp_avg",
+      "optimizer.state.encoder.weight.exp_avg_sq",
+      "optimizer.state.head.weight.exp_avg",
+      "optimizer.state.head.weight.exp_avg_sq",
     ]);
     const saved = JSON.parse(metadata["optimizer.state"]);
     expect(saved.type).to.equal("Adam");
-    expect(saved.param_groups).to.deep.equal([{ lr: 0.01, betas: [0.9, 0.999], eps: 1e-8, weight_decay: 0, amsgrad: false, params: ["encoder.weight", "encoder.bias", "head.weight"] }]);
-    expect(saved.state["encoder.weight"]).to.deep.equal({ step: 1, exp_avg: { tensor: "optimizer.state.encoder.weight.exp_avg" }, exp_avg_sq: { tensor: "optimizer.state.encoder.weight.exp_avg_sq" } });
+    expect(saved.param_groups).to.deep.equal([{
+      lr: 0.01,
+      betas: [0.9, 0.999],
+      eps: 1e-8,
+      weight_decay: 0,
+      amsgrad: false,
+      params: ["encoder.weight", "encoder.bias", "head.weight"],
+    }]);
+    expect(saved.state["encoder.weight"]).to.deep.equal({
+      step: 1,
+      exp_avg: { tensor: "optimizer.state.encoder.weight.exp_avg" },
+      exp_avg_sq: { tensor: "optimizer.state.encoder.weight.exp_avg_sq" },
+    });
     expect(tensors.get("optimizer.state.head.weight.exp_avg")!.dtype).to.equal("float32");
   });
 
@@ -127,25 +148,42 @@ describe("checkpoints: saveModule / loadModule", () => {
     const file = path.join(tmp, "mismatch.safetensors");
     saveModule(file, makeModel(1));
     const variants: [string, () => TinyModule, RegExp][] = [
-      ["missing", () => new TinyModule({}, {}, { encoder: new TinyModule({ weight: f64(Array(12).fill(0), [3, 4]), bias: f64([0, 0, 0], [3]) }, { runningMean: f64([0, 0, 0], [3]) }) }), /in the file but not in the module \[head\.weight\]/],
+      [
+        "missing",
+        () =>
+          new TinyModule({}, {}, {
+            encoder: new TinyModule({ weight: f64(Array(12).fill(0), [3, 4]), bias: f64([0, 0, 0], [3]) }, {
+              runningMean: f64([0, 0, 0], [3]),
+            }),
+          }),
+        /in the file but not in the module \[head\.weight\]/,
+      ],
       ["extra", () => {
         const m = makeModel(5);
         m.registerParameter("temperature", new TinyModule({ t: f64([1], [1]) }).parameters()[0]);
         return m;
       }, /missing from the file \[temperature\]/],
-      ["shape", () => new TinyModule({}, {}, {
-        encoder: new TinyModule({ weight: f64(Array(12).fill(0), [4, 3]), bias: f64([0, 0, 0], [3]) }, { runningMean: f64([0, 0, 0], [3]) }),
-        head: new TinyModule({ weight: tensor(Array(6).fill(0), { shape: [2, 3] }) }),
-      }), /'encoder\.weight' is \[3, 4\] float64 in the file but \[4, 3\] float64 in the module/],
-      ["dtype", () => new TinyModule({}, {}, {
-        encoder: new TinyModule({ weight: f64(Array(12).fill(0), [3, 4]), bias: f64([0, 0, 0], [3]) }, { runningMean: f64([0, 0, 0], [3]) }),
-        head: new TinyModule({ weight: f64(Array(6).fill(0), [2, 3]) }),
-      }), /'head\.weight' is \[2, 3\] float32 in the file but \[2, 3\] float64 in the module/],
+      ["shape", () =>
+        new TinyModule({}, {}, {
+          encoder: new TinyModule({ weight: f64(Array(12).fill(0), [4, 3]), bias: f64([0, 0, 0], [3]) }, {
+            runningMean: f64([0, 0, 0], [3]),
+          }),
+          head: new TinyModule({ weight: tensor(Array(6).fill(0), { shape: [2, 3] }) }),
+        }), /'encoder\.weight' is \[3, 4\] float64 in the file but \[4, 3\] float64 in the module/],
+      ["dtype", () =>
+        new TinyModule({}, {}, {
+          encoder: new TinyModule({ weight: f64(Array(12).fill(0), [3, 4]), bias: f64([0, 0, 0], [3]) }, {
+            runningMean: f64([0, 0, 0], [3]),
+          }),
+          head: new TinyModule({ weight: f64(Array(6).fill(0), [2, 3]) }),
+        }), /'head\.weight' is \[2, 3\] float32 in the file but \[2, 3\] float64 in the module/],
     ];
     for (const [label, make, message] of variants) {
       const target = make();
       const before = snapshot(target);
-      expect(() => loadModule(file, target), label).to.throw(new RegExp(`loadModule: '.*mismatch\\.safetensors' does not match the module TinyModule: .*` + message.source));
+      expect(() => loadModule(file, target), label).to.throw(
+        new RegExp(`loadModule: '.*mismatch\\.safetensors' does not match the module TinyModule: .*` + message.source),
+      );
       expectUnchanged(target, before);
     }
   });
@@ -161,19 +199,29 @@ describe("checkpoints: saveModule / loadModule", () => {
     const target = makeModel(2);
     const initial = snapshot(target);
     const sgd = new SGD(target.parameters(), { lr: 0.1, momentum: 0.9 });
-    expect(() => loadModule(file, target, { optimizer: sgd })).to.throw(/does not match the optimizer: the file holds the state of a Adam, the optimizer is a SGD/);
+    expect(() => loadModule(file, target, { optimizer: sgd })).to.throw(
+      /does not match the optimizer: the file holds the state of a Adam, the optimizer is a SGD/,
+    );
     expectUnchanged(target, initial);
     const twoGroups = new Adam([{ params: [target.parameters()[0]] }, { params: target.parameters().slice(1) }], { lr: 0.5 });
     gradientsFor(target, 0);
     twoGroups.step();
     const before = snapshot(target);
-    const optimizerBefore = JSON.stringify(Object.values(twoGroups.stateDict().state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))));
-    expect(() => loadModule(file, target, { optimizer: twoGroups })).to.throw(/does not match the optimizer: the file has 1 parameter groups, the optimizer has 2/);
+    const optimizerBefore = JSON.stringify(
+      Object.values(twoGroups.stateDict().state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))),
+    );
+    expect(() => loadModule(file, target, { optimizer: twoGroups })).to.throw(
+      /does not match the optimizer: the file has 1 parameter groups, the optimizer has 2/,
+    );
     const [w, b, h] = target.parameters();
     expect(() => loadModule(file, target, { optimizer: new Adam([b, w, h]) })).to.throw(
       /parameter group 0 holds \[encoder\.weight, encoder\.bias, head\.weight\] in the file but \[encoder\.bias, encoder\.weight, head\.weight\] in the optimizer/,
     );
-    expect(JSON.stringify(Object.values(twoGroups.stateDict().state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))))).to.equal(optimizerBefore);
+    expect(
+      JSON.stringify(
+        Object.values(twoGroups.stateDict().state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))),
+      ),
+    ).to.equal(optimizerBefore);
     expect(twoGroups.paramGroups[0].lr).to.equal(0.5);
     expectUnchanged(target, before);
 
@@ -194,8 +242,11 @@ describe("checkpoints: saveModule / loadModule", () => {
     gradientsFor(model, 0);
     gradientsFor(stranger, 0);
     optimizer.step();
-    expect(() => saveModule(file, model, { optimizer })).to.throw(/saveModule: '.*refused\.safetensors': the optimizer has a parameter of shape \[1\] \(index 3\) that is not a parameter of the module/);
-    expect(() => saveModule(file, model, { optimizer: new SGD(model.parameters(), { lr: 1 }), metadata: { "optimizer.state": "{}" } })).to.throw(/metadata key 'optimizer\.state' is reserved/);
+    expect(() => saveModule(file, model, { optimizer })).to.throw(
+      /saveModule: '.*refused\.safetensors': the optimizer has a parameter of shape \[1\] \(index 3\) that is not a parameter of the module/,
+    );
+    expect(() => saveModule(file, model, { optimizer: new SGD(model.parameters(), { lr: 1 }), metadata: { "optimizer.state": "{}" } })).to
+      .throw(/metadata key 'optimizer\.state' is reserved/);
     const clash = new TinyModule({ runningMean: f64([1], [1]), running_mean: f64([2], [1]) });
     expect(() => saveModule(file, clash)).to.throw(/module keys 'runningMean' and 'running_mean' both become 'running_mean'/);
     expect(fs.existsSync(file)).to.equal(false);

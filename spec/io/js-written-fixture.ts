@@ -36,7 +36,10 @@ export function jsWrittenTensors(): Map<string, Tensor> {
   return new Map<string, Tensor>([
     ["scalar_f32", tensor(Math.PI, { dtype: "float32" })],
     ["scalar_f64", tensor(-Math.E, { dtype: "float64" })],
-    ["edge_f32", tensor([0, -0, 2 ** -149, -(2 ** -149), 2 ** -127, 2 ** -126, F32_MAX, -F32_MAX, 1 / 3, 0.1, 65504], { dtype: "float32" })],
+    [
+      "edge_f32",
+      tensor([0, -0, 2 ** -149, -(2 ** -149), 2 ** -127, 2 ** -126, F32_MAX, -F32_MAX, 1 / 3, 0.1, 65504], { dtype: "float32" }),
+    ],
     ["edge_f64", tensor([0, -0, 5e-324, -5e-324, 2 ** -1023, 2 ** -1022, F64_MAX, -F64_MAX, 1 / 3, 0.1, 1e300], { dtype: "float64" })],
     ["matrix_f32", randn([3, 4], generator, { dtype: "float32" })],
     ["matrix_f64", randn([2, 5], generator, { dtype: "float64" })],
@@ -66,7 +69,10 @@ export function writeJsWrittenFixture(dir: string): { safetensorsPath: string; e
   saveSafetensors(safetensorsPath, tensors, JS_WRITTEN_METADATA);
   const bytes = fs.readFileSync(safetensorsPath);
   const headerLength = Number(bytes.readBigUInt64LE(0));
-  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8")) as Record<string, { dtype: string; shape: number[]; data_offsets: number[] }>;
+  const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8")) as Record<
+    string,
+    { dtype: string; shape: number[]; data_offsets: number[] }
+  >;
   const description = {
     generator: "spec/io/js-written-fixture.ts (contrastive-ts saveSafetensors)",
     file: "js-written.safetensors",
@@ -77,7 +83,14 @@ export function writeJsWrittenFixture(dir: string): { safetensorsPath: string; e
     tensors: Object.fromEntries(
       Object.entries(header)
         .filter(([name]) => name !== "__metadata__")
-        .map(([name, info]) => [name, { dtype: info.dtype, shape: info.shape, dataOffsets: info.data_offsets, data: Array.from(tensors.get(name)!.toTypedArray()) }]),
+        .map((
+          [name, info],
+        ) => [name, {
+          dtype: info.dtype,
+          shape: info.shape,
+          dataOffsets: info.data_offsets,
+          data: Array.from(tensors.get(name)!.toTypedArray()),
+        }]),
     ),
   };
   const expectedPath = path.join(dir, "js-written.expected.json");
@@ -110,7 +123,9 @@ function encodeFixtureJson(value: unknown, level: number): string {
   }
   const entries = Object.entries(value as Record<string, unknown>);
   if (entries.length === 0) return "{}";
-  if (entries.length <= 6 && entries.every(([, v]) => isLeaf(v))) return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${encodeLeaf(v)}`).join(", ")}}`;
+  if (entries.length <= 6 && entries.every(([, v]) => isLeaf(v))) {
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}: ${encodeLeaf(v)}`).join(", ")}}`;
+  }
   return `{\n${entries.map(([k, v]) => `${inner}${JSON.stringify(k)}: ${encodeFixtureJson(v, level + 1)}`).join(",\n")}\n${pad}}`;
 }
 

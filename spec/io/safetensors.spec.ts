@@ -38,7 +38,10 @@ function leftovers(dir: string): string[] {
 }
 
 /** Check the loaded tensors against a torch-written.json-style description, bit for bit. */
-function expectMatchesDescription(loaded: { tensors: Map<string, Tensor>; metadata: Record<string, string> }, description: FileDescription): void {
+function expectMatchesDescription(
+  loaded: { tensors: Map<string, Tensor>; metadata: Record<string, string> },
+  description: FileDescription,
+): void {
   expect([...loaded.tensors.keys()].sort()).to.deep.equal(Object.keys(description.tensors).sort());
   for (const [name, want] of Object.entries(description.tensors)) {
     const t = loaded.tensors.get(name)!;
@@ -59,24 +62,29 @@ describe("safetensors: round trip", () => {
         : fc.oneof(fc.float(), fc.constantFrom(-0, 2 ** -149, -(2 ** -149), 2 ** -126, 3.4028234663852886e38, -3.4028234663852886e38)),
       { minLength: count, maxLength: count },
     );
-  const entryArb = fc.tuple(dtypeArb, shapeArb).chain(([dtype, shape]) => valuesArb(dtype, shape.reduce((a, b) => a * b, 1)).map((values) => tensor(values, { dtype, shape })));
+  const entryArb = fc.tuple(dtypeArb, shapeArb).chain(([dtype, shape]) =>
+    valuesArb(dtype, shape.reduce((a, b) => a * b, 1)).map((values) => tensor(values, { dtype, shape }))
+  );
 
   it("is bit-exact for random shapes (incl. 0-d and empty) and values (incl. −0, subnormals, ±max, ±∞), float32 and float64", () => {
     const file = path.join(tmp, "roundtrip.safetensors");
     fc.assert(
-      fc.property(fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== "__metadata__"), entryArb, { maxKeys: 5 }), (record) => {
-        saveSafetensors(file, record);
-        const { tensors, metadata } = loadSafetensors(file);
-        expect(metadata).to.deep.equal({});
-        expect([...tensors.keys()].sort()).to.deep.equal(Object.keys(record).sort());
-        for (const [name, t] of Object.entries(record)) {
-          const back = tensors.get(name)!;
-          expect(back.dtype).to.equal(t.dtype);
-          expect(back.shape).to.deep.equal(t.shape);
-          expect(bytesOf(back).equals(bytesOf(t))).to.equal(true);
-          expect(back.isContiguous()).to.equal(true);
-        }
-      }),
+      fc.property(
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }).filter((s) => s !== "__metadata__"), entryArb, { maxKeys: 5 }),
+        (record) => {
+          saveSafetensors(file, record);
+          const { tensors, metadata } = loadSafetensors(file);
+          expect(metadata).to.deep.equal({});
+          expect([...tensors.keys()].sort()).to.deep.equal(Object.keys(record).sort());
+          for (const [name, t] of Object.entries(record)) {
+            const back = tensors.get(name)!;
+            expect(back.dtype).to.equal(t.dtype);
+            expect(back.shape).to.deep.equal(t.shape);
+            expect(bytesOf(back).equals(bytesOf(t))).to.equal(true);
+            expect(back.isContiguous()).to.equal(true);
+          }
+        },
+      ),
       { numRuns: 60 },
     );
     expect(leftovers(tmp)).to.deep.equal([]);
@@ -84,7 +92,15 @@ describe("safetensors: round trip", () => {
 
   it("keeps metadata (unicode, empty strings, JSON-encoded values) and accepts a Map", () => {
     const file = path.join(tmp, "metadata.safetensors");
-    const metadata = { method: "byol", hyperparameters: JSON.stringify({ lr: 0.2, tau: [0.99, 1] }), step: "17", seed: "0", empty: "", unicode: "τ₀ → 1 ✓", quote: 'a "quoted" \\ value' };
+    const metadata = {
+      method: "byol",
+      hyperparameters: JSON.stringify({ lr: 0.2, tau: [0.99, 1] }),
+      step: "17",
+      seed: "0",
+      empty: "",
+      unicode: "τ₀ → 1 ✓",
+      quote: 'a "quoted" \\ value',
+    };
     saveSafetensors(file, new Map([["x", tensor([1, 2])]]), metadata);
     const loaded = loadSafetensors(file);
     expect(loaded.metadata).to.deep.equal(metadata);
@@ -93,7 +109,11 @@ describe("safetensors: round trip", () => {
 
   it("the header is padded with spaces to a multiple of 8 and tensors are laid out F64 first, then by name", () => {
     const file = path.join(tmp, "layout.safetensors");
-    saveSafetensors(file, { b: tensor([1], { dtype: "float32" }), a: tensor([2], { dtype: "float32" }), z: tensor([3], { dtype: "float64" }) });
+    saveSafetensors(file, {
+      b: tensor([1], { dtype: "float32" }),
+      a: tensor([2], { dtype: "float32" }),
+      z: tensor([3], { dtype: "float64" }),
+    });
     const bytes = fs.readFileSync(file);
     const n = Number(bytes.readBigUInt64LE(0));
     expect(n % 8).to.equal(0);
@@ -106,7 +126,9 @@ describe("safetensors: round trip", () => {
 
   it("rejects what the format cannot hold, naming the file", () => {
     const file = path.join(tmp, "refused.safetensors");
-    expect(() => saveSafetensors(file, { x: tensor([1]) }, { step: 3 as unknown as string })).to.throw(/saveSafetensors: '.*refused\.safetensors': metadata 'step' is a number; .* JSON\.stringify/);
+    expect(() => saveSafetensors(file, { x: tensor([1]) }, { step: 3 as unknown as string })).to.throw(
+      /saveSafetensors: '.*refused\.safetensors': metadata 'step' is a number; .* JSON\.stringify/,
+    );
     expect(() => saveSafetensors(file, { __metadata__: tensor([1]) })).to.throw(/'__metadata__' is reserved/);
     expect(() => saveSafetensors(file, { x: [1, 2] as unknown as Tensor })).to.throw(/'x' is not a Tensor/);
     expect(fs.existsSync(file)).to.equal(false);
@@ -138,7 +160,10 @@ describe("safetensors: interop with Python", () => {
     const dir = fs.mkdtempSync(path.join(tmp, "js-written-"));
     const { safetensorsPath, expectedPath } = writeJsWrittenFixture(dir);
     const committed = fs.readFileSync(path.join(FIXTURE_DIR, "js-written.safetensors"));
-    expect(fs.readFileSync(safetensorsPath).equals(committed), "js-written.safetensors differs: regenerate it (see spec/io/js-written-fixture.ts)").to.equal(true);
+    expect(
+      fs.readFileSync(safetensorsPath).equals(committed),
+      "js-written.safetensors differs: regenerate it (see spec/io/js-written-fixture.ts)",
+    ).to.equal(true);
     expect(fs.readFileSync(expectedPath, "utf8")).to.equal(fs.readFileSync(path.join(FIXTURE_DIR, "js-written.expected.json"), "utf8"));
   });
 
@@ -155,7 +180,9 @@ describe("safetensors: interop with Python", () => {
 describe("safetensors: atomic writes", () => {
   it("writing into a directory that does not exist fails with the path in the error and leaves nothing behind", () => {
     const file = path.join(tmp, "no-such-dir", "model.safetensors");
-    expect(() => saveSafetensors(file, { x: tensor([1]) })).to.throw(/saveSafetensors: could not write '.*no-such-dir.*model\.safetensors': ENOENT/);
+    expect(() => saveSafetensors(file, { x: tensor([1]) })).to.throw(
+      /saveSafetensors: could not write '.*no-such-dir.*model\.safetensors': ENOENT/,
+    );
     expect(fs.existsSync(path.dirname(file))).to.equal(false);
     expect(leftovers(tmp)).to.deep.equal([]);
   });
@@ -174,7 +201,9 @@ describe("safetensors: atomic writes", () => {
       }
     }
     const poisoned = new PoisonedTensor(tensor([1, 2]).storage);
-    expect(() => saveSafetensors(file, { a: tensor([9, 9, 9, 9]), zz: poisoned }, { version: "2" })).to.throw(/could not write '.*keep\.safetensors': disk on fire/);
+    expect(() => saveSafetensors(file, { a: tensor([9, 9, 9, 9]), zz: poisoned }, { version: "2" })).to.throw(
+      /could not write '.*keep\.safetensors': disk on fire/,
+    );
     expect(fs.readFileSync(file).equals(old)).to.equal(true);
     expect(loadSafetensors(file).metadata).to.deep.equal({ version: "1" });
     expect(leftovers(tmp)).to.deep.equal([]);
@@ -234,7 +263,10 @@ describe("safetensors: damaged files are refused with an error naming the file a
     for (const [cut, message] of cuts) {
       const file = path.join(tmp, `truncated-${cut}.safetensors`);
       fs.writeFileSync(file, bytes.subarray(0, cut));
-      expect(() => loadSafetensors(file), `cut at ${cut}`).to.throw(Error, new RegExp(`loadSafetensors: '.*truncated-${cut}\\.safetensors' is not a valid safetensors file: ` + message.source));
+      expect(() => loadSafetensors(file), `cut at ${cut}`).to.throw(
+        Error,
+        new RegExp(`loadSafetensors: '.*truncated-${cut}\\.safetensors' is not a valid safetensors file: ` + message.source),
+      );
     }
   });
 
@@ -248,37 +280,93 @@ describe("safetensors: damaged files are refused with an error naming the file a
       fs.writeFileSync(file, bytes);
       return file;
     }, /header length is 1152921504606846976 bytes but only 8 bytes follow/],
-    ["unknown dtype", () => craft("dtype.safetensors", { x: { dtype: "Q7", shape: [2], data_offsets: [0, 8] } }, eightBytes), /tensor 'x' has dtype 'Q7', not a safetensors dtype \(supported: F32, F64\)/],
-    ["unsupported dtype", () => craft("f16.safetensors", { x: { dtype: "F16", shape: [4], data_offsets: [0, 8] } }, eightBytes), /dtype 'F16', a safetensors dtype this reader does not support/],
-    ["missing dtype", () => craft("nodtype.safetensors", { x: { shape: [2], data_offsets: [0, 8] } }, eightBytes), /tensor 'x' has no dtype/],
-    ["bad shape", () => craft("shape.safetensors", { x: { dtype: "F32", shape: [-2], data_offsets: [0, 8] } }, eightBytes), /tensor 'x' has shape \[-2\]/],
-    ["shape/size mismatch", () => craft("size.safetensors", { x: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, eightBytes), /tensor 'x' of shape \[3\] F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/],
-    ["offsets out of range", () => craft("range.safetensors", { x: { dtype: "F32", shape: [2], data_offsets: [8, 16] } }, eightBytes), /data_offsets \[8, 16\] outside the data section of 8 bytes/],
-    ["offsets reversed", () => craft("reversed.safetensors", { x: { dtype: "F32", shape: [0], data_offsets: [8, 0] } }, eightBytes), /data_offsets \[8, 0\] outside/],
-    ["offsets malformed", () => craft("malformed.safetensors", { x: { dtype: "F32", shape: [2], data_offsets: [0] } }, eightBytes), /data_offsets \[0\]; expected \[begin, end\]/],
+    [
+      "unknown dtype",
+      () => craft("dtype.safetensors", { x: { dtype: "Q7", shape: [2], data_offsets: [0, 8] } }, eightBytes),
+      /tensor 'x' has dtype 'Q7', not a safetensors dtype \(supported: F32, F64\)/,
+    ],
+    [
+      "unsupported dtype",
+      () => craft("f16.safetensors", { x: { dtype: "F16", shape: [4], data_offsets: [0, 8] } }, eightBytes),
+      /dtype 'F16', a safetensors dtype this reader does not support/,
+    ],
+    [
+      "missing dtype",
+      () => craft("nodtype.safetensors", { x: { shape: [2], data_offsets: [0, 8] } }, eightBytes),
+      /tensor 'x' has no dtype/,
+    ],
+    [
+      "bad shape",
+      () => craft("shape.safetensors", { x: { dtype: "F32", shape: [-2], data_offsets: [0, 8] } }, eightBytes),
+      /tensor 'x' has shape \[-2\]/,
+    ],
+    [
+      "shape/size mismatch",
+      () => craft("size.safetensors", { x: { dtype: "F32", shape: [3], data_offsets: [0, 8] } }, eightBytes),
+      /tensor 'x' of shape \[3\] F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/,
+    ],
+    [
+      "offsets out of range",
+      () => craft("range.safetensors", { x: { dtype: "F32", shape: [2], data_offsets: [8, 16] } }, eightBytes),
+      /data_offsets \[8, 16\] outside the data section of 8 bytes/,
+    ],
+    [
+      "offsets reversed",
+      () => craft("reversed.safetensors", { x: { dtype: "F32", shape: [0], data_offsets: [8, 0] } }, eightBytes),
+      /data_offsets \[8, 0\] outside/,
+    ],
+    [
+      "offsets malformed",
+      () => craft("malformed.safetensors", { x: { dtype: "F32", shape: [2], data_offsets: [0] } }, eightBytes),
+      /data_offsets \[0\]; expected \[begin, end\]/,
+    ],
     [
       "overlapping tensors",
-      () => craft("overlap.safetensors", { x: { dtype: "F32", shape: [2], data_offsets: [0, 8] }, y: { dtype: "F32", shape: [2], data_offsets: [4, 12] } }, new Uint8Array(12)),
+      () =>
+        craft("overlap.safetensors", {
+          x: { dtype: "F32", shape: [2], data_offsets: [0, 8] },
+          y: { dtype: "F32", shape: [2], data_offsets: [4, 12] },
+        }, new Uint8Array(12)),
       /tensor 'y' \(data_offsets \[4, 12\]\) overlaps the tensor before it, 'x', which ends at 8/,
     ],
-    ["a gap between tensors", () => craft("gap.safetensors", { x: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, eightBytes), /bytes 0 to 4 of the data section belong to no tensor/],
+    [
+      "a gap between tensors",
+      () => craft("gap.safetensors", { x: { dtype: "F32", shape: [1], data_offsets: [4, 8] } }, eightBytes),
+      /bytes 0 to 4 of the data section belong to no tensor/,
+    ],
     ["trailing bytes", () => craft("trailing.safetensors", good, new Uint8Array(12)), /4 bytes after the last tensor belong to no tensor/],
-    ["non-string metadata", () => craft("meta.safetensors", { __metadata__: { step: 3 }, ...good }, eightBytes), /__metadata__\['step'\] is not a string/],
+    [
+      "non-string metadata",
+      () => craft("meta.safetensors", { __metadata__: { step: 3 }, ...good }, eightBytes),
+      /__metadata__\['step'\] is not a string/,
+    ],
     ["a tensor entry that is not an object", () => craft("entry.safetensors", { x: 5 }), /the entry of tensor 'x' is not an object/],
   ];
   for (const [label, make, message] of cases) {
     it(label, () => {
       const file = make();
-      expect(() => loadSafetensors(file)).to.throw(Error, new RegExp(`loadSafetensors: '${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}' is not a valid safetensors file: .*` + message.source));
+      expect(() => loadSafetensors(file)).to.throw(
+        Error,
+        new RegExp(
+          `loadSafetensors: '${file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}' is not a valid safetensors file: .*` + message.source,
+        ),
+      );
     });
   }
 
   it("a file that does not exist", () => {
-    expect(() => loadSafetensors(path.join(tmp, "absent.safetensors"))).to.throw(/loadSafetensors: cannot read '.*absent\.safetensors': ENOENT/);
+    expect(() => loadSafetensors(path.join(tmp, "absent.safetensors"))).to.throw(
+      /loadSafetensors: cannot read '.*absent\.safetensors': ENOENT/,
+    );
   });
 
   it("invalid UTF-8 bytes in the header", () => {
-    expect(() => parseSafetensors(Buffer.concat([Buffer.from([8, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x20, 0x20, 0x20, 0x20])]), "bytes.bin")).to.throw(
+    expect(() =>
+      parseSafetensors(
+        Buffer.concat([Buffer.from([8, 0, 0, 0, 0, 0, 0, 0]), Buffer.from([0x7b, 0xff, 0xfe, 0x7d, 0x20, 0x20, 0x20, 0x20])]),
+        "bytes.bin",
+      )
+    ).to.throw(
       /'bytes\.bin' is not a valid safetensors file: the 8-byte header is not valid UTF-8 JSON/,
     );
   });

@@ -97,7 +97,9 @@ describe("linalg: symmetricEigen (cyclic Jacobi, float64)", () => {
     const generator = new Generator(3);
     const x = Float64Array.from({ length: rows * n }, () => generator.normal());
     const scatter = new Float64Array(n * n);
-    for (let i = 0; i < rows; i++) for (let p = 0; p < n; p++) for (let q = 0; q < n; q++) scatter[p * n + q] += x[i * n + p] * x[i * n + q];
+    for (let i = 0; i < rows; i++) {
+      for (let p = 0; p < n; p++) for (let q = 0; q < n; q++) scatter[p * n + q] += x[i * n + p] * x[i * n + q];
+    }
     const { values, sweeps } = symmetricEigen(scatter, n, { vectors: false });
     expect(sweeps).to.be.at.most(15);
     const singular = singularValuesFromEigenvalues(values);
@@ -109,7 +111,9 @@ describe("linalg: symmetricEigen (cyclic Jacobi, float64)", () => {
     expect(() => symmetricEigen(new Float64Array(5), 2)).to.throw("symmetricEigen: 5 values cannot form a 2×2 matrix");
     expect(() => symmetricEigen([1, NaN, NaN, 1], 2)).to.throw("symmetricEigen: entry 1 is NaN");
     expect(() => symmetricEigen([1], 1.5)).to.throw("symmetricEigen: n must be a whole number ≥ 0, got 1.5");
-    expect(() => symmetricEigen(randomSymmetric(8, 1), 8, { maxSweeps: 1 })).to.throw("symmetricEigen: no convergence after 1 sweeps (n = 8)");
+    expect(() => symmetricEigen(randomSymmetric(8, 1), 8, { maxSweeps: 1 })).to.throw(
+      "symmetricEigen: no convergence after 1 sweeps (n = 8)",
+    );
   });
 });
 

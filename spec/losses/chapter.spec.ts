@@ -189,6 +189,5 @@ describe("losses: where chapter 7 is wrong", () => {
       expect(Math.abs(similarityStats(healthy).offDiagonalMean)).to.be.below(0.1);
       expect(similarityStats(collapsed).offDiagonalMin).to.be.above(0.99);
     });
-
   });
 });

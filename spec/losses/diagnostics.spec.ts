@@ -8,9 +8,7 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { tensor, zeros } from "../../src/tensor/creation.js";
 import { Generator } from "../../src/tensor/random.js";
 import { tapePosition } from "../../src/autograd/tape.js";
-import {
-  similarityStats, gradientNorms, temperatureSweep, collapseMonitor, ntXent, infoNCE,
-} from "../../src/losses/index.js";
+import { similarityStats, gradientNorms, temperatureSweep, collapseMonitor, ntXent, infoNCE } from "../../src/losses/index.js";
 import { effectiveRankOf, symmetricEigen } from "../../src/linalg/symmetric-eigen.js";
 import { normalize as normalizeRows } from "../../src/ops/functional.js";
 import { randomEmbeddings, runs } from "./helpers.js";
@@ -174,6 +172,5 @@ describe("losses: diagnostics (chapter 7.6)", () => {
       const far = temperatureSweep({ z1, z2 }, [1e4]).rows[0].loss;
       expect(far).to.be.closeTo(Math.log(15), 1e-3);
     });
-
   });
 });

@@ -30,7 +30,9 @@ describe("losses: docs/losses.md", () => {
     it(`example ${name}: the doc shows the code of src/losses/examples.ts and its output`, () => {
       const region = sourceRegion(name);
       expect(region, `no // #region ${name} in examples.ts`).to.not.equal(null);
-      expect(docBlock("example", name), `docs/losses.md: the block after <!-- example: ${name} --> should be\n${region}\n`).to.equal(region);
+      expect(docBlock("example", name), `docs/losses.md: the block after <!-- example: ${name} --> should be\n${region}\n`).to.equal(
+        region,
+      );
       const output = formatExample(run());
       expect(docBlock("output", name), `docs/losses.md: the block after <!-- output: ${name} --> should be\n${output}\n`).to.equal(output);
     });

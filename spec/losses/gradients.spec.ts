@@ -10,7 +10,15 @@ import { tensor } from "../../src/tensor/creation.js";
 import { Generator } from "../../src/tensor/random.js";
 import { gradcheck } from "../../src/autograd/gradcheck.js";
 import {
-  infoNCE, ntXent, clipLoss, clampLogitScale_, mocoLoss, byolLoss, similarity, pairedSimilarity, rawInfoNCE,
+  infoNCE,
+  ntXent,
+  clipLoss,
+  clampLogitScale_,
+  mocoLoss,
+  byolLoss,
+  similarity,
+  pairedSimilarity,
+  rawInfoNCE,
 } from "../../src/losses/index.js";
 import { randomEmbeddings, runs } from "./helpers.js";
 
@@ -38,7 +46,11 @@ describe("losses: gradients (float64 gradcheck)", () => {
           fc.property(shapes, ({ n, m, d, seed, temperature }) => {
             const t = metric === "cosine" ? temperature : 1; // raw metrics: keep the softmax soft
             const [query, positiveKey, negativeKeys] = leaves(seed, [n, d], [n, d], [m, d]);
-            gradcheck((q, k, neg) => infoNCE(q, k, neg, { temperature: t, reduction, metric }), [query, positiveKey, negativeKeys], TOLERANCE);
+            gradcheck(
+              (q, k, neg) => infoNCE(q, k, neg, { temperature: t, reduction, metric }),
+              [query, positiveKey, negativeKeys],
+              TOLERANCE,
+            );
             gradcheck((q, k) => infoNCE(q, k, null, { temperature: t, reduction, metric }), [query, positiveKey], TOLERANCE);
           }),
           runs(4),
@@ -129,11 +141,15 @@ describe("losses: gradients (float64 gradcheck)", () => {
 
   it("similarity and pairedSimilarity, every metric", () => {
     fc.assert(
-      fc.property(shapes, fc.constantFrom("cosine", "dot", "euclidean") as fc.Arbitrary<"cosine" | "dot" | "euclidean">, ({ n, m, d, seed }, metric) => {
-        const [a, b, c] = leaves(seed, [n, d], [m, d], [n, d]);
-        gradcheck((x, y) => similarity(x, y, { metric }), [a, b], TOLERANCE);
-        gradcheck((x, y) => pairedSimilarity(x, y, { metric }), [a, c], TOLERANCE);
-      }),
+      fc.property(
+        shapes,
+        fc.constantFrom("cosine", "dot", "euclidean") as fc.Arbitrary<"cosine" | "dot" | "euclidean">,
+        ({ n, m, d, seed }, metric) => {
+          const [a, b, c] = leaves(seed, [n, d], [m, d], [n, d]);
+          gradcheck((x, y) => similarity(x, y, { metric }), [a, b], TOLERANCE);
+          gradcheck((x, y) => pairedSimilarity(x, y, { metric }), [a, c], TOLERANCE);
+        },
+      ),
       runs(10),
     );
   });

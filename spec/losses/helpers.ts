@@ -170,7 +170,9 @@ export function scaleRows(t: Tensor, scales: number[]): Tensor {
 
 /** A permutation of 0 … n − 1. */
 export function permutationArb(n: number): fc.Arbitrary<number[]> {
-  return fc.array(fc.nat(), { minLength: n, maxLength: n }).map((keys) => keys.map((k, i) => [k, i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i));
+  return fc.array(fc.nat(), { minLength: n, maxLength: n }).map((keys) =>
+    keys.map((k, i) => [k, i]).sort((a, b) => a[0] - b[0] || a[1] - b[1]).map(([, i]) => i)
+  );
 }
 
 export function permuteRows(t: Tensor, permutation: number[]): Tensor {

@@ -71,14 +71,20 @@ function scalarLeaf(value: number): Tensor {
 function gradientsAfter(modules: Module[], run: () => void): Tensor[] {
   modules.forEach((m) => m.zeroGrad());
   run();
-  return modules.flatMap((m) => m.parameters().map((p) => {
-    expect(p.grad, "a parameter received no gradient").to.not.equal(null);
-    return p.grad!.clone();
-  }));
+  return modules.flatMap((m) =>
+    m.parameters().map((p) => {
+      expect(p.grad, "a parameter received no gradient").to.not.equal(null);
+      return p.grad!.clone();
+    })
+  );
 }
 
 function mlp(inFeatures: number, hidden: number, outFeatures: number, generator: Generator, dtype: DType = "float64"): Sequential {
-  return new Sequential(new Linear(inFeatures, hidden, { generator, dtype }), new ReLU(), new Linear(hidden, outFeatures, { generator, dtype }));
+  return new Sequential(
+    new Linear(inFeatures, hidden, { generator, dtype }),
+    new ReLU(),
+    new Linear(hidden, outFeatures, { generator, dtype }),
+  );
 }
 
 /** The largest typed array (in elements) constructed while `run` executes, via a hook on the constructors. */
@@ -90,8 +96,10 @@ function largestAllocationDuring(run: () => void): number {
     new Proxy(constructor, {
       construct(target, args) {
         const first = args[0] as unknown;
-        const elements = typeof first === "number" ? first
-          : first instanceof ArrayBuffer ? (args[2] as number | undefined) ?? (first.byteLength - ((args[1] as number | undefined) ?? 0)) / target.BYTES_PER_ELEMENT
+        const elements = typeof first === "number" ?
+          first
+          : first instanceof ArrayBuffer ?
+          (args[2] as number | undefined) ?? (first.byteLength - ((args[1] as number | undefined) ?? 0)) / target.BYTES_PER_ELEMENT
           : (first as ArrayLike<number> | undefined)?.length ?? 0;
         largest = Math.max(largest, elements);
         return Reflect.construct(target, args);
@@ -121,7 +129,7 @@ describe("large batches: tiledInfoNCE (memory-bounded exact InfoNCE)", () => {
         temperature: fc.double({ min: 0.05, max: 2, noNaN: true }),
         reduction: fc.constantFrom("mean" as const, "sum" as const, "none" as const),
         seed: fc.integer({ min: 0, max: 1 << 30 }),
-      }),
+      })
     );
     fc.assert(
       fc.property(caseArb, ({ n, d, tileSize, temperature, reduction, seed }) => {
@@ -198,8 +206,12 @@ describe("large batches: tiledInfoNCE (memory-bounded exact InfoNCE)", () => {
     expect(() => tiledInfoNCE(x, x, { tileSize: 2.5 })).to.throw(/^tiledInfoNCE: tileSize/);
     expect(() => tiledInfoNCE(x, x.narrow(0, 0, 3))).to.throw(/^tiledInfoNCE: query has shape \[4, 3\] but key has shape \[3, 3\]/);
     expect(() => tiledInfoNCE(x, x, { temperature: 0 })).to.throw(/^tiledInfoNCE: temperature/);
-    expect(() => tiledClipLoss(x, x, { temperature: 0.1, logitScale: 1 })).to.throw(/^tiledClipLoss: pass temperature or logitScale, not both/);
-    expect(() => tiledClipLoss(x, x, { logitScale: tensor([1, 2], { dtype: "float64" }) })).to.throw(/^tiledClipLoss: logitScale must be a 0-d tensor/);
+    expect(() => tiledClipLoss(x, x, { temperature: 0.1, logitScale: 1 })).to.throw(
+      /^tiledClipLoss: pass temperature or logitScale, not both/,
+    );
+    expect(() => tiledClipLoss(x, x, { logitScale: tensor([1, 2], { dtype: "float64" }) })).to.throw(
+      /^tiledClipLoss: logitScale must be a 0-d tensor/,
+    );
   });
 });
 
@@ -218,7 +230,7 @@ describe("large batches: tiledClipLoss (memory-bounded exact CLIP loss)", () => 
         tileSize: fc.oneof(fc.constant(1), fc.integer({ min: 1, max: n + 3 })),
         scale: fc.constantFrom<Scale>("fixed", "temperature", "logitScale"),
         seed: fc.integer({ min: 0, max: 1 << 30 }),
-      }),
+      })
     );
     fc.assert(
       fc.property(caseArb, ({ n, d, tileSize, scale, seed }) => {
@@ -237,7 +249,17 @@ describe("large batches: tiledClipLoss (memory-bounded exact CLIP loss)", () => 
         expect(relativeError(text.grad, textRef.grad), "∂L/∂text").to.be.at.most(1e-12);
         if (learnable !== null) expect(relativeError(learnable.grad, learnableRef!.grad), `∂L/∂${scale}`).to.be.at.most(1e-12);
       }),
-      { numRuns: 60, seed: 20240502, examples: [[{ n: 8, d: 3, tileSize: 3, scale: "logitScale", seed: 9 }], [{ n: 5, d: 2, tileSize: 9, scale: "temperature", seed: 8 }]] },
+      {
+        numRuns: 60,
+        seed: 20240502,
+        examples: [[{ n: 8, d: 3, tileSize: 3, scale: "logitScale", seed: 9 }], [{
+          n: 5,
+          d: 2,
+          tileSize: 9,
+          scale: "temperature",
+          seed: 8,
+        }]],
+      },
     );
   });
 
@@ -295,7 +317,7 @@ describe("large batches: memory at N = 4096 (float32)", () => {
     expect(largestDense).to.be.at.least(256 * 256);
   });
 
-  it("the peak RSS growth of a tiledInfoNCE forward + backward is a fraction of infoNCE's, which exceeds N²·4 bytes (child processes)", function () {
+  it("the peak RSS growth of a tiledInfoNCE forward + backward is a fraction of infoNCE's, which exceeds N²·4 bytes (child processes)", function() {
     this.timeout(60_000);
     /** Run one forward + backward at batch size `rows` in a fresh process; its peak RSS minus its RSS just before. */
     const peakGrowth = (loss: "tiled" | "dense", rows: number): number => {
@@ -328,7 +350,8 @@ describe("large batches: memory at N = 4096 (float32)", () => {
     const tiled = peakGrowth("tiled", n);
     const dense = peakGrowth("dense", n);
     expect(dense, `infoNCE at N = ${n} grew ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.above(squareElements * 4);
-    expect(tiled, `tiledInfoNCE at N = ${n} grew ${(tiled / 2 ** 20).toFixed(1)} MiB, infoNCE ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.below(dense / 3);
+    expect(tiled, `tiledInfoNCE at N = ${n} grew ${(tiled / 2 ** 20).toFixed(1)} MiB, infoNCE ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be
+      .below(dense / 3);
   });
 });
 
@@ -366,7 +389,10 @@ describe("large batches: gradCache (GradCache, Gao et al. 2021)", () => {
     const queries = randn([14, 5], generator, { dtype: "float64" });
     const keys = randn([14, 5], generator, { dtype: "float64" });
     const encoders = [queryEncoder, keyEncoder];
-    const full = gradientsAfter(encoders, () => infoNCE(queryEncoder.forward(queries), keyEncoder.forward(keys), null, { temperature: 0.1 }).backward());
+    const full = gradientsAfter(
+      encoders,
+      () => infoNCE(queryEncoder.forward(queries), keyEncoder.forward(keys), null, { temperature: 0.1 }).backward(),
+    );
     const cached = gradientsAfter(encoders, () => {
       const result = gradCache({
         towers: [
@@ -400,22 +426,34 @@ describe("large batches: gradCache (GradCache, Gao et al. 2021)", () => {
           { forward: (x: Tensor) => textTower.forward(x), chunks: splitInputs(texts, 4) },
         ],
         loss: ([imageEmbeddings, textEmbeddings]) => tiledClipLoss(imageEmbeddings, textEmbeddings, { logitScale, tileSize: 5 }),
-      }),
+      })
     );
     expect(cached).to.have.length(full.length);
-    cached.forEach((g, k) => expect(relativeError(g, full[k]), k === full.length - 1 ? "logit scale" : `parameter ${k}`).to.be.at.most(1e-12));
+    cached.forEach((g, k) =>
+      expect(relativeError(g, full[k]), k === full.length - 1 ? "logit scale" : `parameter ${k}`).to.be.at.most(1e-12)
+    );
   });
 
   it("is exact with BatchNorm in eval mode, and not in training mode (per-sub-batch statistics)", () => {
     const generator = new Generator(24);
-    const encoder = new Sequential(new Linear(4, 8, { generator, dtype: "float64" }), new BatchNorm1d(8, { dtype: "float64" }), new ReLU(), new Linear(8, 3, { generator, dtype: "float64" }));
+    const encoder = new Sequential(
+      new Linear(4, 8, { generator, dtype: "float64" }),
+      new BatchNorm1d(8, { dtype: "float64" }),
+      new ReLU(),
+      new Linear(8, 3, { generator, dtype: "float64" }),
+    );
     const x1 = randn([16, 4], generator, { dtype: "float64" });
     const x2 = randn([16, 4], generator, { dtype: "float64" });
     const forward = (x: Tensor) => encoder.forward(x);
     const compare = (): number => {
       const full = gradientsAfter([encoder], () => infoNCE(encoder.forward(x1), encoder.forward(x2), null).backward());
-      const cached = gradientsAfter([encoder], () =>
-        gradCache({ towers: [{ forward, chunks: splitInputs(x1, 4) }, { forward, chunks: splitInputs(x2, 4) }], loss: ([a, b]) => infoNCE(a, b, null) }),
+      const cached = gradientsAfter(
+        [encoder],
+        () =>
+          gradCache({
+            towers: [{ forward, chunks: splitInputs(x1, 4) }, { forward, chunks: splitInputs(x2, 4) }],
+            loss: ([a, b]) => infoNCE(a, b, null),
+          }),
       );
       return Math.max(...cached.map((g, k) => relativeError(g, full[k])));
     };
@@ -428,7 +466,12 @@ describe("large batches: gradCache (GradCache, Gao et al. 2021)", () => {
   it("replays the dropout generator (exact, = the full batch), and without it throws instead of a wrong gradient", () => {
     const generator = new Generator(25);
     const dropoutGenerator = new Generator(99);
-    const encoder = new Sequential(new Linear(5, 9, { generator, dtype: "float64" }), new ReLU(), new Dropout(0.3, dropoutGenerator), new Linear(9, 4, { generator, dtype: "float64" }));
+    const encoder = new Sequential(
+      new Linear(5, 9, { generator, dtype: "float64" }),
+      new ReLU(),
+      new Dropout(0.3, dropoutGenerator),
+      new Linear(9, 4, { generator, dtype: "float64" }),
+    );
     const x1 = randn([12, 5], generator, { dtype: "float64" });
     const x2 = randn([12, 5], generator, { dtype: "float64" });
     const forward = (x: Tensor) => encoder.forward(x);
@@ -451,8 +494,12 @@ describe("large batches: gradCache (GradCache, Gao et al. 2021)", () => {
   it("rejects a malformed call with its name", () => {
     const x = randn([4, 2], new Generator(1), { dtype: "float64" });
     expect(() => gradCache({ towers: [], loss: () => x.sum() })).to.throw(/^gradCache: need at least one tower/);
-    expect(() => gradCache({ forward: (c: Tensor) => c, chunks: [x], loss: () => x })).to.throw(/^gradCache: loss must return a scalar, got shape \[4, 2\]/);
-    expect(() => gradCache({ forward: (c: Tensor) => c.sum(1), chunks: [x], loss: ([z]) => z.sum() })).to.throw(/^gradCache: tower 0 chunk 0: forward must return \(n, D\)/);
+    expect(() => gradCache({ forward: (c: Tensor) => c, chunks: [x], loss: () => x })).to.throw(
+      /^gradCache: loss must return a scalar, got shape \[4, 2\]/,
+    );
+    expect(() => gradCache({ forward: (c: Tensor) => c.sum(1), chunks: [x], loss: ([z]) => z.sum() })).to.throw(
+      /^gradCache: tower 0 chunk 0: forward must return \(n, D\)/,
+    );
     expect(() => splitInputs(x, 0)).to.throw(/^splitInputs: chunkSize/);
   });
 });
@@ -502,9 +549,13 @@ describe("large batches: docs/large-batches.md", () => {
   it("shows the code of largeBatchExample (this spec) and the output it prints today", () => {
     const source = readFileSync(repoFile("spec/losses/large-batch.spec.ts"), "utf8");
     const region = /\/\/ #region largeBatchExample\n([\s\S]*?)\n\/\/ #endregion/.exec(source)![1];
-    expect(block("example"), `docs/large-batches.md: the block after <!-- example: largeBatchExample --> should be\n${region}\n`).to.equal(region);
+    expect(block("example"), `docs/large-batches.md: the block after <!-- example: largeBatchExample --> should be\n${region}\n`).to.equal(
+      region,
+    );
     const output = Object.entries(largeBatchExample()).map(([name, value]) => `${name}: ${value}`).join("\n");
-    expect(block("output"), `docs/large-batches.md: the block after <!-- output: largeBatchExample --> should be\n${output}\n`).to.equal(output);
+    expect(block("output"), `docs/large-batches.md: the block after <!-- output: largeBatchExample --> should be\n${output}\n`).to.equal(
+      output,
+    );
     expect(output).to.include("gradientsAgreeTo1e12: true");
   });
 

@@ -9,7 +9,15 @@ import fc from "fast-check";
 import { tensor } from "../../src/tensor/creation.js";
 import { infoNCE, rawInfoNCE, ntXent, clipLoss, mocoLoss, byolLoss } from "../../src/losses/index.js";
 import {
-  embeddingsArb, embeddingValuesArb, identicalRows, permutationArb, permuteRows, rowScalesArb, runs, scaleRows, temperatureArb,
+  embeddingsArb,
+  embeddingValuesArb,
+  identicalRows,
+  permutationArb,
+  permuteRows,
+  rowScalesArb,
+  runs,
+  scaleRows,
+  temperatureArb,
 } from "./helpers.js";
 
 const size = (min: number, max: number) => fc.integer({ min, max });
@@ -29,7 +37,9 @@ describe("losses: properties (fast-check)", () => {
     it("infoNCE with shared negatives, every row", () => {
       fc.assert(
         fc.property(
-          fc.tuple(size(1, 5), size(1, 5), dim).chain(([n, m, d]) => fc.tuple(embeddingsArb(n, d), embeddingsArb(n, d), embeddingsArb(m, d), temperatureArb)),
+          fc.tuple(size(1, 5), size(1, 5), dim).chain(([n, m, d]) =>
+            fc.tuple(embeddingsArb(n, d), embeddingsArb(n, d), embeddingsArb(m, d), temperatureArb)
+          ),
           ([query, positiveKey, negativeKeys, temperature]) => {
             const rows = values(infoNCE(query, positiveKey, negativeKeys, { temperature, reduction: "none" }));
             for (const loss of rows) {
@@ -45,7 +55,9 @@ describe("losses: properties (fast-check)", () => {
     it("infoNCE in-batch (M = N − 1), ntXent (M = 2N − 2), clipLoss (M = N − 1), mocoLoss (M = K)", () => {
       fc.assert(
         fc.property(
-          fc.tuple(size(2, 5), size(1, 6), dim).chain(([n, k, d]) => fc.tuple(embeddingsArb(n, d), embeddingsArb(n, d), embeddingsArb(k, d), temperatureArb)),
+          fc.tuple(size(2, 5), size(1, 6), dim).chain(([n, k, d]) =>
+            fc.tuple(embeddingsArb(n, d), embeddingsArb(n, d), embeddingsArb(k, d), temperatureArb)
+          ),
           ([a, b, queue, temperature]) => {
             const n = a.shape[0];
             const checks: [number, number][] = [
@@ -78,7 +90,7 @@ describe("losses: properties (fast-check)", () => {
 
   describe("identical embeddings give exactly log(number of candidates)", () => {
     const setup = fc.tuple(size(1, 5), size(1, 5), size(1, 6)).chain(([n, m, d]) =>
-      fc.tuple(embeddingValuesArb(1, d), rowScalesArb(n), rowScalesArb(n), rowScalesArb(m), fc.double({ min: 0.05, max: 2, noNaN: true })),
+      fc.tuple(embeddingValuesArb(1, d), rowScalesArb(n), rowScalesArb(n), rowScalesArb(m), fc.double({ min: 0.05, max: 2, noNaN: true }))
     );
 
     it("infoNCE: log N in-batch, log(M + 1) with M negatives; ntXent: log(2N − 1); clipLoss: log N; mocoLoss: log(K + 1)", () => {
@@ -109,7 +121,17 @@ describe("losses: properties (fast-check)", () => {
 
   describe("invariances", () => {
     const pairSetup = fc.tuple(size(1, 5), size(1, 5), dim).chain(([n, m, d]) =>
-      fc.tuple(embeddingsArb(n, d), embeddingsArb(n, d), embeddingsArb(m, d), rowScalesArb(n), rowScalesArb(n), rowScalesArb(m), permutationArb(n), permutationArb(m), temperatureArb),
+      fc.tuple(
+        embeddingsArb(n, d),
+        embeddingsArb(n, d),
+        embeddingsArb(m, d),
+        rowScalesArb(n),
+        rowScalesArb(n),
+        rowScalesArb(m),
+        permutationArb(n),
+        permutationArb(m),
+        temperatureArb,
+      )
     );
 
     it("scaling any embedding row by a positive factor changes nothing (every loss normalizes)", () => {
@@ -193,13 +215,23 @@ describe("losses: properties (fast-check)", () => {
       fc.assert(
         fc.property(
           fc.tuple(size(1, 4), size(1, 4), size(2, 6)).chain(([n, m, d]) =>
-            fc.tuple(embeddingsArb(n, d), embeddingsArb(n, d), embeddingsArb(m, d), fc.nat(n - 1), fc.double({ min: 0.05, max: 5, noNaN: true }), temperatureArb),
+            fc.tuple(
+              embeddingsArb(n, d),
+              embeddingsArb(n, d),
+              embeddingsArb(m, d),
+              fc.nat(n - 1),
+              fc.double({ min: 0.05, max: 5, noNaN: true }),
+              temperatureArb,
+            )
           ),
           ([query, positiveKey, negatives, row, step, temperature]) => {
             // k'_row = k̂_row + t·q̂_row: cos(q, k') increases with t (d/dt = (1 − c²)/‖k'‖³ ≥ 0)
             const unitQuery = query.div(query.norm(2, 1, true));
             const unitKey = positiveKey.div(positiveKey.norm(2, 1, true));
-            const mask = tensor(Array.from({ length: query.shape[0] }, (_, i) => (i === row ? step : 0)), { shape: [query.shape[0], 1], dtype: "float64" });
+            const mask = tensor(Array.from({ length: query.shape[0] }, (_, i) => (i === row ? step : 0)), {
+              shape: [query.shape[0], 1],
+              dtype: "float64",
+            });
             const movedKey = unitKey.add(unitQuery.mul(mask));
             const before = values(infoNCE(query, unitKey, negatives, { temperature, reduction: "none" }));
             const after = values(infoNCE(query, movedKey, negatives, { temperature, reduction: "none" }));
@@ -218,11 +250,15 @@ describe("losses: properties (fast-check)", () => {
 
     it("rawInfoNCE: raising the positive logit lowers the loss; the loss → 0 as the margin grows", () => {
       fc.assert(
-        fc.property(fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 2, maxLength: 8 }), fc.double({ min: 0.01, max: 5, noNaN: true }), (row, raise) => {
-          const loss = rawInfoNCE(tensor([row], { dtype: "float64" })).item();
-          const raised = rawInfoNCE(tensor([[row[0] + raise, ...row.slice(1)]], { dtype: "float64" })).item();
-          expect(raised).to.be.below(loss);
-        }),
+        fc.property(
+          fc.array(fc.double({ min: -5, max: 5, noNaN: true }), { minLength: 2, maxLength: 8 }),
+          fc.double({ min: 0.01, max: 5, noNaN: true }),
+          (row, raise) => {
+            const loss = rawInfoNCE(tensor([row], { dtype: "float64" })).item();
+            const raised = rawInfoNCE(tensor([[row[0] + raise, ...row.slice(1)]], { dtype: "float64" })).item();
+            expect(raised).to.be.below(loss);
+          },
+        ),
         runs(100),
       );
       // logits [m, 0, 0, 0]: L = log(1 + 3e^{−m}) exactly, → 0
@@ -251,12 +287,16 @@ describe("losses: properties (fast-check)", () => {
 
     it("adding a constant to all logits of a row changes nothing", () => {
       fc.assert(
-        fc.property(rowsArb, fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 4, maxLength: 4 }), ({ n, c, v }, shifts) => {
-          const logits = tensor(v, { shape: [n, c], dtype: "float64" });
-          const shifted = logits.add(tensor(shifts.slice(0, n), { shape: [n, 1], dtype: "float64" }));
-          const a = values(rawInfoNCE(logits, { reduction: "none" }));
-          values(rawInfoNCE(shifted, { reduction: "none" })).forEach((loss, i) => expect(loss).to.be.closeTo(a[i], 1e-12));
-        }),
+        fc.property(
+          rowsArb,
+          fc.array(fc.double({ min: -50, max: 50, noNaN: true }), { minLength: 4, maxLength: 4 }),
+          ({ n, c, v }, shifts) => {
+            const logits = tensor(v, { shape: [n, c], dtype: "float64" });
+            const shifted = logits.add(tensor(shifts.slice(0, n), { shape: [n, 1], dtype: "float64" }));
+            const a = values(rawInfoNCE(logits, { reduction: "none" }));
+            values(rawInfoNCE(shifted, { reduction: "none" })).forEach((loss, i) => expect(loss).to.be.closeTo(a[i], 1e-12));
+          },
+        ),
         runs(100),
       );
     });

@@ -29,7 +29,15 @@ import { Generator } from "../../src/tensor/random.js";
 import { cat, stack } from "../../src/ops/indexing.js";
 import { crossEntropy, mseLoss, normalize } from "../../src/ops/functional.js";
 import {
-  infoNCE, rawInfoNCE, infoNCEFromSimilarities, ntXent, clipLoss, mocoLoss, byolLoss, tiledInfoNCE, tiledClipLoss,
+  infoNCE,
+  rawInfoNCE,
+  infoNCEFromSimilarities,
+  ntXent,
+  clipLoss,
+  mocoLoss,
+  byolLoss,
+  tiledInfoNCE,
+  tiledClipLoss,
 } from "../../src/losses/index.js";
 import * as lossesBarrel from "../../src/losses/index.js";
 import { randomEmbeddings, relativeError } from "./helpers.js";
@@ -73,7 +81,9 @@ class Draw {
   /** (rows, cols) logits ±1/τ + 3·N(0, 1), the sign alternating by row: exp overflows and underflows. */
   logits(rows: number, cols: number): Tensor {
     const values: number[] = [];
-    for (let i = 0; i < rows; i++) for (let c = 0; c < cols; c++) values.push((i % 2 === 0 ? 1 : -1) / this.temperature + 3 * this.generator.normal());
+    for (let i = 0; i < rows; i++) {
+      for (let c = 0; c < cols; c++) values.push((i % 2 === 0 ? 1 : -1) / this.temperature + 3 * this.generator.normal());
+    }
     return tensor(values, { shape: [rows, cols], dtype: "float32" });
   }
 
@@ -190,38 +200,45 @@ const LARGE = 1000; // the raw metrics' embedding scale
 
 const rows: StabilityRow[] = [
   {
-    name: "infoNCE with negatives (cosine)", covers: "infoNCE",
+    name: "infoNCE with negatives (cosine)",
+    covers: "infoNCE",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.embeddings(24)],
     loss: ([q, k, n], t) => infoNCE(q, k, n, { temperature: t }),
     reference: ([q, k, n], t) => referenceWithNegatives(q, k, n, t, "cosine"),
   },
   {
-    name: "infoNCE in-batch (cosine)", covers: "infoNCE",
+    name: "infoNCE in-batch (cosine)",
+    covers: "infoNCE",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([q, k], t) => infoNCE(q, k, null, { temperature: t }),
     reference: ([q, k], t) => referenceInBatch(q, k, t),
   },
   {
-    name: "infoNCE with negatives (dot, embeddings ×1000)", covers: "infoNCE",
+    name: "infoNCE with negatives (dot, embeddings ×1000)",
+    covers: "infoNCE",
     inputs: (d) => [d.embeddings(BATCH, LARGE), d.embeddings(BATCH, LARGE), d.embeddings(24, LARGE)],
     loss: ([q, k, n], t) => infoNCE(q, k, n, { temperature: t, metric: "dot" }),
     reference: ([q, k, n], t) => referenceWithNegatives(q, k, n, t, "dot"),
   },
   {
-    name: "infoNCE in-batch (euclidean, embeddings ×1000)", covers: "infoNCE",
+    name: "infoNCE in-batch (euclidean, embeddings ×1000)",
+    covers: "infoNCE",
     inputs: (d) => [d.embeddings(BATCH, LARGE), d.embeddings(BATCH, LARGE)],
     loss: ([q, k], t) => infoNCE(q, k, null, { temperature: t, metric: "euclidean" }),
     reference: ([q, k], t) => referenceInBatch(q, k, t, "euclidean"),
   },
   {
-    name: "rawInfoNCE (logits ±1/τ)", covers: "rawInfoNCE",
+    name: "rawInfoNCE (logits ±1/τ)",
+    covers: "rawInfoNCE",
     inputs: (d) => [d.logits(BATCH, 25)],
     loss: ([logits]) => rawInfoNCE(logits),
     reference: ([logits]) => referenceCrossEntropy(logits, new Array(BATCH).fill(0)),
   },
   {
-    name: "infoNCEFromSimilarities (similarities ≈ 1, loss and probability)", covers: "infoNCEFromSimilarities",
-    dtypes: ["float64"], valueOnly: true, // takes numbers, computes in float64
+    name: "infoNCEFromSimilarities (similarities ≈ 1, loss and probability)",
+    covers: "infoNCEFromSimilarities",
+    dtypes: ["float64"],
+    valueOnly: true, // takes numbers, computes in float64
     inputs: (d) => [d.similarities(9)],
     loss: ([similarities], t) => {
       const example = infoNCEFromSimilarities(Array.from(similarities.toTypedArray()), t);
@@ -233,55 +250,64 @@ const rows: StabilityRow[] = [
     },
   },
   {
-    name: "crossEntropy (logits ±1/τ)", covers: "crossEntropy",
+    name: "crossEntropy (logits ±1/τ)",
+    covers: "crossEntropy",
     inputs: (d) => [d.logits(BATCH, 10)],
     loss: ([logits]) => crossEntropy(logits, range(BATCH).map((i) => i % 10)),
     reference: ([logits]) => referenceCrossEntropy(logits, range(BATCH).map((i) => i % 10)),
   },
   {
-    name: "crossEntropy with label smoothing 0.1 (logits ±1/τ)", covers: "crossEntropy",
+    name: "crossEntropy with label smoothing 0.1 (logits ±1/τ)",
+    covers: "crossEntropy",
     inputs: (d) => [d.logits(BATCH, 10)],
     loss: ([logits]) => crossEntropy(logits, range(BATCH).map((i) => (3 * i) % 10), { labelSmoothing: 0.1 }),
     reference: ([logits]) => referenceCrossEntropy(logits, range(BATCH).map((i) => (3 * i) % 10), 0.1),
   },
   {
-    name: "ntXent", covers: "ntXent",
+    name: "ntXent",
+    covers: "ntXent",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([z1, z2], t) => ntXent(z1, z2, { temperature: t }),
     reference: ([z1, z2], t) => referenceNtXent(z1, z2, t),
   },
   {
-    name: "clipLoss (temperature)", covers: "clipLoss",
+    name: "clipLoss (temperature)",
+    covers: "clipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([i, x], t) => clipLoss(i, x, { temperature: t }),
     reference: ([i, x], t) => referenceClip(i, x, (s) => s.div(t)),
   },
   {
-    name: "clipLoss (learnable temperature tensor)", covers: "clipLoss",
+    name: "clipLoss (learnable temperature tensor)",
+    covers: "clipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(d.temperature)],
     loss: ([i, x, t]) => clipLoss(i, x, { temperature: t }),
     reference: ([i, x, t]) => referenceClip(i, x, (s) => s.div(t)),
   },
   {
-    name: "clipLoss (logitScale = ln(1/τ), a number)", covers: "clipLoss",
+    name: "clipLoss (logitScale = ln(1/τ), a number)",
+    covers: "clipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([i, x], t) => clipLoss(i, x, { logitScale: Math.log(1 / t) }),
     reference: ([i, x], t) => referenceClip(i, x, (s) => s.mul(Math.exp(Math.log(1 / t)))),
   },
   {
-    name: "clipLoss (learnable logitScale = ln(1/τ))", covers: "clipLoss",
+    name: "clipLoss (learnable logitScale = ln(1/τ))",
+    covers: "clipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(Math.log(1 / d.temperature))],
     loss: ([i, x, s]) => clipLoss(i, x, { logitScale: s }),
     reference: ([i, x, s]) => referenceClip(i, x, (similarities) => similarities.mul(s.exp())),
   },
   {
-    name: "mocoLoss", covers: "mocoLoss",
+    name: "mocoLoss",
+    covers: "mocoLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.embeddings(64)],
     loss: ([q, k, queue], t) => mocoLoss(q, k, queue, { temperature: t }),
     reference: ([q, k, queue], t) => referenceWithNegatives(q, k.detach(), queue.detach(), t, "cosine"), // key and queue: no gradient
   },
   {
-    name: "byolLoss (cos ≈ 1 − 3τ, embeddings ×1/τ)", covers: "byolLoss",
+    name: "byolLoss (cos ≈ 1 − 3τ, embeddings ×1/τ)",
+    covers: "byolLoss",
     inputs: (d) => [d.embeddings(BATCH, 1 / d.temperature), d.embeddings(BATCH, 1 / d.temperature)],
     loss: ([p, z]) => byolLoss(p, z),
     reference: ([p, z]) => {
@@ -290,48 +316,55 @@ const rows: StabilityRow[] = [
     },
   },
   {
-    name: "mseLoss (embeddings ×1/τ)", covers: "mseLoss",
+    name: "mseLoss (embeddings ×1/τ)",
+    covers: "mseLoss",
     inputs: (d) => [d.embeddings(BATCH, 1 / d.temperature), d.embeddings(BATCH, 1 / d.temperature)],
     loss: ([x, y]) => mseLoss(x, y),
     reference: ([x, y]) => ({ loss: x.sub(y).square().mean(), scale: 0, logSumExp: false }),
   },
   {
-    name: "tiledInfoNCE (tile 5)", covers: "tiledInfoNCE",
+    name: "tiledInfoNCE (tile 5)",
+    covers: "tiledInfoNCE",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([q, k], t) => tiledInfoNCE(q, k, { temperature: t, tileSize: TILE }),
     reference: ([q, k], t) => referenceInBatch(q, k, t),
     dense: ([q, k], t) => infoNCE(q, k, null, { temperature: t }),
   },
   {
-    name: "tiledInfoNCE (one tile)", covers: "tiledInfoNCE",
+    name: "tiledInfoNCE (one tile)",
+    covers: "tiledInfoNCE",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([q, k], t) => tiledInfoNCE(q, k, { temperature: t }),
     reference: ([q, k], t) => referenceInBatch(q, k, t),
     dense: ([q, k], t) => infoNCE(q, k, null, { temperature: t }),
   },
   {
-    name: "tiledClipLoss (temperature, tile 5)", covers: "tiledClipLoss",
+    name: "tiledClipLoss (temperature, tile 5)",
+    covers: "tiledClipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([i, x], t) => tiledClipLoss(i, x, { temperature: t, tileSize: TILE }),
     reference: ([i, x], t) => referenceClip(i, x, (s) => s.div(t)),
     dense: ([i, x], t) => clipLoss(i, x, { temperature: t }),
   },
   {
-    name: "tiledClipLoss (learnable temperature tensor, tile 5)", covers: "tiledClipLoss",
+    name: "tiledClipLoss (learnable temperature tensor, tile 5)",
+    covers: "tiledClipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(d.temperature)],
     loss: ([i, x, t]) => tiledClipLoss(i, x, { temperature: t, tileSize: TILE }),
     reference: ([i, x, t]) => referenceClip(i, x, (s) => s.div(t)),
     dense: ([i, x, t]) => clipLoss(i, x, { temperature: t }),
   },
   {
-    name: "tiledClipLoss (logitScale = ln(1/τ), a number, tile 5)", covers: "tiledClipLoss",
+    name: "tiledClipLoss (logitScale = ln(1/τ), a number, tile 5)",
+    covers: "tiledClipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
     loss: ([i, x], t) => tiledClipLoss(i, x, { logitScale: Math.log(1 / t), tileSize: TILE }),
     reference: ([i, x], t) => referenceClip(i, x, (s) => s.mul(Math.exp(Math.log(1 / t)))),
     dense: ([i, x], t) => clipLoss(i, x, { logitScale: Math.log(1 / t) }),
   },
   {
-    name: "tiledClipLoss (learnable logitScale = ln(1/τ), tile 5)", covers: "tiledClipLoss",
+    name: "tiledClipLoss (learnable logitScale = ln(1/τ), tile 5)",
+    covers: "tiledClipLoss",
     inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(Math.log(1 / d.temperature))],
     loss: ([i, x, s]) => tiledClipLoss(i, x, { logitScale: s, tileSize: TILE }),
     reference: ([i, x, s]) => referenceClip(i, x, (similarities) => similarities.mul(s.exp())),
@@ -381,7 +414,10 @@ function run(values: Tensor[], dtype: DType, call: (inputs: Tensor[]) => Tensor)
   const inputs = values.map((v) => v.to(dtype).detach().requiresGrad_());
   const output = call(inputs);
   if (output.requiresGrad) output.sum().backward();
-  return { values: Array.from(output.toTypedArray()), grads: inputs.map((t) => (t.grad ? Float64Array.from(t.grad.toTypedArray()) : null)) };
+  return {
+    values: Array.from(output.toTypedArray()),
+    grads: inputs.map((t) => (t.grad ? Float64Array.from(t.grad.toTypedArray()) : null)),
+  };
 }
 
 function allFinite(values: ArrayLike<number>): boolean {
@@ -394,7 +430,9 @@ function expectClose(actual: Run, expected: Run, scale: number, tolerance: { val
   expect(actual.values.length, `${what}: output size`).to.equal(expected.values.length);
   actual.values.forEach((v, i) => {
     const error = Math.abs(v - expected.values[i]) / (Math.abs(expected.values[i]) + scale);
-    expect(error, `${what}: value ${i} (${v} vs ${expected.values[i]}), error relative to |value| + ${scale.toPrecision(3)}`).to.be.at.most(tolerance.value);
+    expect(error, `${what}: value ${i} (${v} vs ${expected.values[i]}), error relative to |value| + ${scale.toPrecision(3)}`).to.be.at.most(
+      tolerance.value,
+    );
   });
   actual.grads.forEach((grad, i) => {
     if (grad === null || expected.grads[i] === null) {
@@ -444,7 +482,9 @@ describe("losses: numerical stability", () => {
       const covered = new Set(rows.map((r) => r.covers));
       const missing = [...mustHaveRow].filter((name) => !covered.has(name) && !(name in NOT_LOSSES));
       expect(missing, "exported losses with no row in the stability table (add a row, or list a non-loss in NOT_LOSSES)").to.deep.equal([]);
-      const stale = [...covered, ...Object.keys(NOT_LOSSES)].filter((name) => typeof api[name] !== "function" && typeof losses[name] !== "function");
+      const stale = [...covered, ...Object.keys(NOT_LOSSES)].filter((name) =>
+        typeof api[name] !== "function" && typeof losses[name] !== "function"
+      );
       expect(stale, "rows or NOT_LOSSES entries naming no export").to.deep.equal([]);
     });
   });
@@ -463,7 +503,14 @@ describe("losses: numerical stability", () => {
      * Streaming float64 reference: one row at a time, running-max log-sum-exp, no N×N matrix.
      * rows and keys are unit rows, flat (count, D); row i's positive is key positiveOf(i).
      */
-    function loopReference(rows: Float64Array, keys: Float64Array, d: number, positiveOf: (i: number) => number, excludeSelf: boolean, temperature: number): number {
+    function loopReference(
+      rows: Float64Array,
+      keys: Float64Array,
+      d: number,
+      positiveOf: (i: number) => number,
+      excludeSelf: boolean,
+      temperature: number,
+    ): number {
       const count = rows.length / d;
       const keyCount = keys.length / d;
       let total = 0;

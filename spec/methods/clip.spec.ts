@@ -26,7 +26,9 @@ describe("methods/clip: the learnable logit scale", () => {
     const run = createRun(tinyConfig("clip", { epochs: 1 }));
     const scaleGroup = run.optimizer.paramGroups.find((group) => group.params.includes((run.method as CLIP).logitScale))!;
     expect(scaleGroup.weightDecay).to.equal(0);
-    expect(new CLIP({ vocabSize: 50, maxLength: 8, initialTemperature: 0.5, generator: new Generator(0) }).logitScale.item()).to.equal(Math.fround(Math.log(2)));
+    expect(new CLIP({ vocabSize: 50, maxLength: 8, initialTemperature: 0.5, generator: new Generator(0) }).logitScale.item()).to.equal(
+      Math.fround(Math.log(2)),
+    );
   });
 
   for (const [start, clampedTo] of [[10, MAX_SCALE], [-3, 0]] as const) {

@@ -52,7 +52,9 @@ describe("methods: docs/methods.md", () => {
     for (const block of blocks) {
       const name = /^<!-- example: (\w+) -->$/.exec(block.before)?.[1];
       expect(name, `a ts block without <!-- example: name --> before it:\n${block.body}`).to.be.a("string");
-      expect(block.body, `docs/methods.md: the block after <!-- example: ${name} --> should be\n${sourceRegion(name!)}\n`).to.equal(sourceRegion(name!));
+      expect(block.body, `docs/methods.md: the block after <!-- example: ${name} --> should be\n${sourceRegion(name!)}\n`).to.equal(
+        sourceRegion(name!),
+      );
     }
   });
 
@@ -82,10 +84,12 @@ describe("methods: docs/methods.md", () => {
     expect(keyPaths(JSON.parse(block!.body)).sort()).to.deep.equal(keyPaths(real).sort());
     // and every field of metrics.json and of its health record is explained in the table below it
     for (const key of Object.keys(real)) expect(doc, key).to.include(`\`${key}\``);
-    for (const key of Object.keys(real.health)) expect(doc.includes(`\`${key}\``) || doc.includes(`\`health.${key}\``), `health.${key}`).to.equal(true);
+    for (const key of Object.keys(real.health)) {
+      expect(doc.includes(`\`${key}\``) || doc.includes(`\`health.${key}\``), `health.${key}`).to.equal(true);
+    }
   });
 
-  it("every command of the command-line section runs (on a tiny budget)", async function () {
+  it("every command of the command-line section runs (on a tiny budget)", async function() {
     const section = doc.slice(doc.indexOf("## The command line"), doc.indexOf("## metrics.json"));
     const lines = fencedBlocks("sh")
       .filter((b) => section.includes(b.body))

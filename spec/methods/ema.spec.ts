@@ -97,7 +97,9 @@ describe("methods: EMA targets", () => {
     it(`${method}: no gradient reaches the ${method === "moco" ? "key encoder" : "target"}; it moves only by one EMA step`, () => {
       const run = createRun(tinyConfig(method, { batchSize: 32, trainLimit: 64, ...(method === "moco" ? { queueSize: 64 } : {}) }));
       const model = run.method as MoCo | BYOL;
-      const [slowEncoder, slowProjector] = model instanceof MoCo ? [model.keyEncoder, model.keyProjector] : [model.targetEncoder, model.targetProjector];
+      const [slowEncoder, slowProjector] = model instanceof MoCo
+        ? [model.keyEncoder, model.keyProjector]
+        : [model.targetEncoder, model.targetProjector];
       const slowNames = new Set([...model.namedParameters()].filter(([, p]) => !p.requiresGrad).map(([name]) => name));
       const slowParameters = [...slowEncoder.parameters(), ...slowProjector.parameters()];
       expect(slowParameters.every((p) => p.requiresGrad === false)).to.equal(true);

@@ -23,7 +23,13 @@ describe("methods/evaluate", () => {
       // The diagonal (an image against its own other view, or its own caption) beats the average.
       let diagonal = 0;
       let all = 0;
-      for (let i = 0; i < 30; i++) for (let j = 0; j < 30; j++) (i === j ? (diagonal += sample.values[i * 30 + j] / 30) : (all += sample.values[i * 30 + j] / 870));
+      for (let i = 0; i < 30; i++) {
+        for (let j = 0; j < 30; j++) {
+          i === j
+            ? (diagonal += sample.values[i * 30 + j] / 30)
+            : (all += sample.values[i * 30 + j] / 870);
+        }
+      }
       expect(diagonal).to.be.above(all);
     });
   }
@@ -33,6 +39,8 @@ describe("methods/evaluate", () => {
     const before = new Map([...run.method.stateDict()].map(([name, t]) => [name, t.toTypedArray()]));
     evaluateMethod(run.method, evaluationSubset(), { seed: 0 });
     expect(run.method.training).to.equal(true);
-    for (const [name, t] of run.method.stateDict()) expect(sameBits(t, before.get(name)! as Float32Array | Float64Array), name).to.equal(true);
+    for (const [name, t] of run.method.stateDict()) {
+      expect(sameBits(t, before.get(name)! as Float32Array | Float64Array), name).to.equal(true);
+    }
   });
 });

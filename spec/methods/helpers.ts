@@ -100,7 +100,9 @@ export function jsonBitEqual(a: unknown, b: unknown): boolean {
   const keysA = Object.keys(a as object);
   const keysB = Object.keys(b as object);
   if (keysA.length !== keysB.length) return false;
-  return keysA.every((key) => key in (b as object) && jsonBitEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key]));
+  return keysA.every((key) =>
+    key in (b as object) && jsonBitEqual((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key])
+  );
 }
 
 /** trainState without its wall-clock time (the only thing allowed to differ between two runs). */
@@ -118,7 +120,9 @@ export function checkpointDifferences(pathA: string, pathB: string): string[] {
   if (JSON.stringify(Object.keys(a.metadata).sort()) !== JSON.stringify(Object.keys(b.metadata).sort())) return ["(metadata keys)"];
   const tensors = [...a.tensors.keys()].filter((name) => !sameBits(a.tensors.get(name)!, b.tensors.get(name)!));
   const metadata = Object.keys(a.metadata).filter((key) =>
-    key === "trainState" ? JSON.stringify(withoutClock(a.metadata[key])) !== JSON.stringify(withoutClock(b.metadata[key])) : a.metadata[key] !== b.metadata[key],
+    key === "trainState"
+      ? JSON.stringify(withoutClock(a.metadata[key])) !== JSON.stringify(withoutClock(b.metadata[key]))
+      : a.metadata[key] !== b.metadata[key]
   );
   return [...tensors, ...metadata];
 }

@@ -49,10 +49,14 @@ for (const method of ["simclr", "moco", "byol", "clip"] as MethodName[]) {
     });
 
     it("the same seed gives the same loss history, weights and evaluation, bit for bit", () => {
-      expect(sameHistory(first.run.state.lossPerStep, again.run.state.lossPerStep), `${first.run.state.lossPerStep} vs ${again.run.state.lossPerStep}`).to.equal(true);
+      expect(
+        sameHistory(first.run.state.lossPerStep, again.run.state.lossPerStep),
+        `${first.run.state.lossPerStep} vs ${again.run.state.lossPerStep}`,
+      ).to.equal(true);
       expect(sameHistory(first.run.state.lossPerEpoch, again.run.state.lossPerEpoch)).to.equal(true);
       expect(differingTensors(first.run, again.run)).to.deep.equal([]);
-      expect(jsonBitEqual(first.evaluation.row, again.evaluation.row), JSON.stringify([first.evaluation.row, again.evaluation.row])).to.equal(true);
+      expect(jsonBitEqual(first.evaluation.row, again.evaluation.row), JSON.stringify([first.evaluation.row, again.evaluation.row])).to
+        .equal(true);
       expect(jsonBitEqual(first.evaluation, again.evaluation)).to.equal(true); // every number, predictions and probe weights included
       expect(first.run.loader.getState()).to.deep.equal(again.run.loader.getState());
     });
@@ -73,7 +77,9 @@ for (const method of ["simclr", "moco", "byol", "clip"] as MethodName[]) {
       // 10 classes: a trained encoder is far above chance even on this budget.
       expect(evaluation.linearProbe.testAccuracy).to.be.above(0.5);
       const health = evaluation.health!;
-      for (const value of [health.alignment!, health.uniformity, health.normalizedStd.std, health.effectiveRank]) expect(value).to.be.finite;
+      for (const value of [health.alignment!, health.uniformity, health.normalizedStd.std, health.effectiveRank]) {
+        expect(value).to.be.finite;
+      }
       expect(health.effectiveRank).to.be.within(1, 256);
     });
   });

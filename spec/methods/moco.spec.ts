@@ -25,7 +25,8 @@ const K = 48;
 const D = 128;
 
 function keysOf(moco: MoCo, batch: TwoViewBatch): Float32Array {
-  return noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(batch.view2, batch.batchSize))))).toTypedArray() as Float32Array; // (N, 128)
+  return noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(batch.view2, batch.batchSize)))))
+    .toTypedArray() as Float32Array; // (N, 128)
 }
 
 function queriesOf(moco: MoCo, batch: TwoViewBatch): Tensor {
@@ -59,8 +60,17 @@ describe("methods/moco: the queue (one-sided loss, N keys a step)", () => {
       const loss = trainingLoss(batch);
       const queueAfter = moco.queue.toTypedArray() as Float32Array;
       const keyTensor = Tensor.fromTypedArray(keys, [N, D]);
-      const lossWith = (queue: Float32Array) => mocoLoss(queries, keyTensor, Tensor.fromTypedArray(queue, [K, D]), { temperature: moco.temperature }).item();
-      steps.push({ keys, pointerBefore, queueBefore, queueAfter, loss: loss.item(), lossWithQueueBefore: lossWith(queueBefore), lossWithQueueAfter: lossWith(queueAfter) });
+      const lossWith = (queue: Float32Array) =>
+        mocoLoss(queries, keyTensor, Tensor.fromTypedArray(queue, [K, D]), { temperature: moco.temperature }).item();
+      steps.push({
+        keys,
+        pointerBefore,
+        queueBefore,
+        queueAfter,
+        loss: loss.item(),
+        lossWithQueueBefore: lossWith(queueBefore),
+        lossWithQueueAfter: lossWith(queueAfter),
+      });
       return loss;
     };
     trainRun(run);
@@ -112,7 +122,8 @@ describe("methods/moco: gradients despite the in-place enqueue", () => {
     const moco = build();
     const untouched = build();
     untouched.enqueue = () => {}; // the same loss, but the queue is never modified
-    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
+    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader
+      .next() as TwoViewBatch;
     const pointer = moco.queuePointer;
     moco.trainingLoss(batch).backward();
     untouched.trainingLoss(batch).backward();
@@ -155,7 +166,9 @@ describe("methods/moco: why the queue is cloned (the comment in MoCo.trainingLos
     const logits = (negatives: Tensor) => normalize(query).matmul(negatives.t()).div(0.2); // (N, K) from the queue as it is
     const loss = logits(moco.queue).logsumexp(1).mean();
     enqueue();
-    expect(() => loss.backward()).to.throw(/backward: input 1 of 'matmul' \(shape \[128, 48\]\) was modified in place after it was saved \(version 1, saved at version 0\)/);
+    expect(() => loss.backward()).to.throw(
+      /backward: input 1 of 'matmul' \(shape \[128, 48\]\) was modified in place after it was saved \(version 1, saved at version 0\)/,
+    );
     const cloned = logits(noGrad(() => moco.queue.clone())).logsumexp(1).mean();
     enqueue();
     cloned.backward();
@@ -164,10 +177,12 @@ describe("methods/moco: why the queue is cloned (the comment in MoCo.trainingLos
 });
 
 describe("methods/moco: the symmetrized loss (the default)", () => {
-  const batchOf = () => createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
+  const batchOf = () =>
+    createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
   const keysOfView = (moco: MoCo, view: Float32Array) =>
     noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(view, N))))).toTypedArray() as Float32Array; // (N, 128)
-  const queriesOfView = (moco: MoCo, view: Float32Array) => noGrad(() => moco.projector.forward(moco.encoder.forward(imageTensor(view, N)))); // (N, 128)
+  const queriesOfView = (moco: MoCo, view: Float32Array) =>
+    noGrad(() => moco.projector.forward(moco.encoder.forward(imageTensor(view, N)))); // (N, 128)
 
   it("is ½[L(q₁, k₂; queue) + L(q₂, k₁; queue)] with the queue as it was before the step", () => {
     const moco = new MoCo({ generator: new Generator(7), queueSize: 4 * N });
@@ -207,7 +222,9 @@ describe("methods/moco: the symmetrized loss (the default)", () => {
 
   it("needs K to be a multiple of 2N (one-sided: of N), and says so", () => {
     const moco = new MoCo({ generator: new Generator(9), queueSize: 3 * N });
-    expect(() => moco.trainingLoss(batchOf())).to.throw(`MoCo: symmetric: queue size ${3 * N} is not a multiple of twice the batch size ${N}`);
+    expect(() => moco.trainingLoss(batchOf())).to.throw(
+      `MoCo: symmetric: queue size ${3 * N} is not a multiple of twice the batch size ${N}`,
+    );
     const oneSided = new MoCo({ generator: new Generator(9), queueSize: 40, symmetric: false });
     expect(() => oneSided.trainingLoss(batchOf())).to.throw(`MoCo: queue size 40 is not a multiple of the batch size ${N}`);
   });
@@ -220,7 +237,8 @@ describe("methods/moco: batch norm in the heads (projectorBatchNorm: true)", () 
     expect(keys).to.include.members(["projector.1.weight", "projector.1.bias", "projector.1.runningMean", "keyProjector.1.runningVar"]);
     const plain = new MoCo({ generator: new Generator(10), queueSize: 4 * N });
     expect([...plain.stateDict().keys()].some((key) => key.startsWith("projector.1."))).to.equal(false);
-    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
+    const batch = createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader
+      .next() as TwoViewBatch;
     const loss = moco.trainingLoss(batch);
     loss.backward();
     expect(loss.item()).to.be.finite;

@@ -16,7 +16,15 @@ import { tensor } from "../../src/tensor/creation.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/safetensors.js";
 import { loadMnist, classCounts, IMAGE_PIXELS } from "../../src/data/mnist.js";
 import {
-  CHECKPOINT_FILE, createRun, defaultConfig, limitSplit, resumeRun, saveCheckpoint, trainRun, validateConfig, type TrainConfig,
+  CHECKPOINT_FILE,
+  createRun,
+  defaultConfig,
+  limitSplit,
+  resumeRun,
+  saveCheckpoint,
+  trainRun,
+  validateConfig,
+  type TrainConfig,
 } from "../../src/methods/trainer.js";
 import type { MethodName } from "../../src/methods/common.js";
 import { MoCo } from "../../src/methods/moco.js";
@@ -68,7 +76,9 @@ describe("methods/trainer: resume", () => {
   it("refuses to resume with another config: only epochs may change", () => {
     const directory = tempDir();
     saveCheckpoint(cachedTiny("simclr").run, directory);
-    expect(() => resumeRun(directory, { seed: 5 })).to.throw(/^resume: .*checkpoint\.safetensors was trained with seed 1, not 5 \(only epochs may change on resume\)$/);
+    expect(() => resumeRun(directory, { seed: 5 })).to.throw(
+      /^resume: .*checkpoint\.safetensors was trained with seed 1, not 5 \(only epochs may change on resume\)$/,
+    );
     expect(() => resumeRun(directory, { batchSize: 32 })).to.throw(/was trained with batchSize 64, not 32/);
     expect(() => resumeRun(directory, { temperature: 0.1 })).to.throw(/was trained with temperature 0.5, not 0.1/);
     expect(resumeRun(directory, { seed: 1, batchSize: 64, trainLimit: 256 }).config.seed).to.equal(1); // the same values are fine
@@ -117,13 +127,24 @@ describe("methods/trainer: configs", () => {
       [{ seed: 0.5 }, /--seed must be an integer, got 0.5/],
       [{ encoder: "resnet" as TrainConfig["encoder"] }, /--encoder must be mlp or conv, got resnet/],
     ];
-    for (const [overrides, message] of bad) expect(() => validateConfig(defaultConfig("simclr", overrides)), JSON.stringify(overrides)).to.throw(message);
-    expect(() => validateConfig({ ...defaultConfig("simclr"), method: "supervised" as MethodName })).to.throw(/unknown method 'supervised'/);
-    for (const method of ["simclr", "moco", "byol", "clip"] as MethodName[]) expect(() => validateConfig(defaultConfig(method))).to.not.throw();
+    for (const [overrides, message] of bad) {
+      expect(() => validateConfig(defaultConfig("simclr", overrides)), JSON.stringify(overrides)).to.throw(message);
+    }
+    expect(() => validateConfig({ ...defaultConfig("simclr"), method: "supervised" as MethodName })).to.throw(
+      /unknown method 'supervised'/,
+    );
+    for (const method of ["simclr", "moco", "byol", "clip"] as MethodName[]) {
+      expect(() => validateConfig(defaultConfig(method))).to.not.throw();
+    }
   });
 
   it("has per-method defaults: τ 0.5 / 0.2 / none / 0.07, MoCo's batch of 128, and CLIP's larger lr and weight decay", () => {
-    expect(["simclr", "moco", "byol", "clip"].map((m) => defaultConfig(m as MethodName).temperature)).to.deep.equal([0.5, 0.2, undefined, 0.07]);
+    expect(["simclr", "moco", "byol", "clip"].map((m) => defaultConfig(m as MethodName).temperature)).to.deep.equal([
+      0.5,
+      0.2,
+      undefined,
+      0.07,
+    ]);
     expect(["simclr", "moco", "byol", "clip"].map((m) => defaultConfig(m as MethodName).batchSize)).to.deep.equal([256, 128, 256, 256]);
     const moco = createRun(defaultConfig("moco", { trainLimit: 512 })).method as MoCo;
     expect([moco.symmetric, moco.queueSize, moco.momentum, moco.temperature]).to.deep.equal([true, 4096, 0.99, 0.2]); // K = 16 steps of 2 × 128 keys
@@ -132,7 +153,9 @@ describe("methods/trainer: configs", () => {
   });
 
   it("refuses a batch larger than the training set and a MoCo queue that is not a multiple of the keys a step enqueues", () => {
-    expect(() => createRun(defaultConfig("simclr", { batchSize: 64, trainLimit: 32 }))).to.throw("train: batch size 64 is larger than the 32 training images");
+    expect(() => createRun(defaultConfig("simclr", { batchSize: 64, trainLimit: 32 }))).to.throw(
+      "train: batch size 64 is larger than the 32 training images",
+    );
     expect(() => createRun(defaultConfig("moco", { batchSize: 64, trainLimit: 256, queueSize: 100, symmetricLoss: false }))).to.throw(
       "train: MoCo queue size 100 must be a multiple of the batch size 64 (64 keys a step)",
     );
@@ -146,12 +169,24 @@ describe("methods/trainer: configs", () => {
   });
 
   it("refuses options of one method given to another, and a queue size that is not a positive whole number", () => {
-    expect(() => validateConfig(defaultConfig("simclr", { queueSize: 4096 }))).to.throw("train: --queue-size applies to moco only (this run is simclr)");
-    expect(() => validateConfig(defaultConfig("byol", { symmetricLoss: false }))).to.throw("train: --moco-loss applies to moco only (this run is byol)");
-    expect(() => validateConfig(defaultConfig("moco", { imageTower: "vit" }))).to.throw("train: --image-tower applies to clip only (this run is moco)");
-    expect(() => validateConfig(defaultConfig("simclr", { textTower: "bow" }))).to.throw("train: --text-tower applies to clip only (this run is simclr)");
-    expect(() => validateConfig(defaultConfig("moco", { queueSize: 0 }))).to.throw("train: --queue-size must be a positive whole number, got 0");
-    expect(() => validateConfig(defaultConfig("moco", { queueSize: 2.5 }))).to.throw("train: --queue-size must be a positive whole number, got 2.5");
+    expect(() => validateConfig(defaultConfig("simclr", { queueSize: 4096 }))).to.throw(
+      "train: --queue-size applies to moco only (this run is simclr)",
+    );
+    expect(() => validateConfig(defaultConfig("byol", { symmetricLoss: false }))).to.throw(
+      "train: --moco-loss applies to moco only (this run is byol)",
+    );
+    expect(() => validateConfig(defaultConfig("moco", { imageTower: "vit" }))).to.throw(
+      "train: --image-tower applies to clip only (this run is moco)",
+    );
+    expect(() => validateConfig(defaultConfig("simclr", { textTower: "bow" }))).to.throw(
+      "train: --text-tower applies to clip only (this run is simclr)",
+    );
+    expect(() => validateConfig(defaultConfig("moco", { queueSize: 0 }))).to.throw(
+      "train: --queue-size must be a positive whole number, got 0",
+    );
+    expect(() => validateConfig(defaultConfig("moco", { queueSize: 2.5 }))).to.throw(
+      "train: --queue-size must be a positive whole number, got 2.5",
+    );
   });
 });
 
@@ -176,7 +211,12 @@ describe("methods/trainer: limitSplit", () => {
         const i = pick % n;
         const source = Math.floor((i * test.count) / n);
         expect(small.labels[i]).to.equal(test.labels[source]);
-        expect(sameBits(small.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS), test.images.subarray(source * IMAGE_PIXELS, (source + 1) * IMAGE_PIXELS))).to.equal(true);
+        expect(
+          sameBits(
+            small.images.subarray(i * IMAGE_PIXELS, (i + 1) * IMAGE_PIXELS),
+            test.images.subarray(source * IMAGE_PIXELS, (source + 1) * IMAGE_PIXELS),
+          ),
+        ).to.equal(true);
       }),
       { numRuns: 50 },
     );

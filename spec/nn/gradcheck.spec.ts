@@ -52,10 +52,28 @@ function moduleRow(name: string, make: (g: Generator) => TensorModule, inputShap
 const table: Row[] = [
   moduleRow("Linear (3-D input, bias)", (g) => new Linear(4, 3, { ...f64, generator: g }), [2, 3, 4]),
   moduleRow("Linear (no bias)", (g) => new Linear(4, 3, { bias: false, ...f64, generator: g }), [5, 4]),
-  moduleRow("Sequential(Flatten, Linear, Tanh, Linear, Sigmoid, Identity, Linear, GELU, Linear, ReLU)", (g) =>
-    new Sequential(new Flatten(), new Linear(6, 5, { ...f64, generator: g }), new Tanh(), new Linear(5, 5, { ...f64, generator: g }), new Sigmoid(),
-      new Identity(), new Linear(5, 4, { ...f64, generator: g }), new GELU(), new Linear(4, 3, { ...f64, generator: g }), new ReLU()), [4, 2, 3]),
-  moduleRow("MLP with BatchNorm1d (training) and GELU", (g) => new MLP([4, 6, 3], { activation: "gelu", batchNorm: true, lastBatchNorm: true, ...f64, generator: g }), [5, 4]),
+  moduleRow(
+    "Sequential(Flatten, Linear, Tanh, Linear, Sigmoid, Identity, Linear, GELU, Linear, ReLU)",
+    (g) =>
+      new Sequential(
+        new Flatten(),
+        new Linear(6, 5, { ...f64, generator: g }),
+        new Tanh(),
+        new Linear(5, 5, { ...f64, generator: g }),
+        new Sigmoid(),
+        new Identity(),
+        new Linear(5, 4, { ...f64, generator: g }),
+        new GELU(),
+        new Linear(4, 3, { ...f64, generator: g }),
+        new ReLU(),
+      ),
+    [4, 2, 3],
+  ),
+  moduleRow(
+    "MLP with BatchNorm1d (training) and GELU",
+    (g) => new MLP([4, 6, 3], { activation: "gelu", batchNorm: true, lastBatchNorm: true, ...f64, generator: g }),
+    [5, 4],
+  ),
   moduleRow("BatchNorm1d training (N, C)", () => affineNoise(new BatchNorm1d(3, f64)), [5, 3], 2),
   moduleRow("BatchNorm1d training (N, C, L)", () => affineNoise(new BatchNorm1d(3, f64)), [2, 3, 4], 2),
   moduleRow("BatchNorm1d training, affine = false", () => new BatchNorm1d(3, { affine: false, ...f64 }), [4, 3], 2),
@@ -64,7 +82,11 @@ const table: Row[] = [
     bn.forward(tensor([[1, 2, 3], [-1, 0.5, 2], [0, 4, -2]], f64)); // move the running stats off (0, 1)
     return bn.eval();
   }, [4, 3]),
-  moduleRow("BatchNorm1d, trackRunningStats = false, in eval (batch statistics)", () => affineNoise(new BatchNorm1d(3, { trackRunningStats: false, ...f64 })).eval(), [4, 3]),
+  moduleRow(
+    "BatchNorm1d, trackRunningStats = false, in eval (batch statistics)",
+    () => affineNoise(new BatchNorm1d(3, { trackRunningStats: false, ...f64 })).eval(),
+    [4, 3],
+  ),
   moduleRow("BatchNorm2d training (N, C, H, W)", () => affineNoise(new BatchNorm2d(2, f64)), [2, 2, 3, 3], 2),
   moduleRow("LayerNorm(6) on (2, 3, 6)", () => affineNoise(new LayerNorm(6, f64)), [2, 3, 6], 2),
   moduleRow("LayerNorm([3, 4]) on (2, 3, 4)", () => affineNoise(new LayerNorm([3, 4], f64)), [2, 3, 4], 2),
@@ -99,7 +121,11 @@ const table: Row[] = [
       biasNoise(module, g);
       const x = randomLeaf([3, 4, 6], g);
       const padding = mask([[0, 0, 0, 0], [0, 0, 1, 1], [1, 1, 1, 1]]);
-      return { module, inputs: [x, ...module.parameters()], fn: (input) => module.forward(input, input, input, { keyPaddingMask: padding })[0] };
+      return {
+        module,
+        inputs: [x, ...module.parameters()],
+        fn: (input) => module.forward(input, input, input, { keyPaddingMask: padding })[0],
+      };
     },
   },
   {
@@ -140,16 +166,63 @@ const table: Row[] = [
       return { module, inputs: [x, ...module.parameters()], fn: (input) => module.forward(input, { srcMask: causal }) };
     },
   },
-  moduleRow("TransformerEncoder: 2 layers + final LayerNorm", (g) =>
-    new TransformerEncoder({ dModel: 4, nHead: 2, dimFeedforward: 4, ...f64, generator: g }, 2, { norm: affineNoise(new LayerNorm(4, f64)) }), [2, 3, 4]),
-  moduleRow("PatchEmbedding 8×8, patch 4, 2 channels, class token", (g) => new PatchEmbedding({ imageSize: 8, patchSize: 4, inChannels: 2, embedDim: 3, ...f64, generator: g }), [2, 2, 8, 8]),
-  moduleRow("VisionTransformer (cls pooling, head)", (g) =>
-    new VisionTransformer({ imageSize: 4, patchSize: 2, embedDim: 4, depth: 1, numHeads: 2, mlpRatio: 1, numClasses: 3, ...f64, generator: g }), [2, 1, 4, 4]),
-  moduleRow("VisionTransformer (mean pooling, no head)", (g) =>
-    new VisionTransformer({ imageSize: 4, patchSize: 2, embedDim: 4, depth: 1, numHeads: 1, mlpRatio: 1, pool: "mean", ...f64, generator: g }), [2, 1, 4, 4]),
+  moduleRow(
+    "TransformerEncoder: 2 layers + final LayerNorm",
+    (g) =>
+      new TransformerEncoder({ dModel: 4, nHead: 2, dimFeedforward: 4, ...f64, generator: g }, 2, {
+        norm: affineNoise(new LayerNorm(4, f64)),
+      }),
+    [2, 3, 4],
+  ),
+  moduleRow(
+    "PatchEmbedding 8×8, patch 4, 2 channels, class token",
+    (g) => new PatchEmbedding({ imageSize: 8, patchSize: 4, inChannels: 2, embedDim: 3, ...f64, generator: g }),
+    [2, 2, 8, 8],
+  ),
+  moduleRow(
+    "VisionTransformer (cls pooling, head)",
+    (g) =>
+      new VisionTransformer({
+        imageSize: 4,
+        patchSize: 2,
+        embedDim: 4,
+        depth: 1,
+        numHeads: 2,
+        mlpRatio: 1,
+        numClasses: 3,
+        ...f64,
+        generator: g,
+      }),
+    [2, 1, 4, 4],
+  ),
+  moduleRow(
+    "VisionTransformer (mean pooling, no head)",
+    (g) =>
+      new VisionTransformer({
+        imageSize: 4,
+        patchSize: 2,
+        embedDim: 4,
+        depth: 1,
+        numHeads: 1,
+        mlpRatio: 1,
+        pool: "mean",
+        ...f64,
+        generator: g,
+      }),
+    [2, 1, 4, 4],
+  ),
   moduleRow("Conv2d 3×3, stride 1, padding 1", (g) => new Conv2d(2, 3, 3, { padding: 1, ...f64, generator: g }), [2, 2, 5, 4]),
-  moduleRow("Conv2d 3×2, stride 2, padding (1, 0)", (g) => new Conv2d(2, 2, [3, 2], { stride: 2, padding: [1, 0], ...f64, generator: g }), [2, 2, 6, 5]),
-  moduleRow("Conv2d 2×2, dilation 2, padding 1, no bias", (g) => new Conv2d(1, 2, 2, { dilation: 2, padding: 1, bias: false, ...f64, generator: g }), [1, 1, 5, 5]),
+  moduleRow("Conv2d 3×2, stride 2, padding (1, 0)", (g) => new Conv2d(2, 2, [3, 2], { stride: 2, padding: [1, 0], ...f64, generator: g }), [
+    2,
+    2,
+    6,
+    5,
+  ]),
+  moduleRow(
+    "Conv2d 2×2, dilation 2, padding 1, no bias",
+    (g) => new Conv2d(1, 2, 2, { dilation: 2, padding: 1, bias: false, ...f64, generator: g }),
+    [1, 1, 5, 5],
+  ),
   {
     name: "unfold (im2col) 3×2, stride (2, 1), padding 1",
     build: (g) => ({ inputs: [randomLeaf([2, 2, 5, 4], g)], fn: (x) => unfold(x, [3, 2], { stride: [2, 1], padding: 1 }) }),

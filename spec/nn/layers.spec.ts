@@ -39,8 +39,11 @@ describe("nn: layer behaviour", () => {
     it("eval: y = (x − runningMean)/√(runningVar + eps)·γ + β", () => {
       const bn = new BatchNorm2d(2, { eps: 1e-3, ...f64 });
       bn.loadStateDict({
-        weight: tensor([2, -1], f64), bias: tensor([0.5, 0], f64),
-        runningMean: tensor([1, -1], f64), runningVar: tensor([4, 0.25], f64), numBatchesTracked: zeros([], f64),
+        weight: tensor([2, -1], f64),
+        bias: tensor([0.5, 0], f64),
+        runningMean: tensor([1, -1], f64),
+        runningVar: tensor([4, 0.25], f64),
+        numBatchesTracked: zeros([], f64),
       });
       bn.eval();
       const x = tensor([[[[3]], [[0]]]], f64); // (1, 2, 1, 1)
@@ -64,13 +67,17 @@ describe("nn: layer behaviour", () => {
 
     it("training on one value per channel is refused, and nothing is updated", () => {
       const bn = new BatchNorm1d(3);
-      expect(() => bn.forward(tensor([[1, 2, 3]]))).to.throw(/BatchNorm1d: .*expected more than 1 value per channel when training, got input of shape \[1, 3\]/);
+      expect(() => bn.forward(tensor([[1, 2, 3]]))).to.throw(
+        /BatchNorm1d: .*expected more than 1 value per channel when training, got input of shape \[1, 3\]/,
+      );
       expect(bn.numBatchesTracked!.item()).to.equal(0);
       expect(values(bn.runningMean!)).to.deep.equal([0, 0, 0]);
     });
 
     it("errors name the expected layout and channel count", () => {
-      expect(() => new BatchNorm1d(3).forward(zeros([2, 4]))).to.throw(/BatchNorm1d: input of shape \[2, 4\] has 4 channels \(dim 1\), expected numFeatures = 3/);
+      expect(() => new BatchNorm1d(3).forward(zeros([2, 4]))).to.throw(
+        /BatchNorm1d: input of shape \[2, 4\] has 4 channels \(dim 1\), expected numFeatures = 3/,
+      );
       expect(() => new BatchNorm2d(3).forward(zeros([2, 3]))).to.throw(/BatchNorm2d: expected 4D \(N, C, H, W\) input, got shape \[2, 3\]/);
       expect(() => new BatchNorm1d(3).forward(zeros([2, 3], f64))).to.throw(/BatchNorm1d: input is float64 .* parameters are float32/);
     });
@@ -94,7 +101,9 @@ describe("nn: layer behaviour", () => {
     });
 
     it("the input must end in normalizedShape", () => {
-      expect(() => new LayerNorm([3, 4]).forward(zeros([2, 4, 3]))).to.throw(/LayerNorm: .*input of shape \[2, 4, 3\] does not end in normalizedShape \[3, 4\]/);
+      expect(() => new LayerNorm([3, 4]).forward(zeros([2, 4, 3]))).to.throw(
+        /LayerNorm: .*input of shape \[2, 4, 3\] does not end in normalizedShape \[3, 4\]/,
+      );
     });
   });
 
@@ -150,13 +159,16 @@ describe("nn: layer behaviour", () => {
 
     it("out-of-range and non-integer indices are errors", () => {
       const embedding = new Embedding(5, 2, { generator: new Generator(0) });
-      expect(() => embedding.forward([0, 5])).to.throw(/Embedding: .*index 5 at position 1 is out of range for the embedding table \(numEmbeddings\) of size 5/);
+      expect(() => embedding.forward([0, 5])).to.throw(
+        /Embedding: .*index 5 at position 1 is out of range for the embedding table \(numEmbeddings\) of size 5/,
+      );
       expect(() => embedding.forward(tensor([1.5]))).to.throw(/index 1.5 at position 0 is not an integer/);
     });
   });
 
   describe("MultiheadAttention", () => {
-    const make = (options: { batchFirst?: boolean; dropout?: number } = {}) => new MultiheadAttention(4, 2, { ...options, ...f64, generator: new Generator(9) });
+    const make = (options: { batchFirst?: boolean; dropout?: number } = {}) =>
+      new MultiheadAttention(4, 2, { ...options, ...f64, generator: new Generator(9) });
 
     it("attention weights are a distribution over the unmasked keys; padded keys get exactly 0", () => {
       const mha = make();
@@ -233,11 +245,17 @@ describe("nn: layer behaviour", () => {
     });
 
     it("errors: heads must divide embedDim; shapes and masks are checked", () => {
-      expect(() => new MultiheadAttention(6, 4, { generator: new Generator(0) })).to.throw(/embedDim \(6\) must be divisible by numHeads \(4\)/);
+      expect(() => new MultiheadAttention(6, 4, { generator: new Generator(0) })).to.throw(
+        /embedDim \(6\) must be divisible by numHeads \(4\)/,
+      );
       const mha = make();
       const x = zeros([2, 3, 4], f64);
-      expect(() => mha.forward(zeros([2, 3, 5], f64), x, x)).to.throw(/MultiheadAttention: query must be \(B, L, E\) with E = 4, got shape \[2, 3, 5\]/);
-      expect(() => mha.forward(x, x, x, { keyPaddingMask: zeros([2, 4]) })).to.throw(/keyPaddingMask must be \(B, S\) = \[2, 3\], got \[2, 4\]/);
+      expect(() => mha.forward(zeros([2, 3, 5], f64), x, x)).to.throw(
+        /MultiheadAttention: query must be \(B, L, E\) with E = 4, got shape \[2, 3, 5\]/,
+      );
+      expect(() => mha.forward(x, x, x, { keyPaddingMask: zeros([2, 4]) })).to.throw(
+        /keyPaddingMask must be \(B, S\) = \[2, 3\], got \[2, 4\]/,
+      );
     });
   });
 
@@ -246,16 +264,28 @@ describe("nn: layer behaviour", () => {
       fc.assert(
         fc.property(
           fc.record({
-            n: fc.integer({ min: 1, max: 2 }), c: fc.integer({ min: 1, max: 3 }), cout: fc.integer({ min: 1, max: 3 }),
-            kh: fc.integer({ min: 1, max: 3 }), kw: fc.integer({ min: 1, max: 3 }),
-            sh: fc.integer({ min: 1, max: 2 }), sw: fc.integer({ min: 1, max: 3 }),
-            ph: fc.integer({ min: 0, max: 2 }), pw: fc.integer({ min: 0, max: 1 }),
-            dh: fc.integer({ min: 1, max: 2 }), dw: fc.integer({ min: 1, max: 2 }),
-            h: fc.integer({ min: 5, max: 7 }), w: fc.integer({ min: 5, max: 6 }), seed: fc.integer({ min: 0, max: 1000 }),
+            n: fc.integer({ min: 1, max: 2 }),
+            c: fc.integer({ min: 1, max: 3 }),
+            cout: fc.integer({ min: 1, max: 3 }),
+            kh: fc.integer({ min: 1, max: 3 }),
+            kw: fc.integer({ min: 1, max: 3 }),
+            sh: fc.integer({ min: 1, max: 2 }),
+            sw: fc.integer({ min: 1, max: 3 }),
+            ph: fc.integer({ min: 0, max: 2 }),
+            pw: fc.integer({ min: 0, max: 1 }),
+            dh: fc.integer({ min: 1, max: 2 }),
+            dw: fc.integer({ min: 1, max: 2 }),
+            h: fc.integer({ min: 5, max: 7 }),
+            w: fc.integer({ min: 5, max: 6 }),
+            seed: fc.integer({ min: 0, max: 1000 }),
           }),
           ({ n, c, cout, kh, kw, sh, sw, ph, pw, dh, dw, h, w, seed }) => {
             const g = new Generator(seed);
-            const options = { stride: [sh, sw] as [number, number], padding: [ph, pw] as [number, number], dilation: [dh, dw] as [number, number] };
+            const options = {
+              stride: [sh, sw] as [number, number],
+              padding: [ph, pw] as [number, number],
+              dilation: [dh, dw] as [number, number],
+            };
             const x = randomLeaf([n, c, h, w], g), weight = randomLeaf([cout, c, kh, kw], g), bias = randomLeaf([cout], g);
             const y = conv2d(x, weight, bias, options);
             const gradOutput = randn(y.shape, g, f64);
@@ -296,7 +326,9 @@ describe("nn: layer behaviour", () => {
 
     it("errors name the shapes", () => {
       const conv = new Conv2d(3, 4, 3, { generator: new Generator(0) });
-      expect(() => conv.forward(zeros([1, 2, 5, 5]))).to.throw(/^Conv2d: input of shape \[1, 2, 5, 5\] has 2 channels but weight \[4, 3, 3, 3\] expects 3$/);
+      expect(() => conv.forward(zeros([1, 2, 5, 5]))).to.throw(
+        /^Conv2d: input of shape \[1, 2, 5, 5\] has 2 channels but weight \[4, 3, 3, 3\] expects 3$/,
+      );
       expect(() => conv.forward(zeros([1, 3, 2, 5]))).to.throw(/a 3×3 kernel .* does not fit a 2×5 input/);
       expect(() => conv.forward(zeros([3, 5, 5]))).to.throw(/input must be \(N, C, H, W\), got shape \[3, 5, 5\]/);
       expect(() => new Conv2d(1, 1, 0, { generator: new Generator(0) })).to.throw(/Conv2d: kernelSize must be an integer ≥ 1/);
@@ -320,13 +352,23 @@ describe("nn: layer behaviour", () => {
     });
 
     it("padding above half the kernel is refused, as in torch", () => {
-      expect(() => new MaxPool2d(2, 2, 2).forward(zeros([1, 1, 4, 4]))).to.throw(/^MaxPool2d: padding 2×2 should be at most half of the kernel size 2×2$/);
+      expect(() => new MaxPool2d(2, 2, 2).forward(zeros([1, 1, 4, 4]))).to.throw(
+        /^MaxPool2d: padding 2×2 should be at most half of the kernel size 2×2$/,
+      );
     });
   });
 
   describe("PatchEmbedding and VisionTransformer", () => {
     it("the patch projection equals Conv2d(kernel = stride = p) with weight proj.weight viewed as (D, C, p, p)", () => {
-      const embed = new PatchEmbedding({ imageSize: 8, patchSize: 4, inChannels: 2, embedDim: 5, classToken: false, ...f64, generator: new Generator(0) });
+      const embed = new PatchEmbedding({
+        imageSize: 8,
+        patchSize: 4,
+        inChannels: 2,
+        embedDim: 5,
+        classToken: false,
+        ...f64,
+        generator: new Generator(0),
+      });
       const x = randn([3, 2, 8, 8], new Generator(1), f64);
       const tokens = embed.forward(x).sub(embed.posEmbed); // (B, P, D)
       const convolved = conv2d(x, embed.proj.weight.reshape(5, 2, 4, 4), embed.proj.bias, { stride: 4 }); // (B, D, 2, 2)
@@ -368,12 +410,32 @@ describe("nn: layer behaviour", () => {
     const generator = new Generator(0);
     const cases: [string, () => unknown, string][] = [
       ["LayerNorm", () => new LayerNorm(4).forward(zeros([2, 3])), "LayerNorm: input of shape [2, 3] does not end in normalizedShape [4]"],
-      ["BatchNorm1d", () => new BatchNorm1d(3).forward(zeros([1, 3])), "BatchNorm1d: expected more than 1 value per channel when training, got input of shape [1, 3]"],
-      ["Embedding", () => new Embedding(3, 2, { generator }).forward([0, 5]), "Embedding: index 5 at position 1 is out of range for the embedding table (numEmbeddings) of size 3 (valid: 0 to 2)"],
-      ["Conv2d", () => new Conv2d(3, 4, 3, { generator }).forward(zeros([1, 3, 2, 2])), "Conv2d: a 3×3 kernel (dilation 1×1, padding 0×0) does not fit a 2×2 input: output would be 0×0"],
+      [
+        "BatchNorm1d",
+        () => new BatchNorm1d(3).forward(zeros([1, 3])),
+        "BatchNorm1d: expected more than 1 value per channel when training, got input of shape [1, 3]",
+      ],
+      [
+        "Embedding",
+        () => new Embedding(3, 2, { generator }).forward([0, 5]),
+        "Embedding: index 5 at position 1 is out of range for the embedding table (numEmbeddings) of size 3 (valid: 0 to 2)",
+      ],
+      [
+        "Conv2d",
+        () => new Conv2d(3, 4, 3, { generator }).forward(zeros([1, 3, 2, 2])),
+        "Conv2d: a 3×3 kernel (dilation 1×1, padding 0×0) does not fit a 2×2 input: output would be 0×0",
+      ],
       ["AvgPool2d", () => new AvgPool2d(2).forward(zeros([1, 4, 4])), "AvgPool2d: input must be (N, C, H, W), got shape [1, 4, 4]"],
-      ["AdaptiveAvgPool2d", () => new AdaptiveAvgPool2d(2).forward(zeros([1, 1, 0, 4])), "AdaptiveAvgPool2d: input of shape [1, 1, 0, 4] has an empty spatial dim"],
-      ["TransformerEncoderLayer (its LayerNorm)", () => new TransformerEncoderLayer(4, 2, { generator }).forward(zeros([1, 2, 3])), "LayerNorm: input of shape [1, 2, 3] does not end in normalizedShape [4]"],
+      [
+        "AdaptiveAvgPool2d",
+        () => new AdaptiveAvgPool2d(2).forward(zeros([1, 1, 0, 4])),
+        "AdaptiveAvgPool2d: input of shape [1, 1, 0, 4] has an empty spatial dim",
+      ],
+      [
+        "TransformerEncoderLayer (its LayerNorm)",
+        () => new TransformerEncoderLayer(4, 2, { generator }).forward(zeros([1, 2, 3])),
+        "LayerNorm: input of shape [1, 2, 3] does not end in normalizedShape [4]",
+      ],
     ];
     for (const [name, run, message] of cases) {
       it(`${name}: "${message.slice(0, message.indexOf(":"))}: …", the op's error as the cause`, () => {

@@ -29,7 +29,15 @@ const stateKeys = (m: Module) => [...m.stateDict().keys()];
 const snapshot = (m: Module) => new Map([...m.stateDict()].map(([k, v]) => [k, Array.from(v.toTypedArray())]));
 
 function smallVit(seed: number) {
-  return new VisionTransformer({ imageSize: 8, patchSize: 4, embedDim: 8, depth: 2, numHeads: 2, numClasses: 3, generator: new Generator(seed) });
+  return new VisionTransformer({
+    imageSize: 8,
+    patchSize: 4,
+    embedDim: 8,
+    depth: 2,
+    numHeads: 2,
+    numClasses: 3,
+    generator: new Generator(seed),
+  });
 }
 
 describe("nn: module semantics", () => {
@@ -46,15 +54,43 @@ describe("nn: module semantics", () => {
       const plain = new MLP([IMAGE_PIXELS, 512, 256], { activation: "relu", generator: new Generator(0) });
       expect([...plain.namedChildren()].map(([n, m]) => `${n}:${m.constructor.name}`)).to.deep.equal(["0:Linear", "1:ReLU", "2:Linear"]);
       expect(names(plain)).to.deep.equal(["0.weight", "0.bias", "2.weight", "2.bias"]);
-      const withNorm = new MLP([IMAGE_PIXELS, 512, 256], { activation: "gelu", batchNorm: true, lastActivation: true, lastBatchNorm: true, generator: new Generator(0) });
+      const withNorm = new MLP([IMAGE_PIXELS, 512, 256], {
+        activation: "gelu",
+        batchNorm: true,
+        lastActivation: true,
+        lastBatchNorm: true,
+        generator: new Generator(0),
+      });
       expect([...withNorm.namedChildren()].map(([n, m]) => `${n}:${m.constructor.name}`)).to.deep.equal([
-        "0:Linear", "1:BatchNorm1d", "2:GELU", "3:Linear", "4:BatchNorm1d", "5:GELU",
+        "0:Linear",
+        "1:BatchNorm1d",
+        "2:GELU",
+        "3:Linear",
+        "4:BatchNorm1d",
+        "5:GELU",
       ]);
       expect(stateKeys(withNorm).map(toTorchKey)).to.deep.equal([
-        "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked",
-        "3.weight", "3.bias", "4.weight", "4.bias", "4.running_mean", "4.running_var", "4.num_batches_tracked",
+        "0.weight",
+        "0.bias",
+        "1.weight",
+        "1.bias",
+        "1.running_mean",
+        "1.running_var",
+        "1.num_batches_tracked",
+        "3.weight",
+        "3.bias",
+        "4.weight",
+        "4.bias",
+        "4.running_mean",
+        "4.running_var",
+        "4.num_batches_tracked",
       ]);
-      expect(names(new MLP([4, 8, 2], { bias: false, batchNorm: true, generator: new Generator(0) }))).to.deep.equal(["0.weight", "1.weight", "1.bias", "3.weight"]);
+      expect(names(new MLP([4, 8, 2], { bias: false, batchNorm: true, generator: new Generator(0) }))).to.deep.equal([
+        "0.weight",
+        "1.weight",
+        "1.bias",
+        "3.weight",
+      ]);
     });
 
     it("BatchNorm1d / BatchNorm2d: weight, bias, then the buffers runningMean, runningVar, numBatchesTracked", () => {
@@ -73,17 +109,35 @@ describe("nn: module semantics", () => {
       expect(names(mha)).to.deep.equal(["inProjWeight", "inProjBias", "outProj.weight", "outProj.bias"]);
       expect(names(mha).map(toTorchKey)).to.deep.equal(["in_proj_weight", "in_proj_bias", "out_proj.weight", "out_proj.bias"]);
       expect(mha.inProjWeight.shape).to.deep.equal([24, 8]);
-      expect(names(new MultiheadAttention(8, 2, { bias: false, generator: new Generator(0) }))).to.deep.equal(["inProjWeight", "outProj.weight"]);
+      expect(names(new MultiheadAttention(8, 2, { bias: false, generator: new Generator(0) }))).to.deep.equal([
+        "inProjWeight",
+        "outProj.weight",
+      ]);
     });
 
     it("TransformerEncoder: layers.i.selfAttn… (torch: layers.i.self_attn…) and the final norm", () => {
       const encoder = new TransformerEncoder({ dModel: 8, nHead: 2, generator: new Generator(0) }, 2, { norm: new LayerNorm(8) });
       const torchNames = names(encoder).map(toTorchKey);
       const layer = [
-        "self_attn.in_proj_weight", "self_attn.in_proj_bias", "self_attn.out_proj.weight", "self_attn.out_proj.bias",
-        "linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias", "norm1.weight", "norm1.bias", "norm2.weight", "norm2.bias",
+        "self_attn.in_proj_weight",
+        "self_attn.in_proj_bias",
+        "self_attn.out_proj.weight",
+        "self_attn.out_proj.bias",
+        "linear1.weight",
+        "linear1.bias",
+        "linear2.weight",
+        "linear2.bias",
+        "norm1.weight",
+        "norm1.bias",
+        "norm2.weight",
+        "norm2.bias",
       ];
-      expect(torchNames).to.deep.equal([...layer.map((n) => `layers.0.${n}`), ...layer.map((n) => `layers.1.${n}`), "norm.weight", "norm.bias"]);
+      expect(torchNames).to.deep.equal([
+        ...layer.map((n) => `layers.0.${n}`),
+        ...layer.map((n) => `layers.1.${n}`),
+        "norm.weight",
+        "norm.bias",
+      ]);
     });
 
     it("Conv2d: weight (Cout, Cin, kh, kw), bias (Cout); Embedding: weight; pooling and activations: nothing", () => {
@@ -97,14 +151,22 @@ describe("nn: module semantics", () => {
     it("VisionTransformer: patchEmbed.clsToken, posEmbed, proj, encoder.layers.i, encoder.norm, head", () => {
       const keys = stateKeys(smallVit(0));
       // A module's own parameters come before its children's, as in torch's state_dict().
-      expect(keys.slice(0, 4)).to.deep.equal(["patchEmbed.clsToken", "patchEmbed.posEmbed", "patchEmbed.proj.weight", "patchEmbed.proj.bias"]);
+      expect(keys.slice(0, 4)).to.deep.equal([
+        "patchEmbed.clsToken",
+        "patchEmbed.posEmbed",
+        "patchEmbed.proj.weight",
+        "patchEmbed.proj.bias",
+      ]);
       expect(keys.slice(-4)).to.deep.equal(["encoder.norm.weight", "encoder.norm.bias", "head.weight", "head.bias"]);
       expect(keys).to.include("encoder.layers.1.selfAttn.inProjWeight");
       expect(smallVit(0).patchEmbed.posEmbed.shape).to.deep.equal([1, 5, 8]); // 4 patches + class token
     });
 
     it("camelCase ↔ snake_case key mapping round-trips on every key", () => {
-      const model = new Sequential(new MLP([4, 4, 4], { batchNorm: true, generator: new Generator(0) }), new Linear(4, 2, { generator: new Generator(0) }));
+      const model = new Sequential(
+        new MLP([4, 4, 4], { batchNorm: true, generator: new Generator(0) }),
+        new Linear(4, 2, { generator: new Generator(0) }),
+      );
       for (const key of [...stateKeys(model), ...stateKeys(smallVit(0))]) expect(fromTorchKey(toTorchKey(key))).to.equal(key);
       expect(toTorchKey("patchEmbed.clsToken")).to.equal("patch_embed.cls_token");
       expect(fromTorchKey("layers.10.self_attn.out_proj.weight")).to.equal("layers.10.selfAttn.outProj.weight");
@@ -113,9 +175,36 @@ describe("nn: module semantics", () => {
     });
 
     it("the nn barrel exports every module", () => {
-      for (const name of ["Linear", "Sequential", "ModuleList", "ReLU", "GELU", "Tanh", "Sigmoid", "Identity", "Flatten", "MLP", "BatchNorm1d", "BatchNorm2d",
-        "LayerNorm", "Embedding", "Dropout", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder", "PatchEmbedding",
-        "VisionTransformer", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Module", "Parameter"]) {
+      for (
+        const name of [
+          "Linear",
+          "Sequential",
+          "ModuleList",
+          "ReLU",
+          "GELU",
+          "Tanh",
+          "Sigmoid",
+          "Identity",
+          "Flatten",
+          "MLP",
+          "BatchNorm1d",
+          "BatchNorm2d",
+          "LayerNorm",
+          "Embedding",
+          "Dropout",
+          "MultiheadAttention",
+          "TransformerEncoderLayer",
+          "TransformerEncoder",
+          "PatchEmbedding",
+          "VisionTransformer",
+          "Conv2d",
+          "MaxPool2d",
+          "AvgPool2d",
+          "AdaptiveAvgPool2d",
+          "Module",
+          "Parameter",
+        ]
+      ) {
         expect(typeof (nn as Record<string, unknown>)[name], name).to.equal("function");
       }
     });

@@ -93,7 +93,9 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
         });
         const selfAttention = "input" in fixture.inputs;
         const leaves: Record<string, Tensor> = {};
-        for (const name of selfAttention ? ["input"] : ["query", "key", "value"]) leaves[name] = fromJson(fixture.inputs[name], "float64", true);
+        for (const name of selfAttention ? ["input"] : ["query", "key", "value"]) {
+          leaves[name] = fromJson(fixture.inputs[name], "float64", true);
+        }
         const [q, k, v] = selfAttention ? [leaves.input, leaves.input, leaves.input] : [leaves.query, leaves.key, leaves.value];
         const masks = {
           keyPaddingMask: fromJson(fixture.inputs.keyPaddingMask),
@@ -130,7 +132,9 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
     backwardWith(y, fixture.gradOutput);
     expectClose(x.grad, fixture.grads.input, "grad input", RTOL, ATOL);
     const state = module.stateDict();
-    for (const name of Object.keys(fixture.params ?? {})) expectClose(state.get(fromTorchKey(name))!.grad, fixture.grads[name], `grad ${name}`, RTOL, ATOL);
+    for (const name of Object.keys(fixture.params ?? {})) {
+      expectClose(state.get(fromTorchKey(name))!.grad, fixture.grads[name], `grad ${name}`, RTOL, ATOL);
+    }
     return missingKeys;
   }
 
@@ -145,7 +149,12 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
         const o = fixture.options as { kernelSize: Pair; stride: Pair; padding: Pair; dilation: Pair; bias: boolean };
         const [outChannels, inChannels] = fixture.params!.weight.shape;
         const conv = new Conv2d(inChannels, outChannels, o.kernelSize, {
-          stride: o.stride, padding: o.padding, dilation: o.dilation, bias: o.bias, dtype: "float64", generator: generator(),
+          stride: o.stride,
+          padding: o.padding,
+          dilation: o.dilation,
+          bias: o.bias,
+          dtype: "float64",
+          generator: generator(),
         });
         checkModule(fixture, conv);
       });
@@ -169,9 +178,10 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
     for (const fixture of pools) {
       it(fixture.name, () => {
         const o = fixture.options as { kernelSize: Pair; stride: Pair; padding: Pair; countIncludePad?: boolean; outputSize?: Pair };
-        const pool =
-          fixture.op === "maxPool2d" ? new MaxPool2d(o.kernelSize, o.stride, o.padding)
-          : fixture.op === "avgPool2d" ? new AvgPool2d(o.kernelSize, o.stride, o.padding, o.countIncludePad)
+        const pool = fixture.op === "maxPool2d" ?
+          new MaxPool2d(o.kernelSize, o.stride, o.padding)
+          : fixture.op === "avgPool2d" ?
+          new AvgPool2d(o.kernelSize, o.stride, o.padding, o.countIncludePad)
           : new AdaptiveAvgPool2d(o.outputSize!);
         checkModule(fixture, pool);
       });
@@ -181,7 +191,11 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
   it("Embedding with paddingIdx: rows looked up, no gradient into the padding row", () => {
     const [fixture] = casesOf("embedding");
     const o = fixture.options as { numEmbeddings: number; embeddingDim: number; paddingIdx: number };
-    const embedding = new Embedding(o.numEmbeddings, o.embeddingDim, { paddingIdx: o.paddingIdx, dtype: "float64", generator: generator() });
+    const embedding = new Embedding(o.numEmbeddings, o.embeddingDim, {
+      paddingIdx: o.paddingIdx,
+      dtype: "float64",
+      generator: generator(),
+    });
     embedding.loadStateDict({ weight: fromJson(fixture.params!.weight) });
     const y = embedding.forward(fromJson(fixture.inputs.indices));
     expectClose(y, fixture.outputs.output, "output", RTOL, ATOL);
@@ -192,10 +206,22 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
   describe("TransformerEncoderLayer (params loaded from torch state-dict keys)", () => {
     for (const fixture of casesOf("transformerEncoderLayer")) {
       it(fixture.name, () => {
-        const o = fixture.options as { dModel: number; nHead: number; dimFeedforward: number; activation: "gelu" | "relu"; normFirst: boolean; layerNormEps: number };
+        const o = fixture.options as {
+          dModel: number;
+          nHead: number;
+          dimFeedforward: number;
+          activation: "gelu" | "relu";
+          normFirst: boolean;
+          layerNormEps: number;
+        };
         const layer = new TransformerEncoderLayer(o.dModel, o.nHead, {
-          dimFeedforward: o.dimFeedforward, activation: o.activation, normFirst: o.normFirst, layerNormEps: o.layerNormEps,
-          dropout: 0, dtype: "float64", generator: generator(),
+          dimFeedforward: o.dimFeedforward,
+          activation: o.activation,
+          normFirst: o.normFirst,
+          layerNormEps: o.layerNormEps,
+          dropout: 0,
+          dtype: "float64",
+          generator: generator(),
         });
         // Same parameter names, in the same order, as torch's module.
         expect([...layer.namedParameters()].map(([name]) => toTorchKey(name))).to.deep.equal(Object.keys(fixture.params!));
@@ -213,7 +239,15 @@ describe("nn: PyTorch parity (spec/fixtures/ops.json)", () => {
     const [fixture] = casesOf("sequentialMlp");
     const mlp = new MLP([5, 6, 3], { activation: "relu", batchNorm: true, dtype: "float64", generator: generator() });
     expect([...mlp.stateDict().keys()].map(toTorchKey)).to.deep.equal([
-      "0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var", "1.num_batches_tracked", "3.weight", "3.bias",
+      "0.weight",
+      "0.bias",
+      "1.weight",
+      "1.bias",
+      "1.running_mean",
+      "1.running_var",
+      "1.num_batches_tracked",
+      "3.weight",
+      "3.bias",
     ]);
     // The fixture's params are the initial weights; the buffers keep their fresh values (0, 1, 0).
     expect(checkModule(fixture, mlp)).to.deep.equal(["1.runningMean", "1.runningVar", "1.numBatchesTracked"]);

@@ -14,35 +14,55 @@ describe("errors name the op and the shapes, dtypes or values", () => {
   });
 
   it("mixed dtypes", () => {
-    expect(() => T.zeros([2]).mul(T.zeros([2], { dtype: "float64" }))).to.throw(/^mul: input is float32 \[2\] but other is float64 \[2\]; convert one with \.to\("float32"\) or \.to\("float64"\)$/);
-    expect(() => T.zeros([2, 2]).matmul(T.zeros([2, 2], { dtype: "float64" }))).to.throw(/^matmul: left operand is float32 \[2, 2\] but right operand is float64 \[2, 2\]/);
-    expect(() => T.cat([T.zeros([2]), T.zeros([2], { dtype: "float64" })])).to.throw(/^cat: tensors\[0\] is float32 \[2\] but tensors\[1\] is float64 \[2\]/);
+    expect(() => T.zeros([2]).mul(T.zeros([2], { dtype: "float64" }))).to.throw(
+      /^mul: input is float32 \[2\] but other is float64 \[2\]; convert one with \.to\("float32"\) or \.to\("float64"\)$/,
+    );
+    expect(() => T.zeros([2, 2]).matmul(T.zeros([2, 2], { dtype: "float64" }))).to.throw(
+      /^matmul: left operand is float32 \[2, 2\] but right operand is float64 \[2, 2\]/,
+    );
+    expect(() => T.cat([T.zeros([2]), T.zeros([2], { dtype: "float64" })])).to.throw(
+      /^cat: tensors\[0\] is float32 \[2\] but tensors\[1\] is float64 \[2\]/,
+    );
   });
 
   it("backward on a non-scalar, and on a tensor that needs no grad", () => {
-    expect(() => tensor([1, 2], { requiresGrad: true }).mul(2).backward()).to.throw(/^backward: grad can be implicitly created only for scalar outputs/);
+    expect(() => tensor([1, 2], { requiresGrad: true }).mul(2).backward()).to.throw(
+      /^backward: grad can be implicitly created only for scalar outputs/,
+    );
     expect(() => tensor([1, 2]).sum().backward()).to.throw(/^backward: this tensor does not require grad/);
   });
 
   it("index out of range", () => {
-    expect(() => T.zeros([3, 2]).indexSelect(0, [0, 3])).to.throw(/^indexSelect: index 3 at position 1 is out of range for dim 0 of size 3/);
+    expect(() => T.zeros([3, 2]).indexSelect(0, [0, 3])).to.throw(
+      /^indexSelect: index 3 at position 1 is out of range for dim 0 of size 3/,
+    );
     expect(() => T.zeros([3, 2]).gather(1, tensor([[2]]))).to.throw(/^gather: index 2 at position 0 is out of range/);
-    expect(() => T.crossEntropy(T.zeros([2, 3]), [0, 5])).to.throw(/^crossEntropy: target 5 at position 1 is out of range for the class dim of size 3/);
+    expect(() => T.crossEntropy(T.zeros([2, 3]), [0, 5])).to.throw(
+      /^crossEntropy: target 5 at position 1 is out of range for the class dim of size 3/,
+    );
     expect(() => T.crossEntropy(T.zeros([2, 3]), [0, 1.5])).to.throw(/^crossEntropy: target 1.5 at position 1 is not an integer/);
   });
 
   // torch: "index out of range in self", "Target -1 is out of bounds.": no Python-style wrap.
   it("negative indices are refused, not wrapped", () => {
-    expect(() => T.zeros([3, 2]).indexSelect(0, [0, -1])).to.throw(/^indexSelect: index -1 at position 1 is out of range for dim 0 of size 3 \(valid: 0 to 2\)/);
+    expect(() => T.zeros([3, 2]).indexSelect(0, [0, -1])).to.throw(
+      /^indexSelect: index -1 at position 1 is out of range for dim 0 of size 3 \(valid: 0 to 2\)/,
+    );
     expect(() => T.zeros([3, 2]).gather(1, tensor([[-1]]))).to.throw(/^gather: index -1 at position 0 is out of range for dim 1 of size 2/);
-    expect(() => T.crossEntropy(T.zeros([2, 3]), [-1, 0])).to.throw(/^crossEntropy: target -1 at position 0 is out of range for the class dim of size 3/);
-    expect(() => new T.Embedding(3, 2, { generator: new T.Generator(0) }).forward([-1])).to.throw(/Embedding: .*index -1 at position 0 is out of range/);
+    expect(() => T.crossEntropy(T.zeros([2, 3]), [-1, 0])).to.throw(
+      /^crossEntropy: target -1 at position 0 is out of range for the class dim of size 3/,
+    );
+    expect(() => new T.Embedding(3, 2, { generator: new T.Generator(0) }).forward([-1])).to.throw(
+      /Embedding: .*index -1 at position 0 is out of range/,
+    );
     expect(() => T.zeros([3]).select(0, 3)).to.throw(/^select: index 3 is out of range for dim 0 of size 3/);
     expect(() => T.zeros([3]).sum(1)).to.throw(/^sum: dim 1 is out of range for a tensor with 1 dimension/);
   });
 
   it("reshape to the wrong size", () => {
-    expect(() => T.zeros([2, 3]).reshape(4, 2)).to.throw(/^reshape: cannot reshape a tensor of shape \[2, 3\] \(6 elements\) to \[4, 2\] \(8 elements\)/);
+    expect(() => T.zeros([2, 3]).reshape(4, 2)).to.throw(
+      /^reshape: cannot reshape a tensor of shape \[2, 3\] \(6 elements\) to \[4, 2\] \(8 elements\)/,
+    );
     expect(() => T.zeros([2, 3]).reshape(-1, 4)).to.throw(/^reshape: cannot reshape/);
     expect(() => T.zeros([2, 3]).expand([4, 3])).to.throw(/^expand: cannot expand shape \[2, 3\] to \[4, 3\]/);
   });

@@ -47,13 +47,27 @@ function makeView(dtype: Dtype, rows: number, cols: number, layout: Layout, offs
   let rowStride: number;
   let colStride: number;
   switch (layout) {
-    case "rowMajor": [rowStride, colStride] = [cols, 1]; break;
-    case "colMajor": [rowStride, colStride] = [1, rows]; break; // a transposed view
-    case "padded": [rowStride, colStride] = [cols + 3, 1]; break; // a slice of a wider matrix
-    case "strided": [rowStride, colStride] = [1, 2 * rows + 1]; break; // transposed and skipping
-    case "broadcastRows": [rowStride, colStride] = [0, 1]; break; // every row is the same
-    case "broadcastCols": [rowStride, colStride] = [1, 0]; break; // every column is the same
-    case "flipped": [rowStride, colStride] = [-cols, 1]; break; // rows in reverse order
+    case "rowMajor":
+      [rowStride, colStride] = [cols, 1];
+      break;
+    case "colMajor":
+      [rowStride, colStride] = [1, rows];
+      break; // a transposed view
+    case "padded":
+      [rowStride, colStride] = [cols + 3, 1];
+      break; // a slice of a wider matrix
+    case "strided":
+      [rowStride, colStride] = [1, 2 * rows + 1];
+      break; // transposed and skipping
+    case "broadcastRows":
+      [rowStride, colStride] = [0, 1];
+      break; // every row is the same
+    case "broadcastCols":
+      [rowStride, colStride] = [1, 0];
+      break; // every column is the same
+    case "flipped":
+      [rowStride, colStride] = [-cols, 1];
+      break; // rows in reverse order
   }
   // Smallest and largest index the view reads (rows, cols ≥ 1 here).
   const rowSpan = (rows - 1) * rowStride;
@@ -138,7 +152,9 @@ function firstMismatch(c: Case, kernel: Kernel = gemm): string | null {
     const err = Math.abs(got - value[e]);
     // The +1e-30 only matters for an exactly-zero scale (all products 0), where err must be 0.
     if (!(err <= tol * scale[e] + 1e-30)) {
-      return `C[${Math.floor(e / N)}, ${e % N}] = ${got}, expected ${value[e]} (error ${err.toExponential(2)} > ${tol} × ${scale[e].toExponential(2)})`;
+      return `C[${Math.floor(e / N)}, ${e % N}] = ${got}, expected ${value[e]} (error ${err.toExponential(2)} > ${tol} × ${
+        scale[e].toExponential(2)
+      })`;
     }
   }
   for (let e = 0; e < C.length; e++) {
@@ -212,8 +228,20 @@ describe("gemm (blocked, register-tiled matrix multiply)", () => {
     // Guards the property tests below: a kernel that reads B[j, k] instead of B[k, j] (a classic
     // transposition slip; same shapes when K = N) or fills C column-major must be rejected.
     const base: Case = {
-      M: 5, N: 4, K: 4, dtypeA: "float64", dtypeB: "float64", dtypeC: "float64",
-      layoutA: "rowMajor", layoutB: "rowMajor", offsetA: 1, offsetB: 2, offsetC: 0, accumulate: false, seed: 42, poison: false,
+      M: 5,
+      N: 4,
+      K: 4,
+      dtypeA: "float64",
+      dtypeB: "float64",
+      dtypeC: "float64",
+      layoutA: "rowMajor",
+      layoutB: "rowMajor",
+      offsetA: 1,
+      offsetB: 2,
+      offsetC: 0,
+      accumulate: false,
+      seed: 42,
+      poison: false,
     };
     const swappedB: Kernel = (M, N, K, A, B, C, cOffset, accumulate) =>
       gemm(M, N, K, A, { ...B, rowStride: B.colStride, colStride: B.rowStride }, C, cOffset, accumulate);
@@ -275,8 +303,16 @@ describe("gemm (blocked, register-tiled matrix multiply)", () => {
     const view = { data: big, offset: 0, rowStride: 300, colStride: 1 };
     gemm(300, 300, 300, view, view, new Float64Array(300 * 300), 0, false);
     const C = new Float64Array(1);
-    gemm(1, 1, 3, { data: Float64Array.from([1, 2, 3]), offset: 0, rowStride: 3, colStride: 1 },
-      { data: Float64Array.from([4, 5, 6]), offset: 0, rowStride: 1, colStride: 1 }, C, 0, false);
+    gemm(
+      1,
+      1,
+      3,
+      { data: Float64Array.from([1, 2, 3]), offset: 0, rowStride: 3, colStride: 1 },
+      { data: Float64Array.from([4, 5, 6]), offset: 0, rowStride: 1, colStride: 1 },
+      C,
+      0,
+      false,
+    );
     expect(C[0]).to.equal(32);
   });
 
@@ -284,7 +320,10 @@ describe("gemm (blocked, register-tiled matrix multiply)", () => {
     const data = new Float32Array(6);
     const ok = { data, offset: 0, rowStride: 3, colStride: 1 }; // 2×3
     const C = new Float32Array(4);
-    expect(() => gemm(2, 2, 3, { ...ok, offset: 1 }, { data, offset: 0, rowStride: 2, colStride: 1 }, C, 0, false)).to.throw(RangeError, /A view/);
+    expect(() => gemm(2, 2, 3, { ...ok, offset: 1 }, { data, offset: 0, rowStride: 2, colStride: 1 }, C, 0, false)).to.throw(
+      RangeError,
+      /A view/,
+    );
     expect(() => gemm(2, 2, 3, ok, { data, offset: 0, rowStride: -2, colStride: 1 }, C, 0, false)).to.throw(RangeError, /B view/);
     expect(() => gemm(2, 2, 3, ok, { data, offset: 0, rowStride: 2, colStride: 1 }, C, 1, false)).to.throw(RangeError, /C/);
     expect(() => gemm(2.5, 2, 3, ok, ok, C, 0, false)).to.throw(RangeError, /M must be/);

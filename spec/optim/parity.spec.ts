@@ -22,7 +22,15 @@ interface OptimFixture {
     steps: { step: number; paramsBefore: Params; grads: Params; paramsAfter: Params }[];
   }[];
   lars: { trustCoefficient: number; exclude: string[] };
-  clipGradNorm: { name: string; maxNorm: number; normType: number; gradsBefore: Params; totalNorm: number; clipCoef: number; gradsAfter: Params }[];
+  clipGradNorm: {
+    name: string;
+    maxNorm: number;
+    normType: number;
+    gradsBefore: Params;
+    totalNorm: number;
+    clipCoef: number;
+    gradsAfter: Params;
+  }[];
   cosineWarmupSchedule: { baseLr: number; warmupSteps: number; totalSteps: number; table: { t: number; lr: number }[] };
 }
 

@@ -65,10 +65,14 @@ describe("optimizers: behaviour", () => {
       }
       const saved = firstOptimizer.stateDict();
       // Plain data, detached from the live optimizer: running on must not change it.
-      const savedBytes = JSON.stringify(Object.values(saved.state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))));
+      const savedBytes = JSON.stringify(
+        Object.values(saved.state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))),
+      );
       fakeGradients(firstList.map(([, p]) => p), 99);
       firstOptimizer.step();
-      expect(JSON.stringify(Object.values(saved.state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v))))).to.equal(savedBytes);
+      expect(
+        JSON.stringify(Object.values(saved.state).map((s) => Object.values(s).map((v) => (v instanceof Tensor ? [...bytesOf(v)] : v)))),
+      ).to.equal(savedBytes);
 
       // Resume: fresh parameters with the step-3 values, a fresh optimizer, the saved state.
       const resumed = makeParams();
@@ -244,7 +248,12 @@ describe("LARS exclusion", () => {
     const lars = makeParams();
     const sgd = makeParams();
     const names = (p: ReturnType<typeof makeParams>): [string, Tensor][] => Object.entries(p);
-    const larsOptimizer = new LARS(names(lars), { lr: 0.1, momentum: 0.9, weightDecay: 1e-4, excludeFromAdaptation: (name) => name !== undefined });
+    const larsOptimizer = new LARS(names(lars), {
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 1e-4,
+      excludeFromAdaptation: (name) => name !== undefined,
+    });
     const sgdOptimizer = new SGD(names(sgd), { lr: 0.1, momentum: 0.9 });
     for (let step = 0; step < 4; step++) {
       fakeGradients(Object.values(lars), step);
@@ -272,17 +281,21 @@ describe("LARS exclusion", () => {
 describe("clipGradNorm", () => {
   it("returns the norm before clipping; after clipping the norm is maxNorm/(total + 1e-6)·total; p = ∞ uses the largest |g|", () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 12 }), fc.double({ min: 0.01, max: 5, noNaN: true }), (values, maxNorm) => {
-        const a = new Parameter(f64(values));
-        a.grad = f64(values);
-        const b = new Parameter(f64([0]));
-        const total = clipGradNorm([a, b], maxNorm);
-        const expected = Math.sqrt(values.reduce((s, v) => s + v * v, 0));
-        expect(total).to.be.closeTo(expected, 1e-12 * (1 + expected));
-        const after = Math.sqrt(Array.from(a.grad.toTypedArray()).reduce((s, v) => s + v * v, 0));
-        if (total > maxNorm) expect(after).to.be.closeTo((maxNorm / (total + 1e-6)) * total, 1e-9);
-        else expect(Array.from(a.grad.toTypedArray())).to.deep.equal(Array.from(Float64Array.from(values)));
-      }),
+      fc.property(
+        fc.array(fc.double({ min: -10, max: 10, noNaN: true }), { minLength: 1, maxLength: 12 }),
+        fc.double({ min: 0.01, max: 5, noNaN: true }),
+        (values, maxNorm) => {
+          const a = new Parameter(f64(values));
+          a.grad = f64(values);
+          const b = new Parameter(f64([0]));
+          const total = clipGradNorm([a, b], maxNorm);
+          const expected = Math.sqrt(values.reduce((s, v) => s + v * v, 0));
+          expect(total).to.be.closeTo(expected, 1e-12 * (1 + expected));
+          const after = Math.sqrt(Array.from(a.grad.toTypedArray()).reduce((s, v) => s + v * v, 0));
+          if (total > maxNorm) expect(after).to.be.closeTo((maxNorm / (total + 1e-6)) * total, 1e-9);
+          else expect(Array.from(a.grad.toTypedArray())).to.deep.equal(Array.from(Float64Array.from(values)));
+        },
+      ),
     );
     const p = new Parameter(f64([3, -4]));
     p.grad = f64([3, -4]);
@@ -317,7 +330,9 @@ describe("schedules", () => {
     const m = constantMomentum(0.999);
     expect([0, 1, 1e6].map(m)).to.deep.equal([0.999, 0.999, 0.999]);
     expect(() => cosineMomentum({ base: 1.5, totalSteps: 10 })).to.throw(/base must be in \[0, 1\]/);
-    expect(() => cosineWithWarmup({ baseLr: 0.1, warmupSteps: 10, totalSteps: 10 })).to.throw(/totalSteps must be an integer > warmupSteps/);
+    expect(() => cosineWithWarmup({ baseLr: 0.1, warmupSteps: 10, totalSteps: 10 })).to.throw(
+      /totalSteps must be an integer > warmupSteps/,
+    );
     expect(() => cosineWithWarmup({ baseLr: 0.1, warmupSteps: 0, totalSteps: 10 })(-1)).to.throw(/step must be ≥ 0/);
   });
 
@@ -346,7 +361,11 @@ describe("schedules", () => {
 });
 
 describe("emaUpdate", () => {
-  const makePair = (target: number[], online: number[], buffers: { target: number[]; online: number[] } = { target: [0], online: [0] }): [TinyModule, TinyModule] => [
+  const makePair = (
+    target: number[],
+    online: number[],
+    buffers: { target: number[]; online: number[] } = { target: [0], online: [0] },
+  ): [TinyModule, TinyModule] => [
     new TinyModule({ weight: f64(target) }, { runningMean: f64(buffers.target) }, { head: new TinyModule({ bias: f64([target[0]]) }) }),
     new TinyModule({ weight: f64(online) }, { runningMean: f64(buffers.online) }, { head: new TinyModule({ bias: f64([online[0]]) }) }),
   ];
@@ -354,7 +373,10 @@ describe("emaUpdate", () => {
   it("after n updates towards a fixed online network: θ = mⁿ θ₀ + (1 − mⁿ) θ_online", () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true })), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.tuple(fc.double({ min: -5, max: 5, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true })), {
+          minLength: 1,
+          maxLength: 6,
+        }),
         fc.double({ min: 0, max: 0.999, noNaN: true }),
         fc.integer({ min: 1, max: 40 }),
         (pairs, m, n) => {
@@ -399,7 +421,9 @@ describe("emaUpdate", () => {
   it("rejects modules of different structure, naming the difference, before changing anything", () => {
     const target = new TinyModule({ weight: f64([1, 2]), extra: f64([0]) });
     const online = new TinyModule({ weight: f64([3, 4]) });
-    expect(() => emaUpdate(target, online, 0.9)).to.throw(/emaUpdate: target and online differ in their parameters: only in target \[extra\], only in online \[\]/);
+    expect(() => emaUpdate(target, online, 0.9)).to.throw(
+      /emaUpdate: target and online differ in their parameters: only in target \[extra\], only in online \[\]/,
+    );
     const shaped = new TinyModule({ weight: f64([1, 2, 3]) });
     expect(() => emaUpdate(shaped, online, 0.9)).to.throw(/parameters 'weight' is \[3\] float64 in target but \[2\] float64 in online/);
     const shared = new TinyModule({ weight: online.parameters()[0] });

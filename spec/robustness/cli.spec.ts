@@ -60,7 +60,10 @@ describe("robustness: the CLI's bad inputs are usage errors (exit 2) found befor
         const parent = file();
         return { argv: ["train", "simclr", ...TINY, "--out", join(parent, "runs", "simclr")] };
       },
-      message: (argv) => `train: --out ${argv[argv.length - 1]} is under ${argv[argv.length - 1].replace(/\/runs\/simclr$/, "")}, which is a file, not a directory`,
+      message: (argv) =>
+        `train: --out ${argv[argv.length - 1]} is under ${
+          argv[argv.length - 1].replace(/\/runs\/simclr$/, "")
+        }, which is a file, not a directory`,
     },
     {
       input: "demo --out is a file",
@@ -113,11 +116,15 @@ describe("robustness: the CLI's bad inputs are usage errors (exit 2) found befor
     });
   }
 
-  it("--out in a directory it cannot write to → exit 2, 'not writable', nothing created", async function () {
+  it("--out in a directory it cannot write to → exit 2, 'not writable', nothing created", async function() {
     const directory = unwritableDirectory();
     if (directory === null) this.skip(); // no such directory on this machine
     const out = join(directory!, "contrastive-run");
-    expectCleanFailure(await cli(["train", "simclr", ...TINY, "--out", out]), 2, `train: --out ${out}: ${directory} is not writable (permission denied)`);
+    expectCleanFailure(
+      await cli(["train", "simclr", ...TINY, "--out", out]),
+      2,
+      `train: --out ${out}: ${directory} is not writable (permission denied)`,
+    );
     expect(existsSync(out)).to.equal(false);
     expect(readdirSync(directory!).filter((name) => name.startsWith(".contrastive-write-probe"))).to.deep.equal([]);
   });
@@ -138,7 +145,11 @@ describe("robustness: the CLI's bad inputs are usage errors (exit 2) found befor
   it("a temperature whose 1/τ overflows float32 → a usage error (exit 2) naming --temperature, before training, no checkpoint", async () => {
     const out = join(tempDir(), "run");
     const result = await cli(["train", "simclr", ...TINY, "--temperature", "1e-39", "--out", out, "--quiet"]);
-    expectCleanFailure(result, 2, /^contrastive: train: --temperature 1e-39 is too small for float32: .*; use a larger --temperature \(the default is 0\.5\)$/);
+    expectCleanFailure(
+      result,
+      2,
+      /^contrastive: train: --temperature 1e-39 is too small for float32: .*; use a larger --temperature \(the default is 0\.5\)$/,
+    );
     expect(existsSync(join(out, CHECKPOINT_FILE))).to.equal(false);
   });
 });
@@ -164,7 +175,9 @@ describe("robustness: SIGINT / SIGTERM during training (real processes)", () => 
     it(`${signal} → exit ${code}: says which epoch is saved and that --resume continues; the checkpoint is that epoch, whole`, async () => {
       const run = await interruptAfterFirstCheckpoint(signal);
       const checkpoint = join(run.directory, CHECKPOINT_FILE);
-      const pattern = new RegExp(`^contrastive: train: interrupted by ${signal} during epoch (\\d+) of 500; epoch (\\d+) is saved in (.*); continue with --resume$`);
+      const pattern = new RegExp(
+        `^contrastive: train: interrupted by ${signal} during epoch (\\d+) of 500; epoch (\\d+) is saved in (.*); continue with --resume$`,
+      );
       expectCleanFailure({ ...run, stdout: "" }, code, pattern);
       const [, during, saved, path] = pattern.exec(run.stderr.trim())!;
       expect(Number(during)).to.equal(Number(saved) + 1);
@@ -187,14 +200,27 @@ describe("robustness: SIGINT / SIGTERM during training (real processes)", () => 
     const directory = join(tempDir("contrastive-signal-"), "run");
     mkdirSync(directory);
     // 4096 images, batch 64: 64 steps in epoch 1, so the signal lands well before its checkpoint.
-    const { child, result } = startCliProcess(["train", "simclr", "--limit", "4096", "--batch-size", "64", "--epochs", "5", "--out", directory]);
+    const { child, result } = startCliProcess([
+      "train",
+      "simclr",
+      "--limit",
+      "4096",
+      "--batch-size",
+      "64",
+      "--epochs",
+      "5",
+      "--out",
+      directory,
+    ]);
     await new Promise<void>((resolve) => child.stderr!.once("data", () => resolve())); // the header line: training has started
     child.kill("SIGTERM");
     const { code, stderr } = await result;
     expect(code, stderr).to.equal(143);
     const lines = stderr.trim().split("\n");
     expect(lines[0]).to.match(/^\[simclr\] 4096 images, batch 64, 64 steps\/epoch/);
-    expect(lines[lines.length - 1]).to.equal("contrastive: train: interrupted by SIGTERM during epoch 1 of 5; no epoch was saved yet (nothing to resume)");
+    expect(lines[lines.length - 1]).to.equal(
+      "contrastive: train: interrupted by SIGTERM during epoch 1 of 5; no epoch was saved yet (nothing to resume)",
+    );
     expect(existsSync(join(directory, CHECKPOINT_FILE))).to.equal(false);
   });
 });

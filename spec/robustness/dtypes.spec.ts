@@ -33,14 +33,30 @@ const rows: Array<[string, (dtype: DType) => unknown]> = [
   ["MultiheadAttention", (dtype) => new T.MultiheadAttention(4, 2, { generator: g(), dtype })],
   ["TransformerEncoderLayer", (dtype) => new T.TransformerEncoderLayer(4, 2, { generator: g(), dtype })],
   ["PatchEmbedding", (dtype) => new T.PatchEmbedding({ imageSize: 4, patchSize: 2, inChannels: 1, embedDim: 4, generator: g(), dtype })],
-  ["VisionTransformer", (dtype) => new T.VisionTransformer({ imageSize: 4, patchSize: 2, inChannels: 1, embedDim: 4, depth: 1, numHeads: 2, numClasses: 0, generator: g(), dtype })],
+  [
+    "VisionTransformer",
+    (dtype) =>
+      new T.VisionTransformer({
+        imageSize: 4,
+        patchSize: 2,
+        inChannels: 1,
+        embedDim: 4,
+        depth: 1,
+        numHeads: 2,
+        numClasses: 0,
+        generator: g(),
+        dtype,
+      }),
+  ],
 ];
 
 describe("robustness: an unsupported dtype is refused by name, with the supported list", () => {
   for (const [fn, make] of rows) {
     it(fn, () => {
       for (const dtype of ["flaot64", "int32", "float16"]) {
-        expect(() => make(bad(dtype)), `${fn} ${dtype}`).to.throw(new RegExp(`^${fn}: unknown dtype "${dtype}" \\(supported: float32, float64\\)`));
+        expect(() => make(bad(dtype)), `${fn} ${dtype}`).to.throw(
+          new RegExp(`^${fn}: unknown dtype "${dtype}" \\(supported: float32, float64\\)`),
+        );
       }
       // null is not "the default": refused as a null option (checkOptions) or as a dtype (.to)
       expect(() => make(bad(null)), `${fn} null`).to.throw(new RegExp(`^${fn}: (unknown dtype null|option 'dtype' is null)`));

@@ -14,8 +14,14 @@ import { publicExports, type Export } from "./exports.js";
 
 /** Options that accept null on purpose (as torch accepts None there). */
 const NULLABLE: Record<string, readonly string[]> = {
-  maxPool2d: ["stride"], avgPool2d: ["stride"], batchNorm: ["weight", "bias", "runningMean", "runningVar"],
-  BatchNorm: ["momentum"], BatchNorm1d: ["momentum"], BatchNorm2d: ["momentum"], Embedding: ["paddingIdx"], TransformerEncoder: ["norm"],
+  maxPool2d: ["stride"],
+  avgPool2d: ["stride"],
+  batchNorm: ["weight", "bias", "runningMean", "runningVar"],
+  BatchNorm: ["momentum"],
+  BatchNorm1d: ["momentum"],
+  BatchNorm2d: ["momentum"],
+  Embedding: ["paddingIdx"],
+  TransformerEncoder: ["norm"],
 };
 
 /** Call `e` with `options` in its options position and undefined everywhere else. */
@@ -42,7 +48,34 @@ describe("robustness: options objects", () => {
   it("the export scan finds the functions that take options (and misses none of the known ones)", () => {
     const names = withOptions.map((e) => e.name);
     expect(names.length).to.be.greaterThan(90);
-    for (const known of ["infoNCE", "ntXent", "clipLoss", "mocoLoss", "tiledInfoNCE", "tiledClipLoss", "Linear", "Conv2d", "AdamW", "SGD", "LARS", "cosineWithWarmup", "normalize", "crossEntropy", "var", "std", "maxPool2d", "zeros", "arange", "SimCLR", "MoCo", "BYOL", "CLIP", "data.TwoViewLoader"]) {
+    for (
+      const known of [
+        "infoNCE",
+        "ntXent",
+        "clipLoss",
+        "mocoLoss",
+        "tiledInfoNCE",
+        "tiledClipLoss",
+        "Linear",
+        "Conv2d",
+        "AdamW",
+        "SGD",
+        "LARS",
+        "cosineWithWarmup",
+        "normalize",
+        "crossEntropy",
+        "var",
+        "std",
+        "maxPool2d",
+        "zeros",
+        "arange",
+        "SimCLR",
+        "MoCo",
+        "BYOL",
+        "CLIP",
+        "data.TwoViewLoader",
+      ]
+    ) {
       expect(names, known).to.include(known);
     }
   });
@@ -66,7 +99,9 @@ describe("robustness: options objects", () => {
         const checked = valid.filter((key) => !nullable.includes(key));
         expect(checked.length + nullable.length, `${fn} has options`).to.be.greaterThan(0);
         for (const key of checked) {
-          expect(errorOf(() => callWith(e, { [key]: null })), `${fn} { ${key}: null }`).to.match(new RegExp(`^${escape(fn)}: option '${key}' is null`));
+          expect(errorOf(() => callWith(e, { [key]: null })), `${fn} { ${key}: null }`).to.match(
+            new RegExp(`^${escape(fn)}: option '${key}' is null`),
+          );
         }
       });
     }

@@ -36,7 +36,9 @@ describe("robustness: --resume ends with every tensor and the training state of 
 
   it(`every tensor, bit for bit (${N} epochs straight = ${N / 2} + resume ${N / 2})`, () => {
     expect([...resumed.tensors.keys()]).to.deep.equal([...straight.tensors.keys()]);
-    const differ = [...straight.tensors.keys()].filter((name) => !bytesOf(straight.tensors.get(name)!).equals(bytesOf(resumed.tensors.get(name)!)));
+    const differ = [...straight.tensors.keys()].filter((name) =>
+      !bytesOf(straight.tensors.get(name)!).equals(bytesOf(resumed.tensors.get(name)!))
+    );
     expect(differ).to.deep.equal([]);
     expect([...straight.tensors.keys()].some((name) => name.endsWith(".exp_avg_sq"))).to.equal(true); // the optimizer's moments are among them
   });

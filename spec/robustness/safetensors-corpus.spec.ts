@@ -62,7 +62,9 @@ function refusalOf(file: string): Error {
 
 /** The error must be one short line: the prefix with the file's name, then `problem`. */
 function expectClearMessage(error: Error, file: string, problem: RegExp): void {
-  expect(error.message).to.match(new RegExp(`^loadSafetensors: '${escapeRegExp(file)}' is not a valid safetensors file: .*${problem.source}`));
+  expect(error.message).to.match(
+    new RegExp(`^loadSafetensors: '${escapeRegExp(file)}' is not a valid safetensors file: .*${problem.source}`),
+  );
   expect(error.message, "one line").to.not.include("\n");
   expect(error.message.length, `short: ${error.message.slice(0, 300)}`).to.be.below(file.length + 400);
 }
@@ -141,7 +143,12 @@ describe("safetensors corpus: nesting bombs are refused before JSON.parse", () =
 
 describe("safetensors corpus: the length field", () => {
   const claims: [string, bigint, number, RegExp][] = [
-    ["2^40 in a 16-byte file", 2n ** 40n, 8, /the header length is 1099511627776 bytes but only 8 bytes follow the length field \(truncated\?\)/],
+    [
+      "2^40 in a 16-byte file",
+      2n ** 40n,
+      8,
+      /the header length is 1099511627776 bytes but only 8 bytes follow the length field \(truncated\?\)/,
+    ],
     ["2^53 + 1 (no exact Number)", 2n ** 53n + 1n, 8, /the header length is 9007199254740993 bytes but only 8 bytes follow/],
     ["2^64 - 1", 2n ** 64n - 1n, 8, /the header length is 18446744073709551615 bytes but only 8 bytes follow/],
     ["beyond the end of the file by one byte", 41n, 40, /the header length is 41 bytes but only 40 bytes follow/],
@@ -165,8 +172,12 @@ describe("safetensors corpus: the length field", () => {
       fs.writeFileSync(file, Buffer.alloc(size));
       expectClearMessage(refusalOf(file), file, new RegExp(`it is ${size} bytes long, shorter than the 8-byte header length`));
     }
-    expect(() => loadSafetensors(tmp)).to.throw(new RegExp(`^loadSafetensors: cannot read '${escapeRegExp(tmp)}': it is not a regular file$`));
-    if (fs.existsSync("/dev/zero")) expect(() => loadSafetensors("/dev/zero")).to.throw(/^loadSafetensors: cannot read '\/dev\/zero': it is not a regular file$/);
+    expect(() => loadSafetensors(tmp)).to.throw(
+      new RegExp(`^loadSafetensors: cannot read '${escapeRegExp(tmp)}': it is not a regular file$`),
+    );
+    if (fs.existsSync("/dev/zero")) {
+      expect(() => loadSafetensors("/dev/zero")).to.throw(/^loadSafetensors: cannot read '\/dev\/zero': it is not a regular file$/);
+    }
   });
 });
 
@@ -184,13 +195,22 @@ describe("safetensors corpus: count bombs are refused during the scan", () => {
 
   it(`${maxEntries + 2000} empty tensors in a 0.7 MB header: refused after ${maxEntries} entries`, () => {
     const pieces: string[] = [];
-    for (let i = 0; i < maxEntries + 2000; i++) pieces.push(`"t${String(i).padStart(7, "0")}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+    for (let i = 0; i < maxEntries + 2000; i++) {
+      pieces.push(`"t${String(i).padStart(7, "0")}":{"dtype":"F32","shape":[0],"data_offsets":[0,0]}`);
+    }
     const file = writeRaw("empty-tensors.safetensors", Buffer.from(`{${pieces.join(",")}}`));
-    expectCheapRefusal(file, new RegExp(`the header has more than ${maxEntries} entries \\(the reader's limit; byte \\d+ of the header\\)`));
+    expectCheapRefusal(
+      file,
+      new RegExp(`the header has more than ${maxEntries} entries \\(the reader's limit; byte \\d+ of the header\\)`),
+    );
   });
 
   it(`a shape of half a million zeros: refused after ${maxValues} values, the field named`, () => {
-    const header = Buffer.concat([Buffer.from('{"x":{"dtype":"F32","data_offsets":[0,0],"shape":[0'), Buffer.alloc(1e6, ",0"), Buffer.from("]}}")]);
+    const header = Buffer.concat([
+      Buffer.from('{"x":{"dtype":"F32","data_offsets":[0,0],"shape":[0'),
+      Buffer.alloc(1e6, ",0"),
+      Buffer.from("]}}"),
+    ]);
     const file = writeRaw("long-shape.safetensors", header);
     expectCheapRefusal(file, new RegExp(`tensor 'x', field 'shape': the header holds more than ${maxValues} JSON values`));
   });
@@ -204,17 +224,62 @@ describe("safetensors corpus: count bombs are refused during the scan", () => {
 
 describe("safetensors corpus: shapes", () => {
   const cases: [string, string, Uint8Array, RegExp][] = [
-    ["negative", '{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' has shape \[-2\]; expected a list of non-negative integers \(entry 0 is -2\)/],
-    ["a fraction", '{"x":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x', field 'shape': the number 2\.5 .*is not an integer/],
-    ["2.0, which JSON.parse would turn into 2", '{"x":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x', field 'shape': the number 2\.0 .*is not an integer/],
-    ["an exponent", '{"x":{"dtype":"F32","shape":[1e400],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x', field 'shape': the number 1e400 .*is not an integer/],
-    ["above 2^53", '{"x":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' has shape \[100000000000000000000\].*\(entry 0 is 100000000000000000000\)/],
-    ["a string", '{"x":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' has shape \["2"\].*\(entry 0 is "2"\)/],
+    [
+      "negative",
+      '{"x":{"dtype":"F32","shape":[-2],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x' has shape \[-2\]; expected a list of non-negative integers \(entry 0 is -2\)/,
+    ],
+    [
+      "a fraction",
+      '{"x":{"dtype":"F32","shape":[2.5],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x', field 'shape': the number 2\.5 .*is not an integer/,
+    ],
+    [
+      "2.0, which JSON.parse would turn into 2",
+      '{"x":{"dtype":"F32","shape":[2.0],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x', field 'shape': the number 2\.0 .*is not an integer/,
+    ],
+    [
+      "an exponent",
+      '{"x":{"dtype":"F32","shape":[1e400],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x', field 'shape': the number 1e400 .*is not an integer/,
+    ],
+    [
+      "above 2^53",
+      '{"x":{"dtype":"F32","shape":[99999999999999999999],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x' has shape \[100000000000000000000\].*\(entry 0 is 100000000000000000000\)/,
+    ],
+    [
+      "a string",
+      '{"x":{"dtype":"F32","shape":["2"],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x' has shape \["2"\].*\(entry 0 is "2"\)/,
+    ],
     ["not a list", '{"x":{"dtype":"F32","shape":8,"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' has shape 8; expected a list/],
     ["missing", '{"x":{"dtype":"F32","data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' has shape undefined; expected a list/],
-    ["shape × F32 above 2^53 bytes", '{"x":{"dtype":"F32","shape":[67108864,67108864,67108864],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' of shape \[67108864, 67108864, 67108864\] F32 needs more than 2\^53 bytes/],
-    ["shape × F64 above 2^53 bytes, one factor at a time", '{"x":{"dtype":"F64","shape":[4503599627370496,4],"data_offsets":[0,8]}}', new Uint8Array(8), /F64 needs more than 2\^53 bytes/],
-    ["a product that does not match the bytes", '{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}', new Uint8Array(8), /tensor 'x' of shape \[3\] F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/],
+    [
+      "shape × F32 above 2^53 bytes",
+      '{"x":{"dtype":"F32","shape":[67108864,67108864,67108864],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x' of shape \[67108864, 67108864, 67108864\] F32 needs more than 2\^53 bytes/,
+    ],
+    [
+      "shape × F64 above 2^53 bytes, one factor at a time",
+      '{"x":{"dtype":"F64","shape":[4503599627370496,4],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /F64 needs more than 2\^53 bytes/,
+    ],
+    [
+      "a product that does not match the bytes",
+      '{"x":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}}',
+      new Uint8Array(8),
+      /tensor 'x' of shape \[3\] F32 needs 12 bytes but data_offsets \[0, 8\] hold 8/,
+    ],
   ];
   for (const [label, header, data, problem] of cases) {
     it(label, () => expectCheapRefusal(writeRaw(`shape-${label.replace(/\W+/g, "-")}.safetensors`, header, data), problem));
@@ -230,13 +295,33 @@ describe("safetensors corpus: data_offsets", () => {
   const cases: [string, unknown, Uint8Array, RegExp][] = [
     ["out of range", { x: entry([2], [8, 16]) }, eight, /tensor 'x' has data_offsets \[8, 16\] outside the data section of 8 bytes/],
     ["begin after end", { x: entry([0], [8, 0]) }, eight, /tensor 'x' has data_offsets \[8, 0\] outside the data section/],
-    ["negative", { x: entry([2], [-8, 0]) }, eight, /tensor 'x' has data_offsets \[-8, 0\]; expected \[begin, end\], non-negative integers/],
+    [
+      "negative",
+      { x: entry([2], [-8, 0]) },
+      eight,
+      /tensor 'x' has data_offsets \[-8, 0\]; expected \[begin, end\], non-negative integers/,
+    ],
     ["three numbers", { x: entry([2], [0, 8, 16]) }, eight, /tensor 'x' has data_offsets \[0, 8, 16\]; expected \[begin, end\]/],
     ["strings", { x: entry([2], ["0", "8"]) }, eight, /tensor 'x' has data_offsets \["0", "8"\]; expected \[begin, end\]/],
     ["missing", { x: { dtype: "F32", shape: [2] } }, eight, /tensor 'x' has data_offsets undefined; expected \[begin, end\]/],
-    ["overlapping", { x: entry([2], [0, 8]), y: entry([2], [4, 12]) }, new Uint8Array(12), /tensor 'y' \(data_offsets \[4, 12\]\) overlaps the tensor before it, 'x', which ends at 8/],
-    ["the same bytes twice", { x: entry([2], [0, 8]), y: entry([2], [0, 8]) }, eight, /overlaps the tensor before it, '[xy]', which ends at 8/],
-    ["a hole between two tensors", { x: entry([1], [0, 4]), y: entry([1], [8, 12]) }, new Uint8Array(12), /bytes 4 to 8 of the data section belong to no tensor \(a gap before 'y'\)/],
+    [
+      "overlapping",
+      { x: entry([2], [0, 8]), y: entry([2], [4, 12]) },
+      new Uint8Array(12),
+      /tensor 'y' \(data_offsets \[4, 12\]\) overlaps the tensor before it, 'x', which ends at 8/,
+    ],
+    [
+      "the same bytes twice",
+      { x: entry([2], [0, 8]), y: entry([2], [0, 8]) },
+      eight,
+      /overlaps the tensor before it, '[xy]', which ends at 8/,
+    ],
+    [
+      "a hole between two tensors",
+      { x: entry([1], [0, 4]), y: entry([1], [8, 12]) },
+      new Uint8Array(12),
+      /bytes 4 to 8 of the data section belong to no tensor \(a gap before 'y'\)/,
+    ],
     ["a hole at the start", { x: entry([1], [4, 8]) }, eight, /bytes 0 to 4 of the data section belong to no tensor \(a gap before 'x'\)/],
     ["bytes after the last tensor", { x: entry([1], [0, 4]) }, eight, /4 bytes after the last tensor belong to no tensor/],
   ];
@@ -244,10 +329,17 @@ describe("safetensors corpus: data_offsets", () => {
     it(label, () => expectCheapRefusal(writeHeader(`offsets-${label.replace(/\W+/g, "-")}.safetensors`, header, data), problem));
   }
   it("a fraction in data_offsets", () => {
-    expectCheapRefusal(writeRaw("offsets-fraction.safetensors", '{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}}', eight), /tensor 'x', field 'data_offsets': the number 8\.0 .*is not an integer/);
+    expectCheapRefusal(
+      writeRaw("offsets-fraction.safetensors", '{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8.0]}}', eight),
+      /tensor 'x', field 'data_offsets': the number 8\.0 .*is not an integer/,
+    );
   });
   it("entries listed out of offset order are valid (the format orders by offset, not by header order)", () => {
-    const file = writeHeader("unsorted-ok.safetensors", { b: entry([1], [4, 8]), empty: entry([0], [4, 4]), a: entry([1], [0, 4]) }, f32(1, 2));
+    const file = writeHeader(
+      "unsorted-ok.safetensors",
+      { b: entry([1], [4, 8]), empty: entry([0], [4, 4]), a: entry([1], [0, 4]) },
+      f32(1, 2),
+    );
     const { tensors } = loadSafetensors(file);
     expect([...tensors.keys()]).to.deep.equal(["b", "empty", "a"]);
     expect(Array.from(tensors.get("a")!.toTypedArray())).to.deep.equal([1]);
@@ -261,12 +353,24 @@ describe("safetensors corpus: dtypes, entries, metadata", () => {
     ["an unknown dtype", { x: entry([2], [0, 8], "Q7") }, /tensor 'x' has dtype 'Q7', not a safetensors dtype \(supported: F32, F64\)/],
     ["a lowercase dtype", { x: entry([2], [0, 8], "f32") }, /tensor 'x' has dtype 'f32', not a safetensors dtype/],
     ["a dtype that is a number", { x: entry([2], [0, 8], 32) }, /tensor 'x' has dtype 32, not a safetensors dtype/],
-    ["a format dtype this reader does not support", { x: entry([4], [0, 8], "BF16") }, /tensor 'x' has dtype 'BF16', a safetensors dtype this reader does not support \(supported: F32, F64\)/],
+    [
+      "a format dtype this reader does not support",
+      { x: entry([4], [0, 8], "BF16") },
+      /tensor 'x' has dtype 'BF16', a safetensors dtype this reader does not support \(supported: F32, F64\)/,
+    ],
     ["no dtype", { x: { shape: [2], data_offsets: [0, 8] } }, /tensor 'x' has no dtype/],
     ["an entry that is a list", { x: [1, 2] }, /the entry of tensor 'x' is not an object: \[1, 2\]/],
     ["metadata that is a string", { __metadata__: "pt", x: entry([2], [0, 8]) }, /__metadata__ is "pt", not an object of strings/],
-    ["a metadata value that is a number", { __metadata__: { step: 3 }, x: entry([2], [0, 8]) }, /__metadata__\['step'\] is not a string: 3/],
-    ["a metadata value that is an object", { __metadata__: { config: { lr: 1 } }, x: entry([2], [0, 8]) }, /__metadata__\['config'\] is not a string: \{"lr": 1\}/],
+    [
+      "a metadata value that is a number",
+      { __metadata__: { step: 3 }, x: entry([2], [0, 8]) },
+      /__metadata__\['step'\] is not a string: 3/,
+    ],
+    [
+      "a metadata value that is an object",
+      { __metadata__: { config: { lr: 1 } }, x: entry([2], [0, 8]) },
+      /__metadata__\['config'\] is not a string: \{"lr": 1\}/,
+    ],
     ["the header is a list", [1, 2], /the header is not a JSON object \(it starts with "\["\)/],
   ];
   for (const [label, header, problem] of cases) {
@@ -274,9 +378,17 @@ describe("safetensors corpus: dtypes, entries, metadata", () => {
   }
   const raw: [string, string, RegExp][] = [
     ["an empty header", "        ", /the 8-byte header is empty; expected a JSON object/],
-    ["text after the closing brace", '{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} {}', /the header has more after its closing '\}' \(byte 55 of the header\)/],
+    [
+      "text after the closing brace",
+      '{"x":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}} {}',
+      /the header has more after its closing '\}' \(byte 55 of the header\)/,
+    ],
     ["a bracket that closes nothing", '{"x":]}  ', /'\]' at byte 5 of the header closes nothing it opened/],
-    ["a bracket closing a brace", '{"x":{"shape":[2}]}', /tensor 'x', field 'shape': '\}' at byte 16 of the header closes nothing it opened/],
+    [
+      "a bracket closing a brace",
+      '{"x":{"shape":[2}]}',
+      /tensor 'x', field 'shape': '\}' at byte 16 of the header closes nothing it opened/,
+    ],
     ["invalid JSON", '{"x":{"dtype":"F32",,}}', /the 23-byte header is not valid UTF-8 JSON \(.*\)/],
   ];
   for (const [label, header, problem] of raw) {
@@ -286,7 +398,12 @@ describe("safetensors corpus: dtypes, entries, metadata", () => {
   it(`a 1 MB dtype or name is refused after ${maxNameBytes} bytes; a bad value is quoted cut to 100 characters`, () => {
     const huge = "A".repeat(1e6);
     const dtype = writeHeader("huge-dtype.safetensors", { x: entry([2], [0, 8], huge) }, eight);
-    expectCheapRefusal(dtype, new RegExp(`tensor 'x', field 'dtype': a string longer than ${maxNameBytes} bytes at byte 14 of the header \\(names and dtypes are short\\)`));
+    expectCheapRefusal(
+      dtype,
+      new RegExp(
+        `tensor 'x', field 'dtype': a string longer than ${maxNameBytes} bytes at byte 14 of the header \\(names and dtypes are short\\)`,
+      ),
+    );
     const name = writeHeader("huge-name.safetensors", { [huge]: entry([2], [0, 8], "Q7") }, eight);
     expectCheapRefusal(name, new RegExp(`a key longer than ${maxNameBytes} bytes at byte 1 of the header`));
     const long = "A".repeat(maxNameBytes);
@@ -294,7 +411,11 @@ describe("safetensors corpus: dtypes, entries, metadata", () => {
     expectCheapRefusal(longDtype, /tensor 'x' has dtype 'A{100}…', not a safetensors dtype/);
     const longName = writeHeader("long-name.safetensors", { [long]: entry([2], [0, 8], "Q7") }, eight);
     expectCheapRefusal(longName, /tensor 'A{100}…' has dtype 'Q7'/);
-    const shape = writeRaw("long-bad-shape.safetensors", `{"x":{"dtype":"F32","data_offsets":[0,8],"shape":[${"1,".repeat(1e5)}-1]}}`, eight);
+    const shape = writeRaw(
+      "long-bad-shape.safetensors",
+      `{"x":{"dtype":"F32","data_offsets":[0,8],"shape":[${"1,".repeat(1e5)}-1]}}`,
+      eight,
+    );
     expectCheapRefusal(shape, /tensor 'x' has shape \[1, 1, .*…; expected a list of non-negative integers \(entry 100000 is -1\)/);
   });
 
@@ -320,14 +441,37 @@ describe("safetensors corpus: dtypes, entries, metadata", () => {
 
 describe("safetensors corpus: duplicate names are an error, not 'the last one wins'", () => {
   const cases: [string, string, RegExp][] = [
-    ["two tensors named w", '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', /tensor 'w' appears twice in the header/],
-    ["the same name, once escaped", '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0077":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', /tensor 'w' appears twice in the header/],
-    ["a field given twice", '{"w":{"dtype":"F64","dtype":"F32","shape":[2],"data_offsets":[0,8]}}', /tensor 'w' has the field 'dtype' twice/],
-    ["a metadata key given twice", '{"__metadata__":{"step":"1","step":"2"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', /__metadata__ has the key 'step' twice/],
-    ["__metadata__ twice", '{"__metadata__":{"a":"1"},"__metadata__":{"b":"2"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', /__metadata__ appears twice in the header/],
+    [
+      "two tensors named w",
+      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"w":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+      /tensor 'w' appears twice in the header/,
+    ],
+    [
+      "the same name, once escaped",
+      '{"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"\\u0077":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}',
+      /tensor 'w' appears twice in the header/,
+    ],
+    [
+      "a field given twice",
+      '{"w":{"dtype":"F64","dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+      /tensor 'w' has the field 'dtype' twice/,
+    ],
+    [
+      "a metadata key given twice",
+      '{"__metadata__":{"step":"1","step":"2"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+      /__metadata__ has the key 'step' twice/,
+    ],
+    [
+      "__metadata__ twice",
+      '{"__metadata__":{"a":"1"},"__metadata__":{"b":"2"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+      /__metadata__ appears twice in the header/,
+    ],
   ];
   for (const [label, header, problem] of cases) {
-    it(label, () => expectCheapRefusal(writeRaw(`duplicate-${label.replace(/\W+/g, "-")}.safetensors`, header, new Uint8Array(8)), problem));
+    it(
+      label,
+      () => expectCheapRefusal(writeRaw(`duplicate-${label.replace(/\W+/g, "-")}.safetensors`, header, new Uint8Array(8)), problem),
+    );
   }
 });
 
@@ -341,7 +485,10 @@ describe("safetensors corpus: a header that is not UTF-8", () => {
   for (const [label, bytes] of cases) {
     it(label, () => {
       const header = Buffer.concat([Buffer.from('{"__metadata__":{"a":"'), Buffer.from(bytes), Buffer.from('"}}')]);
-      expectCheapRefusal(writeRaw(`utf8-${label.replace(/\W+/g, "-")}.safetensors`, header), /header is not valid UTF-8 JSON \(it is not UTF-8\)/);
+      expectCheapRefusal(
+        writeRaw(`utf8-${label.replace(/\W+/g, "-")}.safetensors`, header),
+        /header is not valid UTF-8 JSON \(it is not UTF-8\)/,
+      );
     });
   }
 });
@@ -349,7 +496,11 @@ describe("safetensors corpus: a header that is not UTF-8", () => {
 describe("safetensors corpus: truncated at every byte", () => {
   it("a file cut anywhere — inside the length, the header, or any tensor — is refused with the right message", () => {
     const whole = path.join(tmp, "whole.safetensors");
-    saveSafetensors(whole, { a: tensor([1, 2, 3], { dtype: "float64" }), b: tensor([[1, 2], [3, 4]], { dtype: "float32" }), c: tensor([5], { dtype: "float32" }) }, { step: "7" });
+    saveSafetensors(whole, {
+      a: tensor([1, 2, 3], { dtype: "float64" }),
+      b: tensor([[1, 2], [3, 4]], { dtype: "float32" }),
+      c: tensor([5], { dtype: "float32" }),
+    }, { step: "7" });
     const bytes = fs.readFileSync(whole);
     const headerLength = Number(bytes.readBigUInt64LE(0));
     const header = JSON.parse(bytes.subarray(8, 8 + headerLength).toString("utf8")) as Record<string, { data_offsets?: [number, number] }>;
@@ -358,12 +509,19 @@ describe("safetensors corpus: truncated at every byte", () => {
       fs.writeFileSync(cutFile, bytes.subarray(0, cutAt));
       let problem: RegExp;
       if (cutAt < 8) problem = new RegExp(`it is ${cutAt} bytes long, shorter than the 8-byte header length \\(truncated\\?\\)`);
-      else if (cutAt < 8 + headerLength) problem = new RegExp(`the header length is ${headerLength} bytes but only ${cutAt - 8} bytes follow the length field \\(truncated\\?\\)`);
-      else {
+      else if (cutAt < 8 + headerLength) {
+        problem = new RegExp(
+          `the header length is ${headerLength} bytes but only ${cutAt - 8} bytes follow the length field \\(truncated\\?\\)`,
+        );
+      } else {
         // The first tensor, in header order, that reaches past the cut is the one named.
         const dataLength = cutAt - 8 - headerLength;
         const [name, info] = Object.entries(header).find(([key, value]) => key !== "__metadata__" && value.data_offsets![1] > dataLength)!;
-        problem = new RegExp(`tensor '${name}' has data_offsets \\[${info.data_offsets!.join(", ")}\\] outside the data section of ${dataLength} bytes \\(truncated\\?\\)`);
+        problem = new RegExp(
+          `tensor '${name}' has data_offsets \\[${
+            info.data_offsets!.join(", ")
+          }\\] outside the data section of ${dataLength} bytes \\(truncated\\?\\)`,
+        );
       }
       expectClearMessage(refusalOf(cutFile), cutFile, problem);
     }
@@ -390,10 +548,14 @@ describe("safetensors corpus: the scan reads the header in 1 MiB chunks", () => 
 });
 
 describe("safetensors corpus: files above 2 GiB", () => {
-  it("a tensor that starts past 2^31 is read at its offset (a sparse file, nothing of the first tensor is read)", function () {
+  it("a tensor that starts past 2^31 is read at its offset (a sparse file, nothing of the first tensor is read)", function() {
     // a: F32 of 2^29 + 2 values = 2^31 + 8 bytes of zeros (a hole in the file); b: 2 values after it.
     const big = 2 ** 29 + 2;
-    const header = JSON.stringify({ __metadata__: { note: "sparse" }, a: entry([big], [0, 4 * big]), b: entry([2], [4 * big, 4 * big + 8]) });
+    const header = JSON.stringify({
+      __metadata__: { note: "sparse" },
+      a: entry([big], [0, 4 * big]),
+      b: entry([2], [4 * big, 4 * big + 8]),
+    });
     const padded = header + " ".repeat((8 - (header.length % 8)) % 8);
     const file = writeRaw("over-2GiB.safetensors", padded);
     const dataStart = 8 + padded.length;
@@ -414,7 +576,9 @@ describe("safetensors corpus: files above 2 GiB", () => {
     expect([...tensors.keys()]).to.deep.equal(["b"]);
     expect(Array.from(tensors.get("b")!.toTypedArray())).to.deep.equal([1.5, -2.5]);
     expect(loadSafetensors(file, { names: [] }).tensors.size).to.equal(0);
-    expect(() => loadSafetensors(file, { names: ["c"] })).to.throw(/^loadSafetensors: '.*over-2GiB\.safetensors' has no tensor 'c' \(it has 2: 'a', 'b'\)$/);
+    expect(() => loadSafetensors(file, { names: ["c"] })).to.throw(
+      /^loadSafetensors: '.*over-2GiB\.safetensors' has no tensor 'c' \(it has 2: 'a', 'b'\)$/,
+    );
     fs.rmSync(file);
   });
 });

@@ -31,25 +31,28 @@ const rows: Row[] = [
   {
     cause: "1/τ² overflows float32 (τ = 1e-30)",
     config: { temperature: 1e-30 },
-    message: /^train: the optimizer's expAvgSq of '[\w.]+' became Infinity \(flat index \d+\) at step 1 \(epoch 1\), its gradient was finite; --temperature 1e-30 is too small for float32: the gradients scale as 1\/τ and Adam's second moment as 1\/τ² = 1\.00e\+60, above its largest value 3\.40e\+38; use a larger --temperature/,
+    message:
+      /^train: the optimizer's expAvgSq of '[\w.]+' became Infinity \(flat index \d+\) at step 1 \(epoch 1\), its gradient was finite; --temperature 1e-30 is too small for float32: the gradients scale as 1\/τ and Adam's second moment as 1\/τ² = 1\.00e\+60, above its largest value 3\.40e\+38; use a larger --temperature/,
   },
   {
     cause: "an lr whose update overflows (lr = 1e39, no warmup)",
     config: { lr: 1e39, warmupEpochs: 0 },
-    message: /^train: parameter '[\w.]+' became -?Infinity \(flat index \d+\) in the update at step 1 \(epoch 1\), its gradient was finite; the update overflowed: try a lower --lr \(this run's is 1e\+39\)$/,
+    message:
+      /^train: parameter '[\w.]+' became -?Infinity \(flat index \d+\) in the update at step 1 \(epoch 1\), its gradient was finite; the update overflowed: try a lower --lr \(this run's is 1e\+39\)$/,
   },
   {
     cause: "exploding activations after huge steps (lr = 1e38)",
     config: { lr: 1e38 },
     // NaN propagates through relu (as torch), so the loss refuses the NaN embeddings of the forward pass
-    message: /^train: the forward pass became non-finite at step \d \(epoch 1\) \(ntXent: z[12] \(shape \[\d+, \d+\]\) contains (NaN|-?Infinity) at flat index \d+\); the inputs and the parameters were finite, so the forward pass overflowed \(exploding activations or gradients\): try a lower --lr \(this run's is 1e\+38\)$/,
+    message:
+      /^train: the forward pass became non-finite at step \d \(epoch 1\) \(ntXent: z[12] \(shape \[\d+, \d+\]\) contains (NaN|-?Infinity) at flat index \d+\); the inputs and the parameters were finite, so the forward pass overflowed \(exploding activations or gradients\): try a lower --lr \(this run's is 1e\+38\)$/,
   },
   {
     cause: "NaN in the data",
     config: {},
     prepare: (run) => {
       const epochBatches = run.loader.epochBatches.bind(run.loader);
-      run.loader.epochBatches = function* () {
+      run.loader.epochBatches = function*() {
         for (const batch of epochBatches() as Iterable<TwoViewBatch>) {
           batch.view2[10] = NaN;
           yield batch;

@@ -9,7 +9,9 @@ class CountingSpecReporter extends Mocha.reporters.Spec {
     runner.once(Mocha.Runner.constants.EVENT_RUN_END, () => {
       const { passes, failures, pending } = runner.stats;
       const seed = process.env.FC_SEED;
-      if (seed !== undefined) process.stdout.write(`\nfast-check seed ${seed}: reproduce with FC_SEED=${seed} npm test -- --grep "<title>"\n`);
+      if (seed !== undefined) {
+        process.stdout.write(`\nfast-check seed ${seed}: reproduce with FC_SEED=${seed} npm test -- --grep "<title>"\n`);
+      }
       process.stdout.write(`\n${passes} passed, ${failures} failed, ${pending} skipped\n`);
     });
   }

@@ -56,12 +56,14 @@ describe("Tensor version counters: every in-place write of the library bumps the
     return p;
   };
 
-  for (const [name, build] of [
-    ["SGD (and its momentum buffer)", (ps: Tensor[]) => new T.SGD(ps, { lr: 0.1, momentum: 0.9 })],
-    ["Adam", (ps: Tensor[]) => new T.Adam(ps, { lr: 0.1 })],
-    ["AdamW (amsgrad)", (ps: Tensor[]) => new T.AdamW(ps, { lr: 0.1, amsgrad: true })],
-    ["LARS", (ps: Tensor[]) => new T.LARS(ps, { lr: 0.1 })],
-  ] as const) {
+  for (
+    const [name, build] of [
+      ["SGD (and its momentum buffer)", (ps: Tensor[]) => new T.SGD(ps, { lr: 0.1, momentum: 0.9 })],
+      ["Adam", (ps: Tensor[]) => new T.Adam(ps, { lr: 0.1 })],
+      ["AdamW (amsgrad)", (ps: Tensor[]) => new T.AdamW(ps, { lr: 0.1, amsgrad: true })],
+      ["LARS", (ps: Tensor[]) => new T.LARS(ps, { lr: 0.1 })],
+    ] as const
+  ) {
     it(`${name}.step(): each parameter and each state buffer, once per step`, () => {
       const params = [withGradient([1, -2]), withGradient([3])];
       const optimizer = build(params);
@@ -86,7 +88,9 @@ describe("Tensor version counters: every in-place write of the library bumps the
     const targetBuffers = [...target.namedBuffers()].map(([, b]) => b);
     const onlineAll = [...online.parameters(), ...[...online.namedBuffers()].map(([, b]) => b)];
     expect(bumps([...targetParams, ...targetBuffers, ...onlineAll], () => T.emaUpdate(target, online, 0.9))).to.deep.equal([
-      ...targetParams.map(() => 1), ...targetBuffers.map(() => 0), ...onlineAll.map(() => 0),
+      ...targetParams.map(() => 1),
+      ...targetBuffers.map(() => 0),
+      ...onlineAll.map(() => 0),
     ]);
     expect(bumps(targetBuffers, () => T.emaUpdate(target, online, 0.9, { buffers: "ema" }))).to.deep.equal(targetBuffers.map(() => 1));
   });
@@ -105,8 +109,13 @@ describe("Tensor version counters: every in-place write of the library bumps the
     const g = new Generator(2);
     const w = T.zeros([3, 4], { dtype: "float64" });
     const fills = [
-      () => T.uniform_(w, -1, 1, g), () => T.normal_(w, 0, 1, g), () => T.constant_(w, 2), () => T.zeros_(w), () => T.ones_(w),
-      () => T.kaimingUniform_(w, { a: Math.sqrt(5) }, g), () => T.xavierUniform_(w, 1, g),
+      () => T.uniform_(w, -1, 1, g),
+      () => T.normal_(w, 0, 1, g),
+      () => T.constant_(w, 2),
+      () => T.zeros_(w),
+      () => T.ones_(w),
+      () => T.kaimingUniform_(w, { a: Math.sqrt(5) }, g),
+      () => T.xavierUniform_(w, 1, g),
     ];
     expect(fills.map((fill) => bumps([w], fill)[0])).to.deep.equal(fills.map(() => 1));
   });

@@ -120,7 +120,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
     const worst = mismatches
       .sort((p, q) => Math.abs(q.analytic - q.numeric) - Math.abs(p.analytic - p.numeric))
       .slice(0, 5)
-      .map((m) => `input ${m.input}${shapeToString(inputs[m.input].shape)} element ${m.index}: analytic ${m.analytic}, numeric ${m.numeric}`)
+      .map((m) =>
+        `input ${m.input}${shapeToString(inputs[m.input].shape)} element ${m.index}: analytic ${m.analytic}, numeric ${m.numeric}`
+      )
       .join("; ");
     throw new Error(`gradcheck: ${mismatches.length} gradient element(s) differ (eps ${eps}, atol ${atol}, rtol ${rtol}): ${worst}`);
   }

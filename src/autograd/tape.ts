@@ -86,8 +86,14 @@ export function record(op: string, inputs: Tensor[], output: Tensor, backward: B
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return output;
   output.requiresGrad = true;
   const entry: TapeRecord = {
-    op, position: tapeLength++, inputs, outputShape: output.shape, backward,
-    inputVersions: inputs.map(versionOf), output, outputVersion: versionOf(output),
+    op,
+    position: tapeLength++,
+    inputs,
+    outputShape: output.shape,
+    backward,
+    inputVersions: inputs.map(versionOf),
+    output,
+    outputVersion: versionOf(output),
   };
   output.gradFn = entry;
   return output;
@@ -255,7 +261,9 @@ export function sumToShape(grad: Tensor, shape: Shape, op = "sumToShape"): Tenso
   const broadcastable = lead >= 0 && shape.every((d, i) => d === gradShape[lead + i] || d === 1);
   if (!broadcastable) {
     throw new Error(
-      `backward: rule of '${op}' returned a gradient of shape ${shapeToString(gradShape)} that does not broadcast to the input shape ${shapeToString(shape)}`,
+      `backward: rule of '${op}' returned a gradient of shape ${shapeToString(gradShape)} that does not broadcast to the input shape ${
+        shapeToString(shape)
+      }`,
     );
   }
   const out = allocate(grad.dtype, numel(shape));
@@ -283,7 +291,9 @@ function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
     leaf.grad = Tensor.fromTypedArray(grad.toTypedArray(), leaf.shape);
   } else {
     if (!sameShape(leaf.grad.shape, leaf.shape)) {
-      throw new Error(`backward: existing .grad of shape ${shapeToString(leaf.grad.shape)} does not match its tensor ${shapeToString(leaf.shape)}`);
+      throw new Error(
+        `backward: existing .grad of shape ${shapeToString(leaf.grad.shape)} does not match its tensor ${shapeToString(leaf.shape)}`,
+      );
     }
     ops.addeq(leaf.grad.storage, grad.storage);
   }

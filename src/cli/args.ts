@@ -37,7 +37,9 @@ export function parseArgs(argv: readonly string[], specs: Record<string, FlagSpe
       continue;
     }
     const value = inlineValue ?? argv[++i];
-    if (value === undefined || (value.startsWith("--") && inlineValue === undefined)) throw new UsageError(`${command}: --${rawName} needs a value`);
+    if (value === undefined || (value.startsWith("--") && inlineValue === undefined)) {
+      throw new UsageError(`${command}: --${rawName} needs a value`);
+    }
     flags[rawName] = convert(command, rawName, value, spec);
   }
   return { positionals, flags };
@@ -52,6 +54,8 @@ function convert(command: string, name: string, value: string, spec: FlagSpec): 
   }
   const number = Number(value);
   if (value.trim() === "" || !Number.isFinite(number)) throw new UsageError(`${command}: --${name} must be a number, got '${value}'`);
-  if (spec.kind === "integer" && !Number.isInteger(number)) throw new UsageError(`${command}: --${name} must be a whole number, got '${value}'`);
+  if (spec.kind === "integer" && !Number.isInteger(number)) {
+    throw new UsageError(`${command}: --${name} must be a whole number, got '${value}'`);
+  }
   return number;
 }

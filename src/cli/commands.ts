@@ -16,8 +16,19 @@ import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
 import { rawPixelBaseline } from "../eval/baselines.js";
 import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
-  CHECKPOINT_FILE, METHOD_NAMES, createRun, defaultConfig, limitSplit, readCheckpointMetadata, resumeRun, trainRun, trainSteps, validateConfig,
-  type Run, type TrainConfig, type TrainState,
+  CHECKPOINT_FILE,
+  METHOD_NAMES,
+  createRun,
+  defaultConfig,
+  limitSplit,
+  readCheckpointMetadata,
+  resumeRun,
+  trainRun,
+  trainSteps,
+  validateConfig,
+  type Run,
+  type TrainConfig,
+  type TrainState,
 } from "../methods/trainer.js";
 import { evaluateMethod, similaritySample, type MethodEvaluation } from "../methods/evaluate.js";
 import type { MethodName } from "../methods/common.js";
@@ -108,7 +119,9 @@ function configOverrides(flags: Record<string, string | number | boolean>): Part
   if (flags.limit !== undefined) {
     const available = loadMnist().train.count;
     if ((flags.limit as number) < 2) throw new UsageError("train: --limit must be at least 2");
-    if ((flags.limit as number) > available) throw new UsageError(`train: --limit must be at most ${available} (the training images), got ${flags.limit}`);
+    if ((flags.limit as number) > available) {
+      throw new UsageError(`train: --limit must be at most ${available} (the training images), got ${flags.limit}`);
+    }
     overrides.trainLimit = flags.limit as number;
   }
   return overrides;
@@ -123,7 +136,11 @@ export function checkOutDirectory(command: string, out: string): void {
   let existing = out;
   while (!existsSync(existing) && dirname(existing) !== existing) existing = dirname(existing);
   if (!statSync(existing).isDirectory()) {
-    throw new UsageError(existing === out ? `${command}: --out ${out} is a file, not a directory` : `${command}: --out ${out} is under ${existing}, which is a file, not a directory`);
+    throw new UsageError(
+      existing === out
+        ? `${command}: --out ${out} is a file, not a directory`
+        : `${command}: --out ${out} is under ${existing}, which is a file, not a directory`,
+    );
   }
   const probe = join(existing, `.contrastive-write-probe-${process.pid}`);
   try {
@@ -176,7 +193,11 @@ const letSignalsIn = (): Promise<void> => new Promise((resolve) => setImmediate(
 
 async function trainCommand(argv: readonly string[]): Promise<number> {
   const { positionals, flags } = parseArgs(argv, TRAIN_FLAGS, "train");
-  if (positionals.length !== 1) throw new UsageError(`train: expected one method (${METHOD_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`);
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      `train: expected one method (${METHOD_NAMES.join(", ")}), got ${positionals.length ? positionals.join(" ") : "none"}`,
+    );
+  }
   const method = positionals[0] as MethodName;
   if (!METHOD_NAMES.includes(method)) throw new UsageError(`train: unknown method '${positionals[0]}' (${METHOD_NAMES.join(", ")})`);
   const overrides = configOverrides(flags);
@@ -201,7 +222,11 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   } else {
     const images = requested.trainLimit > 0 ? requested.trainLimit : loadMnist().train.count;
     if (requested.batchSize > images) {
-      throw new UsageError(`train: --batch-size ${requested.batchSize} is larger than the ${images} training images${requested.trainLimit > 0 ? ` (--limit ${requested.trainLimit})` : ""}`);
+      throw new UsageError(
+        `train: --batch-size ${requested.batchSize} is larger than the ${images} training images${
+          requested.trainLimit > 0 ? ` (--limit ${requested.trainLimit})` : ""
+        }`,
+      );
     }
     if (existsSync(checkpoint) && !flags.force) {
       throw new UsageError(`train: ${out} already holds a checkpoint; pass --resume to continue it or --force to start over`);
@@ -214,7 +239,11 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
     if (!quiet) process.stderr.write(`${line}\n`);
   };
   const interruption = listenForInterruption(); // from here on, a signal is reported, not fatal
-  log(`[${method}] ${runState.train.count} images, batch ${runState.config.batchSize}, ${runState.stepsPerEpoch} steps/epoch, epochs ${runState.state.epoch + 1}–${runState.config.epochs}, out ${out}`);
+  log(
+    `[${method}] ${runState.train.count} images, batch ${runState.config.batchSize}, ${runState.stepsPerEpoch} steps/epoch, epochs ${
+      runState.state.epoch + 1
+    }–${runState.config.epochs}, out ${out}`,
+  );
   const data = loadMnist();
 
   // The loop, a step at a time, with a turn of the event loop after each so that Ctrl-C and
@@ -223,7 +252,11 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   // so even kill -9 leaves the previous one intact).
   let savedEpoch = runState.state.epoch;
   try {
-    const steps = trainSteps(runState, { checkpointDirectory: out, onProgress: quiet ? undefined : progressReporter(method), stopAfterEpochs: stopAfter });
+    const steps = trainSteps(runState, {
+      checkpointDirectory: out,
+      onProgress: quiet ? undefined : progressReporter(method),
+      stopAfterEpochs: stopAfter,
+    });
     for (let next = steps.next(); !next.done; next = steps.next()) {
       const event = next.value;
       if (event.kind === "epoch") savedEpoch = event.epoch;
@@ -240,7 +273,9 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   const signal = interruption.signal();
   if (signal !== null) {
     const during = savedEpoch < runState.config.epochs ? ` during epoch ${savedEpoch + 1} of ${runState.config.epochs}` : "";
-    const saved = savedEpoch > 0 ? `epoch ${savedEpoch} is saved in ${checkpoint}; continue with --resume` : "no epoch was saved yet (nothing to resume)";
+    const saved = savedEpoch > 0
+      ? `epoch ${savedEpoch} is saved in ${checkpoint}; continue with --resume`
+      : "no epoch was saved yet (nothing to resume)";
     process.stderr.write(`contrastive: train: interrupted by ${signal}${during}; ${saved}\n`);
     return 128 + constants.signals[signal];
   }
@@ -321,10 +356,9 @@ function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, 
     lossCurveSvg(runState.state.lossPerStep, { title: `${runState.config.method}: loss per step`, stepsPerEpoch: runState.stepsPerEpoch }),
   );
   const sample = similaritySample(runState.method, data, { seed: runState.config.seed });
-  const title =
-    runState.config.method === "clip"
-      ? "clip: test image i vs its caption j, ordered by digit (cosine)"
-      : `${runState.config.method}: projection of view 1 of image i vs view 2 of image j, ordered by digit (cosine)`;
+  const title = runState.config.method === "clip"
+    ? "clip: test image i vs its caption j, ordered by digit (cosine)"
+    : `${runState.config.method}: projection of view 1 of image i vs view 2 of image j, ordered by digit (cosine)`;
   writeText(join(out, "similarity.svg"), heatmapSvg(sample.values, sample.size, sample.size, { title }));
   return metrics;
 }
@@ -346,7 +380,12 @@ function evalCommand(argv: readonly string[]): number {
 }
 
 function augmentCommand(argv: readonly string[]): number {
-  const { positionals, flags } = parseArgs(argv, { out: { kind: "string" }, count: { kind: "integer" }, views: { kind: "integer" }, seed: { kind: "integer" } }, "augment");
+  const { positionals, flags } = parseArgs(argv, {
+    out: { kind: "string" },
+    count: { kind: "integer" },
+    views: { kind: "integer" },
+    seed: { kind: "integer" },
+  }, "augment");
   if (positionals.length > 0) throw new UsageError(`augment: unexpected argument '${positionals[0]}'`);
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError("augment: --out FILE.png is required");
@@ -356,7 +395,13 @@ function augmentCommand(argv: readonly string[]): number {
   if (count < 1 || count > 100) throw new UsageError(`augment: --count must be between 1 and 100, got ${count}`);
   if (views < 1 || views > 20) throw new UsageError(`augment: --views must be between 1 and 20, got ${views}`);
   const data = loadMnist();
-  const preview = augmentationPreview(data.test.images.subarray(0, count * IMAGE_PIXELS), count, defaultAugmentation(), new Generator((flags.seed as number | undefined) ?? 0), views);
+  const preview = augmentationPreview(
+    data.test.images.subarray(0, count * IMAGE_PIXELS),
+    count,
+    defaultAugmentation(),
+    new Generator((flags.seed as number | undefined) ?? 0),
+    views,
+  );
   const grid = imageGrid(preview.images, preview.rows, preview.cols);
   savePng(resolve(out), grid.pixels, grid.width, grid.height);
   process.stdout.write(`wrote ${out}: ${count} test digits (left column) and ${views} augmented views each\n`);
@@ -380,7 +425,11 @@ function demoData(limit: number): MnistData {
 const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
 
 function demoCommand(argv: readonly string[]): number {
-  const { positionals, flags } = parseArgs(argv, { out: { kind: "string" }, scale: { kind: "number" }, limit: { kind: "integer" } }, "demo");
+  const { positionals, flags } = parseArgs(
+    argv,
+    { out: { kind: "string" }, scale: { kind: "number" }, limit: { kind: "integer" } },
+    "demo",
+  );
   if (positionals.length > 0) throw new UsageError(`demo: unexpected argument '${positionals[0]}'`);
   const out = resolve((flags.out as string | undefined) ?? join("runs", "demo"));
   const scale = (flags.scale as number | undefined) ?? 1;
@@ -414,7 +463,9 @@ function demoCommand(argv: readonly string[]): number {
   const report = [
     "# contrastive-ts demo",
     "",
-    `Four methods trained on ${data.train.count} MNIST training digits (short budgets), evaluated on the ${data.test.count} test digits, in ${minutes.toFixed(1)} minutes.`,
+    `Four methods trained on ${data.train.count} MNIST training digits (short budgets), evaluated on the ${data.test.count} test digits, in ${
+      minutes.toFixed(1)
+    } minutes.`,
     "",
     table,
     "",

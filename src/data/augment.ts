@@ -304,7 +304,9 @@ export function randomResizedCrop(options: { scale?: Range; ratio?: Range } = {}
   checkOptions("randomResizedCrop", options, { scale: true, ratio: true });
   const scale = options.scale ?? [0.5, 1];
   const ratio = options.ratio ?? [3 / 4, 4 / 3];
-  if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) throw new Error(`randomResizedCrop: need 0 < scale[0] ≤ scale[1] ≤ 1, got [${scale}]`);
+  if (!(scale[0] > 0 && scale[0] <= scale[1] && scale[1] <= 1)) {
+    throw new Error(`randomResizedCrop: need 0 < scale[0] ≤ scale[1] ≤ 1, got [${scale}]`);
+  }
   if (!(ratio[0] > 0 && ratio[0] <= ratio[1])) throw new Error(`randomResizedCrop: need 0 < ratio[0] ≤ ratio[1], got [${ratio}]`);
   return {
     name: `randomResizedCrop(scale=[${scale[0]}, ${scale[1]}], ratio=[${ratio[0].toFixed(3)}, ${ratio[1].toFixed(3)}])`,
@@ -496,7 +498,19 @@ export type AugmentationOptions = Partial<AugmentationConfig> & { strength?: num
  * (the crop's lower scale is floored at 0.05 so that s > 2 stays valid).
  */
 export function resolveAugmentationConfig(options: AugmentationOptions = {}): AugmentationConfig {
-  checkOptions("resolveAugmentationConfig", options, { cropScale: true, cropRatio: true, rotationDegrees: true, brightness: true, contrast: true, jitterProbability: true, blurSigma: true, blurProbability: true, noiseStd: true, noiseProbability: true, strength: true });
+  checkOptions("resolveAugmentationConfig", options, {
+    cropScale: true,
+    cropRatio: true,
+    rotationDegrees: true,
+    brightness: true,
+    contrast: true,
+    jitterProbability: true,
+    blurSigma: true,
+    blurProbability: true,
+    noiseStd: true,
+    noiseProbability: true,
+    strength: true,
+  });
   const s = options.strength ?? 1;
   if (!(s >= 0)) throw new Error(`defaultAugmentation: strength must be ≥ 0, got ${s}`);
   const d = DEFAULT_AUGMENTATION;
@@ -526,7 +540,19 @@ export function resolveAugmentationConfig(options: AugmentationOptions = {}): Au
  * keeps the other defaults.
  */
 export function defaultAugmentation(options: AugmentationOptions = {}): Transform {
-  checkOptions("defaultAugmentation", options, { cropScale: true, cropRatio: true, rotationDegrees: true, brightness: true, contrast: true, jitterProbability: true, blurSigma: true, blurProbability: true, noiseStd: true, noiseProbability: true, strength: true });
+  checkOptions("defaultAugmentation", options, {
+    cropScale: true,
+    cropRatio: true,
+    rotationDegrees: true,
+    brightness: true,
+    contrast: true,
+    jitterProbability: true,
+    blurSigma: true,
+    blurProbability: true,
+    noiseStd: true,
+    noiseProbability: true,
+    strength: true,
+  });
   const config = resolveAugmentationConfig(options);
   return compose([
     randomResizedCrop({ scale: config.cropScale, ratio: config.cropRatio }),
@@ -552,7 +578,13 @@ export function augment(image: Float32Array, pipeline: Transform, generator: Gen
  * Augment every image of a batch independently, in order, from one generator.
  *   images: (count, side·side) flat   →   (count, side·side) flat (a new array, or `out`)
  */
-export function augmentBatch(images: Float32Array, count: number, pipeline: Transform, generator: Generator, out?: Float32Array): Float32Array {
+export function augmentBatch(
+  images: Float32Array,
+  count: number,
+  pipeline: Transform,
+  generator: Generator,
+  out?: Float32Array,
+): Float32Array {
   if (!(Number.isInteger(count) && count >= 0) || (count > 0 && images.length % count !== 0)) {
     throw new Error(`augmentBatch: ${images.length} values do not divide into ${count} images`);
   }

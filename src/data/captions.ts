@@ -191,11 +191,19 @@ export interface DigitDescription {
 
 /** Put measurements into words using `thresholds` for the image's class. */
 export function describeMeasurements(measured: DigitMeasurements, label: number, thresholds: CaptionThresholds): DigitDescription {
-  if (!(Number.isInteger(label) && label >= 0 && label < DIGIT_WORDS.length)) throw new Error(`describeDigit: label ${label} is not a digit`);
-  const thickness: Thickness =
-    measured.strokeWidth < thresholds.thinBelow[label] ? "thin" : measured.strokeWidth > thresholds.thickAbove[label] ? "thick" : "regular";
-  const slant: SlantWord =
-    measured.slant < -thresholds.uprightLimit ? "left-slanted" : measured.slant > thresholds.uprightLimit ? "right-slanted" : "upright";
+  if (!(Number.isInteger(label) && label >= 0 && label < DIGIT_WORDS.length)) {
+    throw new Error(`describeDigit: label ${label} is not a digit`);
+  }
+  const thickness: Thickness = measured.strokeWidth < thresholds.thinBelow[label]
+    ? "thin"
+    : measured.strokeWidth > thresholds.thickAbove[label]
+    ? "thick"
+    : "regular";
+  const slant: SlantWord = measured.slant < -thresholds.uprightLimit
+    ? "left-slanted"
+    : measured.slant > thresholds.uprightLimit
+    ? "right-slanted"
+    : "upright";
   const size: SizeWord = measured.boxHeight * measured.boxWidth < thresholds.smallBelow[label] ? "small" : "large";
   return { label, word: DIGIT_WORDS[label], numeral: String(label), thickness, slant, size };
 }
@@ -255,13 +263,18 @@ export function renderCaption(template: string, description: DigitDescription | 
     if (typeof value !== "string") throw new Error(`renderCaption: template "${template}" needs {${key}}, which the description lacks`);
     return value;
   });
-  return filled.replace(/\b([Aa]) (?=(\S+))/g, (whole, article: string, next: string) =>
-    startsWithVowelSound(next.toLowerCase()) ? `${article}n ` : whole,
+  return filled.replace(
+    /\b([Aa]) (?=(\S+))/g,
+    (whole, article: string, next: string) => startsWithVowelSound(next.toLowerCase()) ? `${article}n ` : whole,
   );
 }
 
 /** A caption for `description` from a template drawn uniformly with `generator`. */
-export function randomCaption(description: DigitDescription, generator: Generator, templates: readonly string[] = TRAINING_TEMPLATES): string {
+export function randomCaption(
+  description: DigitDescription,
+  generator: Generator,
+  templates: readonly string[] = TRAINING_TEMPLATES,
+): string {
   return renderCaption(templates[generator.randint(0, templates.length)], description);
 }
 
@@ -300,8 +313,8 @@ export function joinWords(tokens: readonly string[]): string {
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
     const previous = i > 0 ? tokens[i - 1] : null;
-    const needsSpace =
-      previous !== null && !ATTACH_LEFT.has(token) && !ATTACH_BOTH.has(token) && !ATTACH_BOTH.has(previous) && !ATTACH_RIGHT.has(previous);
+    const needsSpace = previous !== null && !ATTACH_LEFT.has(token) && !ATTACH_BOTH.has(token) && !ATTACH_BOTH.has(previous) &&
+      !ATTACH_RIGHT.has(previous);
     text += (needsSpace ? " " : "") + token;
   }
   return text;
@@ -337,7 +350,9 @@ export class Tokenizer {
    * (use `tokenize(text).length` to check).
    */
   encode(text: string, maxLength: number): Int32Array {
-    if (!(Number.isInteger(maxLength) && maxLength > 0)) throw new Error(`Tokenizer.encode: maxLength must be a positive integer, got ${maxLength}`);
+    if (!(Number.isInteger(maxLength) && maxLength > 0)) {
+      throw new Error(`Tokenizer.encode: maxLength must be a positive integer, got ${maxLength}`);
+    }
     const ids = this.tokenize(text);
     const encoded = new Int32Array(maxLength); // zeros = PAD_ID
     for (let i = 0; i < Math.min(ids.length, maxLength); i++) encoded[i] = ids[i];
@@ -370,7 +385,9 @@ export function captionVocabulary(): string[] {
   const tokens = new Set<string>();
   const templates = [...TRAINING_TEMPLATES, ...HELD_OUT_TEMPLATES, ...ZERO_SHOT_TEMPLATES];
   for (const template of templates) for (const token of splitWords(template.replace(/\{\w+\}/g, " "))) tokens.add(token);
-  for (const word of [...DIGIT_WORDS, ...THICKNESS_WORDS, ...SLANT_WORDS, ...SIZE_WORDS]) for (const token of splitWords(word)) tokens.add(token);
+  for (const word of [...DIGIT_WORDS, ...THICKNESS_WORDS, ...SLANT_WORDS, ...SIZE_WORDS]) {
+    for (const token of splitWords(word)) tokens.add(token);
+  }
   for (let digit = 0; digit < NUM_CLASSES; digit++) tokens.add(String(digit));
   tokens.add("an"); // produced by the article rule
   return [...tokens].sort();
@@ -420,7 +437,9 @@ export function buildCaptionTable(
   for (let i = 0; i < split.count; i++) {
     const description = describeDigit(split.images.subarray(i * pixels, (i + 1) * pixels), split.labels[i], thresholds);
     descriptions.push(description);
-    templates.forEach((template, t) => tokens.set(tokenizer.encode(renderCaption(template, description), maxLength), (i * templates.length + t) * maxLength));
+    templates.forEach((template, t) =>
+      tokens.set(tokenizer.encode(renderCaption(template, description), maxLength), (i * templates.length + t) * maxLength)
+    );
   }
   return { count: split.count, templates, maxLength, tokens, descriptions };
 }

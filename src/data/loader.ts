@@ -92,7 +92,9 @@ export class BatchSampler {
 
   constructor(count: number, options: LoaderOptions) {
     checkOptions("BatchSampler", options, LOADER_OPTION_KEYS);
-    if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) throw new Error(`loader: batchSize must be a positive integer, got ${options.batchSize}`);
+    if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) {
+      throw new Error(`loader: batchSize must be a positive integer, got ${options.batchSize}`);
+    }
     this.count = count;
     this.batchSize = options.batchSize;
     this.dropLast = options.dropLast ?? true;
@@ -161,7 +163,11 @@ export class BatchSampler {
     const expected = { count: this.count, batchSize: this.batchSize, dropLast: this.dropLast, shuffle: this.shuffle };
     for (const [key, value] of Object.entries(expected)) {
       if (state[key as keyof typeof expected] !== value) {
-        throw new Error(`loader.setState: the state was saved with ${key}=${String(state[key as keyof typeof expected])}, this loader has ${key}=${String(value)}`);
+        throw new Error(
+          `loader.setState: the state was saved with ${key}=${String(state[key as keyof typeof expected])}, this loader has ${key}=${
+            String(value)
+          }`,
+        );
       }
     }
     loadGenerator(this.orderGenerator, state.orderState);
@@ -195,7 +201,9 @@ abstract class SeededLoader<Batch> {
     protected readonly split: Split,
     options: LoaderOptions,
   ) {
-    if (!(split.count > 0 && split.images.length % split.count === 0)) throw new Error(`loader: the split's ${split.images.length} values do not form ${split.count} images`);
+    if (!(split.count > 0 && split.images.length % split.count === 0)) {
+      throw new Error(`loader: the split's ${split.images.length} values do not form ${split.count} images`);
+    }
     const { batchSize, seed, dropLast, shuffle } = options; // the loaders' own options stay with them
     this.sampler = new BatchSampler(split.count, { batchSize, seed, dropLast, shuffle });
     this.pixelsPerImage = split.images.length / split.count;
@@ -292,7 +300,9 @@ export class ImageCaptionLoader extends SeededLoader<ImageCaptionBatch> {
     options: LoaderOptions & { augmentation?: Transform },
   ) {
     super(split, checkOptions("ImageCaptionLoader", options, { ...LOADER_OPTION_KEYS, augmentation: true }));
-    if (captions.count !== split.count) throw new Error(`ImageCaptionLoader: the caption table has ${captions.count} images, the split ${split.count}`);
+    if (captions.count !== split.count) {
+      throw new Error(`ImageCaptionLoader: the caption table has ${captions.count} images, the split ${split.count}`);
+    }
     this.augmentation = options.augmentation ?? null;
   }
 

@@ -40,10 +40,9 @@ export function rawPixelBaseline(data: MnistData, options: { linearProbe?: Linea
   const train = rawPixelFeatures(data.train);
   const test = rawPixelFeatures(data.test);
   // The same protocol as every method: λ chosen on held-out training data unless fixed.
-  const probe =
-    options.linearProbe?.weightDecay === undefined
-      ? linearProbeValidated(train, data.train.labels, test, data.test.labels, options.linearProbe)
-      : linearProbe(train, data.train.labels, test, data.test.labels, options.linearProbe);
+  const probe = options.linearProbe?.weightDecay === undefined
+    ? linearProbeValidated(train, data.train.labels, test, data.test.labels, options.linearProbe)
+    : linearProbe(train, data.train.labels, test, data.test.labels, options.linearProbe);
   const knn = knnAccuracy(train, data.train.labels, test, data.test.labels, options.knn);
   return {
     linearProbe: probe,

@@ -59,16 +59,18 @@ export interface EvaluationResult {
 export function evaluateFeatures(input: FeatureEvaluationInput, options: EvaluationOptions = {}): EvaluationResult {
   checkOptions("evaluateFeatures", options, { linearProbe: true, knn: true, health: true });
   // λ is chosen on held-out training data unless the caller fixes it (src/eval/validated-probe.ts).
-  const probe =
-    options.linearProbe?.weightDecay === undefined
-      ? linearProbeValidated(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe)
-      : linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe);
+  const probe = options.linearProbe?.weightDecay === undefined
+    ? linearProbeValidated(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe)
+    : linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe);
   const knn = knnAccuracy(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.knn);
   const healthOptions = options.health;
-  const health =
-    healthOptions === false
-      ? undefined
-      : representationHealth(input.testFeatures, { positiveFeatures: input.positiveFeatures, t: healthOptions?.t, alpha: healthOptions?.alpha });
+  const health = healthOptions === false
+    ? undefined
+    : representationHealth(input.testFeatures, {
+      positiveFeatures: input.positiveFeatures,
+      t: healthOptions?.t,
+      alpha: healthOptions?.alpha,
+    });
   const zeroShot = input.zeroShot && zeroShotAccuracy(input.zeroShot.imageFeatures, input.zeroShot.labels, input.zeroShot.promptEmbeddings);
   const retrieval = input.retrieval && retrievalRecall(input.retrieval.imageFeatures, input.retrieval.textFeatures, { ks: [1, 5] });
   const row: EvaluationRow = {
@@ -103,7 +105,16 @@ export interface EncoderEvaluationOptions extends EvaluationOptions {
  * Alignment uses two augmented views of every test image (seeded: same seed, same numbers).
  */
 export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData, options: EncoderEvaluationOptions = {}): EvaluationResult {
-  checkOptions("evaluateEncoder", options, { linearProbe: true, knn: true, health: true, batchSize: true, augmentation: true, seed: true, zeroShot: true, retrieval: true });
+  checkOptions("evaluateEncoder", options, {
+    linearProbe: true,
+    knn: true,
+    health: true,
+    batchSize: true,
+    augmentation: true,
+    seed: true,
+    zeroShot: true,
+    retrieval: true,
+  });
   const embedOptions = { batchSize: options.batchSize };
   const trainFeatures = embedImages(embed, data.train.images, data.train.count, embedOptions); // (n, D)
   const testFeatures = embedImages(embed, data.test.images, data.test.count, embedOptions); //    (m, D)

@@ -48,7 +48,8 @@ export function describeShape(input: unknown): string {
 function isFeatureMatrixShaped(input: unknown): input is FeatureMatrix {
   if (typeof input !== "object" || input === null) return false;
   const candidate = input as Partial<FeatureMatrix>;
-  return (candidate.data instanceof Float32Array || candidate.data instanceof Float64Array) && typeof candidate.rows === "number" && typeof candidate.dim === "number";
+  return (candidate.data instanceof Float32Array || candidate.data instanceof Float64Array) && typeof candidate.rows === "number" &&
+    typeof candidate.dim === "number";
 }
 
 /** A checked FeatureMatrix over `data` (no copy). */
@@ -84,7 +85,9 @@ export function asFeatureMatrix(fn: string, name: string, input: FeaturesLike): 
     }
     matrix = { data, rows, dim };
   } else {
-    throw new Error(`${fn}: ${name} must be a Tensor (N, D) or { data: Float32Array | Float64Array, rows, dim }, got ${describeShape(input)}`);
+    throw new Error(
+      `${fn}: ${name} must be a Tensor (N, D) or { data: Float32Array | Float64Array, rows, dim }, got ${describeShape(input)}`,
+    );
   }
   if (matrix.rows === 0 || matrix.dim === 0) {
     throw new Error(`${fn}: ${name} is empty (shape [${matrix.rows}, ${matrix.dim}]); need at least one row and one column`);
@@ -145,14 +148,18 @@ export function countClasses(...labelSets: Int32Array[]): number {
 /** Two feature matrices compared with each other: the feature dims (columns) must agree. */
 export function checkSameFeatureDim(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
   if (a.dim !== b.dim) {
-    throw new Error(`${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] have different feature dimensions (${a.dim} vs ${b.dim})`);
+    throw new Error(
+      `${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] have different feature dimensions (${a.dim} vs ${b.dim})`,
+    );
   }
 }
 
 /** Two feature matrices that pair row by row: the row counts must agree. */
 export function checkSameRows(fn: string, nameA: string, a: FeatureMatrix, nameB: string, b: FeatureMatrix): void {
   if (a.rows !== b.rows) {
-    throw new Error(`${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] must have the same number of rows (one pair per row)`);
+    throw new Error(
+      `${fn}: ${nameA} [${a.rows}, ${a.dim}] and ${nameB} [${b.rows}, ${b.dim}] must have the same number of rows (one pair per row)`,
+    );
   }
 }
 
@@ -186,7 +193,15 @@ export function normalizeRows(features: FeatureMatrix, eps = 1e-12): Float64Arra
  * Used for cosine similarities (A, B normalized) one block of query rows at a time, so the full
  * (rowsA, rowsB) matrix never has to exist.
  */
-export function similarityBlock(a: FeatureArray, rowStart: number, blockRows: number, b: FeatureArray, rowsB: number, dim: number, out: Float64Array): void {
+export function similarityBlock(
+  a: FeatureArray,
+  rowStart: number,
+  blockRows: number,
+  b: FeatureArray,
+  rowsB: number,
+  dim: number,
+  out: Float64Array,
+): void {
   gemm(
     blockRows,
     rowsB,
@@ -226,9 +241,15 @@ export function embedImages(embed: EmbedFn, images: Float32Array, count: number,
   const batchSize = options.batchSize ?? 256;
   const pixels = imageShape.reduce((p, d) => p * d, 1);
   if (!Number.isInteger(count) || count <= 0) throw new Error(`embedImages: count must be a positive integer, got ${count}`);
-  if (!Number.isInteger(batchSize) || batchSize <= 0) throw new Error(`embedImages: batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize <= 0) {
+    throw new Error(`embedImages: batchSize must be a positive integer, got ${batchSize}`);
+  }
   if (images.length !== count * pixels) {
-    throw new Error(`embedImages: images hold ${images.length} values, expected count × [${imageShape.join(", ")}] = ${count} × ${pixels} = ${count * pixels}`);
+    throw new Error(
+      `embedImages: images hold ${images.length} values, expected count × [${imageShape.join(", ")}] = ${count} × ${pixels} = ${
+        count * pixels
+      }`,
+    );
   }
   let out: FeatureArray | null = null;
   let dim = 0;
@@ -238,7 +259,9 @@ export function embedImages(embed: EmbedFn, images: Float32Array, count: number,
       const batch = Tensor.fromTypedArray(images.slice(start * pixels, (start + size) * pixels), [size, ...imageShape]); // (B, 1, 28, 28)
       const features = asFeatureMatrix("embedImages", `embed output for images ${start}..${start + size - 1}`, embed(batch)); // (B, D)
       if (features.rows !== size) {
-        throw new Error(`embedImages: embed returned ${features.rows} rows for a batch of ${size} images (shape [${features.rows}, ${features.dim}])`);
+        throw new Error(
+          `embedImages: embed returned ${features.rows} rows for a batch of ${size} images (shape [${features.rows}, ${features.dim}])`,
+        );
       }
       if (out === null) {
         dim = features.dim;

@@ -185,7 +185,16 @@ export function effectiveRank(features: FeaturesLike): EffectiveRank {
   for (let i = 0; i < rows; i++) for (let d = 0; d < dim; d++) centered[i * dim + d] = data[i * dim + d] - mean[d];
   // Scatter matrix X̃ᵀX̃ = Σ_i x̃_i x̃_iᵀ.                                                         (D, D)
   const scatter = new Float64Array(dim * dim);
-  gemm(dim, dim, rows, { data: centered, offset: 0, rowStride: 1, colStride: dim }, { data: centered, offset: 0, rowStride: dim, colStride: 1 }, scatter, 0, false);
+  gemm(
+    dim,
+    dim,
+    rows,
+    { data: centered, offset: 0, rowStride: 1, colStride: dim },
+    { data: centered, offset: 0, rowStride: dim, colStride: 1 },
+    scatter,
+    0,
+    false,
+  );
   // σ_k = √λ_k(X̃ᵀX̃); eigenvalues within rounding of 0 count as 0 (src/linalg/symmetric-eigen.ts).
   const { values: eigenvalues, sweeps } = symmetricEigen(scatter, dim, { vectors: false }); // decreasing
   const singularValues = singularValuesFromEigenvalues(eigenvalues); // (D,), descending

@@ -6,8 +6,18 @@
  * encoder can be evaluated; see docs/evaluation.md.
  */
 export {
-  asFeatureMatrix, asLabels, featureMatrix, normalizeRows, accuracy, embedImages,
-  type FeatureArray, type FeatureMatrix, type FeaturesLike, type LabelsLike, type EmbedFn, type EmbedOptions,
+  asFeatureMatrix,
+  asLabels,
+  featureMatrix,
+  normalizeRows,
+  accuracy,
+  embedImages,
+  type FeatureArray,
+  type FeatureMatrix,
+  type FeaturesLike,
+  type LabelsLike,
+  type EmbedFn,
+  type EmbedOptions,
 } from "./features.js";
 export * from "./linear-probe.js";
 export * from "./knn.js";

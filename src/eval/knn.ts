@@ -65,13 +65,24 @@ export interface KnnResult {
 }
 
 /** kNN predictions for the test rows (m,), from labelled train features (see the file header). */
-export function knnPredict(trainFeatures: FeaturesLike, trainLabels: LabelsLike, testFeatures: FeaturesLike, options: KnnOptions = {}): Int32Array {
+export function knnPredict(
+  trainFeatures: FeaturesLike,
+  trainLabels: LabelsLike,
+  testFeatures: FeaturesLike,
+  options: KnnOptions = {},
+): Int32Array {
   checkOptions("knnPredict", options, { k: true, temperature: true, weighting: true, numClasses: true });
   return runKnn("knnPredict", trainFeatures, trainLabels, testFeatures, options).predictions;
 }
 
 /** kNN accuracy of the test rows: knnPredict, compared with testLabels. */
-export function knnAccuracy(trainFeatures: FeaturesLike, trainLabels: LabelsLike, testFeatures: FeaturesLike, testLabels: LabelsLike, options: KnnOptions = {}): KnnResult {
+export function knnAccuracy(
+  trainFeatures: FeaturesLike,
+  trainLabels: LabelsLike,
+  testFeatures: FeaturesLike,
+  testLabels: LabelsLike,
+  options: KnnOptions = {},
+): KnnResult {
   checkOptions("knnAccuracy", options, { k: true, temperature: true, weighting: true, numClasses: true });
   const run = runKnn("knnAccuracy", trainFeatures, trainLabels, testFeatures, options);
   const testY = asLabels("knnAccuracy", "testLabels", testLabels, run.testRows, options.numClasses);
@@ -93,8 +104,12 @@ function runKnn(fn: string, trainFeatures: FeaturesLike, trainLabels: LabelsLike
   const temperature = options.temperature ?? 0.07;
   const weighting = options.weighting ?? "exponential";
   if (!Number.isInteger(k) || k <= 0) throw new Error(`${fn}: k must be a positive whole number, got ${k}`);
-  if (k > train.rows) throw new Error(`${fn}: k = ${k} is larger than the number of train rows (trainFeatures [${train.rows}, ${train.dim}])`);
-  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new Error(`${fn}: temperature must be a finite number > 0, got ${temperature}`);
+  if (k > train.rows) {
+    throw new Error(`${fn}: k = ${k} is larger than the number of train rows (trainFeatures [${train.rows}, ${train.dim}])`);
+  }
+  if (!(temperature > 0) || !Number.isFinite(temperature)) {
+    throw new Error(`${fn}: temperature must be a finite number > 0, got ${temperature}`);
+  }
   if (weighting !== "exponential" && weighting !== "similarity" && weighting !== "uniform") {
     throw new Error(`${fn}: weighting must be "exponential", "similarity" or "uniform", got ${String(weighting)}`);
   }

@@ -104,7 +104,14 @@ export function linearProbe(
   testLabels: LabelsLike,
   options: LinearProbeOptions = {},
 ): LinearProbeResult {
-  checkOptions("linearProbe", options, { weightDecay: true, tolerance: true, maxIterations: true, memory: true, standardize: true, numClasses: true });
+  checkOptions("linearProbe", options, {
+    weightDecay: true,
+    tolerance: true,
+    maxIterations: true,
+    memory: true,
+    standardize: true,
+    numClasses: true,
+  });
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
   const test = asFeatureMatrix(fn, "testFeatures", testFeatures);
@@ -113,9 +120,13 @@ export function linearProbe(
   const tolerance = options.tolerance ?? 1e-5;
   const maxIterations = options.maxIterations ?? 1000;
   const memory = options.memory ?? 100;
-  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) throw new Error(`${fn}: weightDecay must be a finite number ≥ 0, got ${weightDecay}`);
+  if (!(weightDecay >= 0) || !Number.isFinite(weightDecay)) {
+    throw new Error(`${fn}: weightDecay must be a finite number ≥ 0, got ${weightDecay}`);
+  }
   if (!(tolerance > 0)) throw new Error(`${fn}: tolerance must be > 0, got ${tolerance}`);
-  if (!Number.isInteger(maxIterations) || maxIterations < 0) throw new Error(`${fn}: maxIterations must be a whole number ≥ 0, got ${maxIterations}`);
+  if (!Number.isInteger(maxIterations) || maxIterations < 0) {
+    throw new Error(`${fn}: maxIterations must be a whole number ≥ 0, got ${maxIterations}`);
+  }
   if (!Number.isInteger(memory) || memory < 1) throw new Error(`${fn}: memory must be a whole number ≥ 1, got ${memory}`);
   const trainY = asLabels(fn, "trainLabels", trainLabels, train.rows, options.numClasses);
   const testY = asLabels(fn, "testLabels", testLabels, test.rows, options.numClasses);
@@ -243,7 +254,16 @@ class SoftmaxRegression {
     const { design, rows, width, labels, numClasses: C, weightDecay } = this;
     const logits = this.logits;
     // z = [Z, 1] θ                                                                           (n, C)
-    gemm(rows, C, width, { data: design, offset: 0, rowStride: width, colStride: 1 }, { data: theta, offset: 0, rowStride: C, colStride: 1 }, logits, 0, false);
+    gemm(
+      rows,
+      C,
+      width,
+      { data: design, offset: 0, rowStride: width, colStride: 1 },
+      { data: theta, offset: 0, rowStride: C, colStride: 1 },
+      logits,
+      0,
+      false,
+    );
     // Row by row: CE_i = logsumexp(z_i) − z_{i, y_i}; then z_i ← (softmax(z_i) − onehot(y_i)) / n.
     let crossEntropySum = 0;
     for (let i = 0; i < rows; i++) {
@@ -262,7 +282,16 @@ class SoftmaxRegression {
       logits[base + labels[i]] -= 1 / rows;
     }
     // ∂L/∂θ = [Z, 1]ᵀ (P − Y) / n                                                          (D + 1, C)
-    gemm(width, C, rows, { data: this.designTransposed, offset: 0, rowStride: rows, colStride: 1 }, { data: logits, offset: 0, rowStride: C, colStride: 1 }, gradient, 0, false);
+    gemm(
+      width,
+      C,
+      rows,
+      { data: this.designTransposed, offset: 0, rowStride: rows, colStride: 1 },
+      { data: logits, offset: 0, rowStride: C, colStride: 1 },
+      gradient,
+      0,
+      false,
+    );
     // + λ W on the weight rows (not the bias row, the last one)
     let penalty = 0;
     const weightCount = (width - 1) * C;
@@ -278,7 +307,16 @@ class SoftmaxRegression {
 /** argmax_c ([Z, 1] θ)_{i,c}, ties to the smaller class. (rows, D + 1) · (D + 1, C) → (rows,) */
 function predict(design: Float32Array, rows: number, width: number, theta: Float64Array, numClasses: number): Int32Array {
   const logits = new Float64Array(rows * numClasses);
-  gemm(rows, numClasses, width, { data: design, offset: 0, rowStride: width, colStride: 1 }, { data: theta, offset: 0, rowStride: numClasses, colStride: 1 }, logits, 0, false);
+  gemm(
+    rows,
+    numClasses,
+    width,
+    { data: design, offset: 0, rowStride: width, colStride: 1 },
+    { data: theta, offset: 0, rowStride: numClasses, colStride: 1 },
+    logits,
+    0,
+    false,
+  );
   const predictions = new Int32Array(rows);
   for (let i = 0; i < rows; i++) {
     let best = 0;

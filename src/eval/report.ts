@@ -86,7 +86,11 @@ export function formatRowCells(row: EvaluationRow): string[] {
     fixed(row.alignment, 3),
     fixed(row.uniformity, 3),
     std === undefined ? DASH : `${std.std.toFixed(4)} vs ${std.expected.toFixed(4)} (${std.ratio.toFixed(2)})`,
-    row.effectiveRank === undefined ? DASH : row.dim === undefined ? row.effectiveRank.toFixed(1) : `${row.effectiveRank.toFixed(1)} of ${row.dim}`,
+    row.effectiveRank === undefined
+      ? DASH
+      : row.dim === undefined
+      ? row.effectiveRank.toFixed(1)
+      : `${row.effectiveRank.toFixed(1)} of ${row.dim}`,
   ];
 }
 

@@ -139,12 +139,16 @@ export function groupedRetrievalRecall(
   const images = asFeatureMatrix(fn, "imageFeatures", imageFeatures);
   const captions = asFeatureMatrix(fn, "captionFeatures", captionFeatures);
   checkSameFeatureDim(fn, "imageFeatures", images, "captionFeatures", captions);
-  if (captionOfImage.length !== images.rows) throw new Error(`${fn}: captionOfImage has ${captionOfImage.length} entries for ${images.rows} images`);
+  if (captionOfImage.length !== images.rows) {
+    throw new Error(`${fn}: captionOfImage has ${captionOfImage.length} entries for ${images.rows} images`);
+  }
   const ks = [...(options.ks ?? [1, 5])];
   for (const k of ks) if (!Number.isInteger(k) || k <= 0) throw new Error(`${fn}: every K in ks must be a positive whole number, got ${k}`);
   const hasImage = new Uint8Array(captions.rows);
   captionOfImage.forEach((u, i) => {
-    if (!Number.isInteger(u) || u < 0 || u >= captions.rows) throw new Error(`${fn}: image ${i} names caption ${u}, out of range for ${captions.rows} captions`);
+    if (!Number.isInteger(u) || u < 0 || u >= captions.rows) {
+      throw new Error(`${fn}: image ${i} names caption ${u}, out of range for ${captions.rows} captions`);
+    }
     hasImage[u] = 1;
   });
   const N = images.rows;

@@ -47,7 +47,9 @@ export function stratifiedHoldout(labels: Int32Array, fraction: number): { fit: 
   const validation: number[] = [];
   for (const rows of byClass.values()) {
     const held = Math.ceil(fraction * rows.length);
-    if (held >= rows.length) throw new Error(`stratifiedHoldout: a class with ${rows.length} row(s) cannot give ${held} to validation and keep one to fit`);
+    if (held >= rows.length) {
+      throw new Error(`stratifiedHoldout: a class with ${rows.length} row(s) cannot give ${held} to validation and keep one to fit`);
+    }
     fit.push(...rows.slice(0, rows.length - held));
     validation.push(...rows.slice(rows.length - held));
   }
@@ -69,10 +71,20 @@ export function linearProbeValidated(
   testLabels: LabelsLike,
   options: ValidatedProbeOptions = {},
 ): ValidatedProbeResult {
-  checkOptions("linearProbeValidated", options, { tolerance: true, maxIterations: true, memory: true, standardize: true, numClasses: true, grid: true, validationFraction: true });
+  checkOptions("linearProbeValidated", options, {
+    tolerance: true,
+    maxIterations: true,
+    memory: true,
+    standardize: true,
+    numClasses: true,
+    grid: true,
+    validationFraction: true,
+  });
   const fn = "linearProbeValidated";
   const grid = options.grid ?? WEIGHT_DECAY_GRID;
-  if (grid.length === 0 || grid.some((v) => !(v >= 0) || !Number.isFinite(v))) throw new Error(`${fn}: grid must hold finite numbers ≥ 0, got [${grid.join(", ")}]`);
+  if (grid.length === 0 || grid.some((v) => !(v >= 0) || !Number.isFinite(v))) {
+    throw new Error(`${fn}: grid must hold finite numbers ≥ 0, got [${grid.join(", ")}]`);
+  }
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
   const trainY = asLabels(fn, "trainLabels", trainLabels, train.rows, options.numClasses);
   const testY = asLabels(fn, "testLabels", testLabels, asFeatureMatrix(fn, "testFeatures", testFeatures).rows, options.numClasses);
@@ -85,7 +97,8 @@ export function linearProbeValidated(
   const { grid: _grid, validationFraction: _fraction, ...probeOptions } = options;
   const scores = grid.map((weightDecay) => ({
     weightDecay,
-    accuracy: linearProbe(fitFeatures, fitLabels, validationFeatures, validationLabels, { ...probeOptions, numClasses, weightDecay }).testAccuracy,
+    accuracy:
+      linearProbe(fitFeatures, fitLabels, validationFeatures, validationLabels, { ...probeOptions, numClasses, weightDecay }).testAccuracy,
   }));
   // The best validation accuracy; among equals the largest λ.
   const best = scores.reduce((a, b) => (b.accuracy > a.accuracy || (b.accuracy === a.accuracy && b.weightDecay > a.weightDecay) ? b : a));

@@ -40,14 +40,22 @@ export type PromptEmbeddingsLike = Tensor | { data: FeatureArray; classes: numbe
 /** The checked prompt embeddings, flattened to (C·P, D) rows: row c·P + p is prompt p of class c. */
 function asPromptEmbeddings(fn: string, input: PromptEmbeddingsLike): { rows: FeatureMatrix; classes: number; prompts: number } {
   if (input instanceof Tensor) {
-    if (input.ndim !== 3) throw new Error(`${fn}: promptEmbeddings must be a 3-D tensor (C classes, P prompts, D), got shape [${input.shape.join(", ")}]`);
+    if (input.ndim !== 3) {
+      throw new Error(`${fn}: promptEmbeddings must be a 3-D tensor (C classes, P prompts, D), got shape [${input.shape.join(", ")}]`);
+    }
     const [classes, prompts, dim] = input.shape;
-    const rows = asFeatureMatrix(fn, `promptEmbeddings [${classes}, ${prompts}, ${dim}]`, { data: input.contiguous().toTypedArray(), rows: classes * prompts, dim });
+    const rows = asFeatureMatrix(fn, `promptEmbeddings [${classes}, ${prompts}, ${dim}]`, {
+      data: input.contiguous().toTypedArray(),
+      rows: classes * prompts,
+      dim,
+    });
     return { rows, classes, prompts };
   }
   const { data, classes, prompts, dim } = input;
   for (const [name, value] of [["classes", classes], ["prompts", prompts], ["dim", dim]] as const) {
-    if (!Number.isInteger(value) || value <= 0) throw new Error(`${fn}: promptEmbeddings.${name} must be a positive whole number, got ${value}`);
+    if (!Number.isInteger(value) || value <= 0) {
+      throw new Error(`${fn}: promptEmbeddings.${name} must be a positive whole number, got ${value}`);
+    }
   }
   const rows = asFeatureMatrix(fn, `promptEmbeddings [${classes}, ${prompts}, ${dim}]`, { data, rows: classes * prompts, dim });
   return { rows, classes, prompts };

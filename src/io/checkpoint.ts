@@ -84,7 +84,9 @@ function fileKeys(op: string, filePath: string, module: Module): Map<string, str
   for (const key of module.stateDict().keys()) {
     const fileKey = toTorchKey(key);
     const clash = moduleKeyOf.get(fileKey);
-    if (clash !== undefined) throw new Error(`${op}: '${filePath}': module keys '${clash}' and '${key}' both become '${fileKey}' in PyTorch's naming`);
+    if (clash !== undefined) {
+      throw new Error(`${op}: '${filePath}': module keys '${clash}' and '${key}' both become '${fileKey}' in PyTorch's naming`);
+    }
     moduleKeyOf.set(fileKey, key);
     fileKeyOf.set(key, fileKey);
   }
@@ -109,7 +111,9 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
   const metadata: Record<string, string> = { format: "pt", ...(options.metadata ?? {}) };
   const { optimizer } = options;
   if (optimizer !== undefined) {
-    if (OPTIMIZER_METADATA_KEY in metadata) throw new Error(`${op}: '${filePath}': metadata key '${OPTIMIZER_METADATA_KEY}' is reserved for the optimizer state`);
+    if (OPTIMIZER_METADATA_KEY in metadata) {
+      throw new Error(`${op}: '${filePath}': metadata key '${OPTIMIZER_METADATA_KEY}' is reserved for the optimizer state`);
+    }
     const keyOf = new Map<Tensor, string>();
     for (const [name, parameter] of module.namedParameters()) keyOf.set(parameter, fileKeyOf.get(name)!);
     const stateDict = optimizer.stateDict();
@@ -117,13 +121,20 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
     const paramKey = (index: number): string => {
       const key = keyOf.get(flatParams[index]);
       if (key === undefined) {
-        throw new Error(`${op}: '${filePath}': the optimizer has a parameter of shape ${shapeToString(flatParams[index].shape)} (index ${index}) that is not a parameter of the module`);
+        throw new Error(
+          `${op}: '${filePath}': the optimizer has a parameter of shape ${
+            shapeToString(flatParams[index].shape)
+          } (index ${index}) that is not a parameter of the module`,
+        );
       }
       return key;
     };
     const saved: SavedOptimizer = {
       type: optimizer.constructor.name,
-      param_groups: stateDict.paramGroups.map(({ params, paramNames: _names, ...groupOptions }) => ({ ...renameKeys(groupOptions, toTorchKey), params: params.map(paramKey) })),
+      param_groups: stateDict.paramGroups.map(({ params, paramNames: _names, ...groupOptions }) => ({
+        ...renameKeys(groupOptions, toTorchKey),
+        params: params.map(paramKey),
+      })),
       state: {},
     };
     for (const [index, entry] of Object.entries(stateDict.state)) {
@@ -169,7 +180,9 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
     for (const record of Object.values(saved.state)) {
       for (const value of Object.values(record)) if (typeof value === "object") optimizerTensorNames.add(value.tensor);
     }
-    if (optimizer !== undefined) optimizerStateDict = toOptimizerStateDict(filePath, saved, tensors, fileKeys("loadModule", filePath, module), module, optimizer);
+    if (optimizer !== undefined) {
+      optimizerStateDict = toOptimizerStateDict(filePath, saved, tensors, fileKeys("loadModule", filePath, module), module, optimizer);
+    }
   } else if (optimizer !== undefined) {
     throw new Error(`loadModule: '${filePath}' holds no optimizer state (it was saved without { optimizer })`);
   }
@@ -181,12 +194,20 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
   const missing = [...own.keys()].filter((key) => !tensors.has(fileKeyOf.get(key)!)).map((key) => describeKey(key, fileKeyOf.get(key)!));
   const unexpected = [...tensors.keys()].filter((name) => !optimizerTensorNames.has(name) && !ownFileKeys.has(name));
   if (missing.length > 0 || unexpected.length > 0) {
-    fail(`module ${module.constructor.name}: missing from the file [${missing.join(", ")}], in the file but not in the module [${unexpected.join(", ")}]`);
+    fail(
+      `module ${module.constructor.name}: missing from the file [${missing.join(", ")}], in the file but not in the module [${
+        unexpected.join(", ")
+      }]`,
+    );
   }
   for (const [key, target] of own) {
     const source = tensors.get(fileKeyOf.get(key)!)!;
     if (!sameShape(source.shape, target.shape) || source.dtype !== target.dtype) {
-      fail(`module ${module.constructor.name}: '${describeKey(key, fileKeyOf.get(key)!)}' is ${shapeToString(source.shape)} ${source.dtype} in the file but ${shapeToString(target.shape)} ${target.dtype} in the module`);
+      fail(
+        `module ${module.constructor.name}: '${describeKey(key, fileKeyOf.get(key)!)}' is ${
+          shapeToString(source.shape)
+        } ${source.dtype} in the file but ${shapeToString(target.shape)} ${target.dtype} in the module`,
+      );
     }
     if (!target.isContiguous()) throw new Error(`loadModule: '${key}' of the module is not contiguous; it cannot be loaded in place`);
   }
@@ -194,7 +215,11 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
   // 3. Every value finite: a NaN or ±Infinity weight, buffer or moment would poison every later step.
   for (const [name, t] of tensors) {
     const bad = firstNonFinite(t);
-    if (bad !== null) throw new Error(`loadModule: '${filePath}': tensor '${name}' ${shapeToString(t.shape)} holds ${bad.value} at flat index ${bad.index}`);
+    if (bad !== null) {
+      throw new Error(
+        `loadModule: '${filePath}': tensor '${name}' ${shapeToString(t.shape)} holds ${bad.value} at flat index ${bad.index}`,
+      );
+    }
   }
 
   // 4. Everything matches: load the optimizer (which validates its own state before changing), then the weights.
@@ -202,7 +227,9 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
     try {
       optimizer.loadStateDict(optimizerStateDict);
     } catch (error) {
-      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${withoutOpName((error as Error).message)}`, { cause: error });
+      throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${withoutOpName((error as Error).message)}`, {
+        cause: error,
+      });
     }
   }
   for (const [key, target] of own) {
@@ -222,7 +249,8 @@ function parseSavedOptimizer(filePath: string, json: string, tensors: Map<string
   const fail = (field: string, problem: string): never => {
     throw new Error(`loadModule: '${filePath}': metadata '${OPTIMIZER_METADATA_KEY}'${field} ${problem}`);
   };
-  const isObject = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === "object" && !Array.isArray(value);
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    value !== null && typeof value === "object" && !Array.isArray(value);
   const show = (value: unknown): string => (isObject(value) ? "an object" : (JSON.stringify(value) ?? String(value)).slice(0, 60));
   let saved: unknown;
   try {
@@ -241,7 +269,9 @@ function parseSavedOptimizer(filePath: string, json: string, tensors: Map<string
   (record.param_groups as unknown[]).forEach((group, g) => {
     if (!isObject(group)) fail(`.param_groups[${g}]`, `must be an object, got ${show(group)}`);
     const params = (group as Record<string, unknown>).params;
-    if (!Array.isArray(params) || params.some((key) => typeof key !== "string")) fail(`.param_groups[${g}].params`, `must be an array of parameter keys, got ${show(params)}`);
+    if (!Array.isArray(params) || params.some((key) => typeof key !== "string")) {
+      fail(`.param_groups[${g}].params`, `must be an array of parameter keys, got ${show(params)}`);
+    }
   });
   if (!isObject(record.state)) fail(".state", `must be an object, got ${show(record.state)}`);
   for (const [key, entry] of Object.entries(record.state as Record<string, unknown>)) {
@@ -259,13 +289,26 @@ function parseSavedOptimizer(filePath: string, json: string, tensors: Map<string
 }
 
 /** The file's optimizer JSON + tensors → a state dict indexed like `optimizer`'s own parameters, in this project's names. */
-function toOptimizerStateDict(filePath: string, saved: SavedOptimizer, tensors: Map<string, Tensor>, fileKeyOf: Map<string, string>, module: Module, optimizer: AnyOptimizer): OptimizerStateDict {
+function toOptimizerStateDict(
+  filePath: string,
+  saved: SavedOptimizer,
+  tensors: Map<string, Tensor>,
+  fileKeyOf: Map<string, string>,
+  module: Module,
+  optimizer: AnyOptimizer,
+): OptimizerStateDict {
   const fail = (problem: string): never => {
     throw new Error(`loadModule: '${filePath}' does not match the optimizer: ${problem}`);
   };
-  if (saved === null || typeof saved !== "object" || !Array.isArray(saved.param_groups)) fail(`metadata '${OPTIMIZER_METADATA_KEY}' lacks param_groups`);
-  if (saved.type !== optimizer.constructor.name) fail(`the file holds the state of a ${String(saved.type)}, the optimizer is a ${optimizer.constructor.name}`);
-  if (saved.param_groups.length !== optimizer.paramGroups.length) fail(`the file has ${saved.param_groups.length} parameter groups, the optimizer has ${optimizer.paramGroups.length}`);
+  if (saved === null || typeof saved !== "object" || !Array.isArray(saved.param_groups)) {
+    fail(`metadata '${OPTIMIZER_METADATA_KEY}' lacks param_groups`);
+  }
+  if (saved.type !== optimizer.constructor.name) {
+    fail(`the file holds the state of a ${String(saved.type)}, the optimizer is a ${optimizer.constructor.name}`);
+  }
+  if (saved.param_groups.length !== optimizer.paramGroups.length) {
+    fail(`the file has ${saved.param_groups.length} parameter groups, the optimizer has ${optimizer.paramGroups.length}`);
+  }
 
   // Index of each of the optimizer's parameters, by its key in the file.
   const keyOf = new Map<Tensor, string>();
@@ -276,7 +319,9 @@ function toOptimizerStateDict(filePath: string, saved: SavedOptimizer, tensors: 
     const savedGroup = saved.param_groups[g];
     const keys = group.params.map((param) => {
       const key = keyOf.get(param);
-      if (key === undefined) fail(`the optimizer has a parameter of shape ${shapeToString(param.shape)} that is not a parameter of the module`);
+      if (key === undefined) {
+        fail(`the optimizer has a parameter of shape ${shapeToString(param.shape)} that is not a parameter of the module`);
+      }
       return key as string;
     });
     const savedKeys = Array.isArray(savedGroup.params) ? savedGroup.params : [];

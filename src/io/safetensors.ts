@@ -49,7 +49,26 @@ const DTYPE_TO_FORMAT: Record<DType, string> = { float32: "F32", float64: "F64" 
 const FORMAT_TO_DTYPE: Record<string, DType> = { F32: "float32", F64: "float64" };
 const ITEM_SIZE: Record<DType, number> = { float32: 4, float64: 8 };
 /** The dtypes the format defines that this reader does not (it refuses them by name). */
-const OTHER_FORMAT_DTYPES = ["BOOL", "F4", "F6_E2M3", "F6_E3M2", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "I16", "U16", "F16", "BF16", "I32", "U32", "C64", "I64", "U64"];
+const OTHER_FORMAT_DTYPES = [
+  "BOOL",
+  "F4",
+  "F6_E2M3",
+  "F6_E3M2",
+  "U8",
+  "I8",
+  "F8_E5M2",
+  "F8_E4M3",
+  "F8_E8M0",
+  "I16",
+  "U16",
+  "F16",
+  "BF16",
+  "I32",
+  "U32",
+  "C64",
+  "I64",
+  "U64",
+];
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -72,13 +91,17 @@ export function saveSafetensors(filePath: string, tensors: TensorMap, metadata?:
     if (metadata === null || typeof metadata !== "object") throw new Error(`${op}: '${filePath}': metadata must be an object of strings`);
     for (const [key, value] of Object.entries(metadata)) {
       if (typeof value !== "string") {
-        throw new Error(`${op}: '${filePath}': metadata '${key}' is a ${typeof value}; the format allows only strings, so JSON.stringify it`);
+        throw new Error(
+          `${op}: '${filePath}': metadata '${key}' is a ${typeof value}; the format allows only strings, so JSON.stringify it`,
+        );
       }
     }
   }
 
   // Layout: larger elements first, then by name; offsets back to back.
-  const ordered = entries.slice().sort(([nameA, a], [nameB, b]) => ITEM_SIZE[b.dtype] - ITEM_SIZE[a.dtype] || (nameA < nameB ? -1 : nameA > nameB ? 1 : 0));
+  const ordered = entries.slice().sort(([nameA, a], [nameB, b]) =>
+    ITEM_SIZE[b.dtype] - ITEM_SIZE[a.dtype] || (nameA < nameB ? -1 : nameA > nameB ? 1 : 0)
+  );
   // The header, serialized entry by entry (a plain object would silently drop a name like "__proto__").
   const headerEntries: [string, string][] = []; // (key, value as JSON text)
   if (metadata !== undefined && Object.keys(metadata).length > 0) {
@@ -87,7 +110,10 @@ export function saveSafetensors(filePath: string, tensors: TensorMap, metadata?:
   let offset = 0;
   for (const [name, t] of ordered) {
     const byteLength = t.numel() * ITEM_SIZE[t.dtype];
-    headerEntries.push([name, JSON.stringify({ dtype: DTYPE_TO_FORMAT[t.dtype], shape: t.shape, data_offsets: [offset, offset + byteLength] })]);
+    headerEntries.push([
+      name,
+      JSON.stringify({ dtype: DTYPE_TO_FORMAT[t.dtype], shape: t.shape, data_offsets: [offset, offset + byteLength] }),
+    ]);
     offset += byteLength;
   }
   const headerJson = Buffer.from(jsonObject(headerEntries), "utf8");
@@ -307,10 +333,18 @@ function fileSource(fd: number, size: number, filePath: string): ByteSource {
       try {
         got = fs.readSync(fd, target, done, length, position + done);
       } catch (error) {
-        throw new Error(`loadSafetensors: cannot read '${filePath}' at byte ${position + done}: ${(error as Error).message}`, { cause: error });
+        throw new Error(`loadSafetensors: cannot read '${filePath}' at byte ${position + done}: ${(error as Error).message}`, {
+          cause: error,
+        });
       }
       // fstat said the bytes exist: fewer means the file shrank while being read.
-      if (got === 0) throw new Error(`loadSafetensors: '${filePath}' ended at byte ${position + done}, before the ${size} bytes it had when opened (was it changed while being read?)`);
+      if (got === 0) {
+        throw new Error(
+          `loadSafetensors: '${filePath}' ended at byte ${
+            position + done
+          }, before the ${size} bytes it had when opened (was it changed while being read?)`,
+        );
+      }
       done += got;
     }
   };
@@ -346,7 +380,9 @@ function readSafetensors(source: ByteSource, sourceName: string, options: LoadSa
   if (size < 8) fail(`it is ${size} bytes long, shorter than the 8-byte header length (truncated?)`);
   const lengthBytes = source.bytesAt(0, 8);
   const declared = new DataView(lengthBytes.buffer, lengthBytes.byteOffset, 8).getBigUint64(0, true);
-  if (declared > BigInt(size - 8)) fail(`the header length is ${declared} bytes but only ${size - 8} bytes follow the length field (truncated?)`);
+  if (declared > BigInt(size - 8)) {
+    fail(`the header length is ${declared} bytes but only ${size - 8} bytes follow the length field (truncated?)`);
+  }
   const headerLength = Number(declared);
   if (headerLength > maxHeaderBytes) fail(`the header length ${headerLength} exceeds the ${maxHeaderBytes}-byte limit`);
 
@@ -398,7 +434,11 @@ function readSafetensors(source: ByteSource, sourceName: string, options: LoadSa
       const entry = byName.get(name);
       if (entry === undefined) {
         const some = entries.slice(0, 5).map((e) => `'${cut(e.name)}'`).join(", ");
-        throw new Error(`loadSafetensors: '${sourceName}' has no tensor '${cut(name)}' (it has ${entries.length}${entries.length > 0 ? `: ${some}${entries.length > 5 ? ", …" : ""}` : ""})`);
+        throw new Error(
+          `loadSafetensors: '${sourceName}' has no tensor '${cut(name)}' (it has ${entries.length}${
+            entries.length > 0 ? `: ${some}${entries.length > 5 ? ", …" : ""}` : ""
+          })`,
+        );
       }
       return entry;
     });
@@ -473,14 +513,22 @@ function validateEntry(name: string, info: unknown, dataLength: number, fail: (p
   if (format === undefined) fail(`${label} has no dtype`);
   const dtype = typeof format === "string" ? FORMAT_TO_DTYPE[format] : undefined;
   if (dtype === undefined) {
-    const known = typeof format === "string" && OTHER_FORMAT_DTYPES.includes(format) ? "a safetensors dtype this reader does not support" : "not a safetensors dtype";
-    fail(`${label} has dtype ${typeof format === "string" ? `'${cut(format)}'` : preview(format)}, ${known} (supported: ${Object.keys(FORMAT_TO_DTYPE).join(", ")})`);
+    const known = typeof format === "string" && OTHER_FORMAT_DTYPES.includes(format)
+      ? "a safetensors dtype this reader does not support"
+      : "not a safetensors dtype";
+    fail(
+      `${label} has dtype ${typeof format === "string" ? `'${cut(format)}'` : preview(format)}, ${known} (supported: ${
+        Object.keys(FORMAT_TO_DTYPE).join(", ")
+      })`,
+    );
   }
   const itemSize = ITEM_SIZE[dtype!];
   if (!Array.isArray(shape)) fail(`${label} has shape ${preview(shape)}; expected a list of non-negative integers`);
   const dims = shape as unknown[];
   const badDim = dims.findIndex((d) => !(Number.isSafeInteger(d) && (d as number) >= 0));
-  if (badDim >= 0) fail(`${label} has shape ${preview(shape)}; expected a list of non-negative integers (entry ${badDim} is ${preview(dims[badDim])})`);
+  if (badDim >= 0) {
+    fail(`${label} has shape ${preview(shape)}; expected a list of non-negative integers (entry ${badDim} is ${preview(dims[badDim])})`);
+  }
   // The byte count, refusing to leave the safe integers: [2^40, 2^40] F32 is not 2^82 rounded.
   let byteCount = dims.includes(0) ? 0 : itemSize;
   for (const d of dims as number[]) {
@@ -492,8 +540,16 @@ function validateEntry(name: string, info: unknown, dataLength: number, fail: (p
     fail(`${label} has data_offsets ${preview(offsets)}; expected [begin, end], non-negative integers`);
   }
   const [begin, end] = offsets as number[];
-  if (begin > end || end > dataLength) fail(`${label} has data_offsets [${begin}, ${end}] outside the data section of ${dataLength} bytes (truncated?)`);
-  if (end - begin !== byteCount) fail(`${label} of shape ${shapeToString(dims as number[])} ${format} needs ${byteCount} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+  if (begin > end || end > dataLength) {
+    fail(`${label} has data_offsets [${begin}, ${end}] outside the data section of ${dataLength} bytes (truncated?)`);
+  }
+  if (end - begin !== byteCount) {
+    fail(
+      `${label} of shape ${shapeToString(dims as number[])} ${format} needs ${byteCount} bytes but data_offsets [${begin}, ${end}] hold ${
+        end - begin
+      }`,
+    );
+  }
   return { name, dtype: dtype!, shape: (dims as number[]).slice(), begin, end };
 }
 
@@ -507,12 +563,26 @@ function checkTiling(entries: TensorEntry[], dataLength: number, fail: (problem:
   let cursor = 0;
   let previous = "";
   for (const entry of byOffset) {
-    if (entry.begin < cursor) fail(`tensor '${cut(entry.name)}' (data_offsets [${entry.begin}, ${entry.end}]) overlaps the tensor before it, '${cut(previous)}', which ends at ${cursor}`);
-    if (entry.begin > cursor) fail(`bytes ${cursor} to ${entry.begin} of the data section belong to no tensor (a gap before '${cut(entry.name)}')`);
+    if (entry.begin < cursor) {
+      fail(
+        `tensor '${cut(entry.name)}' (data_offsets [${entry.begin}, ${entry.end}]) overlaps the tensor before it, '${
+          cut(previous)
+        }', which ends at ${cursor}`,
+      );
+    }
+    if (entry.begin > cursor) {
+      fail(`bytes ${cursor} to ${entry.begin} of the data section belong to no tensor (a gap before '${cut(entry.name)}')`);
+    }
     cursor = entry.end;
     previous = entry.name;
   }
-  if (cursor !== dataLength) fail(`${dataLength - cursor} bytes after the last tensor belong to no tensor (the data section is ${dataLength} bytes, the tensors cover ${cursor})`);
+  if (cursor !== dataLength) {
+    fail(
+      `${
+        dataLength - cursor
+      } bytes after the last tensor belong to no tensor (the data section is ${dataLength} bytes, the tensors cover ${cursor})`,
+    );
+  }
 }
 
 /** One tensor's bytes, read at its offset into a fresh typed array (converted on big-endian hosts). */
@@ -522,13 +592,21 @@ function readTensor(source: ByteSource, sourceName: string, dataStart: number, {
   try {
     values = allocate(dtype, count);
   } catch (error) {
-    throw new Error(`loadSafetensors: '${sourceName}': tensor '${cut(name)}' of shape ${shapeToString(shape)} (${end - begin} bytes) cannot be allocated: ${(error as Error).message}`, { cause: error });
+    throw new Error(
+      `loadSafetensors: '${sourceName}': tensor '${cut(name)}' of shape ${shapeToString(shape)} (${
+        end - begin
+      } bytes) cannot be allocated: ${(error as Error).message}`,
+      { cause: error },
+    );
   }
   const bytes = new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
   source.readInto(bytes, dataStart + begin);
   if (!LITTLE_ENDIAN_HOST) {
     const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    const little = Array.from({ length: count }, (_, i) => (dtype === "float64" ? view.getFloat64(8 * i, true) : view.getFloat32(4 * i, true)));
+    const little = Array.from(
+      { length: count },
+      (_, i) => (dtype === "float64" ? view.getFloat64(8 * i, true) : view.getFloat32(4 * i, true)),
+    );
     values.set(little);
   }
   return Tensor.fromTypedArray(values, shape);
@@ -540,7 +618,12 @@ function readTensor(source: ByteSource, sourceName: string, dataStart: number, {
  * entry; fewer keys after parsing means equal keys. Only then the header is scanned again to name
  * the first repeated key (keys compared after unescaping: "w" and "\u0077" are the same name).
  */
-function checkNoDuplicateKeys(header: Record<string, unknown>, scanner: HeaderScanner, headerBytes: Uint8Array, fail: (problem: string) => never): void {
+function checkNoDuplicateKeys(
+  header: Record<string, unknown>,
+  scanner: HeaderScanner,
+  headerBytes: Uint8Array,
+  fail: (problem: string) => never,
+): void {
   let innerKeys = 0;
   for (const value of Object.values(header)) if (isPlainObject(value)) innerKeys += Object.keys(value).length;
   const topKeys = Object.keys(header).length;
@@ -553,12 +636,20 @@ function checkNoDuplicateKeys(header: Record<string, unknown>, scanner: HeaderSc
   const locate = new HeaderScanner(fail, (depth, start, end) => {
     const key = JSON.parse(`"${decoder.decode(headerBytes.subarray(start, end))}"`) as string;
     if (depth === 1) {
-      if (seenTop.has(key)) fail(key === "__metadata__" ? "__metadata__ appears twice in the header" : `tensor '${cut(key)}' appears twice in the header`);
+      if (seenTop.has(key)) {
+        fail(key === "__metadata__" ? "__metadata__ appears twice in the header" : `tensor '${cut(key)}' appears twice in the header`);
+      }
       seenTop.add(key);
       entryName = key;
       seenInner = new Set();
     } else {
-      if (seenInner.has(key)) fail(entryName === "__metadata__" ? `__metadata__ has the key '${cut(key)}' twice` : `tensor '${cut(entryName)}' has the field '${cut(key)}' twice`);
+      if (seenInner.has(key)) {
+        fail(
+          entryName === "__metadata__"
+            ? `__metadata__ has the key '${cut(key)}' twice`
+            : `tensor '${cut(entryName)}' has the field '${cut(key)}' twice`,
+        );
+      }
       seenInner.add(key);
     }
   });
@@ -567,11 +658,29 @@ function checkNoDuplicateKeys(header: Record<string, unknown>, scanner: HeaderSc
 }
 
 const enum Byte {
-  Tab = 0x09, LineFeed = 0x0a, CarriageReturn = 0x0d, Space = 0x20, Quote = 0x22, Comma = 0x2c, Minus = 0x2d, Dot = 0x2e,
-  Zero = 0x30, Nine = 0x39, Colon = 0x3a, UpperE = 0x45, OpenBracket = 0x5b, Backslash = 0x5c, CloseBracket = 0x5d,
-  LowerE = 0x65, OpenBrace = 0x7b, CloseBrace = 0x7d,
+  Tab = 0x09,
+  LineFeed = 0x0a,
+  CarriageReturn = 0x0d,
+  Space = 0x20,
+  Quote = 0x22,
+  Comma = 0x2c,
+  Minus = 0x2d,
+  Dot = 0x2e,
+  Zero = 0x30,
+  Nine = 0x39,
+  Colon = 0x3a,
+  UpperE = 0x45,
+  OpenBracket = 0x5b,
+  Backslash = 0x5c,
+  CloseBracket = 0x5d,
+  LowerE = 0x65,
+  OpenBrace = 0x7b,
+  CloseBrace = 0x7d,
 }
-const enum Container { Object = 1, Array = 2 }
+const enum Container {
+  Object = 1,
+  Array = 2,
+}
 
 const METADATA_KEY_BYTES = new TextEncoder().encode("__metadata__");
 
@@ -697,7 +806,11 @@ class HeaderScanner {
         }
         if (this.stringIsKey) this.key.append(chunk, from, i);
         if (this.stringIsBounded && base + i - this.stringStart > maxNameBytes) {
-          this.fail(`${this.where(depth)}a ${this.stringIsKey ? "key" : "string"} longer than ${maxNameBytes} bytes at byte ${this.stringStart - 1} of the header (names and dtypes are short)`);
+          this.fail(
+            `${this.where(depth)}a ${this.stringIsKey ? "key" : "string"} longer than ${maxNameBytes} bytes at byte ${
+              this.stringStart - 1
+            } of the header (names and dtypes are short)`,
+          );
         }
         if (i >= n || escaped) continue;
         inString = false; // chunk[i] is the closing quote
@@ -710,7 +823,10 @@ class HeaderScanner {
       }
       const c = chunk[i];
       if (inToken) {
-        if (c > Byte.Space && c !== Byte.Comma && c !== Byte.CloseBracket && c !== Byte.CloseBrace && c !== Byte.Colon && c !== Byte.OpenBrace && c !== Byte.OpenBracket && c !== Byte.Quote) {
+        if (
+          c > Byte.Space && c !== Byte.Comma && c !== Byte.CloseBracket && c !== Byte.CloseBrace && c !== Byte.Colon &&
+          c !== Byte.OpenBrace && c !== Byte.OpenBracket && c !== Byte.Quote
+        ) {
           if (c === Byte.Dot || c === Byte.LowerE || c === Byte.UpperE) this.tokenIsInteger = false;
           i += 1;
           continue;
@@ -718,7 +834,11 @@ class HeaderScanner {
         inToken = false;
         if (this.tokenIsNumber && !this.tokenIsInteger) {
           const text = cut(this.tokenText + latin1(chunk, tokenStart, i));
-          this.fail(`${this.where(depth)}the number ${text} (ending at byte ${base + i} of the header) is not an integer; shapes and data_offsets hold integers`);
+          this.fail(
+            `${this.where(depth)}the number ${text} (ending at byte ${
+              base + i
+            } of the header) is not an integer; shapes and data_offsets hold integers`,
+          );
         }
         this.tokenText = "";
       }
@@ -733,8 +853,16 @@ class HeaderScanner {
         this.fail(`the header has more after its closing '}' (byte ${base + i} of the header)`);
       }
       if (c === Byte.OpenBrace || c === Byte.OpenBracket) {
-        if (++values > maxValues) this.fail(`${this.where(depth)}the header holds more than ${maxValues} JSON values (the reader's limit; byte ${base + i} of the header)`);
-        if (depth === maxDepth) this.fail(`${this.where(depth)}nesting deeper than ${maxDepth} levels at byte ${base + i} of the header (a valid header nests 3 deep)`);
+        if (++values > maxValues) {
+          this.fail(
+            `${this.where(depth)}the header holds more than ${maxValues} JSON values (the reader's limit; byte ${base + i} of the header)`,
+          );
+        }
+        if (depth === maxDepth) {
+          this.fail(
+            `${this.where(depth)}nesting deeper than ${maxDepth} levels at byte ${base + i} of the header (a valid header nests 3 deep)`,
+          );
+        }
         depth += 1;
         containers[depth] = c === Byte.OpenBrace ? Container.Object : Container.Array;
         expectKey = c === Byte.OpenBrace;
@@ -751,7 +879,11 @@ class HeaderScanner {
       } else if (c === Byte.Colon) {
         expectKey = false;
       } else if (c === Byte.Quote) {
-        if (++values > maxValues) this.fail(`${this.where(depth)}the header holds more than ${maxValues} JSON values (the reader's limit; byte ${base + i} of the header)`);
+        if (++values > maxValues) {
+          this.fail(
+            `${this.where(depth)}the header holds more than ${maxValues} JSON values (the reader's limit; byte ${base + i} of the header)`,
+          );
+        }
         inString = true;
         this.stringStart = base + i + 1;
         const isKey = expectKey && containers[depth] === Container.Object;
@@ -762,12 +894,18 @@ class HeaderScanner {
           this.key.clear();
           if (depth === 1) {
             this.topKeys += 1;
-            if (this.topKeys > maxEntries) this.fail(`the header has more than ${maxEntries} entries (the reader's limit; byte ${base + i} of the header)`);
+            if (this.topKeys > maxEntries) {
+              this.fail(`the header has more than ${maxEntries} entries (the reader's limit; byte ${base + i} of the header)`);
+            }
           } else this.innerKeys += 1;
         }
       } else {
         // The first byte of a number or a literal (true, false, null).
-        if (++values > maxValues) this.fail(`${this.where(depth)}the header holds more than ${maxValues} JSON values (the reader's limit; byte ${base + i} of the header)`);
+        if (++values > maxValues) {
+          this.fail(
+            `${this.where(depth)}the header holds more than ${maxValues} JSON values (the reader's limit; byte ${base + i} of the header)`,
+          );
+        }
         inToken = true;
         tokenStart = i;
         this.tokenIsNumber = c === Byte.Minus || (c >= Byte.Zero && c <= Byte.Nine);
@@ -788,7 +926,11 @@ class HeaderScanner {
   /** After the last chunk: a number at the very end is checked; an empty header is refused. */
   finish(headerLength: number): void {
     if (this.inToken && this.tokenIsNumber && !this.tokenIsInteger) {
-      this.fail(`${this.where()}the number ${cut(this.tokenText)} (ending at byte ${headerLength} of the header) is not an integer; shapes and data_offsets hold integers`);
+      this.fail(
+        `${this.where()}the number ${
+          cut(this.tokenText)
+        } (ending at byte ${headerLength} of the header) is not an integer; shapes and data_offsets hold integers`,
+      );
     }
     if (!this.started) this.fail(`the ${headerLength}-byte header is empty; expected a JSON object`);
   }

@@ -66,7 +66,11 @@ export function checkTemperature(loss: string, temperature: unknown): number {
     throw new Error(`${loss}: temperature must be a finite number > 0, got ${String(temperature)}`);
   }
   if (1 / temperature > FLOAT32_MAX) {
-    throw new NonFiniteError(`${loss}: temperature ${temperature} is too small: 1/τ = ${1 / temperature} overflows float32 (max ${FLOAT32_MAX}), the logits would be infinite`);
+    throw new NonFiniteError(
+      `${loss}: temperature ${temperature} is too small: 1/τ = ${
+        1 / temperature
+      } overflows float32 (max ${FLOAT32_MAX}), the logits would be infinite`,
+    );
   }
   return temperature;
 }

@@ -94,7 +94,11 @@ export function resolveClipScale(
     }
     if (Math.exp(s) > FLOAT32_MAX) {
       // the same rule as the temperature's (checkTemperature): the logits exp(s)·sim must fit float32
-      throw new Error(`${loss}: logitScale ${s} is too large: exp(s) = ${Math.exp(s)} overflows float32 (max ${FLOAT32_MAX}, s ≤ ${Math.log(FLOAT32_MAX).toFixed(2)})`);
+      throw new Error(
+        `${loss}: logitScale ${s} is too large: exp(s) = ${Math.exp(s)} overflows float32 (max ${FLOAT32_MAX}, s ≤ ${
+          Math.log(FLOAT32_MAX).toFixed(2)
+        })`,
+      );
     }
     return { logitScale: scale };
   }
@@ -108,7 +112,11 @@ function checkScalarTensor(loss: string, name: string, value: Tensor, like: Tens
   requireTensor(loss, value, name);
   if (value.ndim !== 0) throw new Error(`${loss}: ${name} must be a 0-d tensor, got shape ${shapeToString(value.shape)}`);
   if (value.dtype !== like.dtype) {
-    throw new Error(`${loss}: ${name} is ${value.dtype} but imageFeatures is ${like.dtype} ${shapeToString(like.shape)}; convert one with .to("${like.dtype}")`);
+    throw new Error(
+      `${loss}: ${name} is ${value.dtype} but imageFeatures is ${like.dtype} ${
+        shapeToString(like.shape)
+      }; convert one with .to("${like.dtype}")`,
+    );
   }
   return value.item();
 }
@@ -121,7 +129,9 @@ function checkScalarTensor(loss: string, name: string, value: Tensor, like: Tens
 export function clampLogitScale_(logitScale: Tensor, min = 0, max = Math.log(100)): Tensor {
   requireTensor("clampLogitScale_", logitScale, "logitScale");
   if (!(min <= max)) throw new Error(`clampLogitScale_: need min ≤ max, got min=${min}, max=${max}`);
-  if (!logitScale.isContiguous()) throw new Error(`clampLogitScale_: logitScale must be contiguous (shape ${shapeToString(logitScale.shape)})`);
+  if (!logitScale.isContiguous()) {
+    throw new Error(`clampLogitScale_: logitScale must be contiguous (shape ${shapeToString(logitScale.shape)})`);
+  }
   // A write to the storage, outside the tape (as torch.no_grad + clamp_).
   const { data, offset } = mutableStorage(logitScale);
   for (let i = 0; i < logitScale.numel(); i++) data[offset + i] = Math.min(max, Math.max(min, data[offset + i]));

@@ -210,7 +210,7 @@ export function temperatureSweep(
     temperatures.map((temperature) => {
       const value = evaluate(temperature);
       return { temperature, loss: typeof value === "number" ? value : value.item() };
-    }),
+    })
   );
   let table = formatRows(["τ", "loss"], rows.map((r) => [String(r.temperature), formatNumber(r.loss)]));
   if (chanceLoss !== undefined) table += `\nchance level log(2N − 1) = ${formatNumber(chanceLoss)}`;

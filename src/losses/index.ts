@@ -10,8 +10,18 @@ export { mocoLoss, type MocoLossOptions } from "./moco-loss.js";
 export { byolLoss } from "./byol-loss.js";
 export { similarity, pairedSimilarity, type SimilarityMetric, type SimilarityOptions } from "./similarity.js";
 export {
-  similarityStats, gradientNorms, temperatureSweep, collapseMonitor, DEFAULT_SWEEP_TEMPERATURES,
-  type SimilarityStats, type GradientNormEntry, type GradientNormReport, type GradientStatus,
-  type TemperatureSweep, type TemperatureSweepRow, type CollapseOptions, type CollapseReport,
+  similarityStats,
+  gradientNorms,
+  temperatureSweep,
+  collapseMonitor,
+  DEFAULT_SWEEP_TEMPERATURES,
+  type SimilarityStats,
+  type GradientNormEntry,
+  type GradientNormReport,
+  type GradientStatus,
+  type TemperatureSweep,
+  type TemperatureSweepRow,
+  type CollapseOptions,
+  type CollapseReport,
 } from "./diagnostics.js";
 export { tiledInfoNCE, tiledClipLoss, type TiledInfoNCEOptions, type TiledClipLossOptions } from "./tiled-info-nce.js";

@@ -64,7 +64,9 @@ export function infoNCE(query: Tensor, positiveKey: Tensor, negativeKeys?: Tenso
   checkSameDtype("infoNCE", "query", query, "positiveKey", positiveKey);
   if (negativeKeys !== undefined && negativeKeys !== null) {
     if (!(negativeKeys instanceof Tensor)) {
-      throw new Error("infoNCE: negativeKeys must be a Tensor, or null / undefined for in-batch negatives (options go in the 4th argument)");
+      throw new Error(
+        "infoNCE: negativeKeys must be a Tensor, or null / undefined for in-batch negatives (options go in the 4th argument)",
+      );
     }
     if (negativeKeys.ndim === 2 && negativeKeys.shape[0] === 0) {
       throw new Error(`infoNCE: negativeKeys is empty (shape ${shapeToString(negativeKeys.shape)}); omit it to use the in-batch negatives`);
@@ -104,7 +106,9 @@ export function rawInfoNCE(logits: Tensor, options: { reduction?: Reduction } = 
   const reduction = checkReduction("rawInfoNCE", options.reduction ?? "mean");
   requireTensor("rawInfoNCE", logits, "logits");
   if (logits.ndim !== 2 || logits.shape[0] === 0 || logits.shape[1] === 0) {
-    throw new Error(`rawInfoNCE: logits must be (N, 1 + M) with N ≥ 1 and the positive in column 0, got shape ${shapeToString(logits.shape)}`);
+    throw new Error(
+      `rawInfoNCE: logits must be (N, 1 + M) with N ≥ 1 and the positive in column 0, got shape ${shapeToString(logits.shape)}`,
+    );
   }
   checkFinite("rawInfoNCE", "logits", logits);
   return crossEntropy(logits, new Int32Array(logits.shape[0]), { reduction });

@@ -149,10 +149,14 @@ export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
   // q_r · k_cᵀ for rows r0…r0+rows, columns c0…c0+cols, into block (rows × cols, row-major).
   const similarityBlock = (r0: number, rows: number, c0: number, cols: number): void => {
     gemm(
-      rows, cols, D,
+      rows,
+      cols,
+      D,
       { data: q.data, offset: q.offset + r0 * D, rowStride: D, colStride: 1 }, // Q[r0:r0+rows]      (rows, D)
       { data: k.data, offset: k.offset + c0 * D, rowStride: 1, colStride: D }, // K[c0:c0+cols]ᵀ     (D, cols)
-      block, 0, false,
+      block,
+      0,
+      false,
     );
   };
 
@@ -171,67 +175,89 @@ export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
       if (colLse !== null) {
         for (let j = 0; j < cols; j++) colLse[c0 + j] = logAddExp(colLse[c0 + j], logSumExpOf(block, j, rows, cols));
       }
-      if (r0 === c0) for (let i = 0; i < rows; i++) diagonal[r0 + i] = block[i * cols + i]; // row and column tiles align
+      if (r0 === c0) { for (let i = 0; i < rows; i++) diagonal[r0 + i] = block[i * cols + i]; // row and column tiles align
+       }
     }
   }
   const out = Tensor.fromTypedArray(allocate(queries.dtype, bothDirections ? 2 * N : N), bothDirections ? [2, N] : [N]);
   const losses = out.storage.data;
   for (let i = 0; i < N; i++) losses[i] = rowLse[i] - diagonal[i]; // ℓ_i = lse_i − l_ii
-  if (colLse !== null) for (let j = 0; j < N; j++) losses[N + j] = colLse[j] - diagonal[j]; // ℓᶜ_j
+  if (colLse !== null) { for (let j = 0; j < N; j++) losses[N + j] = colLse[j] - diagonal[j]; // ℓᶜ_j
+   }
 
   // ---- backward: recompute each block, turn it into s·∂L/∂l in place, two accumulating GEMMs ----
   const inputs = scale instanceof Tensor ? [queries, keys, scale] : [queries, keys];
-  return { output: out, inputs, backward: (gradOutput) => {
-    const upstream = contiguousData(gradOutput); // g (N) or [g; gᶜ] (2, N)
-    const g = upstream.data;
-    const gOffset = upstream.offset;
-    const queryGrad = queries.requiresGrad ? new Float64Array(N * D) : null; // (N, D)
-    const keyGrad = keys.requiresGrad ? new Float64Array(N * D) : null; // (N, D)
-    let scaleGrad = 0; // Σ_ij ∂L/∂l_ij · (q_i·k_j)
-    for (let r0 = 0; r0 < N; r0 += T) {
-      const rows = Math.min(T, N - r0);
-      for (let c0 = 0; c0 < N; c0 += T) {
-        const cols = Math.min(T, N - c0);
-        similarityBlock(r0, rows, c0, cols); // (rows, cols) similarities q_i·k_j
-        for (let i = 0; i < rows; i++) {
-          const row = r0 + i;
-          const gRow = g[gOffset + row];
-          const lse = rowLse[row];
-          for (let j = 0; j < cols; j++) {
-            const column = c0 + j;
-            const similarity = block[i * cols + j];
-            const logit = s * similarity;
-            const positive = row === column ? 1 : 0;
-            let gradLogit = gRow * (Math.exp(logit - lse) - positive); // g_i (p_ij − [i = j])
-            if (colLse !== null) gradLogit += g[gOffset + N + column] * (Math.exp(logit - colLse[column]) - positive); // + gᶜ_j (pᶜ_ij − [i = j])
-            scaleGrad += gradLogit * similarity;
-            block[i * cols + j] = s * gradLogit; // ∂L/∂(q_i·k_j)
+  return {
+    output: out,
+    inputs,
+    backward: (gradOutput) => {
+      const upstream = contiguousData(gradOutput); // g (N) or [g; gᶜ] (2, N)
+      const g = upstream.data;
+      const gOffset = upstream.offset;
+      const queryGrad = queries.requiresGrad ? new Float64Array(N * D) : null; // (N, D)
+      const keyGrad = keys.requiresGrad ? new Float64Array(N * D) : null; // (N, D)
+      let scaleGrad = 0; // Σ_ij ∂L/∂l_ij · (q_i·k_j)
+      for (let r0 = 0; r0 < N; r0 += T) {
+        const rows = Math.min(T, N - r0);
+        for (let c0 = 0; c0 < N; c0 += T) {
+          const cols = Math.min(T, N - c0);
+          similarityBlock(r0, rows, c0, cols); // (rows, cols) similarities q_i·k_j
+          for (let i = 0; i < rows; i++) {
+            const row = r0 + i;
+            const gRow = g[gOffset + row];
+            const lse = rowLse[row];
+            for (let j = 0; j < cols; j++) {
+              const column = c0 + j;
+              const similarity = block[i * cols + j];
+              const logit = s * similarity;
+              const positive = row === column ? 1 : 0;
+              let gradLogit = gRow * (Math.exp(logit - lse) - positive); // g_i (p_ij − [i = j])
+              if (colLse !== null) gradLogit += g[gOffset + N + column] * (Math.exp(logit - colLse[column]) - positive); // + gᶜ_j (pᶜ_ij − [i = j])
+              scaleGrad += gradLogit * similarity;
+              block[i * cols + j] = s * gradLogit; // ∂L/∂(q_i·k_j)
+            }
+          }
+          if (queryGrad !== null) {
+            // ∂L/∂Q[r] += B K[c]        (rows, cols) @ (cols, D)
+            gemm(
+              rows,
+              D,
+              cols,
+              { data: block, offset: 0, rowStride: cols, colStride: 1 },
+              { data: k.data, offset: k.offset + c0 * D, rowStride: D, colStride: 1 },
+              queryGrad,
+              r0 * D,
+              true,
+            );
+          }
+          if (keyGrad !== null) {
+            // ∂L/∂K[c] += Bᵀ Q[r]       (cols, rows) @ (rows, D)
+            gemm(
+              cols,
+              D,
+              rows,
+              { data: block, offset: 0, rowStride: 1, colStride: cols },
+              { data: q.data, offset: q.offset + r0 * D, rowStride: D, colStride: 1 },
+              keyGrad,
+              c0 * D,
+              true,
+            );
           }
         }
-        if (queryGrad !== null) {
-          // ∂L/∂Q[r] += B K[c]        (rows, cols) @ (cols, D)
-          gemm(rows, D, cols, { data: block, offset: 0, rowStride: cols, colStride: 1 },
-            { data: k.data, offset: k.offset + c0 * D, rowStride: D, colStride: 1 }, queryGrad, r0 * D, true);
-        }
-        if (keyGrad !== null) {
-          // ∂L/∂K[c] += Bᵀ Q[r]       (cols, rows) @ (rows, D)
-          gemm(cols, D, rows, { data: block, offset: 0, rowStride: 1, colStride: cols },
-            { data: q.data, offset: q.offset + r0 * D, rowStride: D, colStride: 1 }, keyGrad, c0 * D, true);
-        }
       }
-    }
-    const asInputDtype = (values: Float64Array, shape: number[]): Tensor => {
-      const typed = allocate(queries.dtype, values.length);
-      typed.set(values);
-      return Tensor.fromTypedArray(typed, shape);
-    };
-    const grads: (Tensor | null)[] = [
-      queryGrad === null ? null : asInputDtype(queryGrad, [N, D]),
-      keyGrad === null ? null : asInputDtype(keyGrad, [N, D]),
-    ];
-    if (scale instanceof Tensor) grads.push(scale.requiresGrad ? asInputDtype(Float64Array.of(scaleGrad), []) : null);
-    return grads;
-  } };
+      const asInputDtype = (values: Float64Array, shape: number[]): Tensor => {
+        const typed = allocate(queries.dtype, values.length);
+        typed.set(values);
+        return Tensor.fromTypedArray(typed, shape);
+      };
+      const grads: (Tensor | null)[] = [
+        queryGrad === null ? null : asInputDtype(queryGrad, [N, D]),
+        keyGrad === null ? null : asInputDtype(keyGrad, [N, D]),
+      ];
+      if (scale instanceof Tensor) grads.push(scale.requiresGrad ? asInputDtype(Float64Array.of(scaleGrad), []) : null);
+      return grads;
+    },
+  };
 });
 
 /** log(eᵃ + eᵇ) without overflow; −∞ is the identity (the empty running sum). */

@@ -53,7 +53,14 @@ export class BYOL extends Module implements ContrastiveMethod<TwoViewBatch> {
 
   constructor(options: BYOLOptions) {
     super();
-    checkOptions("BYOL", options, { encoder: true, baseMomentum: true, projectionDim: true, hiddenDim: true, batchNorm: true, generator: true });
+    checkOptions("BYOL", options, {
+      encoder: true,
+      baseMomentum: true,
+      projectionDim: true,
+      hiddenDim: true,
+      batchNorm: true,
+      generator: true,
+    });
     const kind = options.encoder ?? "mlp";
     const g = options.generator;
     const projectionDim = options.projectionDim ?? 128;

@@ -64,7 +64,17 @@ export const LOADER_STATE_FIELDS: Record<keyof LoaderState, Rule> = {
 };
 
 /** The metadata keys a training checkpoint has, no more and no fewer. */
-export const CHECKPOINT_METADATA_KEYS = ["format", "method", "config", "seed", "epoch", "step", "trainState", "loaderState", OPTIMIZER_METADATA_KEY] as const;
+export const CHECKPOINT_METADATA_KEYS = [
+  "format",
+  "method",
+  "config",
+  "seed",
+  "epoch",
+  "step",
+  "trainState",
+  "loaderState",
+  OPTIMIZER_METADATA_KEY,
+] as const;
 
 export interface CheckpointContents {
   config: TrainConfig;
@@ -72,25 +82,47 @@ export interface CheckpointContents {
   loaderState: LoaderState;
 }
 
-const show = (value: unknown): string => (typeof value === "string" ? `'${value}'` : Array.isArray(value) ? "an array" : value === null ? "null" : typeof value === "object" ? "an object" : String(value));
+const show = (
+  value: unknown,
+): string => (typeof value === "string"
+  ? `'${value}'`
+  : Array.isArray(value)
+  ? "an array"
+  : value === null
+  ? "null"
+  : typeof value === "object"
+  ? "an object"
+  : String(value));
 
 /** Why `value` breaks `rule`, or null if it does not. */
 function violation(rule: Rule, value: unknown): string | null {
   switch (rule.kind) {
     case "integer": {
-      const range = rule.min !== undefined && rule.max !== undefined ? ` in [${rule.min}, ${rule.max}]` : rule.min !== undefined ? ` ≥ ${rule.min}` : "";
-      if (typeof value !== "number" || !Number.isInteger(value) || (rule.min !== undefined && value < rule.min) || (rule.max !== undefined && value > rule.max)) return `must be an integer${range}, got ${show(value)}`;
+      const range = rule.min !== undefined && rule.max !== undefined
+        ? ` in [${rule.min}, ${rule.max}]`
+        : rule.min !== undefined
+        ? ` ≥ ${rule.min}`
+        : "";
+      if (
+        typeof value !== "number" || !Number.isInteger(value) || (rule.min !== undefined && value < rule.min) ||
+        (rule.max !== undefined && value > rule.max)
+      ) return `must be an integer${range}, got ${show(value)}`;
       return null;
     }
     case "number": {
       const range = rule.exclusiveMin !== undefined ? ` > ${rule.exclusiveMin}` : rule.min !== undefined ? ` ≥ ${rule.min}` : "";
-      if (typeof value !== "number" || !Number.isFinite(value) || (rule.min !== undefined && value < rule.min) || (rule.exclusiveMin !== undefined && value <= rule.exclusiveMin)) return `must be a finite number${range}, got ${show(value)}`;
+      if (
+        typeof value !== "number" || !Number.isFinite(value) || (rule.min !== undefined && value < rule.min) ||
+        (rule.exclusiveMin !== undefined && value <= rule.exclusiveMin)
+      ) return `must be a finite number${range}, got ${show(value)}`;
       return null;
     }
     case "boolean":
       return typeof value === "boolean" ? null : `must be true or false, got ${show(value)}`;
     case "choice":
-      return typeof value === "string" && rule.choices.includes(value) ? null : `must be one of ${rule.choices.join(", ")}, got ${show(value)}`;
+      return typeof value === "string" && rule.choices.includes(value)
+        ? null
+        : `must be one of ${rule.choices.join(", ")}, got ${show(value)}`;
     case "finite numbers": {
       if (!Array.isArray(value)) return `must be an array of finite numbers, got ${show(value)}`;
       const bad = value.findIndex((x) => typeof x !== "number" || !Number.isFinite(x));
@@ -98,17 +130,26 @@ function violation(rule: Rule, value: unknown): string | null {
     }
     case "generator state": {
       // Generator.getState(): four 32-bit words (saved signed or unsigned), then the spare normal or null.
-      if (!Array.isArray(value) || value.length !== 5) return `must be 5 numbers (a Generator state), got ${Array.isArray(value) ? `${value.length}` : show(value)}`;
+      if (!Array.isArray(value) || value.length !== 5) {
+        return `must be 5 numbers (a Generator state), got ${Array.isArray(value) ? `${value.length}` : show(value)}`;
+      }
       const bad = value.slice(0, 4).findIndex((x) => typeof x !== "number" || !Number.isInteger(x) || x < -(2 ** 31) || x >= 2 ** 32);
       if (bad >= 0) return `[${bad}] must be a 32-bit integer, got ${show(value[bad])}`;
-      if (value[4] !== null && !(typeof value[4] === "number" && Number.isFinite(value[4]))) return `[4] must be a finite number or null, got ${show(value[4])}`;
+      if (value[4] !== null && !(typeof value[4] === "number" && Number.isFinite(value[4]))) {
+        return `[4] must be a finite number or null, got ${show(value[4])}`;
+      }
       return null;
     }
   }
 }
 
 /** Parse metadata[key] as a JSON object and check it against `rules`: required keys, no unknown keys, each value. */
-function checkedRecord<T>(fail: (field: string, problem: string) => never, metadata: Record<string, string>, key: string, rules: Record<string, Rule>): T {
+function checkedRecord<T>(
+  fail: (field: string, problem: string) => never,
+  metadata: Record<string, string>,
+  key: string,
+  rules: Record<string, Rule>,
+): T {
   let value: unknown;
   try {
     value = JSON.parse(metadata[key]);
@@ -141,7 +182,9 @@ export function parseCheckpointMetadata(op: string, filePath: string, metadata: 
   };
   const missing = CHECKPOINT_METADATA_KEYS.filter((key) => !(key in metadata));
   const identity = missing.find((key) => key === "method" || key === "config");
-  if (identity !== undefined) throw new Error(`${op}: '${filePath}' is not a contrastive-ts training checkpoint (no '${identity}' in its metadata)`);
+  if (identity !== undefined) {
+    throw new Error(`${op}: '${filePath}' is not a contrastive-ts training checkpoint (no '${identity}' in its metadata)`);
+  }
   if (missing.length > 0) fail(missing[0], "is missing");
   const unknown = Object.keys(metadata).filter((key) => !(CHECKPOINT_METADATA_KEYS as readonly string[]).includes(key));
   if (unknown.length > 0) fail(unknown[0], `is not a field of a training checkpoint (fields: ${CHECKPOINT_METADATA_KEYS.join(", ")})`);
@@ -165,10 +208,20 @@ export function parseCheckpointMetadata(op: string, filePath: string, metadata: 
   same("epoch", metadata.epoch, String(trainState.epoch), "trainState.epoch");
   same("step", metadata.step, String(trainState.step), "trainState.step");
   if (trainState.epoch > config.epochs) fail("trainState.epoch", `is ${trainState.epoch}, more than config.epochs ${config.epochs}`);
-  if (trainState.lossPerEpoch.length !== trainState.epoch) fail("trainState.lossPerEpoch", `has ${trainState.lossPerEpoch.length} entries for ${trainState.epoch} epochs`);
-  if (trainState.lossPerStep.length !== trainState.step) fail("trainState.lossPerStep", `has ${trainState.lossPerStep.length} entries for ${trainState.step} steps`);
-  if (loaderState.epoch !== trainState.epoch) fail("loaderState.epoch", `is ${loaderState.epoch}, but trainState.epoch is ${trainState.epoch}`);
-  if (loaderState.batchSize !== config.batchSize) fail("loaderState.batchSize", `is ${loaderState.batchSize}, but config.batchSize is ${config.batchSize}`);
-  if (loaderState.position >= loaderState.count) fail("loaderState.position", `is ${loaderState.position}, not below loaderState.count ${loaderState.count}`);
+  if (trainState.lossPerEpoch.length !== trainState.epoch) {
+    fail("trainState.lossPerEpoch", `has ${trainState.lossPerEpoch.length} entries for ${trainState.epoch} epochs`);
+  }
+  if (trainState.lossPerStep.length !== trainState.step) {
+    fail("trainState.lossPerStep", `has ${trainState.lossPerStep.length} entries for ${trainState.step} steps`);
+  }
+  if (loaderState.epoch !== trainState.epoch) {
+    fail("loaderState.epoch", `is ${loaderState.epoch}, but trainState.epoch is ${trainState.epoch}`);
+  }
+  if (loaderState.batchSize !== config.batchSize) {
+    fail("loaderState.batchSize", `is ${loaderState.batchSize}, but config.batchSize is ${config.batchSize}`);
+  }
+  if (loaderState.position >= loaderState.count) {
+    fail("loaderState.position", `is ${loaderState.position}, not below loaderState.count ${loaderState.count}`);
+  }
   return { config, trainState, loaderState };
 }

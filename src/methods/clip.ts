@@ -93,11 +93,15 @@ export class TransformerTextEncoder extends Module {
   constructor(vocabSize: number, maxLength: number, width: number, generator: Generator) {
     super();
     this.embedding = this.registerModule("embedding", new Embedding(vocabSize, width, { paddingIdx: PAD_ID, generator }));
-    this.positionEmbedding = new Parameter(normal_(Tensor.fromTypedArray(new Float32Array(maxLength * width), [1, maxLength, width]), 0, 0.01, generator)); // (1, L, D)
+    this.positionEmbedding = new Parameter(
+      normal_(Tensor.fromTypedArray(new Float32Array(maxLength * width), [1, maxLength, width]), 0, 0.01, generator),
+    ); // (1, L, D)
     this.registerParameter("positionEmbedding", this.positionEmbedding);
     this.transformer = this.registerModule(
       "transformer",
-      new TransformerEncoder(() => new TransformerEncoderLayer(width, 4, { dimFeedforward: 2 * width, generator }), 2, { norm: new LayerNorm(width) }),
+      new TransformerEncoder(() => new TransformerEncoderLayer(width, 4, { dimFeedforward: 2 * width, generator }), 2, {
+        norm: new LayerNorm(width),
+      }),
     );
   }
   forward(tokens: Int32Array, batchSize: number, length: number): Tensor {
@@ -120,7 +124,15 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
 
   constructor(options: CLIPOptions) {
     super();
-    checkOptions("CLIP", options, { vocabSize: true, maxLength: true, imageTower: true, textTower: true, embedDim: true, initialTemperature: true, generator: true });
+    checkOptions("CLIP", options, {
+      vocabSize: true,
+      maxLength: true,
+      imageTower: true,
+      textTower: true,
+      embedDim: true,
+      initialTemperature: true,
+      generator: true,
+    });
     const g = options.generator;
     const embedDim = options.embedDim ?? 128;
     this.maxLength = options.maxLength;
@@ -128,7 +140,10 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
     let featureDim = FEATURE_DIM;
     if (tower === "vit") {
       featureDim = 64;
-      this.encoder = this.registerModule("encoder", new VisionTransformer({ embedDim: 64, depth: 2, numHeads: 4, patchSize: 7, pool: "mean", mlpRatio: 2, generator: g }));
+      this.encoder = this.registerModule(
+        "encoder",
+        new VisionTransformer({ embedDim: 64, depth: 2, numHeads: 4, patchSize: 7, pool: "mean", mlpRatio: 2, generator: g }),
+      );
     } else {
       this.encoder = this.registerModule("encoder", imageEncoder(tower, g));
     }
@@ -136,7 +151,9 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
     const textWidth = 128;
     this.textEncoder = this.registerModule(
       "textEncoder",
-      (options.textTower ?? "bow") === "bow" ? new BagOfWordsEncoder(options.vocabSize, textWidth, g) : new TransformerTextEncoder(options.vocabSize, options.maxLength, textWidth, g),
+      (options.textTower ?? "bow") === "bow"
+        ? new BagOfWordsEncoder(options.vocabSize, textWidth, g)
+        : new TransformerTextEncoder(options.vocabSize, options.maxLength, textWidth, g),
     );
     this.textProjection = this.registerModule("textProjection", new Linear(textWidth, embedDim, { bias: false, generator: g }));
     const initial = new Float32Array([Math.log(1 / (options.initialTemperature ?? 0.07))]);

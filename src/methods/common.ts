@@ -78,7 +78,9 @@ export type ImageEncoder = TensorModule;
 
 /** Trainable (requiresGrad) parameters of `module`, under their dotted names. */
 export function trainableOf(module: Module, prefix = ""): [string, Parameter][] {
-  return [...module.namedParameters()].filter(([, p]) => p.requiresGrad).map(([name, p]) => [prefix === "" ? name : `${prefix}.${name}`, p]);
+  return [...module.namedParameters()].filter(([, p]) => p.requiresGrad).map((
+    [name, p],
+  ) => [prefix === "" ? name : `${prefix}.${name}`, p]);
 }
 
 /** A deep copy of a module's values into a freshly built twin (used for EMA targets and key encoders). */

@@ -38,7 +38,22 @@ export interface TrainConfig {
 }
 
 /** The keys of a TrainConfig, for checkOptions (src/tensor/options.ts). */
-export const TRAIN_CONFIG_KEYS = { method: true, epochs: true, batchSize: true, lr: true, temperature: true, seed: true, encoder: true, imageTower: true, textTower: true, weightDecay: true, warmupEpochs: true, trainLimit: true, queueSize: true, symmetricLoss: true } as const;
+export const TRAIN_CONFIG_KEYS = {
+  method: true,
+  epochs: true,
+  batchSize: true,
+  lr: true,
+  temperature: true,
+  seed: true,
+  encoder: true,
+  imageTower: true,
+  textTower: true,
+  weightDecay: true,
+  warmupEpochs: true,
+  trainLimit: true,
+  queueSize: true,
+  symmetricLoss: true,
+} as const;
 
 export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
 
@@ -89,10 +104,18 @@ export function validateConfig(config: TrainConfig): void {
   if (!(Number.isInteger(config.epochs) && config.epochs >= 1)) fail(`--epochs must be a positive integer, got ${config.epochs}`);
   if (!(Number.isInteger(config.batchSize) && config.batchSize >= 2)) fail(`--batch-size must be an integer ≥ 2, got ${config.batchSize}`);
   if (!(config.lr > 0 && Number.isFinite(config.lr))) fail(`--lr must be a positive number, got ${config.lr}`);
-  if (config.temperature !== undefined && !(config.temperature > 0 && Number.isFinite(config.temperature))) fail(`--temperature must be a positive number, got ${config.temperature}`);
+  if (config.temperature !== undefined && !(config.temperature > 0 && Number.isFinite(config.temperature))) {
+    fail(`--temperature must be a positive number, got ${config.temperature}`);
+  }
   // The losses refuse this τ too (checkTemperature); here it is found before any training.
   if (config.temperature !== undefined && 1 / config.temperature > FLOAT32_MAX) {
-    fail(`--temperature ${config.temperature} is too small for float32: the logits scale as 1/τ = ${(1 / config.temperature).toExponential(2)}, above its largest value ${FLOAT32_MAX.toExponential(2)}; use a larger --temperature (the default is ${DEFAULT_TEMPERATURE[config.method]})`);
+    fail(
+      `--temperature ${config.temperature} is too small for float32: the logits scale as 1/τ = ${
+        (1 / config.temperature).toExponential(2)
+      }, above its largest value ${FLOAT32_MAX.toExponential(2)}; use a larger --temperature (the default is ${
+        DEFAULT_TEMPERATURE[config.method]
+      })`,
+    );
   }
   if (!Number.isInteger(config.seed)) fail(`--seed must be an integer, got ${config.seed}`);
   if (config.encoder !== "mlp" && config.encoder !== "conv") fail(`--encoder must be mlp or conv, got ${config.encoder}`);
@@ -106,9 +129,14 @@ export function validateConfig(config: TrainConfig): void {
   for (const [key, flag, owner] of onlyFor) {
     if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
   }
-  if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
+  if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) {
+    fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);
+  }
   if (config.method === "moco" && config.queueSize !== undefined && config.queueSize % mocoKeysPerStep(config) !== 0) {
-    fail(`MoCo queue size ${config.queueSize} must be a multiple of ${mocoSymmetric(config) ? "twice " : ""}the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`);
+    fail(
+      `MoCo queue size ${config.queueSize} must be a multiple of ${
+        mocoSymmetric(config) ? "twice " : ""
+      }the batch size ${config.batchSize} (${mocoKeysPerStep(config)} keys a step)`,
+    );
   }
 }
-

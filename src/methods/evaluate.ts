@@ -7,7 +7,14 @@
 import { noGrad } from "../autograd/tape.js";
 import type { Tensor } from "../tensor/tensor.js";
 import { gatherImages, IMAGE_PIXELS, NUM_CLASSES, type MnistData } from "../data/mnist.js";
-import { captionTokenizer, zeroShotPrompts, buildCaptionTable, fitCaptionThresholds, HELD_OUT_TEMPLATES, CAPTION_MAX_LENGTH } from "../data/captions.js";
+import {
+  captionTokenizer,
+  zeroShotPrompts,
+  buildCaptionTable,
+  fitCaptionThresholds,
+  HELD_OUT_TEMPLATES,
+  CAPTION_MAX_LENGTH,
+} from "../data/captions.js";
 import { evaluateEncoder, type EvaluationResult } from "../eval/evaluate.js";
 import { groupedRetrievalRecall, type GroupedRetrievalResult } from "../eval/retrieval.js";
 import type { ContrastiveMethod } from "./common.js";
@@ -52,7 +59,11 @@ export function evaluateMethod(method: ContrastiveMethod, data: MnistData, optio
     });
     // Retrieval: each test image's own attribute caption, written with a template never seen in
     // training. Many images share a caption, so each distinct caption is one candidate.
-    const table = buildCaptionTable(data.test, fitCaptionThresholds(data.train), { templates: HELD_OUT_TEMPLATES.slice(0, 1), tokenizer, maxLength: CAPTION_MAX_LENGTH });
+    const table = buildCaptionTable(data.test, fitCaptionThresholds(data.train), {
+      templates: HELD_OUT_TEMPLATES.slice(0, 1),
+      tokenizer,
+      maxLength: CAPTION_MAX_LENGTH,
+    });
     const { uniqueTokens, captionOfImage, count } = distinctCaptions(table.tokens, data.test.count, CAPTION_MAX_LENGTH);
     const captionEmbeddings = method.embedTexts(uniqueTokens, count);
     const retrieval = groupedRetrievalRecall(
@@ -69,7 +80,11 @@ export function evaluateMethod(method: ContrastiveMethod, data: MnistData, optio
 }
 
 /** The distinct token rows of a (count, L) caption table, and which one each image has. */
-export function distinctCaptions(tokens: Int32Array, count: number, length: number): { uniqueTokens: Int32Array; captionOfImage: Int32Array; count: number } {
+export function distinctCaptions(
+  tokens: Int32Array,
+  count: number,
+  length: number,
+): { uniqueTokens: Int32Array; captionOfImage: Int32Array; count: number } {
   const index = new Map<string, number>();
   const rows: Int32Array[] = [];
   const captionOfImage = new Int32Array(count);
@@ -96,7 +111,11 @@ export function distinctCaptions(tokens: Int32Array, count: number, length: numb
  * in the joint space. A good model shows a bright diagonal (positives) and brighter blocks of
  * same-digit images; a collapsed one is uniformly bright.
  */
-export function similaritySample(method: ContrastiveMethod, data: MnistData, options: { count?: number; seed?: number } = {}): { values: Float64Array; size: number; labels: Int32Array } {
+export function similaritySample(
+  method: ContrastiveMethod,
+  data: MnistData,
+  options: { count?: number; seed?: number } = {},
+): { values: Float64Array; size: number; labels: Int32Array } {
   checkOptions("similaritySample", options, { count: true, seed: true });
   const count = Math.min(options.count ?? 30, data.test.count);
   // The first images of each digit in turn, so that same-digit pairs form blocks.

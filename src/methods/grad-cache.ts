@@ -100,7 +100,9 @@ export function gradCache<Chunk = Tensor>(options: GradCacheOptions<Chunk>): Gra
   if (!(towers?.length > 0)) throw new Error("gradCache: need at least one tower { forward, chunks }");
   towers.forEach((tower, t) => {
     if (typeof tower?.forward !== "function") throw new Error(`gradCache: tower ${t} has no forward function`);
-    if (!Array.isArray(tower.chunks) || tower.chunks.length === 0) throw new Error(`gradCache: tower ${t} has no chunks (a non-empty array)`);
+    if (!Array.isArray(tower.chunks) || tower.chunks.length === 0) {
+      throw new Error(`gradCache: tower ${t} has no chunks (a non-empty array)`);
+    }
   });
   if (typeof options.loss !== "function") throw new Error("gradCache: loss must be a function (embeddings: Tensor[]) => Tensor");
   const generators = options.generators ?? [];
@@ -119,7 +121,11 @@ export function gradCache<Chunk = Tensor>(options: GradCacheOptions<Chunk>): Gra
     });
     outputs.forEach((z, c) => {
       if (z.shape[1] !== outputs[0].shape[1] || z.dtype !== outputs[0].dtype) {
-        throw new Error(`gradCache: tower ${t} chunk ${c} gives ${z.dtype} ${shapeToString(z.shape)} but chunk 0 gives ${outputs[0].dtype} ${shapeToString(outputs[0].shape)}`);
+        throw new Error(
+          `gradCache: tower ${t} chunk ${c} gives ${z.dtype} ${shapeToString(z.shape)} but chunk 0 gives ${outputs[0].dtype} ${
+            shapeToString(outputs[0].shape)
+          }`,
+        );
       }
     });
     const all = noGrad(() => cat(outputs, 0)); // (N_t, D)
@@ -162,7 +168,9 @@ export function gradCache<Chunk = Tensor>(options: GradCacheOptions<Chunk>): Gra
 export function splitInputs(x: Tensor, chunkSize: number): Tensor[] {
   requireTensor("splitInputs", x, "x");
   if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new Error(`splitInputs: chunkSize must be a whole number ≥ 1, got ${chunkSize}`);
-  if (x.ndim === 0 || x.shape[0] === 0) throw new Error(`splitInputs: x must have a non-empty first dim, got shape ${shapeToString(x.shape)}`);
+  if (x.ndim === 0 || x.shape[0] === 0) {
+    throw new Error(`splitInputs: x must have a non-empty first dim, got shape ${shapeToString(x.shape)}`);
+  }
   const chunks: Tensor[] = [];
   for (let start = 0; start < x.shape[0]; start += chunkSize) chunks.push(x.narrow(0, start, Math.min(chunkSize, x.shape[0] - start))); // (≤ chunkSize, …)
   return chunks;
@@ -172,13 +180,19 @@ function checkChunkEmbedding(z: unknown, tower: number, chunk: number): void {
   requireTensor("gradCache", z, `the forward's output for tower ${tower} chunk ${chunk}`);
   const t = z as Tensor;
   if (t.ndim !== 2 || t.shape[0] === 0) {
-    throw new Error(`gradCache: tower ${tower} chunk ${chunk}: forward must return (n, D) embeddings with n ≥ 1, got shape ${shapeToString(t.shape)}`);
+    throw new Error(
+      `gradCache: tower ${tower} chunk ${chunk}: forward must return (n, D) embeddings with n ≥ 1, got shape ${shapeToString(t.shape)}`,
+    );
   }
 }
 
 function checkSameValues(recomputed: Tensor, cached: Tensor, tower: number, chunk: number): void {
   if (recomputed.shape[0] !== cached.shape[0] || recomputed.shape[1] !== cached.shape[1]) {
-    throw new Error(`gradCache: tower ${tower} chunk ${chunk}: the re-forward gives shape ${shapeToString(recomputed.shape)}, the first forward ${shapeToString(cached.shape)}`);
+    throw new Error(
+      `gradCache: tower ${tower} chunk ${chunk}: the re-forward gives shape ${shapeToString(recomputed.shape)}, the first forward ${
+        shapeToString(cached.shape)
+      }`,
+    );
   }
   const a = contiguousData(recomputed);
   const b = recomputed.isContiguous() && cached.isContiguous() ? contiguousData(cached) : { data: cached.toTypedArray(), offset: 0 };

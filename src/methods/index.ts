@@ -1,12 +1,35 @@
 // Barrel of src/methods: the four methods, the shared encoder, the training loop and evaluation.
-export { imageEncoder, imageTensor, trainableOf, copyWeights, FEATURE_DIM, type ContrastiveMethod, type MethodName, type EncoderKind, type ImageEncoder } from "./common.js";
+export {
+  imageEncoder,
+  imageTensor,
+  trainableOf,
+  copyWeights,
+  FEATURE_DIM,
+  type ContrastiveMethod,
+  type MethodName,
+  type EncoderKind,
+  type ImageEncoder,
+} from "./common.js";
 export { SimCLR, type SimCLROptions } from "./simclr.js";
 export { MoCo, type MoCoOptions } from "./moco.js";
 export { BYOL, type BYOLOptions } from "./byol.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
 export {
-  METHOD_NAMES, DEFAULT_TEMPERATURE, CHECKPOINT_FILE, defaultConfig, createRun, trainRun, saveCheckpoint, resumeRun, readCheckpointMetadata, limitSplit, validateConfig,
-  type TrainConfig, type TrainState, type Progress, type Run,
+  METHOD_NAMES,
+  DEFAULT_TEMPERATURE,
+  CHECKPOINT_FILE,
+  defaultConfig,
+  createRun,
+  trainRun,
+  saveCheckpoint,
+  resumeRun,
+  readCheckpointMetadata,
+  limitSplit,
+  validateConfig,
+  type TrainConfig,
+  type TrainState,
+  type Progress,
+  type Run,
 } from "./trainer.js";
 export { evaluateMethod, similaritySample, type MethodEvaluation } from "./evaluate.js";
 export { gradCache, splitInputs, type GradCacheTower, type GradCacheOptions, type GradCacheResult } from "./grad-cache.js";

@@ -77,7 +77,16 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
 
   constructor(options: MoCoOptions) {
     super();
-    checkOptions("MoCo", options, { encoder: true, temperature: true, queueSize: true, momentum: true, projectionDim: true, symmetric: true, projectorBatchNorm: true, generator: true });
+    checkOptions("MoCo", options, {
+      encoder: true,
+      temperature: true,
+      queueSize: true,
+      momentum: true,
+      projectionDim: true,
+      symmetric: true,
+      projectorBatchNorm: true,
+      generator: true,
+    });
     const kind = options.encoder ?? "mlp";
     this.temperature = options.temperature ?? 0.2;
     this.momentum = options.momentum ?? 0.99;
@@ -87,10 +96,16 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
     const headOptions = { batchNorm: options.projectorBatchNorm ?? false };
     const g = options.generator;
     this.encoder = this.registerModule("encoder", imageEncoder(kind, g));
-    this.projector = this.registerModule("projector", new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { ...headOptions, generator: g }));
+    this.projector = this.registerModule(
+      "projector",
+      new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { ...headOptions, generator: g }),
+    );
     // The key encoder starts as an exact copy of the query encoder (builder.py: param_k.copy_(param_q)).
     this.keyEncoder = this.registerModule("keyEncoder", copyWeights(this.encoder, imageEncoder(kind, g)));
-    this.keyProjector = this.registerModule("keyProjector", copyWeights(this.projector, new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { ...headOptions, generator: g })));
+    this.keyProjector = this.registerModule(
+      "keyProjector",
+      copyWeights(this.projector, new MLP([FEATURE_DIM, FEATURE_DIM, this.projectionDim], { ...headOptions, generator: g })),
+    );
     // The queue starts as random unit vectors (builder.py: randn, then normalize along dim 0 per key).
     const initial = new Float32Array(this.queueSize * this.projectionDim);
     for (let i = 0; i < initial.length; i++) initial[i] = g.normal();
@@ -114,7 +129,11 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
   trainingLoss(batch: TwoViewBatch): Tensor {
     const n = batch.batchSize;
     if (this.queueSize % (this.symmetric ? 2 * n : n) !== 0) {
-      throw new Error(`MoCo: ${this.symmetric ? "symmetric: " : ""}queue size ${this.queueSize} is not a multiple of ${this.symmetric ? "twice " : ""}the batch size ${n}`);
+      throw new Error(
+        `MoCo: ${this.symmetric ? "symmetric: " : ""}queue size ${this.queueSize} is not a multiple of ${
+          this.symmetric ? "twice " : ""
+        }the batch size ${n}`,
+      );
     }
     const query = (view: Float32Array) => this.projector.forward(this.encoder.forward(imageTensor(view, n))); // (N, 128)
     const key = (view: Float32Array) => noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(view, n))))); // (N, 128)

@@ -31,7 +31,15 @@ import { BYOL } from "./byol.js";
 import { CLIP } from "./clip.js";
 import type { ContrastiveMethod } from "./common.js";
 import { parseCheckpointMetadata, type CheckpointContents } from "./checkpoint-schema.js";
-import { DEFAULT_TEMPERATURE, TRAIN_CONFIG_KEYS, mocoKeysPerStep, mocoSymmetric, validateConfig, type TrainConfig, type TrainState } from "./config.js";
+import {
+  DEFAULT_TEMPERATURE,
+  TRAIN_CONFIG_KEYS,
+  mocoKeysPerStep,
+  mocoSymmetric,
+  validateConfig,
+  type TrainConfig,
+  type TrainState,
+} from "./config.js";
 
 export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 import { checkOptions } from "../tensor/options.js";
@@ -81,7 +89,9 @@ export function createRun(config: TrainConfig): Run {
   validateConfig(config);
   const data = loadMnist();
   const train = limitSplit(data.train, config.trainLimit);
-  if (train.count < config.batchSize) throw new Error(`train: batch size ${config.batchSize} is larger than the ${train.count} training images`);
+  if (train.count < config.batchSize) {
+    throw new Error(`train: batch size ${config.batchSize} is larger than the ${train.count} training images`);
+  }
   const generator = new Generator(config.seed);
   let method: ContrastiveMethod;
   let loader: AnyLoader;
@@ -106,7 +116,13 @@ export function createRun(config: TrainConfig): Run {
       // K defaults to the largest multiple of the keys a step enqueues that is ≤ 4096.
       const keysPerStep = mocoKeysPerStep(config);
       const queueSize = config.queueSize ?? Math.max(keysPerStep, Math.floor(4096 / keysPerStep) * keysPerStep);
-      method = new MoCo({ encoder: config.encoder, temperature: config.temperature, queueSize, symmetric: mocoSymmetric(config), generator });
+      method = new MoCo({
+        encoder: config.encoder,
+        temperature: config.temperature,
+        queueSize,
+        symmetric: mocoSymmetric(config),
+        generator,
+      });
     } else method = new BYOL({ encoder: config.encoder, generator });
     loader = new TwoViewLoader(train, augmentation, loaderOptions);
   }
@@ -170,13 +186,19 @@ export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {
   // Only the length of a run may change on resume; anything else would not continue the same run.
   for (const [key, value] of Object.entries(overrides) as [keyof TrainConfig, unknown][]) {
     if (key !== "epochs" && value !== undefined && value !== saved[key]) {
-      throw new Error(`${op}: ${path} was trained with ${key} ${String(saved[key])}, not ${String(value)} (only epochs may change on resume)`);
+      throw new Error(
+        `${op}: ${path} was trained with ${key} ${String(saved[key])}, not ${String(value)} (only epochs may change on resume)`,
+      );
     }
   }
   const config = { ...saved, ...overrides };
   const run = createRun(config);
   if (trainState.step !== trainState.epoch * run.stepsPerEpoch) {
-    throw new Error(`${op}: '${path}': metadata 'trainState.step' is ${trainState.step}, but ${trainState.epoch} epochs of ${run.stepsPerEpoch} steps are ${trainState.epoch * run.stepsPerEpoch}`);
+    throw new Error(
+      `${op}: '${path}': metadata 'trainState.step' is ${trainState.step}, but ${trainState.epoch} epochs of ${run.stepsPerEpoch} steps are ${
+        trainState.epoch * run.stepsPerEpoch
+      }`,
+    );
   }
   loadModule(path, run.method, { optimizer: run.optimizer });
   try {
@@ -226,7 +248,12 @@ export function trainRun(run: Run, options: TrainOptions = {}): TrainState {
 }
 
 /** What `trainSteps` yields: after each optimizer step, and after each epoch (its checkpoint written, if any). */
-export type TrainEvent = { kind: "step"; progress: Progress } | { kind: "epoch"; epoch: number; meanLoss: number; checkpoint: string | null };
+export type TrainEvent = { kind: "step"; progress: Progress } | {
+  kind: "epoch";
+  epoch: number;
+  meanLoss: number;
+  checkpoint: string | null;
+};
 
 /**
  * The loop of `trainRun`, one optimizer step at a time: it yields after every step and after every
@@ -257,7 +284,11 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
       const where = `at step ${state.step + 1} (epoch ${state.epoch + 1})`;
       for (const [field, images] of [["view1", batch.view1], ["view2", batch.view2], ["images", batch.images]] as const) {
         const index = images === undefined ? -1 : images.findIndex((x) => !Number.isFinite(x));
-        if (index >= 0) throw new Error(`train: the batch's ${field} holds ${images![index]} at flat index ${index} ${where}: the data is broken, not the model`);
+        if (index >= 0) {
+          throw new Error(
+            `train: the batch's ${field} holds ${images![index]} at flat index ${index} ${where}: the data is broken, not the model`,
+          );
+        }
       }
       let loss: Tensor;
       try {
@@ -273,18 +304,36 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
       loss.backward();
       for (const [name, parameter] of trainable) {
         const bad = parameter.grad === null ? null : firstNonFinite(parameter.grad);
-        if (bad !== null) throw new Error(`train: the gradient of '${name}' became ${bad.value} (flat index ${bad.index}) ${where}, the loss was ${value}; ${nonFiniteHint(run, "gradient")}`);
+        if (bad !== null) {
+          throw new Error(
+            `train: the gradient of '${name}' became ${bad.value} (flat index ${bad.index}) ${where}, the loss was ${value}; ${
+              nonFiniteHint(run, "gradient")
+            }`,
+          );
+        }
       }
       const lr = schedule(state.step);
       for (const group of optimizer.paramGroups) group.lr = lr;
       optimizer.step();
       for (const [name, parameter] of trainable) {
         const bad = firstNonFinite(parameter);
-        if (bad !== null) throw new Error(`train: parameter '${name}' became ${bad.value} (flat index ${bad.index}) in the update ${where}, its gradient was finite; ${nonFiniteHint(run, "update")}`);
+        if (bad !== null) {
+          throw new Error(
+            `train: parameter '${name}' became ${bad.value} (flat index ${bad.index}) in the update ${where}, its gradient was finite; ${
+              nonFiniteHint(run, "update")
+            }`,
+          );
+        }
         // Adam's second moment is g²: a finite gradient above √max overflows it (and the checkpoint would not load).
         for (const [stateKey, moment] of Object.entries(optimizer.state.get(parameter) ?? {})) {
           const badMoment = typeof moment === "number" ? null : firstNonFinite(moment);
-          if (badMoment !== null) throw new Error(`train: the optimizer's ${stateKey} of '${name}' became ${badMoment.value} (flat index ${badMoment.index}) ${where}, its gradient was finite; ${nonFiniteHint(run, "moment")}`);
+          if (badMoment !== null) {
+            throw new Error(
+              `train: the optimizer's ${stateKey} of '${name}' became ${badMoment.value} (flat index ${badMoment.index}) ${where}, its gradient was finite; ${
+                nonFiniteHint(run, "moment")
+              }`,
+            );
+          }
         }
       }
       state.step += 1;
@@ -343,10 +392,16 @@ export function nonFiniteHint(run: Run, what: "loss" | "gradient" | "moment" | "
   if (tau !== undefined && what !== "update") {
     const scale = what === "loss" ? 1 / tau : 1 / (tau * tau);
     if (scale > max) {
-      const term = what === "loss" ? `the logits scale as 1/τ = ${(1 / tau).toExponential(2)}` : `the gradients scale as 1/τ and Adam's second moment as 1/τ² = ${scale.toExponential(2)}`;
-      return `--temperature ${tau} is too small for ${dtype}: ${term}, above its largest value ${max.toExponential(2)}; use a larger --temperature (the default is ${DEFAULT_TEMPERATURE[config.method]}), a lower --lr will not help`;
+      const term = what === "loss"
+        ? `the logits scale as 1/τ = ${(1 / tau).toExponential(2)}`
+        : `the gradients scale as 1/τ and Adam's second moment as 1/τ² = ${scale.toExponential(2)}`;
+      return `--temperature ${tau} is too small for ${dtype}: ${term}, above its largest value ${
+        max.toExponential(2)
+      }; use a larger --temperature (the default is ${DEFAULT_TEMPERATURE[config.method]}), a lower --lr will not help`;
     }
   }
   if (what === "update") return `the update overflowed: try a lower --lr (this run's is ${config.lr})`;
-  return `the inputs and the parameters were finite, so the ${what === "loss" ? "forward pass" : "backward pass"} overflowed (exploding activations or gradients): try a lower --lr (this run's is ${config.lr})`;
+  return `the inputs and the parameters were finite, so the ${
+    what === "loss" ? "forward pass" : "backward pass"
+  } overflowed (exploding activations or gradients): try a lower --lr (this run's is ${config.lr})`;
 }

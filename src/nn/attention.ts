@@ -166,7 +166,9 @@ export class MultiheadAttention extends Module {
     const E = this.embedDim, H = this.numHeads, d = this.headDim;
     for (const [label, t] of [["query", query], ["key", key], ["value", value]] as const) {
       if (t.ndim !== 3 || t.shape[2] !== E) {
-        throw new Error(`${name}: ${label} must be ${this.batchFirst ? "(B, L, E)" : "(L, B, E)"} with E = ${E}, got shape ${shapeToString(t.shape)}`);
+        throw new Error(
+          `${name}: ${label} must be ${this.batchFirst ? "(B, L, E)" : "(L, B, E)"} with E = ${E}, got shape ${shapeToString(t.shape)}`,
+        );
       }
       checkDtype(name, t, this.inProjWeight);
     }
@@ -176,7 +178,11 @@ export class MultiheadAttention extends Module {
     const [B, T] = q.shape;
     const S = k.shape[1];
     if (k.shape[0] !== B || v.shape[0] !== B || v.shape[1] !== S) {
-      throw new Error(`${name}: query ${shapeToString(query.shape)}, key ${shapeToString(key.shape)} and value ${shapeToString(value.shape)} disagree on batch or sequence sizes`);
+      throw new Error(
+        `${name}: query ${shapeToString(query.shape)}, key ${shapeToString(key.shape)} and value ${
+          shapeToString(value.shape)
+        } disagree on batch or sequence sizes`,
+      );
     }
     const masks: Tensor[] = [];
     const padding = options.keyPaddingMask ?? null;
@@ -192,7 +198,9 @@ export class MultiheadAttention extends Module {
       else if (attnMask.ndim === 3 && attnMask.shape[0] === B * H && attnMask.shape[1] === T && attnMask.shape[2] === S) {
         masks.push(reshape(attnMask.detach(), [B, H, T, S]));
       } else {
-        throw new Error(`${name}: attnMask must be (T, S) = [${T}, ${S}] or (B·H, T, S) = [${B * H}, ${T}, ${S}], got ${shapeToString(attnMask.shape)}`);
+        throw new Error(
+          `${name}: attnMask must be (T, S) = [${T}, ${S}] or (B·H, T, S) = [${B * H}, ${T}, ${S}], got ${shapeToString(attnMask.shape)}`,
+        );
       }
     }
 

@@ -59,7 +59,15 @@ export interface BatchNormFunctionalOptions {
  * F.batch_norm over channels (dim 1) of x: (N, C, …). See the file header for the formulas.
  */
 export const batchNorm = defineOp("batchNorm", (x: Tensor, options: BatchNormFunctionalOptions): Recordable | Unchanged => {
-  checkOptions("batchNorm", options, { training: true, momentum: true, eps: true, weight: "nullable", bias: "nullable", runningMean: "nullable", runningVar: "nullable" });
+  checkOptions("batchNorm", options, {
+    training: true,
+    momentum: true,
+    eps: true,
+    weight: "nullable",
+    bias: "nullable",
+    runningMean: "nullable",
+    runningVar: "nullable",
+  });
   const op = "batchNorm";
   if (x.ndim < 2) throw new Error(`${op}: input must be (N, C, …), got shape ${shapeToString(x.shape)}`);
   const eps = options.eps ?? 1e-5;
@@ -73,7 +81,9 @@ export const batchNorm = defineOp("batchNorm", (x: Tensor, options: BatchNormFun
   const M = N * spatial; // values per channel
   for (const [name, t] of [["weight", weight], ["bias", bias], ["runningMean", runningMean], ["runningVar", runningVar]] as const) {
     if (t !== null && (t.ndim !== 1 || t.shape[0] !== C)) {
-      throw new Error(`${op}: ${name} has shape ${shapeToString(t.shape)} but the input ${shapeToString(x.shape)} has C = ${C} channels (dim 1)`);
+      throw new Error(
+        `${op}: ${name} has shape ${shapeToString(t.shape)} but the input ${shapeToString(x.shape)} has C = ${C} channels (dim 1)`,
+      );
     }
     if (t !== null && t.dtype !== x.dtype) throw new Error(`${op}: ${name} is ${t.dtype} but the input is ${x.dtype}`);
   }
@@ -142,52 +152,56 @@ export const batchNorm = defineOp("batchNorm", (x: Tensor, options: BatchNormFun
   }
 
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  return { output: out, inputs: inputs, backward: (g) => {
-    const { data: gs, offset: go } = contiguousData(g);
-    // Per channel: Σ ḡ and Σ ḡ·x̂.
-    const sumG = new Float64Array(C);
-    const sumGX = new Float64Array(C);
-    for (let n = 0; n < N; n++) {
-      for (let c = 0; c < C; c++) {
-        const base = (n * C + c) * spatial;
-        const mu = mean[c], inv = invStd[c];
-        let a = 0, b = 0;
-        for (let s = 0; s < spatial; s++) {
-          const gv = gs[go + base + s];
-          a += gv;
-          b += gv * (xs[xo + base + s] - mu) * inv;
-        }
-        sumG[c] += a;
-        sumGX[c] += b;
-      }
-    }
-    let gradX: Tensor | null = null;
-    if (x.requiresGrad) {
-      gradX = emptyTensor(x.dtype, x.shape);
-      const dx = gradX.storage.data;
+  return {
+    output: out,
+    inputs: inputs,
+    backward: (g) => {
+      const { data: gs, offset: go } = contiguousData(g);
+      // Per channel: Σ ḡ and Σ ḡ·x̂.
+      const sumG = new Float64Array(C);
+      const sumGX = new Float64Array(C);
       for (let n = 0; n < N; n++) {
         for (let c = 0; c < C; c++) {
           const base = (n * C + c) * spatial;
           const mu = mean[c], inv = invStd[c];
-          const scale = inv * (gamma ? gamma.data[gamma.offset + c] : 1); // γ/√(σ² + eps)
-          if (useBatchStats) {
-            // γ·invStd·(ḡ − Σḡ/M − x̂·Σḡx̂/M)
-            const meanG = sumG[c] / M, meanGX = sumGX[c] / M;
-            for (let s = 0; s < spatial; s++) {
-              const xhat = (xs[xo + base + s] - mu) * inv;
-              dx[base + s] = scale * (gs[go + base + s] - meanG - xhat * meanGX);
+          let a = 0, b = 0;
+          for (let s = 0; s < spatial; s++) {
+            const gv = gs[go + base + s];
+            a += gv;
+            b += gv * (xs[xo + base + s] - mu) * inv;
+          }
+          sumG[c] += a;
+          sumGX[c] += b;
+        }
+      }
+      let gradX: Tensor | null = null;
+      if (x.requiresGrad) {
+        gradX = emptyTensor(x.dtype, x.shape);
+        const dx = gradX.storage.data;
+        for (let n = 0; n < N; n++) {
+          for (let c = 0; c < C; c++) {
+            const base = (n * C + c) * spatial;
+            const mu = mean[c], inv = invStd[c];
+            const scale = inv * (gamma ? gamma.data[gamma.offset + c] : 1); // γ/√(σ² + eps)
+            if (useBatchStats) {
+              // γ·invStd·(ḡ − Σḡ/M − x̂·Σḡx̂/M)
+              const meanG = sumG[c] / M, meanGX = sumGX[c] / M;
+              for (let s = 0; s < spatial; s++) {
+                const xhat = (xs[xo + base + s] - mu) * inv;
+                dx[base + s] = scale * (gs[go + base + s] - meanG - xhat * meanGX);
+              }
+            } else {
+              for (let s = 0; s < spatial; s++) dx[base + s] = scale * gs[go + base + s];
             }
-          } else {
-            for (let s = 0; s < spatial; s++) dx[base + s] = scale * gs[go + base + s];
           }
         }
       }
-    }
-    const grads: (Tensor | null)[] = [gradX];
-    if (weight) grads.push(Tensor.fromTypedArray(castTo(x.dtype, sumGX), [C])); // ∂L/∂γ = Σ ḡ·x̂
-    if (bias) grads.push(Tensor.fromTypedArray(castTo(x.dtype, sumG), [C])); // ∂L/∂β = Σ ḡ
-    return grads;
-  } };
+      const grads: (Tensor | null)[] = [gradX];
+      if (weight) grads.push(Tensor.fromTypedArray(castTo(x.dtype, sumGX), [C])); // ∂L/∂γ = Σ ḡ·x̂
+      if (bias) grads.push(Tensor.fromTypedArray(castTo(x.dtype, sumG), [C])); // ∂L/∂β = Σ ḡ
+      return grads;
+    },
+  };
 });
 
 /** Buffers updated in place must be contiguous views; the write bumps their version. */
@@ -266,7 +280,9 @@ export abstract class BatchNorm extends Module {
       throw new Error(`${name}: expected ${this.layout} input, got shape ${shapeToString(x.shape)}`);
     }
     if (x.shape[1] !== this.numFeatures) {
-      throw new Error(`${name}: input of shape ${shapeToString(x.shape)} has ${x.shape[1]} channels (dim 1), expected numFeatures = ${this.numFeatures}`);
+      throw new Error(
+        `${name}: input of shape ${shapeToString(x.shape)} has ${x.shape[1]} channels (dim 1), expected numFeatures = ${this.numFeatures}`,
+      );
     }
     if (this.weight) checkDtype(name, x, this.weight);
     else if (this.trackRunningStats) checkDtype(name, x, this.getBuffer("runningMean"));

@@ -43,7 +43,9 @@ export type Pair = number | readonly [number, number];
 export function pair(owner: string, name: string, value: Pair, min: number): [number, number] {
   const [a, b] = typeof value === "number" ? [value, value] : value;
   for (const v of [a, b]) {
-    if (!Number.isInteger(v) || v < min) throw new Error(`${owner}: ${name} must be an integer ≥ ${min} (or a pair of them), got ${String(value)}`);
+    if (!Number.isInteger(v) || v < min) {
+      throw new Error(`${owner}: ${name} must be an integer ≥ ${min} (or a pair of them), got ${String(value)}`);
+    }
   }
   return [a, b];
 }
@@ -56,8 +58,18 @@ export interface WindowOptions {
 
 /** The geometry of a sliding window over an (H, W) image. */
 export interface Window {
-  kh: number; kw: number; sh: number; sw: number; ph: number; pw: number; dh: number; dw: number;
-  H: number; W: number; Hout: number; Wout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  H: number;
+  W: number;
+  Hout: number;
+  Wout: number;
 }
 
 export function slidingWindow(owner: string, H: number, W: number, kernelSize: Pair, options: WindowOptions): Window {
@@ -91,7 +103,15 @@ function validRange(j: number, outSize: number, inSize: number, stride: number, 
  * fields of N images of C×H×W (at xs[xo…]) into cols, (N, C·kh·kw, L) at cs[co…]. Entries that
  * fall in the padding are not written: cs must hold zeros there.
  */
-function im2col(xs: Float32Array | Float64Array, xo: number, cs: Float32Array | Float64Array, co: number, N: number, C: number, w: Window): void {
+function im2col(
+  xs: Float32Array | Float64Array,
+  xo: number,
+  cs: Float32Array | Float64Array,
+  co: number,
+  N: number,
+  C: number,
+  w: Window,
+): void {
   const { kh, kw, sh, sw, ph, pw, dh, dw, H, W, Hout, Wout } = w;
   const L = Hout * Wout;
   const rowsPerImage = C * kh * kw;
@@ -122,7 +142,15 @@ function im2col(xs: Float32Array | Float64Array, xo: number, cs: Float32Array | 
  * The col2im scatter-add, shared by fold's forward, unfold's backward and conv2d's backward (the
  * adjoint of im2col): add each entry of cols (at cs[co…]) onto its pixel of xs (at xs[xo…]).
  */
-function col2im(cs: Float32Array | Float64Array, co: number, xs: Float32Array | Float64Array, xo: number, N: number, C: number, w: Window): void {
+function col2im(
+  cs: Float32Array | Float64Array,
+  co: number,
+  xs: Float32Array | Float64Array,
+  xo: number,
+  N: number,
+  C: number,
+  w: Window,
+): void {
   const { kh, kw, sh, sw, ph, pw, dh, dw, H, W, Hout, Wout } = w;
   const L = Hout * Wout;
   const rowsPerImage = C * kh * kw;
@@ -156,16 +184,25 @@ export const unfold = defineOp("unfold", (x: Tensor, kernelSize: Pair, options: 
   const { data, offset } = contiguousData(x);
   const out = emptyTensor(x.dtype, [N, K, L]); // zeros: the padding stays 0
   im2col(data, offset, out.storage.data, 0, N, C, w);
-  return { output: out, inputs: [x], backward: (g) => {
-    const grad = emptyTensor(x.dtype, x.shape);
-    const upstream = contiguousData(g);
-    col2im(upstream.data, upstream.offset, grad.storage.data, 0, N, C, w);
-    return [grad];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const grad = emptyTensor(x.dtype, x.shape);
+      const upstream = contiguousData(g);
+      col2im(upstream.data, upstream.offset, grad.storage.data, 0, N, C, w);
+      return [grad];
+    },
+  };
 });
 
 /** F.fold: (N, C·kh·kw, L) → (N, C, H, W) with outputSize (H, W), summing overlaps. Gradient: unfold. */
-export const fold = defineOp("fold", (cols: Tensor, outputSize: Pair, kernelSize: Pair, options: WindowOptions = {}): Recordable | Unchanged => {
+export const fold = defineOp("fold", (
+  cols: Tensor,
+  outputSize: Pair,
+  kernelSize: Pair,
+  options: WindowOptions = {},
+): Recordable | Unchanged => {
   checkOptions("fold", options, { stride: true, padding: true, dilation: true });
   if (cols.ndim !== 3) throw new Error(`fold: input must be (N, C·kh·kw, L), got shape ${shapeToString(cols.shape)}`);
   const [H, W] = pair("fold", "outputSize", outputSize, 1);
@@ -181,12 +218,16 @@ export const fold = defineOp("fold", (cols: Tensor, outputSize: Pair, kernelSize
   const { data, offset } = contiguousData(cols);
   const out = emptyTensor(cols.dtype, [N, C, H, W]);
   col2im(data, offset, out.storage.data, 0, N, C, w);
-  return { output: out, inputs: [cols], backward: (g) => {
-    const grad = emptyTensor(cols.dtype, cols.shape);
-    const upstream = contiguousData(g);
-    im2col(upstream.data, upstream.offset, grad.storage.data, 0, N, C, w);
-    return [grad];
-  } };
+  return {
+    output: out,
+    inputs: [cols],
+    backward: (g) => {
+      const grad = emptyTensor(cols.dtype, cols.shape);
+      const upstream = contiguousData(g);
+      im2col(upstream.data, upstream.offset, grad.storage.data, 0, N, C, w);
+      return [grad];
+    },
+  };
 });
 
 /**
@@ -204,14 +245,21 @@ export const fold = defineOp("fold", (cols: Tensor, outputSize: Pair, kernelSize
  *                           ∂L/∂b = Σ_{n, l} ḡ[n, :, l]
  * The gradient sums over images are accumulated in float64.
  */
-export const conv2d = defineOp("conv2d", (x: Tensor, weight: Tensor, bias: Tensor | null = null, options: WindowOptions = {}): Recordable | Unchanged => {
+export const conv2d = defineOp("conv2d", (
+  x: Tensor,
+  weight: Tensor,
+  bias: Tensor | null = null,
+  options: WindowOptions = {},
+): Recordable | Unchanged => {
   checkOptions("conv2d", options, { stride: true, padding: true, dilation: true });
   if (x.ndim !== 4) throw new Error(`conv2d: input must be (N, C, H, W), got shape ${shapeToString(x.shape)}`);
   if (weight.ndim !== 4) throw new Error(`conv2d: weight must be (Cout, C, kh, kw), got shape ${shapeToString(weight.shape)}`);
   const [N, C, H, W] = x.shape;
   const [Cout, Cin, kh, kw] = weight.shape;
   if (Cin !== C) {
-    throw new Error(`conv2d: input of shape ${shapeToString(x.shape)} has ${C} channels but weight ${shapeToString(weight.shape)} expects ${Cin}`);
+    throw new Error(
+      `conv2d: input of shape ${shapeToString(x.shape)} has ${C} channels but weight ${shapeToString(weight.shape)} expects ${Cin}`,
+    );
   }
   if (bias !== null && (bias.ndim !== 1 || bias.shape[0] !== Cout)) {
     throw new Error(`conv2d: bias of shape ${shapeToString(bias.shape)} does not match ${Cout} output channels`);
@@ -245,39 +293,43 @@ export const conv2d = defineOp("conv2d", (x: Tensor, weight: Tensor, bias: Tenso
   }
 
   const inputs = [x, weight, ...(bias ? [bias] : [])];
-  return { output: out, inputs: inputs, backward: (g) => {
-    const { data: gs, offset: go } = contiguousData(g);
-    const gradX = x.requiresGrad ? emptyTensor(x.dtype, x.shape) : null;
-    const gradW = weight.requiresGrad ? new Float64Array(Cout * K) : null; // Σ_n ḡ[n] · colsᵀ
-    const gradCols = x.requiresGrad ? new Float64Array(K * L) : null;
-    const transposedW = { data: ws, offset: wo, rowStride: 1, colStride: K }; // Wᵀ as (K, Cout)
-    const transposedCols = { data: cols, offset: 0, rowStride: 1, colStride: L }; // colsᵀ as (L, K)
-    for (let n = 0; n < N; n++) {
-      const upstream = { data: gs, offset: go + n * Cout * L, rowStride: L, colStride: 1 }; // ḡ[n] as (Cout, L)
-      if (gradW) {
-        im2col(xs, xo + n * imageSize, cols, 0, 1, C, w);
-        gemm(Cout, K, L, upstream, transposedCols, gradW, 0, true);
-      }
-      if (gradX && gradCols) {
-        gemm(K, L, Cout, transposedW, upstream, gradCols, 0, false);
-        col2im(gradCols, 0, gradX.storage.data, n * imageSize, 1, C, w);
-      }
-    }
-    const grads: (Tensor | null)[] = [gradX, gradW ? Tensor.fromTypedArray(castTo(x.dtype, gradW), weight.shape) : null];
-    if (bias) {
-      const gradB = new Float64Array(Cout);
+  return {
+    output: out,
+    inputs: inputs,
+    backward: (g) => {
+      const { data: gs, offset: go } = contiguousData(g);
+      const gradX = x.requiresGrad ? emptyTensor(x.dtype, x.shape) : null;
+      const gradW = weight.requiresGrad ? new Float64Array(Cout * K) : null; // Σ_n ḡ[n] · colsᵀ
+      const gradCols = x.requiresGrad ? new Float64Array(K * L) : null;
+      const transposedW = { data: ws, offset: wo, rowStride: 1, colStride: K }; // Wᵀ as (K, Cout)
+      const transposedCols = { data: cols, offset: 0, rowStride: 1, colStride: L }; // colsᵀ as (L, K)
       for (let n = 0; n < N; n++) {
-        for (let o = 0; o < Cout; o++) {
-          const row = go + (n * Cout + o) * L;
-          let total = 0;
-          for (let l = 0; l < L; l++) total += gs[row + l];
-          gradB[o] += total;
+        const upstream = { data: gs, offset: go + n * Cout * L, rowStride: L, colStride: 1 }; // ḡ[n] as (Cout, L)
+        if (gradW) {
+          im2col(xs, xo + n * imageSize, cols, 0, 1, C, w);
+          gemm(Cout, K, L, upstream, transposedCols, gradW, 0, true);
+        }
+        if (gradX && gradCols) {
+          gemm(K, L, Cout, transposedW, upstream, gradCols, 0, false);
+          col2im(gradCols, 0, gradX.storage.data, n * imageSize, 1, C, w);
         }
       }
-      grads.push(Tensor.fromTypedArray(castTo(x.dtype, gradB), [Cout]));
-    }
-    return grads;
-  } };
+      const grads: (Tensor | null)[] = [gradX, gradW ? Tensor.fromTypedArray(castTo(x.dtype, gradW), weight.shape) : null];
+      if (bias) {
+        const gradB = new Float64Array(Cout);
+        for (let n = 0; n < N; n++) {
+          for (let o = 0; o < Cout; o++) {
+            const row = go + (n * Cout + o) * L;
+            let total = 0;
+            for (let l = 0; l < L; l++) total += gs[row + l];
+            gradB[o] += total;
+          }
+        }
+        grads.push(Tensor.fromTypedArray(castTo(x.dtype, gradB), [Cout]));
+      }
+      return grads;
+    },
+  };
 });
 
 export interface Conv2dOptions extends WindowOptions {
@@ -324,6 +376,9 @@ export class Conv2d extends Module {
 
   forward(x: Tensor): Tensor {
     checkDtype("Conv2d", x, this.weight);
-    return forwardAs("Conv2d", () => conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
+    return forwardAs(
+      "Conv2d",
+      () => conv2d(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation }),
+    );
   }
 }

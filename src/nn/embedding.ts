@@ -27,7 +27,12 @@ import { checkOptions } from "../tensor/options.js";
  * F.embedding(indices, weight, paddingIdx): rows of `weight` at `indices`, with output shape
  * `shape` + (D). The gradient skips row `paddingIdx` (null: no padding row).
  */
-export const embedding = defineOp("embedding", (indices: IndexLike, weight: Tensor, shape: readonly number[], paddingIdx: number | null = null): Recordable | Unchanged => {
+export const embedding = defineOp("embedding", (
+  indices: IndexLike,
+  weight: Tensor,
+  shape: readonly number[],
+  paddingIdx: number | null = null,
+): Recordable | Unchanged => {
   const op = "embedding";
   if (weight.ndim !== 2) throw new Error(`${op}: weight must be (numEmbeddings, D), got shape ${shapeToString(weight.shape)}`);
   const [rowsInTable, D] = weight.shape;
@@ -42,19 +47,23 @@ export const embedding = defineOp("embedding", (indices: IndexLike, weight: Tens
     const from = offset + positions[j] * D;
     o.set(data.subarray(from, from + D), j * D);
   }
-  return { output: out, inputs: [weight], backward: (g) => {
-    const grad = emptyTensor(weight.dtype, weight.shape);
-    const gw = grad.storage.data;
-    const upstream = contiguousData(g);
-    for (let j = 0; j < positions.length; j++) {
-      const row = positions[j];
-      if (row === paddingIdx) continue; // the padding row receives no gradient
-      const from = upstream.offset + j * D;
-      const to = row * D;
-      for (let d = 0; d < D; d++) gw[to + d] += upstream.data[from + d];
-    }
-    return [grad];
-  } };
+  return {
+    output: out,
+    inputs: [weight],
+    backward: (g) => {
+      const grad = emptyTensor(weight.dtype, weight.shape);
+      const gw = grad.storage.data;
+      const upstream = contiguousData(g);
+      for (let j = 0; j < positions.length; j++) {
+        const row = positions[j];
+        if (row === paddingIdx) continue; // the padding row receives no gradient
+        const from = upstream.offset + j * D;
+        const to = row * D;
+        for (let d = 0; d < D; d++) gw[to + d] += upstream.data[from + d];
+      }
+      return [grad];
+    },
+  };
 });
 
 export interface EmbeddingOptions {
@@ -84,7 +93,9 @@ export class Embedding extends Module {
     this.paddingIdx = padding === null ? null : padding < 0 ? padding + numEmbeddings : padding;
     this.weight = emptyParameter([numEmbeddings, embeddingDim], checkDType("Embedding", options.dtype)); // (numEmbeddings, D)
     normal_(this.weight, 0, 1, generator);
-    if (this.paddingIdx !== null) mutableStorage(this.weight).data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+    if (this.paddingIdx !== null) {
+      mutableStorage(this.weight).data.fill(0, this.paddingIdx * embeddingDim, (this.paddingIdx + 1) * embeddingDim);
+    }
     this.registerParameter("weight", this.weight);
   }
 

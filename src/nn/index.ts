@@ -4,8 +4,16 @@
  */
 export * from "./module.js";
 export {
-  uniform_, normal_, constant_, zeros_, ones_, kaimingUniform_, xavierUniform_,
-  calculateFanInAndFanOut, calculateGain, type KaimingOptions,
+  uniform_,
+  normal_,
+  constant_,
+  zeros_,
+  ones_,
+  kaimingUniform_,
+  xavierUniform_,
+  calculateFanInAndFanOut,
+  calculateGain,
+  type KaimingOptions,
 } from "./init.js";
 export { Linear, type LinearOptions } from "./linear.js";
 export { Sequential, ModuleList, type TensorModule } from "./container.js";
@@ -18,10 +26,23 @@ export { Embedding, embedding, type EmbeddingOptions } from "./embedding.js";
 export { Dropout } from "./dropout.js";
 export { MultiheadAttention, maskedSoftmax, type MultiheadAttentionOptions, type AttentionOptions } from "./attention.js";
 export {
-  TransformerEncoderLayer, TransformerEncoder,
-  type TransformerEncoderLayerOptions, type TransformerEncoderLayerConfig, type TransformerEncoderOptions, type EncoderMasks,
+  TransformerEncoderLayer,
+  TransformerEncoder,
+  type TransformerEncoderLayerOptions,
+  type TransformerEncoderLayerConfig,
+  type TransformerEncoderOptions,
+  type EncoderMasks,
 } from "./transformer.js";
 export { PatchEmbedding, VisionTransformer, type PatchEmbeddingOptions, type VisionTransformerOptions } from "./vit.js";
 export { Conv2d, conv2d, unfold, fold, type Conv2dOptions, type WindowOptions, type Pair } from "./conv.js";
-export { MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, maxPool2d, avgPool2d, adaptiveAvgPool2d, type PoolOptions, type AvgPoolOptions } from "./pooling.js";
+export {
+  MaxPool2d,
+  AvgPool2d,
+  AdaptiveAvgPool2d,
+  maxPool2d,
+  avgPool2d,
+  adaptiveAvgPool2d,
+  type PoolOptions,
+  type AvgPoolOptions,
+} from "./pooling.js";
 export { toTorchKey, fromTorchKey, toTorchStateDict, fromTorchStateDict } from "./torch-keys.js";

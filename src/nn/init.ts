@@ -70,7 +70,9 @@ export function ones_(t: Tensor): Tensor {
 export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
   const shape = t.shape;
   if (shape.length < 2) {
-    throw new Error(`calculateFanInAndFanOut: fan in and fan out need a tensor with at least 2 dimensions, got shape ${shapeToString(shape)}`);
+    throw new Error(
+      `calculateFanInAndFanOut: fan in and fan out need a tensor with at least 2 dimensions, got shape ${shapeToString(shape)}`,
+    );
   }
   const receptiveField = shape.slice(2).reduce((p, d) => p * d, 1);
   return { fanIn: shape[1] * receptiveField, fanOut: shape[0] * receptiveField };

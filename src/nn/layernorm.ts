@@ -26,7 +26,13 @@ import { castTo, checkDtype, forwardAs } from "./util.js";
 import { checkOptions } from "../tensor/options.js";
 
 /** F.layer_norm(x, normalizedShape, weight, bias, eps). */
-export const layerNorm = defineOp("layerNorm", (x: Tensor, normalizedShape: readonly number[], weight: Tensor | null = null, bias: Tensor | null = null, eps: number = 1e-5): Recordable | Unchanged => {
+export const layerNorm = defineOp("layerNorm", (
+  x: Tensor,
+  normalizedShape: readonly number[],
+  weight: Tensor | null = null,
+  bias: Tensor | null = null,
+  eps: number = 1e-5,
+): Recordable | Unchanged => {
   const op = "layerNorm";
   const k = normalizedShape.length;
   if (k === 0 || x.ndim < k || !sameShape(x.shape.slice(x.ndim - k), normalizedShape)) {
@@ -67,39 +73,43 @@ export const layerNorm = defineOp("layerNorm", (x: Tensor, normalizedShape: read
   }
 
   const inputs = [x, ...(weight ? [weight] : []), ...(bias ? [bias] : [])];
-  return { output: out, inputs: inputs, backward: (g) => {
-    const { data: gs, offset: go } = contiguousData(g);
-    const gradX = x.requiresGrad ? emptyTensor(x.dtype, x.shape) : null;
-    const dx = gradX ? gradX.storage.data : null;
-    const dGamma = new Float64Array(D);
-    const dBeta = new Float64Array(D);
-    for (let r = 0; r < rows; r++) {
-      const base = r * D;
-      const mu = mean[r], inv = invStd[r];
-      let sumG = 0, sumGX = 0; // Σ ĝ and Σ ĝ·x̂ with ĝ = ḡ·γ
-      for (let d = 0; d < D; d++) {
-        const gv = gs[go + base + d];
-        const xhat = (xs[xo + base + d] - mu) * inv;
-        const ghat = gv * (gamma ? gamma.data[gamma.offset + d] : 1);
-        sumG += ghat;
-        sumGX += ghat * xhat;
-        dGamma[d] += gv * xhat;
-        dBeta[d] += gv;
-      }
-      if (dx) {
-        const meanG = sumG / D, meanGX = sumGX / D;
+  return {
+    output: out,
+    inputs: inputs,
+    backward: (g) => {
+      const { data: gs, offset: go } = contiguousData(g);
+      const gradX = x.requiresGrad ? emptyTensor(x.dtype, x.shape) : null;
+      const dx = gradX ? gradX.storage.data : null;
+      const dGamma = new Float64Array(D);
+      const dBeta = new Float64Array(D);
+      for (let r = 0; r < rows; r++) {
+        const base = r * D;
+        const mu = mean[r], inv = invStd[r];
+        let sumG = 0, sumGX = 0; // Σ ĝ and Σ ĝ·x̂ with ĝ = ḡ·γ
         for (let d = 0; d < D; d++) {
+          const gv = gs[go + base + d];
           const xhat = (xs[xo + base + d] - mu) * inv;
-          const ghat = gs[go + base + d] * (gamma ? gamma.data[gamma.offset + d] : 1);
-          dx[base + d] = inv * (ghat - meanG - xhat * meanGX);
+          const ghat = gv * (gamma ? gamma.data[gamma.offset + d] : 1);
+          sumG += ghat;
+          sumGX += ghat * xhat;
+          dGamma[d] += gv * xhat;
+          dBeta[d] += gv;
+        }
+        if (dx) {
+          const meanG = sumG / D, meanGX = sumGX / D;
+          for (let d = 0; d < D; d++) {
+            const xhat = (xs[xo + base + d] - mu) * inv;
+            const ghat = gs[go + base + d] * (gamma ? gamma.data[gamma.offset + d] : 1);
+            dx[base + d] = inv * (ghat - meanG - xhat * meanGX);
+          }
         }
       }
-    }
-    const grads: (Tensor | null)[] = [gradX];
-    if (weight) grads.push(Tensor.fromTypedArray(castTo(x.dtype, dGamma), normalizedShape.slice()));
-    if (bias) grads.push(Tensor.fromTypedArray(castTo(x.dtype, dBeta), normalizedShape.slice()));
-    return grads;
-  } };
+      const grads: (Tensor | null)[] = [gradX];
+      if (weight) grads.push(Tensor.fromTypedArray(castTo(x.dtype, dGamma), normalizedShape.slice()));
+      if (bias) grads.push(Tensor.fromTypedArray(castTo(x.dtype, dBeta), normalizedShape.slice()));
+      return grads;
+    },
+  };
 });
 
 export interface LayerNormOptions {

@@ -48,7 +48,15 @@ export class MLP extends Sequential {
 
   constructor(sizes: readonly number[], options: MLPOptions) {
     super();
-    checkOptions("MLP", options, { activation: true, batchNorm: true, lastActivation: true, lastBatchNorm: true, bias: true, dtype: true, generator: true });
+    checkOptions("MLP", options, {
+      activation: true,
+      batchNorm: true,
+      lastActivation: true,
+      lastBatchNorm: true,
+      bias: true,
+      dtype: true,
+      generator: true,
+    });
     if (!Array.isArray(sizes) || sizes.length < 2) {
       throw new Error(`MLP: sizes must list at least the input and output sizes, got [${String(sizes)}]`);
     }

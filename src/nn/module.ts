@@ -158,11 +158,15 @@ export abstract class Module {
       if (!source) continue;
       if (!sameShape(source.shape, target.shape)) {
         throw new Error(
-          `${this.constructor.name}.loadStateDict: '${name}' has shape ${shapeToString(source.shape)} in the state dict but ${shapeToString(target.shape)} in the model`,
+          `${this.constructor.name}.loadStateDict: '${name}' has shape ${shapeToString(source.shape)} in the state dict but ${
+            shapeToString(target.shape)
+          } in the model`,
         );
       }
       if (source.dtype !== target.dtype) {
-        throw new Error(`${this.constructor.name}.loadStateDict: '${name}' is ${source.dtype} in the state dict but ${target.dtype} in the model`);
+        throw new Error(
+          `${this.constructor.name}.loadStateDict: '${name}' is ${source.dtype} in the state dict but ${target.dtype} in the model`,
+        );
       }
     }
     for (const [name, target] of own) {

@@ -90,13 +90,17 @@ export const maxPool2d = defineOp("maxPool2d", (x: Tensor, kernelSize: Pair, opt
       }
     }
   }
-  return { output: out, inputs: [x], backward: (g) => {
-    const grad = emptyTensor(x.dtype, x.shape);
-    const gx = grad.storage.data;
-    const upstream = contiguousData(g);
-    for (let k = 0; k < argmax.length; k++) if (argmax[k] >= 0) gx[argmax[k]] += upstream.data[upstream.offset + k];
-    return [grad];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const grad = emptyTensor(x.dtype, x.shape);
+      const gx = grad.storage.data;
+      const upstream = contiguousData(g);
+      for (let k = 0; k < argmax.length; k++) if (argmax[k] >= 0) gx[argmax[k]] += upstream.data[upstream.offset + k];
+      return [grad];
+    },
+  };
 });
 
 export interface AvgPoolOptions extends Omit<PoolOptions, "dilation"> {
@@ -140,24 +144,28 @@ export const avgPool2d = defineOp("avgPool2d", (x: Tensor, kernelSize: Pair, opt
       }
     }
   }
-  return { output: out, inputs: [x], backward: (g) => {
-    const grad = emptyTensor(x.dtype, x.shape);
-    const gx = grad.storage.data;
-    const upstream = contiguousData(g);
-    for (let plane = 0; plane < planes; plane++) {
-      const image = plane * H * W;
-      const source = upstream.offset + plane * Hout * Wout;
-      for (let oh = 0; oh < Hout; oh++) {
-        for (let ow = 0; ow < Wout; ow++) {
-          const share = upstream.data[source + oh * Wout + ow] / divisor[oh * Wout + ow];
-          for (let ih = rows.start[oh]; ih < rows.end[oh]; ih++) {
-            for (let iw = cols.start[ow]; iw < cols.end[ow]; iw++) gx[image + ih * W + iw] += share;
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const grad = emptyTensor(x.dtype, x.shape);
+      const gx = grad.storage.data;
+      const upstream = contiguousData(g);
+      for (let plane = 0; plane < planes; plane++) {
+        const image = plane * H * W;
+        const source = upstream.offset + plane * Hout * Wout;
+        for (let oh = 0; oh < Hout; oh++) {
+          for (let ow = 0; ow < Wout; ow++) {
+            const share = upstream.data[source + oh * Wout + ow] / divisor[oh * Wout + ow];
+            for (let ih = rows.start[oh]; ih < rows.end[oh]; ih++) {
+              for (let iw = cols.start[ow]; iw < cols.end[ow]; iw++) gx[image + ih * W + iw] += share;
+            }
           }
         }
       }
-    }
-    return [grad];
-  } };
+      return [grad];
+    },
+  };
 });
 
 /** For each output index, the kernel taps t (first ≤ t < last) with 0 ≤ o·stride − pad + t·dilation < size. */
@@ -221,24 +229,28 @@ export const adaptiveAvgPool2d = defineOp("adaptiveAvgPool2d", (x: Tensor, outpu
       }
     }
   }
-  return { output: out, inputs: [x], backward: (g) => {
-    const grad = emptyTensor(x.dtype, x.shape);
-    const gx = grad.storage.data;
-    const upstream = contiguousData(g);
-    for (let plane = 0; plane < planes; plane++) {
-      const image = plane * H * W;
-      for (let oh = 0; oh < Hout; oh++) {
-        for (let ow = 0; ow < Wout; ow++) {
-          const count = (rows.end[oh] - rows.start[oh]) * (cols.end[ow] - cols.start[ow]);
-          const share = upstream.data[upstream.offset + (plane * Hout + oh) * Wout + ow] / count;
-          for (let ih = rows.start[oh]; ih < rows.end[oh]; ih++) {
-            for (let iw = cols.start[ow]; iw < cols.end[ow]; iw++) gx[image + ih * W + iw] += share;
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const grad = emptyTensor(x.dtype, x.shape);
+      const gx = grad.storage.data;
+      const upstream = contiguousData(g);
+      for (let plane = 0; plane < planes; plane++) {
+        const image = plane * H * W;
+        for (let oh = 0; oh < Hout; oh++) {
+          for (let ow = 0; ow < Wout; ow++) {
+            const count = (rows.end[oh] - rows.start[oh]) * (cols.end[ow] - cols.start[ow]);
+            const share = upstream.data[upstream.offset + (plane * Hout + oh) * Wout + ow] / count;
+            for (let ih = rows.start[oh]; ih < rows.end[oh]; ih++) {
+              for (let iw = cols.start[ow]; iw < cols.end[ow]; iw++) gx[image + ih * W + iw] += share;
+            }
           }
         }
       }
-    }
-    return [grad];
-  } };
+      return [grad];
+    },
+  };
 });
 
 export class MaxPool2d extends Module {
@@ -249,7 +261,10 @@ export class MaxPool2d extends Module {
     this.stride = stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    return forwardAs("MaxPool2d", () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation }));
+    return forwardAs(
+      "MaxPool2d",
+      () => maxPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, dilation: this.dilation }),
+    );
   }
 }
 
@@ -261,7 +276,10 @@ export class AvgPool2d extends Module {
     this.stride = stride ?? kernelSize;
   }
   forward(x: Tensor): Tensor {
-    return forwardAs("AvgPool2d", () => avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }));
+    return forwardAs(
+      "AvgPool2d",
+      () => avgPool2d(x, this.kernelSize, { stride: this.stride, padding: this.padding, countIncludePad: this.countIncludePad }),
+    );
   }
 }
 

@@ -82,7 +82,17 @@ export class TransformerEncoderLayer extends Module {
 
   constructor(dModel: number, nHead: number, options: TransformerEncoderLayerOptions) {
     super();
-    checkOptions("TransformerEncoderLayer", options, { dimFeedforward: true, dropout: true, activation: true, normFirst: true, layerNormEps: true, batchFirst: true, bias: true, dtype: true, generator: true });
+    checkOptions("TransformerEncoderLayer", options, {
+      dimFeedforward: true,
+      dropout: true,
+      activation: true,
+      normFirst: true,
+      layerNormEps: true,
+      batchFirst: true,
+      bias: true,
+      dtype: true,
+      generator: true,
+    });
     const generator = requireGenerator("TransformerEncoderLayer", options?.generator);
     checkFeatures("TransformerEncoderLayer", { dModel, nHead });
     this.dModel = dModel;
@@ -98,7 +108,10 @@ export class TransformerEncoderLayer extends Module {
     const bias = options.bias ?? true;
     const eps = options.layerNormEps ?? 1e-5;
     // Registration order = torch's: self_attn, linear1, dropout, linear2, norm1, norm2, dropout1, dropout2.
-    this.selfAttn = this.registerModule("selfAttn", new MultiheadAttention(dModel, nHead, { batchFirst: options.batchFirst ?? true, bias, dropout: p, dtype, generator }));
+    this.selfAttn = this.registerModule(
+      "selfAttn",
+      new MultiheadAttention(dModel, nHead, { batchFirst: options.batchFirst ?? true, bias, dropout: p, dtype, generator }),
+    );
     this.linear1 = this.registerModule("linear1", new Linear(dModel, this.dimFeedforward, { bias, dtype, generator }));
     this.dropout = this.registerModule("dropout", new Dropout(p, generator));
     this.linear2 = this.registerModule("linear2", new Linear(this.dimFeedforward, dModel, { bias, dtype, generator }));
@@ -157,7 +170,11 @@ export class TransformerEncoder extends Module {
    * `layer`: a factory (index → a fresh layer) or a config from which numLayers layers are built
    * in order (each drawing its own init from the config's generator).
    */
-  constructor(layer: ((index: number) => TransformerEncoderLayer) | TransformerEncoderLayerConfig, numLayers: number, options: TransformerEncoderOptions = {}) {
+  constructor(
+    layer: ((index: number) => TransformerEncoderLayer) | TransformerEncoderLayerConfig,
+    numLayers: number,
+    options: TransformerEncoderOptions = {},
+  ) {
     super();
     checkOptions("TransformerEncoder", options, { norm: "nullable" });
     checkFeatures("TransformerEncoder", { numLayers });
@@ -169,7 +186,9 @@ export class TransformerEncoder extends Module {
     const layers = new ModuleList<TransformerEncoderLayer>();
     for (let i = 0; i < numLayers; i++) {
       const built = build(i);
-      if (!(built instanceof TransformerEncoderLayer)) throw new Error(`TransformerEncoder: the layer factory returned ${String(built)} for layer ${i}, not a TransformerEncoderLayer`);
+      if (!(built instanceof TransformerEncoderLayer)) {
+        throw new Error(`TransformerEncoder: the layer factory returned ${String(built)} for layer ${i}, not a TransformerEncoderLayer`);
+      }
       layers.append(built);
     }
     this.layers = this.registerModule("layers", layers);

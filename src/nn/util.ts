@@ -14,7 +14,11 @@ export function checkFeatures(owner: string, sizes: Record<string, number>): voi
 /** The input must have the module's dtype (convert with .to(dtype) or build the module with { dtype }). */
 export function checkDtype(owner: string, x: Tensor, like: Tensor): void {
   if (x.dtype !== like.dtype) {
-    throw new Error(`${owner}: input is ${x.dtype} (shape ${shapeToString(x.shape)}) but the module's parameters are ${like.dtype}; convert with .to("${like.dtype}") or build the module with { dtype: "${x.dtype}" }`);
+    throw new Error(
+      `${owner}: input is ${x.dtype} (shape ${
+        shapeToString(x.shape)
+      }) but the module's parameters are ${like.dtype}; convert with .to("${like.dtype}") or build the module with { dtype: "${x.dtype}" }`,
+    );
   }
 }
 

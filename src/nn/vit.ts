@@ -63,13 +63,26 @@ export class PatchEmbedding extends Module {
 
   constructor(options: PatchEmbeddingOptions) {
     super();
-    checkOptions("PatchEmbedding", options, { embedDim: true, imageSize: true, patchSize: true, inChannels: true, classToken: true, dtype: true, generator: true });
+    checkOptions("PatchEmbedding", options, {
+      embedDim: true,
+      imageSize: true,
+      patchSize: true,
+      inChannels: true,
+      classToken: true,
+      dtype: true,
+      generator: true,
+    });
     const generator = requireGenerator("PatchEmbedding", options?.generator);
     this.imageSize = options.imageSize ?? DEFAULT_IMAGE_SIZE;
     this.patchSize = options.patchSize ?? 7;
     this.inChannels = options.inChannels ?? 1;
     this.embedDim = options.embedDim;
-    checkFeatures("PatchEmbedding", { imageSize: this.imageSize, patchSize: this.patchSize, inChannels: this.inChannels, embedDim: this.embedDim });
+    checkFeatures("PatchEmbedding", {
+      imageSize: this.imageSize,
+      patchSize: this.patchSize,
+      inChannels: this.inChannels,
+      embedDim: this.embedDim,
+    });
     if (this.patchSize < 1 || this.imageSize % this.patchSize !== 0) {
       throw new Error(`PatchEmbedding: imageSize (${this.imageSize}) must be a multiple of patchSize (${this.patchSize})`);
     }
@@ -129,17 +142,41 @@ export class VisionTransformer extends Module {
 
   constructor(options: VisionTransformerOptions) {
     super();
-    checkOptions("VisionTransformer", options, { embedDim: true, depth: true, numHeads: true, imageSize: true, patchSize: true, inChannels: true, mlpRatio: true, dropout: true, activation: true, pool: true, numClasses: true, dtype: true, generator: true });
+    checkOptions("VisionTransformer", options, {
+      embedDim: true,
+      depth: true,
+      numHeads: true,
+      imageSize: true,
+      patchSize: true,
+      inChannels: true,
+      mlpRatio: true,
+      dropout: true,
+      activation: true,
+      pool: true,
+      numClasses: true,
+      dtype: true,
+      generator: true,
+    });
     const generator = requireGenerator("VisionTransformer", options?.generator);
     this.pool = options.pool ?? "cls";
-    if (this.pool !== "cls" && this.pool !== "mean") throw new Error(`VisionTransformer: pool must be "cls" or "mean", got "${String(this.pool)}"`);
+    if (this.pool !== "cls" && this.pool !== "mean") {
+      throw new Error(`VisionTransformer: pool must be "cls" or "mean", got "${String(this.pool)}"`);
+    }
     const { embedDim, depth, numHeads } = options;
     const dtype = checkDType("VisionTransformer", options.dtype);
     this.embedDim = embedDim;
-    this.patchEmbed = this.registerModule("patchEmbed", new PatchEmbedding({
-      embedDim, imageSize: options.imageSize, patchSize: options.patchSize, inChannels: options.inChannels,
-      classToken: this.pool === "cls", dtype, generator,
-    }));
+    this.patchEmbed = this.registerModule(
+      "patchEmbed",
+      new PatchEmbedding({
+        embedDim,
+        imageSize: options.imageSize,
+        patchSize: options.patchSize,
+        inChannels: options.inChannels,
+        classToken: this.pool === "cls",
+        dtype,
+        generator,
+      }),
+    );
     const layerOptions = {
       dimFeedforward: Math.round((options.mlpRatio ?? 4) * embedDim),
       dropout: options.dropout ?? 0,
@@ -148,9 +185,14 @@ export class VisionTransformer extends Module {
       dtype,
       generator,
     };
-    this.encoder = this.registerModule("encoder", new TransformerEncoder(
-      () => new TransformerEncoderLayer(embedDim, numHeads, layerOptions), depth, { norm: new LayerNorm(embedDim, { dtype }) },
-    ));
+    this.encoder = this.registerModule(
+      "encoder",
+      new TransformerEncoder(
+        () => new TransformerEncoderLayer(embedDim, numHeads, layerOptions),
+        depth,
+        { norm: new LayerNorm(embedDim, { dtype }) },
+      ),
+    );
     const numClasses = options.numClasses ?? 0;
     this.head = this.registerModule("head", numClasses > 0 ? new Linear(embedDim, numClasses, { dtype, generator }) : new Identity());
   }

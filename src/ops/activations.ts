@@ -50,14 +50,18 @@ export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
     const v = data[offset + i];
     o[i] = v <= 0 ? 0 : v;
   }
-  return { output: out, inputs: [x], backward: (g) => {
-    // One pass: ∂L/∂x_i = g_i where out_i > 0 or NaN (the hot path of every MLP and conv encoder).
-    const upstream = contiguousData(g);
-    const grad = emptyTensor(x.dtype, x.shape);
-    const gd = grad.storage.data;
-    for (let i = 0; i < gd.length; i++) gd[i] = o[i] <= 0 ? 0 : upstream.data[upstream.offset + i];
-    return [grad];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      // One pass: ∂L/∂x_i = g_i where out_i > 0 or NaN (the hot path of every MLP and conv encoder).
+      const upstream = contiguousData(g);
+      const grad = emptyTensor(x.dtype, x.shape);
+      const gd = grad.storage.data;
+      for (let i = 0; i < gd.length; i++) gd[i] = o[i] <= 0 ? 0 : upstream.data[upstream.offset + i];
+      return [grad];
+    },
+  };
 });
 
 // gelu(x) = x·Φ(x) (exact, erf form, as F.gelu's default):  ∂/∂x = Φ(x) + x·φ(x)
@@ -65,7 +69,11 @@ export const gelu = defineOp("gelu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("gelu", a);
   const out = mapValues(x, (v) => v * normalCdf(v));
   const inverseSqrt2Pi = 1 / Math.sqrt(2 * Math.PI);
-  return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(x, (v) => normalCdf(v) + v * inverseSqrt2Pi * Math.exp(-0.5 * v * v)))] };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => [mul(g, mapValues(x, (v) => normalCdf(v) + v * inverseSqrt2Pi * Math.exp(-0.5 * v * v)))],
+  };
 });
 
 /**
@@ -107,10 +115,14 @@ export const logsumexp = defineOp("logsumexp", (a: Tensor, dim: number, keepdim:
   const axis = normalizeAxis("logsumexp", dim, x.ndim);
   const kept = logSumExpKeep(x, axis);
   const out = keepdim ? kept : reshape(kept, x.shape.filter((_, i) => i !== axis));
-  return { output: out, inputs: [x], backward: (g) => {
-    const probabilities = expShifted(x, kept);
-    return [mul(expand(reshape(g, kept.shape), x.shape), probabilities)];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const probabilities = expShifted(x, kept);
+      return [mul(expand(reshape(g, kept.shape), x.shape), probabilities)];
+    },
+  };
 });
 
 /** exp(x − shift) with shift broadcast along the reduced axis. */

@@ -49,10 +49,14 @@ export const mul = defineOp("mul", (a: TensorLike, b: TensorLike): Recordable | 
 // a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
 export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div);
-  return { output: out, inputs: [x, y], backward: (g) => [
-    x.requiresGrad ? div(g, y) : null,
-    y.requiresGrad ? neg(mul(g, div(out, y))) : null,
-  ] };
+  return {
+    output: out,
+    inputs: [x, y],
+    backward: (g) => [
+      x.requiresGrad ? div(g, y) : null,
+      y.requiresGrad ? neg(mul(g, div(out, y))) : null,
+    ],
+  };
 });
 
 // a^b:  ∂/∂a = b·a^(b−1),  ∂/∂b = a^b · ln a  (defined for a > 0)
@@ -64,10 +68,14 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
     return { output: out, inputs: [x], backward: (g) => [mul(g, mul(pow(x, b - 1), b))] };
   }
   const { out, a: x, b: y } = broadcastBinary("pow", a, b, ops.pow);
-  return { output: out, inputs: [x, y], backward: (g) => [
-    x.requiresGrad ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
-    y.requiresGrad ? mul(g, mul(out, log(x))) : null,
-  ] };
+  return {
+    output: out,
+    inputs: [x, y],
+    backward: (g) => [
+      x.requiresGrad ? mul(g, mul(y, pow(x, sub(y, 1)))) : null,
+      y.requiresGrad ? mul(g, mul(out, log(x))) : null,
+    ],
+  };
 });
 
 // max(a, b):  ∂/∂a = 1 where a > b, ½ where a = b, 0 where a < b;  ∂/∂b the mirror image.
@@ -77,20 +85,28 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
 // on either side sends the whole gradient to both inputs, as torch does.
 export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
-  return { output: out, inputs: [x, y], backward: (g) => [
-    x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
-    y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
-  ] };
+  return {
+    output: out,
+    inputs: [x, y],
+    backward: (g) => [
+      x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
+      y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
+    ],
+  };
 });
 
 // min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
 // (ties split in half, NaN to both, as torch.minimum).
 export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
-  return { output: out, inputs: [x, y], backward: (g) => [
-    x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
-    y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
-  ] };
+  return {
+    output: out,
+    inputs: [x, y],
+    backward: (g) => [
+      x.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p > q ? 0 : 1))) : null,
+      y.requiresGrad ? mul(g, compareMask(x, y, out.shape, (p, q) => (p === q ? 0.5 : p < q ? 0 : 1))) : null,
+    ],
+  };
 });
 
 /** weight(a, b) elementwise over the broadcast shape: the local derivative of maximum / minimum. */
@@ -173,15 +189,19 @@ export const clamp = defineOp("clamp", (a: Tensor, min?: number | null, max?: nu
     const v = data[offset + i];
     o[i] = v < lo ? lo : v > hi ? hi : v;
   }
-  return { output: out, inputs: [x], backward: (g) => {
-    const inside = emptyTensor(x.dtype, x.shape);
-    const m = inside.storage.data;
-    for (let i = 0; i < m.length; i++) {
-      const v = data[offset + i];
-      m[i] = v >= lo && v <= hi ? 1 : 0;
-    }
-    return [mul(g, inside)];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const inside = emptyTensor(x.dtype, x.shape);
+      const m = inside.storage.data;
+      for (let i = 0; i < m.length; i++) {
+        const v = data[offset + i];
+        m[i] = v >= lo && v <= hi ? 1 : 0;
+      }
+      return [mul(g, inside)];
+    },
+  };
 });
 
 // cast:  the gradient is cast back to the input's dtype

@@ -62,32 +62,36 @@ export const normalize = defineOp("normalize", (a: Tensor, options: NormalizeOpt
       for (let i = 0; i < n; i++) o[base + i * inner] = data[offset + base + i * inner] / denominator;
     }
   }
-  return { output: out, inputs: [x], backward: (g) => {
-    const upstream = contiguousData(g);
-    const grad = emptyTensor(x.dtype, shape);
-    const gd = grad.storage.data;
-    for (let r = 0; r < outer; r++) {
-      for (let c = 0; c < inner; c++) {
-        const base = r * n * inner + c;
-        const norm = norms[r * inner + c];
-        const denominator = denominators[r * inner + c];
-        if (norm <= eps) {
-          for (let i = 0; i < n; i++) gd[base + i * inner] = upstream.data[upstream.offset + base + i * inner] / denominator;
-          continue;
-        }
-        // s = Σ g_i x_i, scaled by 1/n to stay in range: s/n = Σ g_i y_i
-        let projection = 0;
-        for (let i = 0; i < n; i++) projection += upstream.data[upstream.offset + base + i * inner] * o[base + i * inner];
-        for (let i = 0; i < n; i++) {
-          const y = o[base + i * inner];
-          // sign(x)|x|^(p−1)/n^(p−1) = sign(y)|y|^(p−1)
-          const dNorm = p === 2 ? y : Math.sign(y) * Math.pow(Math.abs(y), p - 1);
-          gd[base + i * inner] = (upstream.data[upstream.offset + base + i * inner] - projection * dNorm) / norm;
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const upstream = contiguousData(g);
+      const grad = emptyTensor(x.dtype, shape);
+      const gd = grad.storage.data;
+      for (let r = 0; r < outer; r++) {
+        for (let c = 0; c < inner; c++) {
+          const base = r * n * inner + c;
+          const norm = norms[r * inner + c];
+          const denominator = denominators[r * inner + c];
+          if (norm <= eps) {
+            for (let i = 0; i < n; i++) gd[base + i * inner] = upstream.data[upstream.offset + base + i * inner] / denominator;
+            continue;
+          }
+          // s = Σ g_i x_i, scaled by 1/n to stay in range: s/n = Σ g_i y_i
+          let projection = 0;
+          for (let i = 0; i < n; i++) projection += upstream.data[upstream.offset + base + i * inner] * o[base + i * inner];
+          for (let i = 0; i < n; i++) {
+            const y = o[base + i * inner];
+            // sign(x)|x|^(p−1)/n^(p−1) = sign(y)|y|^(p−1)
+            const dNorm = p === 2 ? y : Math.sign(y) * Math.pow(Math.abs(y), p - 1);
+            gd[base + i * inner] = (upstream.data[upstream.offset + base + i * inner] - projection * dNorm) / norm;
+          }
         }
       }
-    }
-    return [grad];
-  } };
+      return [grad];
+    },
+  };
 });
 
 /** How a loss combines its per-row values: their mean, their sum, or none (the (N) values). */
@@ -150,19 +154,23 @@ const crossEntropyPerRow = defineOp("crossEntropy", (x: Tensor, labels: Int32Arr
     }
     losses[i] = loss;
   }
-  return { output: rowLoss, inputs: [x], backward: (g) => {
-    const upstream = contiguousData(g);
-    const grad = emptyTensor(x.dtype, [N, C]);
-    const gd = grad.storage.data;
-    for (let i = 0; i < N; i++) {
-      const weight = upstream.data[upstream.offset + i];
-      for (let c = 0; c < C; c++) {
-        const q = (c === labels[i] ? 1 - smoothing : 0) + smoothing / C;
-        gd[i * C + c] = weight * (probabilities[i * C + c] - q);
+  return {
+    output: rowLoss,
+    inputs: [x],
+    backward: (g) => {
+      const upstream = contiguousData(g);
+      const grad = emptyTensor(x.dtype, [N, C]);
+      const gd = grad.storage.data;
+      for (let i = 0; i < N; i++) {
+        const weight = upstream.data[upstream.offset + i];
+        for (let c = 0; c < C; c++) {
+          const q = (c === labels[i] ? 1 - smoothing : 0) + smoothing / C;
+          gd[i * C + c] = weight * (probabilities[i * C + c] - q);
+        }
       }
-    }
-    return [grad];
-  } };
+      return [grad];
+    },
+  };
 });
 
 function reduce(perRow: Tensor, reduction: Reduction, op: string): Tensor {
@@ -177,7 +185,9 @@ export function mseLoss(input: Tensor, target: Tensor, options: { reduction?: Re
   const x = requireTensor("mseLoss", input, "input");
   const y = requireTensor("mseLoss", target, "target");
   checkSameDtype("mseLoss", "input", x, "target", y);
-  if (!sameShape(x.shape, y.shape)) throw new Error(`mseLoss: input ${shapeToString(x.shape)} and target ${shapeToString(y.shape)} differ in shape`);
+  if (!sameShape(x.shape, y.shape)) {
+    throw new Error(`mseLoss: input ${shapeToString(x.shape)} and target ${shapeToString(y.shape)} differ in shape`);
+  }
   const reduction = checkReduction("mseLoss", options.reduction ?? "mean");
   const squared = square(sub(x, y));
   if (reduction === "none") return squared;
@@ -208,4 +218,3 @@ export function dropout(x: Tensor, p: number, training: boolean, generator: Gene
   for (let i = 0; i < m.length; i++) m[i] = generator.random() < p ? 0 : scale;
   return mul(x, mask);
 }
-

@@ -197,7 +197,16 @@ function microKernel(kcPadded: number, aStart: number, bStart: number): void {
  * tile, so the micro-kernel runs unchanged on edge panels. MR = NR = 2, so A and B share it.
  * The two versions differ only in the type of `src` (see the V8 note in the header).
  */
-function packPanels32(dst: Float64Array, src: Float32Array, base: number, lineStride: number, kStride: number, count: number, kc: number, kcPadded: number): void {
+function packPanels32(
+  dst: Float64Array,
+  src: Float32Array,
+  base: number,
+  lineStride: number,
+  kStride: number,
+  count: number,
+  kc: number,
+  kcPadded: number,
+): void {
   let p = 0;
   for (let l = 0; l < count; l += 2) {
     let s = base + l * lineStride;
@@ -219,7 +228,16 @@ function packPanels32(dst: Float64Array, src: Float32Array, base: number, lineSt
   }
 }
 
-function packPanels64(dst: Float64Array, src: Float64Array, base: number, lineStride: number, kStride: number, count: number, kc: number, kcPadded: number): void {
+function packPanels64(
+  dst: Float64Array,
+  src: Float64Array,
+  base: number,
+  lineStride: number,
+  kStride: number,
+  count: number,
+  kc: number,
+  kcPadded: number,
+): void {
   let p = 0;
   for (let l = 0; l < count; l += 2) {
     let s = base + l * lineStride;
@@ -286,7 +304,9 @@ function checkSize(name: string, n: number): void {
  */
 function checkView(name: string, v: MatrixView, rows: number, cols: number): void {
   if (!Number.isInteger(v.offset) || !Number.isInteger(v.rowStride) || !Number.isInteger(v.colStride)) {
-    throw new RangeError(`gemm: ${name} offset and strides must be integers, got offset ${v.offset}, strides [${v.rowStride}, ${v.colStride}]`);
+    throw new RangeError(
+      `gemm: ${name} offset and strides must be integers, got offset ${v.offset}, strides [${v.rowStride}, ${v.colStride}]`,
+    );
   }
   const rowSpan = (rows - 1) * v.rowStride;
   const colSpan = (cols - 1) * v.colStride;

@@ -51,7 +51,9 @@ export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0)
     checkSameDtype("cat", "tensors[0]", first, `tensors[${k}]`, t);
     const compatible = t.ndim === first.ndim && t.shape.every((d: number, i: number) => i === axis || d === first.shape[i]);
     if (!compatible) {
-      throw new Error(`cat: tensors[${k}] has shape ${shapeToString(t.shape)}, incompatible with ${shapeToString(first.shape)} along dim ${dim}`);
+      throw new Error(
+        `cat: tensors[${k}] has shape ${shapeToString(t.shape)}, incompatible with ${shapeToString(first.shape)} along dim ${dim}`,
+      );
     }
     total += t.shape[axis];
   });
@@ -70,7 +72,11 @@ export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0)
     }
     start += length;
   }
-  return { output: out, inputs: [...tensors], backward: (g) => tensors.map((t, k) => (t.requiresGrad ? narrow(g, axis, starts[k], t.shape[axis]) : null)) };
+  return {
+    output: out,
+    inputs: [...tensors],
+    backward: (g) => tensors.map((t, k) => (t.requiresGrad ? narrow(g, axis, starts[k], t.shape[axis]) : null)),
+  };
 });
 
 // stack along a new dim:  cat of unsqueezed inputs
@@ -78,7 +84,9 @@ export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error("stack: expected a non-empty list of tensors");
   const shape = tensors[0].shape;
   tensors.forEach((t, k) => {
-    if (!sameShape(t.shape, shape)) throw new Error(`stack: tensors[${k}] has shape ${shapeToString(t.shape)}, expected ${shapeToString(shape)}`);
+    if (!sameShape(t.shape, shape)) {
+      throw new Error(`stack: tensors[${k}] has shape ${shapeToString(t.shape)}, expected ${shapeToString(shape)}`);
+    }
   });
   const axis = normalizeAxis("stack", dim, shape.length + 1);
   return cat(tensors.map((t) => unsqueeze(t, axis)), axis);
@@ -127,7 +135,9 @@ export const gather = defineOp("gather", (a: Tensor, dim: number, index: Tensor)
   const idx = requireTensor("gather", index, "index");
   const axis = normalizeAxis("gather", dim, x.ndim);
   if (idx.ndim !== x.ndim || idx.shape.some((d, i) => i !== axis && d > x.shape[i])) {
-    throw new Error(`gather: index of shape ${shapeToString(idx.shape)} does not fit input of shape ${shapeToString(x.shape)} along dim ${dim}`);
+    throw new Error(
+      `gather: index of shape ${shapeToString(idx.shape)} does not fit input of shape ${shapeToString(x.shape)} along dim ${dim}`,
+    );
   }
   const positions = toIndexArray("gather", idx, x.shape[axis], `dim ${dim}`);
   const outShape = idx.shape;
@@ -149,13 +159,17 @@ export const gather = defineOp("gather", (a: Tensor, dim: number, index: Tensor)
   const out = emptyTensor(x.dtype, outShape);
   const o = out.storage.data;
   for (let flat = 0; flat < o.length; flat++) o[flat] = data[offset + sourcePositions[flat]];
-  return { output: out, inputs: [x], backward: (g) => {
-    const grad = emptyTensor(x.dtype, x.shape);
-    const gd = grad.storage.data;
-    const upstream = contiguousData(g);
-    for (let flat = 0; flat < o.length; flat++) gd[sourcePositions[flat]] += upstream.data[upstream.offset + flat];
-    return [grad];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const grad = emptyTensor(x.dtype, x.shape);
+      const gd = grad.storage.data;
+      const upstream = contiguousData(g);
+      for (let flat = 0; flat < o.length; flat++) gd[sourcePositions[flat]] += upstream.data[upstream.offset + flat];
+      return [grad];
+    },
+  };
 });
 
 // where(cond, a, b) = a where cond ≠ 0 else b:  ∂/∂a = cond, ∂/∂b = 1 − cond
@@ -173,10 +187,14 @@ export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: Ten
     const m = mask.storage.data, o = out.storage.data;
     for (let i = 0; i < o.length; i++) o[i] = m[i] !== 0 ? xd[i] : yd[i];
   }
-  return { output: out, inputs: [x, y], backward: (g) => [
-    x.requiresGrad ? mul(g, mask) : null,
-    y.requiresGrad ? mul(g, sub(1, mask)) : null,
-  ] };
+  return {
+    output: out,
+    inputs: [x, y],
+    backward: (g) => [
+      x.requiresGrad ? mul(g, mask) : null,
+      y.requiresGrad ? mul(g, sub(1, mask)) : null,
+    ],
+  };
 });
 
 /**
@@ -189,7 +207,13 @@ function booleanMask(op: string, cond: Tensor, shape: number[], dtype: Tensor["d
   const c = copyStorage(broadcastView(cond, shape), cond.dtype).data; // cond broadcast to `shape`
   const m = mask.storage.data;
   for (let i = 0; i < m.length; i++) {
-    if (Number.isNaN(c[i])) throw new Error(`${op}: the ${op === "where" ? "condition" : "mask"} contains NaN at flat index ${i} (of the broadcast shape ${shapeToString(shape)})`);
+    if (Number.isNaN(c[i])) {
+      throw new Error(
+        `${op}: the ${op === "where" ? "condition" : "mask"} contains NaN at flat index ${i} (of the broadcast shape ${
+          shapeToString(shape)
+        })`,
+      );
+    }
     m[i] = c[i] !== 0 ? 1 : 0;
   }
   return mask;

@@ -21,7 +21,9 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const right = requireTensor("matmul", b, "right operand");
   checkSameDtype("matmul", "left operand", left, "right operand", right);
   if (left.ndim === 0 || right.ndim === 0) {
-    throw new Error(`matmul: both operands need at least 1 dimension, got shapes ${shapeToString(left.shape)} and ${shapeToString(right.shape)}`);
+    throw new Error(
+      `matmul: both operands need at least 1 dimension, got shapes ${shapeToString(left.shape)} and ${shapeToString(right.shape)}`,
+    );
   }
   // Vectors become matrices, and the added axis is removed from the result.
   if (left.ndim === 1 && right.ndim === 1) return squeeze(squeeze(matmul(reshape(left, [1, -1]), reshape(right, [-1, 1])), -1), -1);
@@ -56,10 +58,14 @@ const matmulBatched = defineOp("matmul", (x: Tensor, y: Tensor): Recordable | Un
       yOffset += index * yView.stride[axis];
     }
     gemm(
-      M, N, K,
+      M,
+      N,
+      K,
       { data: xView.data, offset: xOffset, rowStride: xView.stride[rank], colStride: xView.stride[rank + 1] },
       { data: yView.data, offset: yOffset, rowStride: yView.stride[rank], colStride: yView.stride[rank + 1] },
-      out.storage.data, batch * M * N, false,
+      out.storage.data,
+      batch * M * N,
+      false,
     );
   }
   // ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G   (each in the broadcast batch shape; the tape sums it back)

@@ -114,7 +114,9 @@ function extreme(op: "max" | "min", a: Tensor, dim: number | null | undefined, k
     if (x.shape[axis] === 0) throw new Error(`${op}: cannot reduce an empty dimension ${axis} of shape ${shapeToString(x.shape)}`);
   }
   const { out: outShape, kept } = reducedShape(x.shape, axes, keepdim);
-  const better = op === "max" ? (acc: number, v: number) => (v > acc || Number.isNaN(v) ? v : acc) : (acc: number, v: number) => (v < acc || Number.isNaN(v) ? v : acc);
+  const better = op === "max"
+    ? (acc: number, v: number) => (v > acc || Number.isNaN(v) ? v : acc)
+    : (acc: number, v: number) => (v < acc || Number.isNaN(v) ? v : acc);
   const folded = foldAxes(x, axes, kept, op === "max" ? -Infinity : Infinity, better);
   const out = reshape(folded, outShape);
   // ∂/∂x = 1/(number of ties) where x equals the extreme, else 0 (as torch's amax / amin)
@@ -143,9 +145,17 @@ function equalMask(x: Tensor, y: Tensor): Tensor {
   return mask;
 }
 
-export const max = defineOp("max", (a: Tensor, dim?: number | null, keepdim: boolean = false): Recordable => extreme("max", a, dim, keepdim));
+export const max = defineOp("max", (
+  a: Tensor,
+  dim?: number | null,
+  keepdim: boolean = false,
+): Recordable => extreme("max", a, dim, keepdim));
 
-export const min = defineOp("min", (a: Tensor, dim?: number | null, keepdim: boolean = false): Recordable => extreme("min", a, dim, keepdim));
+export const min = defineOp("min", (
+  a: Tensor,
+  dim?: number | null,
+  keepdim: boolean = false,
+): Recordable => extreme("min", a, dim, keepdim));
 
 /**
  * Index of the first maximum (over the flattened tensor, or along `dim`); not differentiable.
@@ -192,7 +202,9 @@ export function variance(a: Tensor, dim?: DimArg, options: { unbiased?: boolean;
   const count = axes.reduce((n, axis) => n * x.shape[axis], 1);
   const unbiased = options.unbiased ?? true;
   const divisor = unbiased ? count - 1 : count;
-  if (divisor <= 0) throw new Error(`var: need more than ${unbiased ? 1 : 0} value(s) along the reduced dims of shape ${shapeToString(x.shape)}`);
+  if (divisor <= 0) {
+    throw new Error(`var: need more than ${unbiased ? 1 : 0} value(s) along the reduced dims of shape ${shapeToString(x.shape)}`);
+  }
   const centered = sub(x, mean(x, axes, true));
   return div(sum(square(centered), axes, options.keepdim ?? false), divisor);
 }

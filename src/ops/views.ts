@@ -58,12 +58,18 @@ function resolveShape(op: string, x: Tensor, requested: number[]): number[] {
   let shape = requested.slice();
   if (unknown === 1) {
     if (knownCount === 0 || total % knownCount !== 0) {
-      throw new Error(`${op}: cannot reshape a tensor of shape ${shapeToString(x.shape)} (${total} elements) to ${shapeToString(requested)}`);
+      throw new Error(
+        `${op}: cannot reshape a tensor of shape ${shapeToString(x.shape)} (${total} elements) to ${shapeToString(requested)}`,
+      );
     }
     shape = requested.map((d) => (d === -1 ? total / knownCount : d));
   }
   if (numel(shape) !== total) {
-    throw new Error(`${op}: cannot reshape a tensor of shape ${shapeToString(x.shape)} (${total} elements) to ${shapeToString(requested)} (${numel(shape)} elements)`);
+    throw new Error(
+      `${op}: cannot reshape a tensor of shape ${shapeToString(x.shape)} (${total} elements) to ${shapeToString(requested)} (${
+        numel(shape)
+      } elements)`,
+    );
   }
   return shape;
 }
@@ -128,7 +134,9 @@ export const expand = defineOp("expand", (a: Tensor, requested: number[]): Recor
       outShape.push(size);
       outStride.push(0);
     } else {
-      throw new Error(`expand: cannot expand shape ${shapeToString(x.shape)} to ${shapeToString(requested)} (axis ${axis}: ${own} → ${size})`);
+      throw new Error(
+        `expand: cannot expand shape ${shapeToString(x.shape)} to ${shapeToString(requested)} (axis ${axis}: ${own} → ${size})`,
+      );
     }
   }
   checkShape("expand", outShape);
@@ -143,7 +151,9 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
   const size = x.shape[axis];
   const begin = start < 0 ? start + size : start;
   if (!Number.isInteger(begin) || !Number.isInteger(length) || begin < 0 || length < 0 || begin + length > size) {
-    throw new Error(`narrow: range start=${start}, length=${length} is out of bounds for dim ${dim} of size ${size} (shape ${shapeToString(x.shape)})`);
+    throw new Error(
+      `narrow: range start=${start}, length=${length} is out of bounds for dim ${dim} of size ${size} (shape ${shapeToString(x.shape)})`,
+    );
   }
   return slice(x, axis, begin, begin + length, 1);
 }
@@ -164,13 +174,22 @@ export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, 
   const outStride = stride.slice();
   outStride[axis] = stride[axis] * step;
   const out = view(x, outShape, outStride, offset + begin * stride[axis]);
-  return { output: out, inputs: [x], backward: (g) => {
-    const full = emptyTensor(g.dtype, x.shape);
-    const region = full.storage.lo(...x.shape.map((_, i) => (i === axis ? begin : 0)));
-    const target = ndarray(region.data, outShape.slice(), outStride.map((s, i) => (i === axis ? full.storage.stride[i] * step : full.storage.stride[i])), region.offset);
-    if (numel(outShape) > 0) ops.assign(target, g.storage);
-    return [full];
-  } };
+  return {
+    output: out,
+    inputs: [x],
+    backward: (g) => {
+      const full = emptyTensor(g.dtype, x.shape);
+      const region = full.storage.lo(...x.shape.map((_, i) => (i === axis ? begin : 0)));
+      const target = ndarray(
+        region.data,
+        outShape.slice(),
+        outStride.map((s, i) => (i === axis ? full.storage.stride[i] * step : full.storage.stride[i])),
+        region.offset,
+      );
+      if (numel(outShape) > 0) ops.assign(target, g.storage);
+      return [full];
+    },
+  };
 });
 
 // x[index] along dim, dropping the axis:  the gradient is zero except at that index

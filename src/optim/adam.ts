@@ -20,7 +20,17 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";
-import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+import {
+  Optimizer,
+  checkNumber,
+  withDefaults,
+  zerosLikeParam,
+  type GradientView,
+  type OptimizerParams,
+  type ParamGroup,
+  type ParamState,
+  type StateSchema,
+} from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
 export interface AdamOptions {
@@ -51,7 +61,9 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
     checkNumber(op, where, "lr", o.lr, 0);
     checkNumber(op, where, "eps", o.eps, 0);
     checkNumber(op, where, "weightDecay", o.weightDecay, 0);
-    if (!Array.isArray(o.betas) || o.betas.length !== 2) throw new Error(`${op}: ${where}: betas must be a pair [β₁, β₂], got ${JSON.stringify(o.betas)}`);
+    if (!Array.isArray(o.betas) || o.betas.length !== 2) {
+      throw new Error(`${op}: ${where}: betas must be a pair [β₁, β₂], got ${JSON.stringify(o.betas)}`);
+    }
     checkNumber(op, where, "betas[0]", o.betas[0], 0, 1, true);
     checkNumber(op, where, "betas[1]", o.betas[1], 0, 1, true);
     if (typeof o.amsgrad !== "boolean") throw new Error(`${op}: ${where}: amsgrad must be a boolean`);
@@ -110,7 +122,14 @@ export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
 
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false }, checkOptions("Adam", options, ADAM_OPTION_KEYS)), ADAM_OPTION_NAMES);
+    super(
+      params,
+      withDefaults<AdamOptions>(
+        { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 0, amsgrad: false },
+        checkOptions("Adam", options, ADAM_OPTION_KEYS),
+      ),
+      ADAM_OPTION_NAMES,
+    );
   }
 }
 
@@ -119,6 +138,13 @@ export class AdamW extends AdamBase {
   protected readonly decoupledWeightDecay = true;
 
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
-    super(params, withDefaults<AdamOptions>({ lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false }, checkOptions("AdamW", options, ADAM_OPTION_KEYS)), ADAM_OPTION_NAMES);
+    super(
+      params,
+      withDefaults<AdamOptions>(
+        { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8, weightDecay: 1e-2, amsgrad: false },
+        checkOptions("AdamW", options, ADAM_OPTION_KEYS),
+      ),
+      ADAM_OPTION_NAMES,
+    );
   }
 }

@@ -24,10 +24,19 @@ export interface ClipGradNormOptions {
   errorIfNonfinite?: boolean;
 }
 
-export function clipGradNorm(parameters: Tensor | Iterable<Tensor>, maxNorm: number, normType = 2, options: ClipGradNormOptions = {}): number {
+export function clipGradNorm(
+  parameters: Tensor | Iterable<Tensor>,
+  maxNorm: number,
+  normType = 2,
+  options: ClipGradNormOptions = {},
+): number {
   checkOptions("clipGradNorm", options, { errorIfNonfinite: true });
-  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) throw new Error(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
-  if (typeof normType !== "number" || !(normType > 0)) throw new Error(`clipGradNorm: normType must be a positive number or Infinity, got ${String(normType)}`);
+  if (typeof maxNorm !== "number" || Number.isNaN(maxNorm)) {
+    throw new Error(`clipGradNorm: maxNorm must be a number, got ${String(maxNorm)}`);
+  }
+  if (typeof normType !== "number" || !(normType > 0)) {
+    throw new Error(`clipGradNorm: normType must be a positive number or Infinity, got ${String(normType)}`);
+  }
   const params = parameters instanceof Tensor ? [parameters] : [...parameters];
   const grads: Tensor[] = [];
   for (const p of params) {
@@ -41,7 +50,9 @@ export function clipGradNorm(parameters: Tensor | Iterable<Tensor>, maxNorm: num
   const total = normType === Infinity ? Math.max(...tensorNorms) : pNormOfValues(tensorNorms, normType);
 
   if (options.errorIfNonfinite && !Number.isFinite(total)) {
-    throw new Error(`clipGradNorm: the total norm of order ${normType} of the gradients is ${total}; set errorIfNonfinite: false to clip anyway`);
+    throw new Error(
+      `clipGradNorm: the total norm of order ${normType} of the gradients is ${total}; set errorIfNonfinite: false to clip anyway`,
+    );
   }
   const clipCoef = maxNorm / (total + 1e-6);
   // PyTorch multiplies by clamp(coef, max=1): a NaN coefficient propagates, 1 leaves the gradients as they are.

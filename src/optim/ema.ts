@@ -37,7 +37,9 @@ export function emaUpdate(target: Module, online: Module, m: number, options: Em
   checkOptions("emaUpdate", options, { buffers: true });
   const buffers = options.buffers ?? "keep";
   if (typeof m !== "number" || !(m >= 0 && m <= 1)) throw new Error(`emaUpdate: momentum m must be in [0, 1], got ${String(m)}`);
-  if (buffers !== "keep" && buffers !== "copy" && buffers !== "ema") throw new Error(`emaUpdate: buffers must be "keep", "copy" or "ema", got ${String(buffers)}`);
+  if (buffers !== "keep" && buffers !== "copy" && buffers !== "ema") {
+    throw new Error(`emaUpdate: buffers must be "keep", "copy" or "ema", got ${String(buffers)}`);
+  }
   if (target === online) throw new Error("emaUpdate: target and online are the same module");
 
   // Check the whole structure before writing anything.
@@ -69,7 +71,9 @@ function matchByName(kind: string, targetList: [string, Tensor][], onlineList: [
   const onlyOnline = onlineList.map(([name]) => name).filter((name) => !targetNames.has(name));
   if (onlyTarget.length > 0 || onlyOnline.length > 0) {
     throw new Error(
-      `emaUpdate: target and online differ in their ${kind}: only in target [${onlyTarget.join(", ")}], only in online [${onlyOnline.join(", ")}]; ` +
+      `emaUpdate: target and online differ in their ${kind}: only in target [${onlyTarget.join(", ")}], only in online [${
+        onlyOnline.join(", ")
+      }]; ` +
         "build the target as a copy of the online network's architecture",
     );
   }
@@ -77,12 +81,16 @@ function matchByName(kind: string, targetList: [string, Tensor][], onlineList: [
     const onlineTensor = onlineByName.get(name)!;
     if (!sameShape(targetTensor.shape, onlineTensor.shape) || targetTensor.dtype !== onlineTensor.dtype) {
       throw new Error(
-        `emaUpdate: ${kind} '${name}' is ${shapeToString(targetTensor.shape)} ${targetTensor.dtype} in target but ${shapeToString(onlineTensor.shape)} ${onlineTensor.dtype} in online`,
+        `emaUpdate: ${kind} '${name}' is ${shapeToString(targetTensor.shape)} ${targetTensor.dtype} in target but ${
+          shapeToString(onlineTensor.shape)
+        } ${onlineTensor.dtype} in online`,
       );
     }
     if (!targetTensor.isContiguous()) throw new Error(`emaUpdate: target ${kind} '${name}' is not contiguous`);
     if (targetTensor.storage.data === onlineTensor.storage.data) {
-      throw new Error(`emaUpdate: target and online ${kind} '${name}' share their storage (the average would do nothing); give the target its own copy of the weights`);
+      throw new Error(
+        `emaUpdate: target and online ${kind} '${name}' share their storage (the average would do nothing); give the target its own copy of the weights`,
+      );
     }
     return [name, targetTensor, onlineTensor];
   });

@@ -25,7 +25,17 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";
-import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+import {
+  Optimizer,
+  checkNumber,
+  withDefaults,
+  zerosLikeParam,
+  type GradientView,
+  type OptimizerParams,
+  type ParamGroup,
+  type ParamState,
+  type StateSchema,
+} from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
 export interface LARSOptions {
@@ -58,12 +68,28 @@ export class LARS extends Optimizer<LARSOptions> {
   private readonly excludeFromWeightDecay: ParameterFilter;
 
   constructor(params: OptimizerParams<LARSOptions>, options: LARSConstructorOptions) {
-    checkOptions("LARS", options, { lr: true, momentum: true, weightDecay: true, trustCoefficient: true, excludeFromAdaptation: true, excludeFromWeightDecay: true });
+    checkOptions("LARS", options, {
+      lr: true,
+      momentum: true,
+      weightDecay: true,
+      trustCoefficient: true,
+      excludeFromAdaptation: true,
+      excludeFromWeightDecay: true,
+    });
     if (!options || options.lr === undefined) throw new Error("LARS: options.lr is required");
     const { excludeFromAdaptation, excludeFromWeightDecay, ...groupOptions } = options;
-    super(params, withDefaults<LARSOptions>({ lr: options.lr, momentum: 0.9, weightDecay: 0, trustCoefficient: 0.001 }, groupOptions), ["lr", "momentum", "weightDecay", "trustCoefficient"]);
-    if (excludeFromAdaptation !== undefined && typeof excludeFromAdaptation !== "function") throw new Error("LARS: excludeFromAdaptation must be a function (name, param) => boolean");
-    if (excludeFromWeightDecay !== undefined && typeof excludeFromWeightDecay !== "function") throw new Error("LARS: excludeFromWeightDecay must be a function (name, param) => boolean");
+    super(params, withDefaults<LARSOptions>({ lr: options.lr, momentum: 0.9, weightDecay: 0, trustCoefficient: 0.001 }, groupOptions), [
+      "lr",
+      "momentum",
+      "weightDecay",
+      "trustCoefficient",
+    ]);
+    if (excludeFromAdaptation !== undefined && typeof excludeFromAdaptation !== "function") {
+      throw new Error("LARS: excludeFromAdaptation must be a function (name, param) => boolean");
+    }
+    if (excludeFromWeightDecay !== undefined && typeof excludeFromWeightDecay !== "function") {
+      throw new Error("LARS: excludeFromWeightDecay must be a function (name, param) => boolean");
+    }
     this.excludeFromAdaptation = excludeFromAdaptation ?? excludeBiasAndNorm;
     this.excludeFromWeightDecay = excludeFromWeightDecay ?? this.excludeFromAdaptation;
   }
@@ -79,7 +105,13 @@ export class LARS extends Optimizer<LARSOptions> {
     return { required: { momentumBuffer: "tensor" } };
   }
 
-  protected updateParameter(group: ParamGroup<LARSOptions>, param: Tensor, grad: GradientView, rawState: ParamState, name: string | undefined): void {
+  protected updateParameter(
+    group: ParamGroup<LARSOptions>,
+    param: Tensor,
+    grad: GradientView,
+    rawState: ParamState,
+    name: string | undefined,
+  ): void {
     const { lr, momentum, trustCoefficient } = group;
     const decay = this.excludeFromWeightDecay(name, param) ? 0 : group.weightDecay;
     const adapted = !this.excludeFromAdaptation(name, param);

@@ -107,7 +107,13 @@ export abstract class Optimizer<O extends { lr: number }> {
    * (empty `{}` on its first step; fill it). `name` is the parameter's name when the optimizer was
    * built from named parameters.
    */
-  protected abstract updateParameter(group: ParamGroup<O>, param: Tensor, grad: GradientView, state: ParamState, name: string | undefined): void;
+  protected abstract updateParameter(
+    group: ParamGroup<O>,
+    param: Tensor,
+    grad: GradientView,
+    state: ParamState,
+    name: string | undefined,
+  ): void;
 
   /**
    * One optimization step over every parameter that has a gradient (parameters whose `.grad` is
@@ -124,12 +130,16 @@ export abstract class Optimizer<O extends { lr: number }> {
         const name = group.paramNames?.[i];
         if (!sameShape(grad.shape, param.shape) || grad.dtype !== param.dtype) {
           throw new Error(
-            `${this.constructor.name}.step: parameter ${describe(name, param)} has a gradient of shape ${shapeToString(grad.shape)} (${grad.dtype}); ` +
+            `${this.constructor.name}.step: parameter ${describe(name, param)} has a gradient of shape ${
+              shapeToString(grad.shape)
+            } (${grad.dtype}); ` +
               `expected ${shapeToString(param.shape)} (${param.dtype})`,
           );
         }
         if (!param.isContiguous()) {
-          throw new Error(`${this.constructor.name}.step: parameter ${describe(name, param)} is not contiguous; optimize a contiguous tensor`);
+          throw new Error(
+            `${this.constructor.name}.step: parameter ${describe(name, param)} is not contiguous; optimize a contiguous tensor`,
+          );
         }
         let state = this.state.get(param);
         if (state === undefined) {
@@ -168,12 +178,18 @@ export abstract class Optimizer<O extends { lr: number }> {
     const seen = new Set<Tensor>(this.paramGroups.flatMap((g) => g.params));
     params.forEach((param, i) => {
       const name = names?.[i];
-      if (!param.isLeaf) throw new Error(`${op}: cannot optimize a non-leaf tensor (${describe(name, param)}); optimize the leaf it was computed from`);
+      if (!param.isLeaf) {
+        throw new Error(`${op}: cannot optimize a non-leaf tensor (${describe(name, param)}); optimize the leaf it was computed from`);
+      }
       if (!param.isContiguous()) throw new Error(`${op}: parameter ${describe(name, param)} is not contiguous`);
-      if (seen.has(param)) throw new Error(`${op}: parameter ${describe(name, param)} appears more than once (in this group or an earlier one)`);
+      if (seen.has(param)) {
+        throw new Error(`${op}: parameter ${describe(name, param)} appears more than once (in this group or an earlier one)`);
+      }
       seen.add(param);
     });
-    const options = { ...cloneOptions(this.defaults as unknown as Record<string, unknown>), ...cloneOptions(overrides) } as unknown as O & { initialLr?: number };
+    const options = { ...cloneOptions(this.defaults as unknown as Record<string, unknown>), ...cloneOptions(overrides) } as unknown as O & {
+      initialLr?: number;
+    };
     this.checkOptions(options, `parameter group ${this.paramGroups.length}`);
     const group = { ...options, params } as ParamGroup<O>;
     if (names) group.paramNames = names;
@@ -226,16 +242,26 @@ export abstract class Optimizer<O extends { lr: number }> {
       const group = this.paramGroups[g];
       const { params: indices, paramNames, ...options } = savedGroup;
       if (!Array.isArray(indices) || indices.length !== group.params.length) {
-        throw new Error(`${op}: parameter group ${g} has ${Array.isArray(indices) ? indices.length : "no"} parameters in the state dict, ${group.params.length} in this optimizer`);
+        throw new Error(
+          `${op}: parameter group ${g} has ${
+            Array.isArray(indices) ? indices.length : "no"
+          } parameters in the state dict, ${group.params.length} in this optimizer`,
+        );
       }
       if (paramNames !== undefined && group.paramNames !== undefined) {
         const differ = paramNames.findIndex((n, i) => n !== group.paramNames![i]);
         if (differ >= 0) {
-          throw new Error(`${op}: parameter ${differ} of group ${g} is '${paramNames[differ]}' in the state dict but '${group.paramNames[differ]}' in this optimizer`);
+          throw new Error(
+            `${op}: parameter ${differ} of group ${g} is '${paramNames[differ]}' in the state dict but '${
+              group.paramNames[differ]
+            }' in this optimizer`,
+          );
         }
       }
       indices.forEach((index, i) => {
-        if (!Number.isInteger(index) || paramOfIndex.has(index)) throw new Error(`${op}: group ${g} has an invalid or repeated parameter index ${String(index)}`);
+        if (!Number.isInteger(index) || paramOfIndex.has(index)) {
+          throw new Error(`${op}: group ${g} has an invalid or repeated parameter index ${String(index)}`);
+        }
         paramOfIndex.set(index, { param: group.params[i], group, name: group.paramNames?.[i] });
       });
       const merged = cloneOptions(options) as unknown as O & { initialLr?: number };
@@ -285,12 +311,16 @@ export abstract class Optimizer<O extends { lr: number }> {
       const kind = kinds[key];
       if (kind === undefined) throw new Error(`${op}: ${who} has an unknown key '${key}' (expected ${Object.keys(kinds).join(", ")})`);
       if (kind === "number") {
-        if (typeof value !== "number" || !Number.isFinite(value)) throw new Error(`${op}: ${who}: '${key}' must be a finite number, got ${String(value)}`);
+        if (typeof value !== "number" || !Number.isFinite(value)) {
+          throw new Error(`${op}: ${who}: '${key}' must be a finite number, got ${String(value)}`);
+        }
         out[key] = value;
       } else {
         if (!(value instanceof Tensor)) throw new Error(`${op}: ${who}: '${key}' must be a Tensor`);
         if (!sameShape(value.shape, param.shape)) {
-          throw new Error(`${op}: ${who}: '${key}' has shape ${shapeToString(value.shape)}, the parameter has shape ${shapeToString(param.shape)}`);
+          throw new Error(
+            `${op}: ${who}: '${key}' has shape ${shapeToString(value.shape)}, the parameter has shape ${shapeToString(param.shape)}`,
+          );
         }
         const data = allocate(param.dtype, param.numel());
         data.set(value.toTypedArray());
@@ -318,7 +348,15 @@ export function copyTensor(t: Tensor): Tensor {
   return Tensor.fromTypedArray(t.toTypedArray(), t.shape);
 }
 
-export function checkNumber(op: string, where: string, name: string, value: unknown, min: number, max = Infinity, maxExclusive = false): void {
+export function checkNumber(
+  op: string,
+  where: string,
+  name: string,
+  value: unknown,
+  min: number,
+  max = Infinity,
+  maxExclusive = false,
+): void {
   if (typeof value !== "number" || Number.isNaN(value) || value < min || (maxExclusive ? value >= max : value > max)) {
     const range = max === Infinity ? `≥ ${min}` : `in [${min}, ${max}${maxExclusive ? ")" : "]"}`;
     throw new Error(`${op}: ${where}: invalid ${name} ${String(value)} (must be a number ${range})`);
@@ -345,10 +383,14 @@ function isNamed(item: unknown): item is NamedTensor {
 /** A list of parameters or (name, parameter) pairs → parameters and (all or no) names. */
 function toParamList(op: string, raw: unknown): { params: Tensor[]; names?: string[] } {
   if (raw instanceof Tensor) throw new Error(`${op}: params must be a list of tensors, got a single Tensor; wrap it: [tensor]`);
-  if (raw === null || typeof raw !== "object" || !(Symbol.iterator in raw)) throw new Error(`${op}: params must be an iterable of tensors or of [name, tensor] pairs`);
+  if (raw === null || typeof raw !== "object" || !(Symbol.iterator in raw)) {
+    throw new Error(`${op}: params must be an iterable of tensors or of [name, tensor] pairs`);
+  }
   const items = [...(raw as Iterable<unknown>)];
   const named = items.filter(isNamed).length;
-  if (named > 0 && named !== items.length) throw new Error(`${op}: params mixes named [name, tensor] pairs and plain tensors; use one or the other`);
+  if (named > 0 && named !== items.length) {
+    throw new Error(`${op}: params mixes named [name, tensor] pairs and plain tensors; use one or the other`);
+  }
   if (named > 0) {
     const pairs = items as NamedTensor[];
     return { params: pairs.map(([, p]) => p), names: pairs.map(([n]) => n) };
@@ -366,8 +408,12 @@ function toGroupSpecs<O>(op: string, params: OptimizerParams<O>): ParamGroupSpec
     throw new Error(`${op}: params must be a list of tensors, of [name, tensor] pairs, or of parameter groups`);
   }
   const items = [...(params as Iterable<unknown>)];
-  const groups = items.filter((item) => item !== null && typeof item === "object" && !(item instanceof Tensor) && !Array.isArray(item) && "params" in item);
+  const groups = items.filter((item) =>
+    item !== null && typeof item === "object" && !(item instanceof Tensor) && !Array.isArray(item) && "params" in item
+  );
   if (groups.length === 0) return items.length === 0 ? [] : [{ params: items as Tensor[] } as unknown as ParamGroupSpec<O>];
-  if (groups.length !== items.length) throw new Error(`${op}: params mixes parameter groups ({ params, … }) and tensors; use one or the other`);
+  if (groups.length !== items.length) {
+    throw new Error(`${op}: params mixes parameter groups ({ params, … }) and tensors; use one or the other`);
+  }
   return groups as ParamGroupSpec<O>[];
 }

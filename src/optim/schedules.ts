@@ -36,12 +36,18 @@ export interface CosineWithWarmupOptions {
 export function cosineWithWarmup(options: CosineWithWarmupOptions): Schedule {
   checkOptions("cosineWithWarmup", options, { baseLr: true, warmupSteps: true, totalSteps: true, minLr: true });
   const { baseLr, warmupSteps, totalSteps, minLr = 0 } = options ?? ({} as CosineWithWarmupOptions);
-  if (typeof baseLr !== "number" || !Number.isFinite(baseLr)) throw new Error(`cosineWithWarmup: baseLr must be a finite number, got ${String(baseLr)}`);
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) throw new Error(`cosineWithWarmup: warmupSteps must be an integer ≥ 0, got ${String(warmupSteps)}`);
+  if (typeof baseLr !== "number" || !Number.isFinite(baseLr)) {
+    throw new Error(`cosineWithWarmup: baseLr must be a finite number, got ${String(baseLr)}`);
+  }
+  if (!Number.isInteger(warmupSteps) || warmupSteps < 0) {
+    throw new Error(`cosineWithWarmup: warmupSteps must be an integer ≥ 0, got ${String(warmupSteps)}`);
+  }
   if (!Number.isInteger(totalSteps) || totalSteps <= warmupSteps) {
     throw new Error(`cosineWithWarmup: totalSteps must be an integer > warmupSteps (${warmupSteps}), got ${String(totalSteps)}`);
   }
-  if (typeof minLr !== "number" || !Number.isFinite(minLr)) throw new Error(`cosineWithWarmup: minLr must be a finite number, got ${String(minLr)}`);
+  if (typeof minLr !== "number" || !Number.isFinite(minLr)) {
+    throw new Error(`cosineWithWarmup: minLr must be a finite number, got ${String(minLr)}`);
+  }
   return (t: number): number => {
     if (!(t >= 0)) throw new Error(`cosineWithWarmup: step must be ≥ 0, got ${t}`);
     if (t < warmupSteps) return (baseLr * t) / warmupSteps;
@@ -69,7 +75,9 @@ export function cosineMomentum(options: CosineMomentumOptions): Schedule {
   checkOptions("cosineMomentum", options, { base: true, totalSteps: true });
   const { base, totalSteps } = options ?? ({} as CosineMomentumOptions);
   if (typeof base !== "number" || !(base >= 0 && base <= 1)) throw new Error(`cosineMomentum: base must be in [0, 1], got ${String(base)}`);
-  if (!Number.isInteger(totalSteps) || totalSteps <= 0) throw new Error(`cosineMomentum: totalSteps must be a positive integer, got ${String(totalSteps)}`);
+  if (!Number.isInteger(totalSteps) || totalSteps <= 0) {
+    throw new Error(`cosineMomentum: totalSteps must be a positive integer, got ${String(totalSteps)}`);
+  }
   return (k: number): number => {
     if (!(k >= 0)) throw new Error(`cosineMomentum: step must be ≥ 0, got ${k}`);
     const clamped = Math.min(k, totalSteps);
@@ -113,7 +121,11 @@ export class LambdaLR {
       for (const group of optimizer.paramGroups) if (group.initialLr === undefined) group.initialLr = group.lr;
     } else {
       optimizer.paramGroups.forEach((group, i) => {
-        if (group.initialLr === undefined) throw new Error(`LambdaLR: param group ${i} has no initialLr; resuming (lastEpoch ≠ -1) needs the optimizer state it was saved with`);
+        if (group.initialLr === undefined) {
+          throw new Error(
+            `LambdaLR: param group ${i} has no initialLr; resuming (lastEpoch ≠ -1) needs the optimizer state it was saved with`,
+          );
+        }
       });
     }
     this.baseLrs = optimizer.paramGroups.map((group) => group.initialLr as number);
@@ -141,9 +153,13 @@ export class LambdaLR {
 
   /** Restore the step counter and set the lrs of that step. */
   loadStateDict(state: { lastEpoch: number; baseLrs?: number[] }): void {
-    if (!state || !Number.isInteger(state.lastEpoch) || state.lastEpoch < 0) throw new Error(`LambdaLR.loadStateDict: lastEpoch must be an integer ≥ 0, got ${String(state?.lastEpoch)}`);
+    if (!state || !Number.isInteger(state.lastEpoch) || state.lastEpoch < 0) {
+      throw new Error(`LambdaLR.loadStateDict: lastEpoch must be an integer ≥ 0, got ${String(state?.lastEpoch)}`);
+    }
     if (state.baseLrs !== undefined) {
-      if (state.baseLrs.length !== this.baseLrs.length) throw new Error(`LambdaLR.loadStateDict: ${state.baseLrs.length} base lrs for ${this.baseLrs.length} param groups`);
+      if (state.baseLrs.length !== this.baseLrs.length) {
+        throw new Error(`LambdaLR.loadStateDict: ${state.baseLrs.length} base lrs for ${this.baseLrs.length} param groups`);
+      }
       this.baseLrs.splice(0, this.baseLrs.length, ...state.baseLrs);
     }
     this.lastEpoch = state.lastEpoch - 1;

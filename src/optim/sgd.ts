@@ -17,7 +17,17 @@
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";
-import { Optimizer, checkNumber, withDefaults, zerosLikeParam, type GradientView, type OptimizerParams, type ParamGroup, type ParamState, type StateSchema } from "./optimizer.js";
+import {
+  Optimizer,
+  checkNumber,
+  withDefaults,
+  zerosLikeParam,
+  type GradientView,
+  type OptimizerParams,
+  type ParamGroup,
+  type ParamState,
+  type StateSchema,
+} from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
 export interface SGDOptions {
@@ -36,7 +46,13 @@ export class SGD extends Optimizer<SGDOptions> {
   constructor(params: OptimizerParams<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
     checkOptions("SGD", options, { lr: true, momentum: true, dampening: true, weightDecay: true, nesterov: true });
     if (!options || options.lr === undefined) throw new Error("SGD: options.lr is required (PyTorch: torch.optim.SGD(params, lr=…))");
-    super(params, withDefaults<SGDOptions>({ lr: options.lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, options), ["lr", "momentum", "dampening", "weightDecay", "nesterov"]);
+    super(params, withDefaults<SGDOptions>({ lr: options.lr, momentum: 0, dampening: 0, weightDecay: 0, nesterov: false }, options), [
+      "lr",
+      "momentum",
+      "dampening",
+      "weightDecay",
+      "nesterov",
+    ]);
   }
 
   protected validateOptions(o: SGDOptions, where: string): void {
@@ -46,7 +62,9 @@ export class SGD extends Optimizer<SGDOptions> {
     checkNumber("SGD", where, "weightDecay", o.weightDecay, 0);
     if (typeof o.nesterov !== "boolean") throw new Error(`SGD: ${where}: nesterov must be a boolean`);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
-      throw new Error(`SGD: ${where}: nesterov momentum requires a momentum > 0 and zero dampening (got momentum ${o.momentum}, dampening ${o.dampening})`);
+      throw new Error(
+        `SGD: ${where}: nesterov momentum requires a momentum > 0 and zero dampening (got momentum ${o.momentum}, dampening ${o.dampening})`,
+      );
     }
   }
 

@@ -16,7 +16,10 @@ function niceNumber(value: number): string {
   return magnitude >= 100 || magnitude < 0.01 ? value.toExponential(1) : value.toFixed(magnitude < 1 ? 3 : 2);
 }
 
-export function lossCurveSvg(lossPerStep: readonly number[], options: { title?: string; stepsPerEpoch?: number; width?: number; height?: number } = {}): string {
+export function lossCurveSvg(
+  lossPerStep: readonly number[],
+  options: { title?: string; stepsPerEpoch?: number; width?: number; height?: number } = {},
+): string {
   checkOptions("lossCurveSvg", options, { title: true, stepsPerEpoch: true, width: true, height: true });
   const width = options.width ?? 720;
   const height = options.height ?? 360;
@@ -45,12 +48,20 @@ export function lossCurveSvg(lossPerStep: readonly number[], options: { title?: 
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title ?? "training loss")}</text>`,
-    ...ticks.map((t) => `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#eee"/><text x="${margin.left - 6}" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${niceNumber(t)}</text>`),
+    ...ticks.map((t) =>
+      `<line x1="${margin.left}" x2="${width - margin.right}" y1="${y(t).toFixed(1)}" y2="${y(t).toFixed(1)}" stroke="#eee"/><text x="${
+        margin.left - 6
+      }" y="${(y(t) + 4).toFixed(1)}" text-anchor="end">${niceNumber(t)}</text>`
+    ),
     `<line x1="${margin.left}" x2="${margin.left}" y1="${margin.top}" y2="${height - margin.bottom}" stroke="#333"/>`,
     `<line x1="${margin.left}" x2="${width - margin.right}" y1="${height - margin.bottom}" y2="${height - margin.bottom}" stroke="#333"/>`,
     `<text x="${width / 2}" y="${height - 10}" text-anchor="middle">step (${lossPerStep.length} in all)</text>`,
     `<path d="${path}" fill="none" stroke="#7aa6d6" stroke-width="1"/>`,
-    epochPath ? `<path d="${epochPath}" fill="none" stroke="#d1495b" stroke-width="2.5"/><text x="${width - margin.right}" y="${margin.top - 6}" text-anchor="end" fill="#d1495b">epoch mean</text>` : "",
+    epochPath
+      ? `<path d="${epochPath}" fill="none" stroke="#d1495b" stroke-width="2.5"/><text x="${width - margin.right}" y="${
+        margin.top - 6
+      }" text-anchor="end" fill="#d1495b">epoch mean</text>`
+      : "",
     `</svg>`,
   ].join("\n");
 }
@@ -75,11 +86,19 @@ export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number
   const cells: string[] = [];
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
-      cells.push(`<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${divergingColor(values[i * cols + j])}"/>`);
+      cells.push(
+        `<rect x="${left + j * cell}" y="${top + i * cell}" width="${cell}" height="${cell}" fill="${
+          divergingColor(values[i * cols + j])
+        }"/>`,
+      );
     }
   }
   const legendX = left + cols * cell + 20;
-  const legend = [-1, -0.5, 0, 0.5, 1].map((v, k) => `<rect x="${legendX}" y="${top + k * 24}" width="16" height="16" fill="${divergingColor(v)}" stroke="#999"/><text x="${legendX + 22}" y="${top + k * 24 + 12}">${v}</text>`);
+  const legend = [-1, -0.5, 0, 0.5, 1].map((v, k) =>
+    `<rect x="${legendX}" y="${top + k * 24}" width="16" height="16" fill="${divergingColor(v)}" stroke="#999"/><text x="${
+      legendX + 22
+    }" y="${top + k * 24 + 12}">${v}</text>`
+  );
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,

@@ -70,7 +70,9 @@ function inferShape(values: NestedArray): number[] {
   // Check that the nesting is rectangular, so that a ragged list is an error and not a wrong shape.
   const check = (node: NestedArray, axis: number): void => {
     if (axis === shape.length) {
-      if (Array.isArray(node)) throw new Error(`tensor: ragged nested array (too deep at axis ${axis}, expected shape ${shapeToString(shape)})`);
+      if (Array.isArray(node)) {
+        throw new Error(`tensor: ragged nested array (too deep at axis ${axis}, expected shape ${shapeToString(shape)})`);
+      }
       return;
     }
     if (!Array.isArray(node) || node.length !== shape[axis]) {
@@ -141,7 +143,9 @@ export function arange(startOrEnd: number, end?: number, step = 1, options: Tens
   const start = end === undefined ? 0 : startOrEnd;
   const stop = end === undefined ? startOrEnd : end;
   if (step === 0 || !Number.isFinite(step)) throw new Error(`arange: step must be a non-zero finite number, got ${step}`);
-  if (!Number.isFinite(start) || !Number.isFinite(stop)) throw new Error(`arange: start and end must be finite numbers, got start=${start}, end=${stop}`);
+  if (!Number.isFinite(start) || !Number.isFinite(stop)) {
+    throw new Error(`arange: start and end must be finite numbers, got start=${start}, end=${stop}`);
+  }
   const dtype = checkDType("arange", options.dtype);
   const count = Math.max(0, Math.ceil((stop - start) / step));
   checkShape("arange", [count]);

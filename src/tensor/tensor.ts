@@ -181,9 +181,7 @@ export class Tensor {
     this.requiresGrad = flag;
     return this;
   }
-
 }
 
 export type NestedArray = number | NestedArray[];
 export type IndexLike = Tensor | Int32Array | readonly number[];
-
