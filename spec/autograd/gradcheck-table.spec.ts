@@ -13,6 +13,7 @@ import fc from "fast-check";
 import { readFileSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import ndarray from "ndarray";
+import { contiguousStrides } from "../../src/tensor/shape.js";
 import * as T from "../../src/index.js";
 import { Tensor, gradcheck } from "../../src/index.js";
 import { OpRegistry, opRegistry } from "../../src/autograd/registry.js";
@@ -300,21 +301,20 @@ const OUTPUT_GRAD_LAYOUTS: OutputGradLayout[] = ["strided", "transposed", "broad
 function leafInLayout(t: Tensor, layout: Exclude<InputLayout, "broadcast">): Tensor {
   const shape = t.shape;
   const rank = shape.length;
-  const rowMajor = (dims: number[]) => dims.map((_, axis) => dims.slice(axis + 1).reduce((p, d) => p * d, 1));
   let strides: number[];
   let offset: number;
   let size: number;
   if (layout === "strided") {
-    strides = rowMajor(shape).map((s) => 2 * s); // every other element
+    strides = contiguousStrides(shape).map((s) => 2 * s); // every other element
     offset = 1;
     size = 2 * t.numel() + 1;
   } else if (layout === "transposed") {
-    strides = rowMajor(shape.slice().reverse()).reverse(); // column-major
+    strides = contiguousStrides(shape.slice().reverse()).reverse(); // column-major
     offset = 0;
     size = t.numel();
   } else {
     const padded = shape.map((d) => d + 2); // the view is the interior of a tensor one larger on every side
-    strides = rowMajor(padded);
+    strides = contiguousStrides(padded);
     offset = strides.reduce((p, s) => p + s, 0);
     size = padded.reduce((p, d) => p * d, 1);
   }

@@ -20,7 +20,7 @@ import ndarray from "ndarray";
 import { Tensor } from "../tensor/tensor.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad } from "./tape.js";
-import { shapeToString } from "../tensor/shape.js";
+import { contiguousStrides, shapeToString } from "../tensor/shape.js";
 import { mutableStorage } from "../tensor/version.js";
 import { checkOptions } from "../tensor/options.js";
 
@@ -156,27 +156,18 @@ function bufferPositions(t: Tensor, k: number): Int32Array {
 function viewWithLayout(values: Float64Array, shape: number[], layout: OutputGradLayout): Tensor {
   const rank = shape.length;
   if (layout === "contiguous" || rank === 0 || values.length === 0) return Tensor.fromTypedArray(values, shape);
-  const rowMajor = (dims: number[]): number[] => {
-    const strides = new Array<number>(dims.length);
-    let step = 1;
-    for (let axis = dims.length - 1; axis >= 0; axis--) {
-      strides[axis] = step;
-      step *= dims[axis];
-    }
-    return strides;
-  };
   let strides: number[];
   let offset = 0;
   let size: number;
   if (layout === "broadcast") {
-    strides = rowMajor(shape.slice(1));
+    strides = contiguousStrides(shape.slice(1));
     strides.unshift(0);
     size = values.length / shape[0];
   } else if (layout === "transposed" && rank >= 2) {
-    strides = rowMajor(shape.slice().reverse()).reverse(); // column-major: the first axis moves fastest
+    strides = contiguousStrides(shape.slice().reverse()).reverse(); // column-major: the first axis moves fastest
     size = values.length;
   } else {
-    strides = rowMajor(shape).map((s) => 2 * s); // every other element, one element in
+    strides = contiguousStrides(shape).map((s) => 2 * s); // every other element, one element in
     offset = 1;
     size = 2 * values.length + 1;
   }
