@@ -35,7 +35,7 @@
  * T.RandomApply([T.GaussianBlur(k, sigma=(0.1, 1.0))], p=0.5), AddGaussianNoise(0.05)])`.
  */
 import { Generator } from "../tensor/random.js";
-import { checkOptions } from "../tensor/options.js";
+import { checkOptions, type OptionKeys } from "../tensor/options.js";
 
 /** A random image-to-image map. */
 export interface Transform {
@@ -491,6 +491,21 @@ export const DEFAULT_AUGMENTATION: Readonly<AugmentationConfig> = Object.freeze(
  */
 export type AugmentationOptions = Partial<AugmentationConfig> & { strength?: number };
 
+/** The keys of AugmentationOptions, for the unknown-key check of the functions that take them. */
+const AUGMENTATION_OPTION_KEYS: OptionKeys<AugmentationOptions> = {
+  cropScale: true,
+  cropRatio: true,
+  rotationDegrees: true,
+  brightness: true,
+  contrast: true,
+  jitterProbability: true,
+  blurSigma: true,
+  blurProbability: true,
+  noiseStd: true,
+  noiseProbability: true,
+  strength: true,
+};
+
 /**
  * Resolve options into a full configuration. Scaling by strength s:
  *   cropScale  [1 − s·(1 − 0.5), 1]           cropRatio  [(3/4)^s, (4/3)^s]
@@ -498,19 +513,7 @@ export type AugmentationOptions = Partial<AugmentationConfig> & { strength?: num
  * (the crop's lower scale is floored at 0.05 so that s > 2 stays valid).
  */
 export function resolveAugmentationConfig(options: AugmentationOptions = {}): AugmentationConfig {
-  checkOptions("resolveAugmentationConfig", options, {
-    cropScale: true,
-    cropRatio: true,
-    rotationDegrees: true,
-    brightness: true,
-    contrast: true,
-    jitterProbability: true,
-    blurSigma: true,
-    blurProbability: true,
-    noiseStd: true,
-    noiseProbability: true,
-    strength: true,
-  });
+  checkOptions("resolveAugmentationConfig", options, AUGMENTATION_OPTION_KEYS);
   const s = options.strength ?? 1;
   if (!(s >= 0)) throw new Error(`defaultAugmentation: strength must be ≥ 0, got ${s}`);
   const d = DEFAULT_AUGMENTATION;
@@ -540,19 +543,7 @@ export function resolveAugmentationConfig(options: AugmentationOptions = {}): Au
  * keeps the other defaults.
  */
 export function defaultAugmentation(options: AugmentationOptions = {}): Transform {
-  checkOptions("defaultAugmentation", options, {
-    cropScale: true,
-    cropRatio: true,
-    rotationDegrees: true,
-    brightness: true,
-    contrast: true,
-    jitterProbability: true,
-    blurSigma: true,
-    blurProbability: true,
-    noiseStd: true,
-    noiseProbability: true,
-    strength: true,
-  });
+  checkOptions("defaultAugmentation", options, AUGMENTATION_OPTION_KEYS);
   const config = resolveAugmentationConfig(options);
   return compose([
     randomResizedCrop({ scale: config.cropScale, ratio: config.cropRatio }),
