@@ -76,7 +76,8 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise06R
   // 3. Optimize the embeddings themselves, from the same unit-norm start, with each metric (τ = 0.5, Adam).
   //    Cosine logits stay in [−1/τ, 1/τ], so its loss has a floor; dot and euclidean have none.
   const startQuery = normalize(randn([n, d], generator, { dtype: "float64" })); // (N, D) unit rows
-  const startKey = normalize(startQuery.add(randn([n, d], generator, { dtype: "float64" }).mul(0.8))); // many positives are not the nearest key
+  // many positives are not the nearest key
+  const startKey = normalize(startQuery.add(randn([n, d], generator, { dtype: "float64" }).mul(0.8)));
   const optimization = METRICS.map((metric): OptimizationRow => {
     const q = startQuery.clone().requiresGrad_();
     const k = startKey.clone().requiresGrad_();

@@ -82,7 +82,8 @@ export function main(options: ExerciseOptions = { budget: "tiny" }): Exercise08R
   const keyParameters = () => [...moco.keyEncoder.namedParameters(), ...moco.keyProjector.namedParameters()];
   const queryParameters = () => [...moco.encoder.namedParameters(), ...moco.projector.namedParameters()];
   const pointerBefore = moco.queuePointer;
-  const expectedKeys = noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(batch.view2, batchSize))))); // (N, 128)
+  // (N, 128)
+  const expectedKeys = noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(batch.view2, batchSize)))));
   const loss = moco.trainingLoss(batch); // reads the queue, then enqueues this batch's keys
   moco.zeroGrad();
   loss.backward();

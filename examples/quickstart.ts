@@ -31,7 +31,8 @@ export function quickstart(options: { steps?: number; log?: (line: string) => vo
   const losses: number[] = [];
   for (let step = 0; step < steps; step++) {
     const start = (step * batchSize) % count;
-    const images = tensor(pixels.subarray(start * IMAGE_PIXELS, (start + batchSize) * IMAGE_PIXELS), { shape: [batchSize, IMAGE_PIXELS] }); // (B, 784)
+    const pixelsOfBatch = pixels.subarray(start * IMAGE_PIXELS, (start + batchSize) * IMAGE_PIXELS);
+    const images = tensor(pixelsOfBatch, { shape: [batchSize, IMAGE_PIXELS] }); // (B, 784)
     const logits = images.matmul(weight).add(bias); // (B, 10)
     const loss = crossEntropy(logits, labels.subarray(start, start + batchSize));
     loss.backward();

@@ -255,7 +255,8 @@ describe("autograd tape: a saved tensor modified in place", () => {
       const loss = query.matmul(queue.t()).logsumexp(1).mean(); // (N, K) logits
       enqueue();
       expect(() => loss.backward()).to.throw(
-        /input 1 of 'matmul' \(shape \[4, 6\]\) was modified in place after it was saved \(version 1, saved at version 0\); clone it before modifying, as MoCo's queue does/,
+        "input 1 of 'matmul' (shape [4, 6]) was modified in place after it was saved (version 1, saved at version 0); " +
+          "clone it before modifying, as MoCo's queue does",
       );
     });
 

@@ -204,7 +204,10 @@ describe("cli", () => {
       expect(result.code, result.stderr).to.equal(0);
       const report = readFileSync(join(out, "report.md"), "utf8");
       expect(report).to.match(
-        /^# contrastive-ts demo\n\nFour methods trained on 256 MNIST training digits \(short budgets\), evaluated on the 64 test digits, in \d+\.\d minutes\./,
+        new RegExp(
+          /^# contrastive-ts demo\n\nFour methods trained on 256 MNIST training digits \(short budgets\), /.source +
+            /evaluated on the 64 test digits, in \d+\.\d minutes\./.source,
+        ),
       );
       for (const row of ["raw pixels", "random-init encoder", "simclr (1 ep)", "moco (1 ep)", "byol (1 ep)", "clip (1 ep)"]) {
         expect(report, row).to.include(`| ${row} |`);
@@ -369,17 +372,21 @@ describe("cli", () => {
       expect(loadSafetensors(join(other, CHECKPOINT_FILE)).metadata).to.include({ method: "simclr", epoch: "1" });
     });
 
-    it("exits 2 on a usage mistake and 1 on a corrupt checkpoint, with one line on stderr and no stack trace (real processes)", async () => {
-      const corrupt = tempDir();
-      writeFileSync(join(corrupt, CHECKPOINT_FILE), Buffer.alloc(100, 7));
-      const [usage, missing, broken] = await Promise.all([
-        cliProcess(["train", "supervised"]),
-        cliProcess(["eval", join(corrupt, "nothing-here")]),
-        cliProcess(["eval", corrupt]),
-      ]);
-      expectCleanFailure(usage, 2, "contrastive: train: unknown method 'supervised' (simclr, moco, byol, clip)");
-      expectCleanFailure(missing, 1, /eval: no checkpoint at .*nothing-here/);
-      expectCleanFailure(broken, 1, /is not a valid safetensors file: .*truncated/);
-    });
+    it(
+      "exits 2 on a usage mistake and 1 on a corrupt checkpoint, " +
+        "with one line on stderr and no stack trace (real processes)",
+      async () => {
+        const corrupt = tempDir();
+        writeFileSync(join(corrupt, CHECKPOINT_FILE), Buffer.alloc(100, 7));
+        const [usage, missing, broken] = await Promise.all([
+          cliProcess(["train", "supervised"]),
+          cliProcess(["eval", join(corrupt, "nothing-here")]),
+          cliProcess(["eval", corrupt]),
+        ]);
+        expectCleanFailure(usage, 2, "contrastive: train: unknown method 'supervised' (simclr, moco, byol, clip)");
+        expectCleanFailure(missing, 1, /eval: no checkpoint at .*nothing-here/);
+        expectCleanFailure(broken, 1, /is not a valid safetensors file: .*truncated/);
+      },
+    );
   });
 });

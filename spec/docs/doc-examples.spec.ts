@@ -310,7 +310,8 @@ describe("docs: every ts example in docs/*.md is checked (spec/docs/doc-examples
     } else {
       const program = programs.find((p) => p.block === block)!;
       const compileOnly = checkDirective(block, "compile-only");
-      it(`${where} ${compileOnly === null ? "type-checks and runs" : `type-checks (not run: ${compileOnly || "compile-only"})`}`, async () => {
+      const what = compileOnly === null ? "type-checks and runs" : `type-checks (not run: ${compileOnly || "compile-only"})`;
+      it(`${where} ${what}`, async () => {
         const errors = typeErrors.get(program.checkFile) ?? [];
         expect(
           errors,

@@ -215,7 +215,8 @@ describe("checkpoints: saveModule / loadModule", () => {
     );
     const [w, b, h] = target.parameters();
     expect(() => loadModule(file, target, { optimizer: new Adam([b, w, h]) })).to.throw(
-      /parameter group 0 holds \[encoder\.weight, encoder\.bias, head\.weight\] in the file but \[encoder\.bias, encoder\.weight, head\.weight\] in the optimizer/,
+      "parameter group 0 holds [encoder.weight, encoder.bias, head.weight] in the file " +
+        "but [encoder.bias, encoder.weight, head.weight] in the optimizer",
     );
     expect(
       JSON.stringify(
@@ -243,7 +244,10 @@ describe("checkpoints: saveModule / loadModule", () => {
     gradientsFor(stranger, 0);
     optimizer.step();
     expect(() => saveModule(file, model, { optimizer })).to.throw(
-      /saveModule: '.*refused\.safetensors': the optimizer has a parameter of shape \[1\] \(index 3\) that is not a parameter of the module/,
+      new RegExp(
+        /saveModule: '.*refused\.safetensors': /.source +
+          /the optimizer has a parameter of shape \[1\] \(index 3\) that is not a parameter of the module/.source,
+      ),
     );
     expect(() => saveModule(file, model, { optimizer: new SGD(model.parameters(), { lr: 1 }), metadata: { "optimizer.state": "{}" } })).to
       .throw(/metadata key 'optimizer\.state' is reserved/);

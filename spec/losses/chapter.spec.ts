@@ -138,17 +138,21 @@ describe("losses: where chapter 7 is wrong", () => {
       expect(chapterTemplateNTXent(a, b, 0.05).item()).to.be.closeTo(Math.log(2), 1e-7);
     });
 
-    it("it prefers collapse: at the template's τ = 0.07, a good embedding (positives at cos 0.5) scores worse than all-identical embeddings", () => {
-      const n = 4;
-      const [a, b] = goodPairs(n, 0.5);
-      const [same1, same2] = collapsedPairs(n);
-      // template: collapse gives log 2N, the good embedding ≈ ½·(1 − 0.5)/0.07 = 3.6
-      expect(chapterTemplateNTXent(same1, same2).item()).to.be.closeTo(Math.log(2 * n), 1e-12);
-      expect(chapterTemplateNTXent(a, b).item()).to.be.above(chapterTemplateNTXent(same1, same2).item() + 1);
-      // ntXent: collapse gives log(2N − 1), the good embedding ≈ 0.005
-      expect(ntXent(same1, same2, { temperature: 0.07 }).item()).to.be.closeTo(Math.log(2 * n - 1), 1e-12);
-      expect(ntXent(a, b, { temperature: 0.07 }).item()).to.be.below(0.01);
-    });
+    it(
+      "it prefers collapse: at the template's τ = 0.07, " +
+        "a good embedding (positives at cos 0.5) scores worse than all-identical embeddings",
+      () => {
+        const n = 4;
+        const [a, b] = goodPairs(n, 0.5);
+        const [same1, same2] = collapsedPairs(n);
+        // template: collapse gives log 2N, the good embedding ≈ ½·(1 − 0.5)/0.07 = 3.6
+        expect(chapterTemplateNTXent(same1, same2).item()).to.be.closeTo(Math.log(2 * n), 1e-12);
+        expect(chapterTemplateNTXent(a, b).item()).to.be.above(chapterTemplateNTXent(same1, same2).item() + 1);
+        // ntXent: collapse gives log(2N − 1), the good embedding ≈ 0.005
+        expect(ntXent(same1, same2, { temperature: 0.07 }).item()).to.be.closeTo(Math.log(2 * n - 1), 1e-12);
+        expect(ntXent(a, b, { temperature: 0.07 }).item()).to.be.below(0.01);
+      },
+    );
 
     it("and its gradient pushes positive pairs apart on the first N rows", () => {
       const [a, b] = goodPairs(3, 0.5);

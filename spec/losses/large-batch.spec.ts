@@ -298,31 +298,38 @@ describe("large batches: memory at N = 4096 (float32)", () => {
   const tileSize = 64;
   const squareElements = n * n; // 16.8 M: 64 MiB as float32
 
-  it("tiledInfoNCE and tiledClipLoss allocate no typed array larger than N·max(D, T) = N²/64, forward and backward (constructor hook)", () => {
-    const generator = new Generator(3);
-    const query = randn([n, d], generator).requiresGrad_();
-    const key = randn([n, d], generator).requiresGrad_();
-    const logitScale = tensor(Math.log(1 / 0.07), { requiresGrad: true });
-    const largestInfoNCE = largestAllocationDuring(() => tiledInfoNCE(query, key, { tileSize }).backward());
-    const largestClip = largestAllocationDuring(() => tiledClipLoss(query, key, { logitScale, tileSize }).backward());
-    // The biggest buffers are the (N, D) normalized inputs and gradients (N·D = N²/256) and the T × T block.
-    expect(largestInfoNCE).to.be.at.most(n * Math.max(d, tileSize));
-    expect(largestClip).to.be.at.most(n * Math.max(d, tileSize));
-    expect(n * Math.max(d, tileSize)).to.equal(squareElements / 64);
-    expect(query.grad!.toTypedArray().every(Number.isFinite)).to.equal(true);
-    expect(logitScale.grad!.item()).to.satisfy(Number.isFinite);
-    // The hook sees an N × N buffer when there is one: the dense loss at a small N.
-    const small = randn([256, d], generator).requiresGrad_();
-    const largestDense = largestAllocationDuring(() => infoNCE(small, small, null).backward());
-    expect(largestDense).to.be.at.least(256 * 256);
-  });
+  it(
+    "tiledInfoNCE and tiledClipLoss allocate no typed array larger than N·max(D, T) = N²/64, " +
+      "forward and backward (constructor hook)",
+    () => {
+      const generator = new Generator(3);
+      const query = randn([n, d], generator).requiresGrad_();
+      const key = randn([n, d], generator).requiresGrad_();
+      const logitScale = tensor(Math.log(1 / 0.07), { requiresGrad: true });
+      const largestInfoNCE = largestAllocationDuring(() => tiledInfoNCE(query, key, { tileSize }).backward());
+      const largestClip = largestAllocationDuring(() => tiledClipLoss(query, key, { logitScale, tileSize }).backward());
+      // The biggest buffers are the (N, D) normalized inputs and gradients (N·D = N²/256) and the T × T block.
+      expect(largestInfoNCE).to.be.at.most(n * Math.max(d, tileSize));
+      expect(largestClip).to.be.at.most(n * Math.max(d, tileSize));
+      expect(n * Math.max(d, tileSize)).to.equal(squareElements / 64);
+      expect(query.grad!.toTypedArray().every(Number.isFinite)).to.equal(true);
+      expect(logitScale.grad!.item()).to.satisfy(Number.isFinite);
+      // The hook sees an N × N buffer when there is one: the dense loss at a small N.
+      const small = randn([256, d], generator).requiresGrad_();
+      const largestDense = largestAllocationDuring(() => infoNCE(small, small, null).backward());
+      expect(largestDense).to.be.at.least(256 * 256);
+    },
+  );
 
-  it("the peak RSS growth of a tiledInfoNCE forward + backward is a fraction of infoNCE's, which exceeds N²·4 bytes (child processes)", function() {
-    this.timeout(60_000);
-    /** Run one forward + backward at batch size `rows` in a fresh process; its peak RSS minus its RSS just before. */
-    const peakGrowth = (loss: "tiled" | "dense", rows: number): number => {
-      const call = loss === "tiled" ? `tiledInfoNCE(q, k, { tileSize: ${tileSize} })` : "infoNCE(q, k, null)";
-      const script = `
+  it(
+    "the peak RSS growth of a tiledInfoNCE forward + backward is a fraction of infoNCE's, " +
+      "which exceeds N²·4 bytes (child processes)",
+    function() {
+      this.timeout(60_000);
+      /** Run one forward + backward at batch size `rows` in a fresh process; its peak RSS minus its RSS just before. */
+      const peakGrowth = (loss: "tiled" | "dense", rows: number): number => {
+        const call = loss === "tiled" ? `tiledInfoNCE(q, k, { tileSize: ${tileSize} })` : "infoNCE(q, k, null)";
+        const script = `
         const { Generator, randn, infoNCE, tiledInfoNCE } = await import(${JSON.stringify(builtModule("index.js"))});
         const run = (q, k) => ${call}.backward();
         const generator = new Generator(3);
@@ -340,19 +347,20 @@ describe("large batches: memory at N = 4096 (float32)", () => {
         const before = process.memoryUsage().rss;
         run(query, key);
         console.log(peak() - before);`;
-      const output = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8" });
-      return Number(output.trim().split("\n").pop());
-    };
-    // maxRSS is a high-water mark: peak − RSS-before bounds the call's growth from above (an earlier peak only inflates it).
-    // RSS also holds garbage the collector has not reclaimed yet (how much depends on GC timing and the
-    // machine's load), so the absolute bound is the allocation hook's (the test above); here the two
-    // losses are compared at the same N: the dense one holds several N×N buffers, the tiled one none.
-    const tiled = peakGrowth("tiled", n);
-    const dense = peakGrowth("dense", n);
-    expect(dense, `infoNCE at N = ${n} grew ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.above(squareElements * 4);
-    expect(tiled, `tiledInfoNCE at N = ${n} grew ${(tiled / 2 ** 20).toFixed(1)} MiB, infoNCE ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be
-      .below(dense / 3);
-  });
+        const output = execFileSync(process.execPath, ["--expose-gc", "--input-type=module", "-e", script], { encoding: "utf8" });
+        return Number(output.trim().split("\n").pop());
+      };
+      // maxRSS is a high-water mark: peak − RSS-before bounds the call's growth from above (an earlier peak only inflates it).
+      // RSS also holds garbage the collector has not reclaimed yet (how much depends on GC timing and the
+      // machine's load), so the absolute bound is the allocation hook's (the test above); here the two
+      // losses are compared at the same N: the dense one holds several N×N buffers, the tiled one none.
+      const tiled = peakGrowth("tiled", n);
+      const dense = peakGrowth("dense", n);
+      expect(dense, `infoNCE at N = ${n} grew ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be.above(squareElements * 4);
+      expect(tiled, `tiledInfoNCE at N = ${n} grew ${(tiled / 2 ** 20).toFixed(1)} MiB, infoNCE ${(dense / 2 ** 20).toFixed(1)} MiB`).to.be
+        .below(dense / 3);
+    },
+  );
 });
 
 // ---- GradCache ----------------------------------------------------------------------------------

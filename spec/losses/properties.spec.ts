@@ -301,26 +301,30 @@ describe("losses: properties (fast-check)", () => {
       );
     });
 
-    it("multiplying the similarities by K > 1 changes the loss: down when the positive is the best candidate, up when it is the worst", () => {
-      fc.assert(
-        fc.property(
-          fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 2, maxLength: 8 }),
-          fc.double({ min: 1.5, max: 10, noNaN: true }),
-          fc.boolean(),
-          (similarities, factor, positiveBest) => {
-            const spread = Math.max(...similarities) - Math.min(...similarities);
-            fc.pre(spread > 1e-3);
-            // put the best (or the worst) similarity in column 0, strictly
-            const sorted = [...similarities].sort((x, y) => (positiveBest ? y - x : x - y));
-            const row = [sorted[0] + (positiveBest ? 1e-3 : -1e-3), ...sorted.slice(1)];
-            const loss = rawInfoNCE(tensor([row], { dtype: "float64" })).item();
-            const scaled = rawInfoNCE(tensor([row.map((s) => s * factor)], { dtype: "float64" })).item();
-            if (positiveBest) expect(scaled).to.be.below(loss);
-            else expect(scaled).to.be.above(loss);
-          },
-        ),
-        runs(100),
-      );
-    });
+    it(
+      "multiplying the similarities by K > 1 changes the loss: " +
+        "down when the positive is the best candidate, up when it is the worst",
+      () => {
+        fc.assert(
+          fc.property(
+            fc.array(fc.double({ min: -1, max: 1, noNaN: true }), { minLength: 2, maxLength: 8 }),
+            fc.double({ min: 1.5, max: 10, noNaN: true }),
+            fc.boolean(),
+            (similarities, factor, positiveBest) => {
+              const spread = Math.max(...similarities) - Math.min(...similarities);
+              fc.pre(spread > 1e-3);
+              // put the best (or the worst) similarity in column 0, strictly
+              const sorted = [...similarities].sort((x, y) => (positiveBest ? y - x : x - y));
+              const row = [sorted[0] + (positiveBest ? 1e-3 : -1e-3), ...sorted.slice(1)];
+              const loss = rawInfoNCE(tensor([row], { dtype: "float64" })).item();
+              const scaled = rawInfoNCE(tensor([row.map((s) => s * factor)], { dtype: "float64" })).item();
+              if (positiveBest) expect(scaled).to.be.below(loss);
+              else expect(scaled).to.be.above(loss);
+            },
+          ),
+          runs(100),
+        );
+      },
+    );
   });
 });

@@ -180,7 +180,8 @@ describe("methods/moco: the symmetrized loss (the default)", () => {
   const batchOf = () =>
     createRun(tinyConfig("moco", { batchSize: N, trainLimit: 80, queueSize: K, symmetricLoss: false })).loader.next() as TwoViewBatch;
   const keysOfView = (moco: MoCo, view: Float32Array) =>
-    noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(view, N))))).toTypedArray() as Float32Array; // (N, 128)
+    // (N, 128)
+    noGrad(() => normalize(moco.keyProjector.forward(moco.keyEncoder.forward(imageTensor(view, N))))).toTypedArray() as Float32Array;
   const queriesOfView = (moco: MoCo, view: Float32Array) =>
     noGrad(() => moco.projector.forward(moco.encoder.forward(imageTensor(view, N)))); // (N, 128)
 

@@ -147,7 +147,8 @@ describe("methods/trainer: configs", () => {
     ]);
     expect(["simclr", "moco", "byol", "clip"].map((m) => defaultConfig(m as MethodName).batchSize)).to.deep.equal([256, 128, 256, 256]);
     const moco = createRun(defaultConfig("moco", { trainLimit: 512 })).method as MoCo;
-    expect([moco.symmetric, moco.queueSize, moco.momentum, moco.temperature]).to.deep.equal([true, 4096, 0.99, 0.2]); // K = 16 steps of 2 × 128 keys
+    // K = 16 steps of 2 × 128 keys
+    expect([moco.symmetric, moco.queueSize, moco.momentum, moco.temperature]).to.deep.equal([true, 4096, 0.99, 0.2]);
     expect(defaultConfig("clip")).to.include({ lr: 2e-3, weightDecay: 0.1, batchSize: 256 });
     expect(defaultConfig("byol", { temperature: 0.3 }).temperature).to.equal(0.3);
   });

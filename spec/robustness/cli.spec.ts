@@ -142,16 +142,20 @@ describe("robustness: the CLI's bad inputs are usage errors (exit 2) found befor
     for (const [code, message] of table) expect(writeProblem("/mnt/ro", code), String(code)).to.equal(message);
   });
 
-  it("a temperature whose 1/τ overflows float32 → a usage error (exit 2) naming --temperature, before training, no checkpoint", async () => {
-    const out = join(tempDir(), "run");
-    const result = await cli(["train", "simclr", ...TINY, "--temperature", "1e-39", "--out", out, "--quiet"]);
-    expectCleanFailure(
-      result,
-      2,
-      /^contrastive: train: --temperature 1e-39 is too small for float32: .*; use a larger --temperature \(the default is 0\.5\)$/,
-    );
-    expect(existsSync(join(out, CHECKPOINT_FILE))).to.equal(false);
-  });
+  it(
+    "a temperature whose 1/τ overflows float32 → a usage error (exit 2) " +
+      "naming --temperature, before training, no checkpoint",
+    async () => {
+      const out = join(tempDir(), "run");
+      const result = await cli(["train", "simclr", ...TINY, "--temperature", "1e-39", "--out", out, "--quiet"]);
+      expectCleanFailure(
+        result,
+        2,
+        /^contrastive: train: --temperature 1e-39 is too small for float32: .*; use a larger --temperature \(the default is 0\.5\)$/,
+      );
+      expect(existsSync(join(out, CHECKPOINT_FILE))).to.equal(false);
+    },
+  );
 });
 
 describe("robustness: SIGINT / SIGTERM during training (real processes)", () => {

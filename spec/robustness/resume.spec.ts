@@ -40,7 +40,8 @@ describe("robustness: --resume ends with every tensor and the training state of 
       !bytesOf(straight.tensors.get(name)!).equals(bytesOf(resumed.tensors.get(name)!))
     );
     expect(differ).to.deep.equal([]);
-    expect([...straight.tensors.keys()].some((name) => name.endsWith(".exp_avg_sq"))).to.equal(true); // the optimizer's moments are among them
+    // the optimizer's moments are among them
+    expect([...straight.tensors.keys()].some((name) => name.endsWith(".exp_avg_sq"))).to.equal(true);
   });
 
   it("the training state: every metadata field equal, trainState bit for bit except wallSeconds", () => {

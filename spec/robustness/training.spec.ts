@@ -31,21 +31,31 @@ const rows: Row[] = [
   {
     cause: "1/τ² overflows float32 (τ = 1e-30)",
     config: { temperature: 1e-30 },
-    message:
-      /^train: the optimizer's expAvgSq of '[\w.]+' became Infinity \(flat index \d+\) at step 1 \(epoch 1\), its gradient was finite; --temperature 1e-30 is too small for float32: the gradients scale as 1\/τ and Adam's second moment as 1\/τ² = 1\.00e\+60, above its largest value 3\.40e\+38; use a larger --temperature/,
+    message: new RegExp(
+      /^train: the optimizer's expAvgSq of '[\w.]+' became Infinity \(flat index \d+\) at step 1 \(epoch 1\), /.source +
+        /its gradient was finite; --temperature 1e-30 is too small for float32: /.source +
+        /the gradients scale as 1\/τ and Adam's second moment as 1\/τ² = 1\.00e\+60, above its largest value 3\.40e\+38; /.source +
+        /use a larger --temperature/.source,
+    ),
   },
   {
     cause: "an lr whose update overflows (lr = 1e39, no warmup)",
     config: { lr: 1e39, warmupEpochs: 0 },
-    message:
-      /^train: parameter '[\w.]+' became -?Infinity \(flat index \d+\) in the update at step 1 \(epoch 1\), its gradient was finite; the update overflowed: try a lower --lr \(this run's is 1e\+39\)$/,
+    message: new RegExp(
+      /^train: parameter '[\w.]+' became -?Infinity \(flat index \d+\) in the update at step 1 \(epoch 1\), /.source +
+        /its gradient was finite; the update overflowed: try a lower --lr \(this run's is 1e\+39\)$/.source,
+    ),
   },
   {
     cause: "exploding activations after huge steps (lr = 1e38)",
     config: { lr: 1e38 },
     // NaN propagates through relu (as torch), so the loss refuses the NaN embeddings of the forward pass
-    message:
-      /^train: the forward pass became non-finite at step \d \(epoch 1\) \(ntXent: z[12] \(shape \[\d+, \d+\]\) contains (NaN|-?Infinity) at flat index \d+\); the inputs and the parameters were finite, so the forward pass overflowed \(exploding activations or gradients\): try a lower --lr \(this run's is 1e\+38\)$/,
+    message: new RegExp(
+      /^train: the forward pass became non-finite at step \d \(epoch 1\) /.source +
+        /\(ntXent: z[12] \(shape \[\d+, \d+\]\) contains (NaN|-?Infinity) at flat index \d+\); /.source +
+        /the inputs and the parameters were finite, so the forward pass overflowed \(exploding activations or gradients\): /.source +
+        /try a lower --lr \(this run's is 1e\+38\)$/.source,
+    ),
   },
   {
     cause: "NaN in the data",
@@ -79,7 +89,10 @@ describe("robustness: training stops when anything becomes non-finite, naming th
   // 1/τ beyond float32 is refused by the config check, before any step (the losses refuse it too).
   it("1/τ overflows float32 (τ = 1e-39): refused before training", () => {
     expect(() => createRun(tinyConfig("simclr", { temperature: 1e-39 }))).to.throw(
-      /^train: --temperature 1e-39 is too small for float32: the logits scale as 1\/τ = 1\.00e\+39, above its largest value 3\.40e\+38; use a larger --temperature \(the default is 0\.5\)$/,
+      new RegExp(
+        /^train: --temperature 1e-39 is too small for float32: the logits scale as 1\/τ = 1\.00e\+39, /.source +
+          /above its largest value 3\.40e\+38; use a larger --temperature \(the default is 0\.5\)$/.source,
+      ),
     );
   });
 

@@ -463,9 +463,8 @@ function demoCommand(argv: readonly string[]): number {
   const report = [
     "# contrastive-ts demo",
     "",
-    `Four methods trained on ${data.train.count} MNIST training digits (short budgets), evaluated on the ${data.test.count} test digits, in ${
-      minutes.toFixed(1)
-    } minutes.`,
+    `Four methods trained on ${data.train.count} MNIST training digits (short budgets), ` +
+    `evaluated on the ${data.test.count} test digits, in ${minutes.toFixed(1)} minutes.`,
     "",
     table,
     "",

@@ -52,9 +52,12 @@ export const REPORT_COLUMNS = [
 const LEGEND = [
   "- linear probe: test accuracy of a multinomial logistic regression on frozen, train-standardized features (L-BFGS, weight decay λ).",
   "- kNN: test accuracy of a k-nearest-neighbour vote over cosine similarities to the train features (exp(s/τ) weights unless stated).",
-  "- zero-shot: CLIP test accuracy against the class prompts, prompt-ensembled; R@1: image→text / text→image recall@1, ties counted against the true item.",
-  "- align: E‖u(x) − u(x⁺)‖² over positive pairs (0 best, 4 worst); uniform: log E exp(−2‖u − v‖²) over all pairs (0 = collapsed, lower = more spread).",
-  "- std vs 1/√D: mean per-dimension std of the L2-normalized features, next to 1/√D (uniform on the sphere) and their ratio (→ 0: collapse).",
+  "- zero-shot: CLIP test accuracy against the class prompts, prompt-ensembled; " +
+  "R@1: image→text / text→image recall@1, ties counted against the true item.",
+  "- align: E‖u(x) − u(x⁺)‖² over positive pairs (0 best, 4 worst); " +
+  "uniform: log E exp(−2‖u − v‖²) over all pairs (0 = collapsed, lower = more spread).",
+  "- std vs 1/√D: mean per-dimension std of the L2-normalized features, " +
+  "next to 1/√D (uniform on the sphere) and their ratio (→ 0: collapse).",
   "- eff. rank: exp of the entropy of the normalized singular values of the centered features, out of D.",
 ];
 

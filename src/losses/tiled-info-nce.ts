@@ -212,7 +212,8 @@ export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
               const logit = s * similarity;
               const positive = row === column ? 1 : 0;
               let gradLogit = gRow * (Math.exp(logit - lse) - positive); // g_i (p_ij − [i = j])
-              if (colLse !== null) gradLogit += g[gOffset + N + column] * (Math.exp(logit - colLse[column]) - positive); // + gᶜ_j (pᶜ_ij − [i = j])
+              // + gᶜ_j (pᶜ_ij − [i = j])
+              if (colLse !== null) gradLogit += g[gOffset + N + column] * (Math.exp(logit - colLse[column]) - positive);
               scaleGrad += gradLogit * similarity;
               block[i * cols + j] = s * gradLogit; // ∂L/∂(q_i·k_j)
             }

@@ -172,7 +172,9 @@ export function splitInputs(x: Tensor, chunkSize: number): Tensor[] {
     throw new Error(`splitInputs: x must have a non-empty first dim, got shape ${shapeToString(x.shape)}`);
   }
   const chunks: Tensor[] = [];
-  for (let start = 0; start < x.shape[0]; start += chunkSize) chunks.push(x.narrow(0, start, Math.min(chunkSize, x.shape[0] - start))); // (≤ chunkSize, …)
+  for (let start = 0; start < x.shape[0]; start += chunkSize) {
+    chunks.push(x.narrow(0, start, Math.min(chunkSize, x.shape[0] - start))); // (≤ chunkSize, …)
+  }
   return chunks;
 }
 

@@ -24,8 +24,8 @@
  *
  * Shapes: q, k (N, 128); queue (K, 128), K a multiple of the keys a step enqueues (N, or 2N
  * symmetrized) so that each enqueue fills a whole slot block. The negatives are read from the
- * queue *before* this batch's keys are enqueued, so a key is never its own query's negative. The queue and its pointer are buffers: saved with the
- * model and restored on resume.
+ * queue *before* this batch's keys are enqueued, so a key is never its own query's negative.
+ * The queue and its pointer are buffers: saved with the model and restored on resume.
  *
  * The chapter says "pop old representations from queue → memory negatives" before the loss, and
  * "push new representations" after: that is this order. Hyperparameters: τ = 0.2 (v2), m = 0.99
@@ -136,7 +136,9 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
       );
     }
     const query = (view: Float32Array) => this.projector.forward(this.encoder.forward(imageTensor(view, n))); // (N, 128)
-    const key = (view: Float32Array) => noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(view, n))))); // (N, 128)
+    const key = (view: Float32Array) =>
+      // (N, 128), unit rows
+      noGrad(() => normalize(this.keyProjector.forward(this.keyEncoder.forward(imageTensor(view, n)))));
     // Negatives are the queue as it is now, before this batch's keys go in. The enqueue below
     // overwrites the queue in place after the loss is built and before the trainer calls backward,
     // so the loss must not leave the queue's own buffer on the tape. Today mocoLoss already does

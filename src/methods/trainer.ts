@@ -195,9 +195,8 @@ export function resumeRun(directory: string, overrides: Partial<TrainConfig> = {
   const run = createRun(config);
   if (trainState.step !== trainState.epoch * run.stepsPerEpoch) {
     throw new Error(
-      `${op}: '${path}': metadata 'trainState.step' is ${trainState.step}, but ${trainState.epoch} epochs of ${run.stepsPerEpoch} steps are ${
-        trainState.epoch * run.stepsPerEpoch
-      }`,
+      `${op}: '${path}': metadata 'trainState.step' is ${trainState.step}, ` +
+        `but ${trainState.epoch} epochs of ${run.stepsPerEpoch} steps are ${trainState.epoch * run.stepsPerEpoch}`,
     );
   }
   loadModule(path, run.method, { optimizer: run.optimizer });
@@ -329,9 +328,8 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
           const badMoment = typeof moment === "number" ? null : firstNonFinite(moment);
           if (badMoment !== null) {
             throw new Error(
-              `train: the optimizer's ${stateKey} of '${name}' became ${badMoment.value} (flat index ${badMoment.index}) ${where}, its gradient was finite; ${
-                nonFiniteHint(run, "moment")
-              }`,
+              `train: the optimizer's ${stateKey} of '${name}' became ${badMoment.value} (flat index ${badMoment.index}) ${where}, ` +
+                `its gradient was finite; ${nonFiniteHint(run, "moment")}`,
             );
           }
         }

@@ -81,7 +81,8 @@ export function slidingWindow(owner: string, H: number, W: number, kernelSize: P
   const Wout = Math.floor((W + 2 * pw - dw * (kw - 1) - 1) / sw) + 1;
   if (Hout < 1 || Wout < 1) {
     throw new Error(
-      `${owner}: a ${kh}×${kw} kernel (dilation ${dh}×${dw}, padding ${ph}×${pw}) does not fit a ${H}×${W} input: output would be ${Hout}×${Wout}`,
+      `${owner}: a ${kh}×${kw} kernel (dilation ${dh}×${dw}, padding ${ph}×${pw}) does not fit a ${H}×${W} input: ` +
+        `output would be ${Hout}×${Wout}`,
     );
   }
   return { kh, kw, sh, sw, ph, pw, dh, dw, H, W, Hout, Wout };

@@ -91,7 +91,8 @@ export class PatchEmbedding extends Module {
     const patchPixels = this.inChannels * this.patchSize * this.patchSize;
     this.proj = this.registerModule("proj", new Linear(patchPixels, this.embedDim, { dtype, generator })); // (D, C·p²)
     const classToken = options.classToken ?? true;
-    this.clsToken = classToken ? (normal_(emptyParameter([1, 1, this.embedDim], dtype), 0, 0.02, generator) as Parameter) : null; // (1, 1, D)
+    // (1, 1, D)
+    this.clsToken = classToken ? (normal_(emptyParameter([1, 1, this.embedDim], dtype), 0, 0.02, generator) as Parameter) : null;
     this.registerParameter("clsToken", this.clsToken);
     const tokens = this.numPatches + (classToken ? 1 : 0);
     this.posEmbed = normal_(emptyParameter([1, tokens, this.embedDim], dtype), 0, 0.02, generator) as Parameter; // (1, P(+1), D)

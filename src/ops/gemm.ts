@@ -314,7 +314,8 @@ function checkView(name: string, v: MatrixView, rows: number, cols: number): voi
   const hi = v.offset + Math.max(0, rowSpan) + Math.max(0, colSpan);
   if (lo < 0 || hi >= v.data.length) {
     throw new RangeError(
-      `gemm: ${name} view (${rows}×${cols}, offset ${v.offset}, strides [${v.rowStride}, ${v.colStride}]) reads indices ${lo}..${hi} outside its array of length ${v.data.length}`,
+      `gemm: ${name} view (${rows}×${cols}, offset ${v.offset}, strides [${v.rowStride}, ${v.colStride}]) ` +
+        `reads indices ${lo}..${hi} outside its array of length ${v.data.length}`,
     );
   }
 }

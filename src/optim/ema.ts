@@ -89,7 +89,8 @@ function matchByName(kind: string, targetList: [string, Tensor][], onlineList: [
     if (!targetTensor.isContiguous()) throw new Error(`emaUpdate: target ${kind} '${name}' is not contiguous`);
     if (targetTensor.storage.data === onlineTensor.storage.data) {
       throw new Error(
-        `emaUpdate: target and online ${kind} '${name}' share their storage (the average would do nothing); give the target its own copy of the weights`,
+        `emaUpdate: target and online ${kind} '${name}' share their storage (the average would do nothing); ` +
+          "give the target its own copy of the weights",
       );
     }
     return [name, targetTensor, onlineTensor];

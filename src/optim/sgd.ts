@@ -63,7 +63,8 @@ export class SGD extends Optimizer<SGDOptions> {
     if (typeof o.nesterov !== "boolean") throw new Error(`SGD: ${where}: nesterov must be a boolean`);
     if (o.nesterov && (o.momentum <= 0 || o.dampening !== 0)) {
       throw new Error(
-        `SGD: ${where}: nesterov momentum requires a momentum > 0 and zero dampening (got momentum ${o.momentum}, dampening ${o.dampening})`,
+        `SGD: ${where}: nesterov momentum requires a momentum > 0 and zero dampening ` +
+          `(got momentum ${o.momentum}, dampening ${o.dampening})`,
       );
     }
   }

@@ -45,7 +45,8 @@ export function lossCurveSvg(
   }
   const ticks = [0, 0.25, 0.5, 0.75, 1].map((f) => low + f * span);
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${width / 2}" y="22" text-anchor="middle" font-size="15">${escapeXml(options.title ?? "training loss")}</text>`,
     ...ticks.map((t) =>
@@ -100,7 +101,8 @@ export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number
     }" y="${top + k * 24 + 12}">${v}</text>`
   );
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${left}" y="22" font-size="15">${escapeXml(title)}</text>`,
     ...cells,
