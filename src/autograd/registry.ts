@@ -32,7 +32,7 @@ import { record, type BackwardRule } from "./tape.js";
 export interface Recordable {
   readonly output: Tensor;
   /** One rule output per input, in this order (null in the rule: no gradient for that input). */
-  readonly inputs: readonly Tensor[];
+  readonly inputs: Tensor[];
   readonly backward: BackwardRule;
 }
 
@@ -67,7 +67,7 @@ export class OpRegistry {
     const op = (...args: Args): Tensor => {
       const result = forward(...args);
       if ("unchanged" in result) return result.unchanged; // the identity: nothing to record
-      return record(name, [...result.inputs], result.output, result.backward);
+      return record(name, result.inputs, result.output, result.backward);
     };
     return Object.assign(op, { definition });
   }
