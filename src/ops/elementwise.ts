@@ -9,46 +9,91 @@
  * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
  */
 import ops from "ndarray-ops";
-import { Tensor, type DType, type TensorLike } from "../tensor/tensor.js";
-import { broadcastShapes } from "../tensor/shape.js";
+import { Tensor, type DType, type TensorLike, type TypedArray } from "../tensor/tensor.js";
+import { broadcastShapes, sameShape } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { asTensor, broadcastView, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 import { checkDType } from "../tensor/tensor.js";
 
 type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
 
-/** out = kernel(a, b) over the broadcast shape of a and b. */
-function broadcastBinary(op: string, a: TensorLike, b: TensorLike, kernel: Kernel): { out: Tensor; a: Tensor; b: Tensor } {
+/**
+ * The same arithmetic over flat buffers: o[i] = a[aStart + i·aStep] ∘ b[bStart + i·bStep] for every
+ * i < o.length, with each step 1 (an operand laid out exactly like the output) or 0 (a one-element
+ * operand broadcast to every position). A plain loop: no per-call code generation or per-element
+ * dispatch as in ndarray-ops, whose strided `Kernel` stays the path for every other layout and the
+ * reference that spec/ops/elementwise-fast-path.spec.ts compares this one against, bit for bit.
+ */
+type FlatKernel = (o: TypedArray, a: TypedArray, aStart: number, aStep: number, b: TypedArray, bStart: number, bStep: number) => void;
+
+const addFlat: FlatKernel = (o, a, aStart, aStep, b, bStart, bStep) => {
+  for (let i = 0, p = aStart, q = bStart; i < o.length; i++, p += aStep, q += bStep) o[i] = a[p] + b[q];
+};
+const subFlat: FlatKernel = (o, a, aStart, aStep, b, bStart, bStep) => {
+  for (let i = 0, p = aStart, q = bStart; i < o.length; i++, p += aStep, q += bStep) o[i] = a[p] - b[q];
+};
+const mulFlat: FlatKernel = (o, a, aStart, aStep, b, bStart, bStep) => {
+  for (let i = 0, p = aStart, q = bStart; i < o.length; i++, p += aStep, q += bStep) o[i] = a[p] * b[q];
+};
+const divFlat: FlatKernel = (o, a, aStart, aStep, b, bStart, bStep) => {
+  for (let i = 0, p = aStart, q = bStart; i < o.length; i++, p += aStep, q += bStep) o[i] = a[p] / b[q];
+};
+
+/** Where an operand's values sit for a FlatKernel, or null when only the strided kernel can read it. */
+function flatLayout(t: Tensor, outShape: number[]): { start: number; step: number } | null {
+  if (t.numel() === 1) return { start: t.storage.offset, step: 0 };
+  if (t.isContiguous() && sameShape(t.shape, outShape)) return { start: t.storage.offset, step: 1 };
+  return null;
+}
+
+/** out = kernel(a, b) over the broadcast shape of a and b (flat is the kernel's plain-loop twin, if any). */
+function broadcastBinary(
+  op: string,
+  a: TensorLike,
+  b: TensorLike,
+  kernel: Kernel,
+  flat?: FlatKernel,
+): { out: Tensor; a: Tensor; b: Tensor } {
   const like = a instanceof Tensor ? a : requireTensor(op, b, "operand");
   const left = asTensor(op, a, like);
   const right = asTensor(op, b, like);
   const shape = broadcastShapes(op, left.shape, right.shape);
   const out = emptyTensor(like.dtype, shape);
-  if (out.numel() > 0) kernel(out.storage, broadcastView(left, shape), broadcastView(right, shape));
+  if (out.numel() === 0) return { out, a: left, b: right };
+  const l = flat === undefined ? null : flatLayout(left, shape);
+  const r = l === null ? null : flatLayout(right, shape);
+  if (flat !== undefined && l !== null && r !== null) {
+    flat(out.storage.data, left.storage.data, l.start, l.step, right.storage.data, r.start, r.step);
+  } else {
+    kernel(out.storage, broadcastView(left, shape), broadcastView(right, shape));
+  }
   return { out, a: left, b: right };
 }
 
+/** The strided ndarray-ops kernels alone: the reference the flat loops are checked against. */
+export const stridedBinaryKernels = { add: ops.add, sub: ops.sub, mul: ops.mul, div: ops.div } as const;
+
 // a + b:  ∂/∂a = 1, ∂/∂b = 1
 export const add = defineOp("add", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("add", a, b, ops.add);
+  const { out, a: x, b: y } = broadcastBinary("add", a, b, ops.add, addFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, g] };
 });
 
 // a − b:  ∂/∂a = 1, ∂/∂b = −1
 export const sub = defineOp("sub", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("sub", a, b, ops.sub);
+  const { out, a: x, b: y } = broadcastBinary("sub", a, b, ops.sub, subFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, y.requiresGrad ? neg(g) : null] };
 });
 
 // a · b:  ∂/∂a = b, ∂/∂b = a
 export const mul = defineOp("mul", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("mul", a, b, ops.mul);
+  const { out, a: x, b: y } = broadcastBinary("mul", a, b, ops.mul, mulFlat);
   return { output: out, inputs: [x, y], backward: (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null] };
 });
 
 // a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
 export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div);
+  const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div, divFlat);
   return {
     output: out,
     inputs: [x, y],

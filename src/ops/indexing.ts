@@ -204,17 +204,20 @@ export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: Ten
 function booleanMask(op: string, cond: Tensor, shape: number[], dtype: Tensor["dtype"]): Tensor {
   const mask = emptyTensor(dtype, shape);
   if (mask.numel() === 0) return mask;
-  const c = copyStorage(broadcastView(cond, shape), cond.dtype).data; // cond broadcast to `shape`
+  // cond broadcast to `shape`, contiguous: read in place when it already is (NT-Xent's eye), else copied
+  const inPlace = cond.isContiguous() && sameShape(cond.shape, shape);
+  const c = inPlace ? cond.storage.data : copyStorage(broadcastView(cond, shape), cond.dtype).data;
+  const start = inPlace ? cond.storage.offset : 0;
   const m = mask.storage.data;
   for (let i = 0; i < m.length; i++) {
-    if (Number.isNaN(c[i])) {
+    if (Number.isNaN(c[start + i])) {
       throw new Error(
         `${op}: the ${op === "where" ? "condition" : "mask"} contains NaN at flat index ${i} (of the broadcast shape ${
           shapeToString(shape)
         })`,
       );
     }
-    m[i] = c[i] !== 0 ? 1 : 0;
+    m[i] = c[start + i] !== 0 ? 1 : 0;
   }
   return mask;
 }
@@ -232,5 +235,19 @@ export const maskedFill = defineOp("maskedFill", (a: Tensor, maskTensor: Tensor,
   const out = emptyTensor(x.dtype, shape);
   const o = out.storage.data, md = mask.storage.data;
   for (let i = 0; i < o.length; i++) o[i] = md[i] !== 0 ? value : data[offset + i];
-  return { output: out, inputs: [x], backward: (g) => [mul(g, sub(1, mask))] };
+  return { output: out, inputs: [x], backward: (g) => [maskedFillGrad(g, mask)] };
 });
+
+/**
+ * ∂L/∂x = g · (1 − mask) in one pass and one buffer (the composed `mul(g, sub(1, mask))` made two
+ * (2N, 2N) temporaries per NT-Xent step). Bit for bit the same: mask is 0 or 1, g · 1 = g exactly,
+ * and g · 0 is kept as a product (−0 for negative g, NaN for ±∞ or NaN g), as the composed form
+ * gives; spec/ops/indexing-fast-path.spec.ts checks the two against each other.
+ */
+export function maskedFillGrad(g: Tensor, mask: Tensor): Tensor {
+  const upstream = contiguousData(g); // g may be any view (a transpose, a broadcast)
+  const grad = emptyTensor(g.dtype, mask.shape);
+  const gd = grad.storage.data, md = mask.storage.data, u = upstream.data;
+  for (let i = 0, p = upstream.offset; i < gd.length; i++, p++) gd[i] = md[i] !== 0 ? u[p] * 0 : u[p];
+  return grad;
+}

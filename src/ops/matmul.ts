@@ -65,7 +65,7 @@ const matmulBatched = defineOp("matmul", (x: Tensor, y: Tensor): Recordable | Un
       { data: yView.data, offset: yOffset, rowStride: yView.stride[rank], colStride: yView.stride[rank + 1] },
       out.storage.data,
       batch * M * N,
-      false,
+      true, // `out` was just allocated, so it is already zero: C += A·B gives A·B without gemm zeroing it again
     );
   }
   // ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G   (each in the broadcast batch shape; the tape sums it back)
