@@ -334,24 +334,18 @@ function leafInLayout(t: Tensor, layout: Exclude<InputLayout, "broadcast">): Ten
 
 /**
  * The row's function and inputs with every differentiable input in `layout`. For "broadcast" the
- * leaf is the first slice along axis 0 and the function sees it expanded back (stride 0); inputs
- * with fewer than 2 elements along axis 0 stay as they are.
+ * leaf is the first slice along the input's first axis of size > 1, and the function sees it
+ * expanded back (stride 0 along that axis); an input with no such axis stays as it is.
  */
 function inLayout(row: Row, inputs: Tensor[], layout: InputLayout): { fn: (...inputs: Tensor[]) => Tensor; inputs: Tensor[] } {
   if (layout !== "broadcast") {
     return { fn: row.fn, inputs: inputs.map((t) => (t.requiresGrad ? leafInLayout(t, layout) : t)) };
   }
-  const expanded = inputs.map((t) => t.requiresGrad && t.ndim > 0 && t.shape[0] > 1);
-  const leaves = inputs.map((t, k) => (expanded[k] ?
-    T.tensor(Array.from(t.toTypedArray().subarray(0, t.numel() / t.shape[0])), {
-      shape: [1, ...t.shape.slice(1)],
-      dtype: "float64",
-      requiresGrad: true,
-    }) :
-    t)
-  );
+  // the axis each input is broadcast along: its first of size > 1 (-1: the input stays as it is)
+  const axes = inputs.map((t) => (t.requiresGrad ? t.shape.findIndex((size) => size > 1) : -1));
+  const leaves = inputs.map((t, k) => (axes[k] < 0 ? t : T.narrow(t.detach(), axes[k], 0, 1).clone().requiresGrad_()));
   const shapes = inputs.map((t) => t.shape);
-  return { fn: (...args) => row.fn(...args.map((t, k) => (expanded[k] ? t.expand(shapes[k]) : t))), inputs: leaves };
+  return { fn: (...args) => row.fn(...args.map((t, k) => (axes[k] < 0 ? t : t.expand(shapes[k])))), inputs: leaves };
 }
 
 const TOLERANCE = { eps: 1e-6, atol: 1e-6, rtol: 1e-5 };

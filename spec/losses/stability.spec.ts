@@ -38,6 +38,8 @@ import {
   byolLoss,
   tiledInfoNCE,
   tiledClipLoss,
+  distributedClipLoss,
+  dataParallelClipLoss,
 } from "../../src/losses/index.js";
 import * as lossesBarrel from "../../src/losses/index.js";
 import { randomEmbeddings, relativeError } from "./helpers.js";
@@ -197,6 +199,13 @@ interface StabilityRow {
 const BATCH = 16;
 const TILE = 5; // does not divide 16: full and ragged blocks, merged across 4 column tiles
 const LARGE = 1000; // the raw metrics' embedding scale
+const RANKS = 3; // the data-parallel rows: 16 rows in shards of 6, 5, 5
+
+/** t's rows in RANKS shards as torch.tensor_split makes them (6, 5, 5 of 16). */
+function shardRows(t: Tensor): Tensor[] {
+  const sizes = Array.from({ length: RANKS }, (_, r) => Math.floor(t.shape[0] / RANKS) + (r < t.shape[0] % RANKS ? 1 : 0));
+  return sizes.map((n, r) => t.narrow(0, sizes.slice(0, r).reduce((a, b) => a + b, 0), n));
+}
 
 const rows: StabilityRow[] = [
   {
@@ -370,6 +379,25 @@ const rows: StabilityRow[] = [
     reference: ([i, x, s]) => referenceClip(i, x, (similarities) => similarities.mul(s.exp())),
     dense: ([i, x, s]) => clipLoss(i, x, { logitScale: s }),
   },
+  {
+    name: "distributedClipLoss (3 ranks, shards 6/5/5, local logits, gather with grad, mean over ranks)",
+    covers: "distributedClipLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
+    loss: ([i, x], t) => {
+      const [images, texts] = [shardRows(i), shardRows(x)];
+      const options = { worldSize: RANKS, localLoss: true, gatherWithGrad: true, temperature: t };
+      const ranks = images.map((_, rank) => distributedClipLoss(images, texts, { ...options, rank }));
+      return ranks.reduce((a, b) => a.add(b)).div(RANKS);
+    },
+    reference: ([i, x], t) => referenceClip(i, x, (s) => s.div(t)),
+  },
+  {
+    name: "dataParallelClipLoss (3 ranks, shards 6/5/5, full logits, gather with grad, learnable logitScale)",
+    covers: "dataParallelClipLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(Math.log(1 / d.temperature))],
+    loss: ([i, x, s]) => dataParallelClipLoss(shardRows(i), shardRows(x), { worldSize: RANKS, gatherWithGrad: true, logitScale: s }).loss,
+    reference: ([i, x, s]) => referenceClip(i, x, (similarities) => similarities.mul(s.exp())),
+  },
 ];
 
 /**
@@ -386,6 +414,7 @@ const NOT_LOSSES: Record<string, string> = {
   temperatureSweep: "evaluates a loss it is given (or ntXent, a row) at several τ ≥ 0.01",
   collapseMonitor: "a diagnostic of the embeddings",
   lossCurveSvg: "an SVG plot of a loss curve",
+  allGather: "the simulated all_gather of the data-parallel losses (a cat)",
 };
 
 // ---- running a row ------------------------------------------------------------------------------

@@ -126,7 +126,7 @@ describe("robustness: options objects", () => {
   describe("a misspelt key gets the closest valid one", () => {
     for (const [fn, run, key, suggestion] of typos) {
       it(`${fn} { ${key} }`, () => {
-        const hint = suggestion === null ? "valid: " : `did you mean '${suggestion}'\\?; valid: `;
+        const hint = suggestion === null ? "valid: " : `did you mean '${suggestion}'\\? valid: `;
         expect(run).to.throw(new RegExp(`^${fn}: unknown option '${key}' \\(${hint}`));
       });
     }

@@ -25,3 +25,11 @@ export {
   type CollapseReport,
 } from "./diagnostics.js";
 export { tiledInfoNCE, tiledClipLoss, type TiledInfoNCEOptions, type TiledClipLossOptions } from "./tiled-info-nce.js";
+export {
+  allGather,
+  distributedClipLoss,
+  dataParallelClipLoss,
+  type AllGatherOptions,
+  type DistributedClipLossOptions,
+  type DataParallelClipLoss,
+} from "./distributed.js";

@@ -3,7 +3,7 @@
  * argument before it reads anything else.
  *
  *   infoNCE(q, k, null, { temprature: 0.1 })
- *     → infoNCE: unknown option 'temprature' (did you mean 'temperature'?; valid: temperature, reduction, metric)
+ *     → infoNCE: unknown option 'temprature' (did you mean 'temperature'? valid: temperature, reduction, metric)
  *
  * PyTorch raises a TypeError for an unexpected keyword argument; a JavaScript options object
  * would silently ignore it (and train with the default τ), so each key is checked here.
@@ -42,7 +42,7 @@ export function checkOptionKeys(fn: string, options: unknown, valid: readonly st
   for (const [key, value] of Object.entries(options)) {
     if (!valid.includes(key)) {
       const closest = closestKey(key, valid);
-      const hint = closest === null ? "" : `did you mean '${closest}'?; `;
+      const hint = closest === null ? "" : `did you mean '${closest}'? `;
       const list = valid.length === 0 ? "it takes no options" : `valid: ${valid.join(", ")}`;
       throw new Error(`${fn}: unknown option '${key}' (${hint}${list})`);
     }
