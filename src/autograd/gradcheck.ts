@@ -129,10 +129,9 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[],
   return true;
 }
 
-/** Where each element of `t` (in row-major order) lives in its buffer; refuses self-aliasing views. */
-function bufferPositions(t: Tensor, k: number): Int32Array {
-  const { shape, stride, offset } = t.storage;
-  const positions = new Int32Array(t.numel());
+/** Where each element of a view (in row-major order) lives in its buffer: offset + Σ index·stride. */
+function elementPositions(shape: readonly number[], stride: readonly number[], offset: number): Int32Array {
+  const positions = new Int32Array(shape.reduce((p, d) => p * d, 1));
   const index = new Array<number>(shape.length).fill(0);
   for (let i = 0; i < positions.length; i++) {
     let position = offset;
@@ -143,6 +142,13 @@ function bufferPositions(t: Tensor, k: number): Int32Array {
       index[axis] = 0;
     }
   }
+  return positions;
+}
+
+/** The buffer positions of input k's elements, one each: refuses a view whose elements share memory. */
+function bufferPositions(t: Tensor, k: number): Int32Array {
+  const { shape, stride, offset } = t.storage;
+  const positions = elementPositions(shape, stride, offset);
   if (new Set(positions).size !== positions.length) {
     throw new Error(
       `gradcheck: input ${k} (shape ${shapeToString(shape)}, strides [${stride.join(", ")}]) has elements that share memory ` +
@@ -172,15 +178,7 @@ function viewWithLayout(values: Float64Array, shape: number[], layout: OutputGra
     size = 2 * values.length + 1;
   }
   const buffer = new Float64Array(size).fill(Number.NaN); // a rule that reads a gap sees NaN
-  const index = new Array<number>(rank).fill(0);
-  for (let i = 0; i < values.length; i++) {
-    let position = offset;
-    for (let axis = 0; axis < rank; axis++) position += index[axis] * strides[axis];
-    buffer[position] = values[i];
-    for (let axis = rank - 1; axis >= 0; axis--) {
-      if (++index[axis] < shape[axis]) break;
-      index[axis] = 0;
-    }
-  }
+  // (for "broadcast" several elements share a position; their weights are equal, so the writes agree)
+  elementPositions(shape, strides, offset).forEach((position, i) => (buffer[position] = values[i]));
   return new Tensor(ndarray(buffer, shape.slice(), strides, offset));
 }
