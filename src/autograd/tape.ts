@@ -26,7 +26,7 @@
  */
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
-import { Tensor, allocate, type GradFn } from "../tensor/tensor.js";
+import { Tensor, allocate, logAllocations, type GradFn } from "../tensor/tensor.js";
 import { versionOf } from "../tensor/version.js";
 import { contiguousStrides, numel, sameShape, shapeToString, type Shape } from "../tensor/shape.js";
 
@@ -183,6 +183,8 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
   // 2. Replay in reverse tape order: every consumer of a tensor runs before its producer.
   reachable.sort((a, b) => b.position - a.position);
   const gradOfOutput = new Map<TapeRecord, Tensor>([[rootRecord, seed]]);
+  const buffers = new GradientBuffers();
+  const previousLog = logAllocations(buffers.fresh);
   const previousMode = gradEnabled;
   gradEnabled = false; // rules are written with tensor ops; they must not record themselves
   try {
@@ -190,27 +192,43 @@ export function runBackward(root: Tensor, gradient: Tensor | undefined, options:
       const gradOutput = gradOfOutput.get(node);
       gradOfOutput.delete(node);
       if (gradOutput === undefined) continue; // no path from the root carried a gradient here
+      buffers.release(gradOutput); // from here on only the rule holds it (and may return it, or a view of it)
       checkSavedVersions(node);
       const inputGrads = node.backward!(gradOutput);
       if (inputGrads.length !== node.inputs.length) {
         throw new Error(`backward: rule of '${node.op}' returned ${inputGrads.length} gradients for ${node.inputs.length} inputs`);
       }
+      // Fit and count all of this rule's gradients before handing any out: a rule may return one
+      // buffer for two inputs (add returns g for both), and then neither may keep it as its own.
+      const fitted: (Tensor | null)[] = node.inputs.map((input, i) => {
+        const raw = inputGrads[i];
+        if (raw === null || !input.requiresGrad) return null;
+        return buffers.hold(fitGradient(node.op, i, raw, input));
+      });
       for (let i = 0; i < node.inputs.length; i++) {
         const input = node.inputs[i];
-        const raw = inputGrads[i];
-        if (raw === null || !input.requiresGrad) continue;
-        const grad = fitGradient(node.op, i, raw, input);
+        const grad = fitted[i];
+        if (grad === null) continue;
         const producer = recordOf(input);
         if (producer !== null) {
           const previous = gradOfOutput.get(producer);
-          gradOfOutput.set(producer, previous === undefined ? grad : addInto(previous, grad));
-        } else {
-          accumulateLeaf(input, grad);
+          if (previous === undefined) gradOfOutput.set(producer, grad);
+          else if (buffers.owns(previous)) {
+            addInPlace(previous, grad); // previous is the tape's alone: no other tensor sees this write
+            buffers.release(grad);
+          } else {
+            gradOfOutput.set(producer, buffers.hold(addInto(previous, grad)));
+            buffers.release(previous);
+            buffers.release(grad);
+          }
+        } else if (!accumulateLeaf(input, grad, buffers.owns(grad))) {
+          buffers.release(grad); // copied or added into the existing .grad
         }
       }
     }
   } finally {
     gradEnabled = previousMode;
+    logAllocations(previousLog);
   }
   // 3. Release the tape: drop inputs and rules so that the graph can be collected.
   if (!options.retainGraph) {
@@ -285,18 +303,86 @@ function addInto(a: Tensor, b: Tensor): Tensor {
   return new Tensor(outView);
 }
 
-function accumulateLeaf(leaf: Tensor, grad: Tensor): void {
-  if (leaf.grad === null) {
-    // Store a private contiguous copy: the rule's result may be a view of some other buffer.
-    leaf.grad = Tensor.fromTypedArray(grad.toTypedArray(), leaf.shape);
-  } else {
-    if (!sameShape(leaf.grad.shape, leaf.shape)) {
-      throw new Error(
-        `backward: existing .grad of shape ${shapeToString(leaf.grad.shape)} does not match its tensor ${shapeToString(leaf.shape)}`,
-      );
-    }
-    ops.addeq(leaf.grad.storage, grad.storage);
+/**
+ * target += addend, same shape; `target` contiguous. A plain loop when `addend` is contiguous too
+ * (the common case), ndarray-ops for any other layout. Same additions, same bits, either way.
+ */
+function addInPlace(target: Tensor, addend: Tensor): void {
+  if (!(target.isContiguous() && addend.isContiguous())) {
+    ops.addeq(target.storage, addend.storage);
+    return;
   }
+  const { data: out, offset: outOffset } = target.storage;
+  const { data: values, offset } = addend.storage;
+  const n = target.numel();
+  for (let i = 0; i < n; i++) out[outOffset + i] += values[offset + i];
+}
+
+/**
+ * Which gradient buffers of one backward pass belong to the tape alone.
+ *
+ * A buffer may be kept (as a leaf's `.grad`, or summed into in place) instead of copied only if no
+ * one else can see it: not the user's `gradient` argument, not a saved forward tensor, not a view
+ * that another gradient shares. The proof here has two parts:
+ *   - `fresh`: it was allocated (by `allocate`, which logs into this set) during this backward,
+ *     i.e. a rule computed it; anything that existed before (the seed, forward tensors, a user's
+ *     tensors, the buffers of an earlier or of a nested backward) is not in the set;
+ *   - `holders`: how many places on the tape hold it now: pending gradients of non-leaves, and
+ *     leaves that took it as `.grad`. A rule's gradOutput is released when the rule is called;
+ *     every gradient a rule returns is held (twice, if it returns one buffer for two inputs).
+ * Owned = fresh, held exactly once, and the tensor is the whole buffer, contiguous from offset 0
+ * (a slice of a buffer could share it with another slice).
+ *
+ * PyTorch does the same in AccumulateGrad: a new gradient that nobody else references
+ * (use_count ≤ 1) and laid out like the parameter is stolen as `.grad` rather than cloned.
+ * Rules must therefore not keep a buffer they return (no memoized gradients) — none does.
+ */
+class GradientBuffers {
+  readonly fresh = new Set<ArrayBufferLike>();
+  private readonly holders = new Map<ArrayBufferLike, number>();
+
+  hold(t: Tensor): Tensor {
+    const buffer = t.storage.data.buffer;
+    if (this.fresh.has(buffer)) this.holders.set(buffer, (this.holders.get(buffer) ?? 0) + 1);
+    return t;
+  }
+
+  release(t: Tensor): void {
+    const buffer = t.storage.data.buffer;
+    const count = this.holders.get(buffer);
+    if (count !== undefined) this.holders.set(buffer, count - 1);
+  }
+
+  owns(t: Tensor): boolean {
+    const { data, offset } = t.storage;
+    return this.fresh.has(data.buffer) && this.holders.get(data.buffer) === 1 && offset === 0 && data.length === t.numel() &&
+      data.byteLength === data.buffer.byteLength && t.isContiguous();
+  }
+}
+
+/**
+ * Add a leaf's gradient into `.grad` (PyTorch's AccumulateGrad):
+ *   - no `.grad` yet: `grad` becomes it: the very buffer when the tape owns it (`owned`, see
+ *     GradientBuffers: nothing else can see it), else a private contiguous copy, since the rule's
+ *     result may be the user's seed or a view of some other buffer;
+ *   - a `.grad` already there (no zeroGrad since the last backward, or retainGraph): summed into it
+ *     in place, as PyTorch does, so a reference the caller holds to `.grad` sees the sum.
+ * After `optimizer.zeroGrad()` (set to null) the next backward stores a new buffer: an old `.grad`
+ * the caller kept is never written again.
+ * Returns whether the leaf kept `grad`'s buffer.
+ */
+function accumulateLeaf(leaf: Tensor, grad: Tensor, owned = false): boolean {
+  if (leaf.grad === null) {
+    leaf.grad = Tensor.fromTypedArray(owned ? grad.storage.data : grad.toTypedArray(), leaf.shape);
+    return owned;
+  }
+  if (!sameShape(leaf.grad.shape, leaf.shape)) {
+    throw new Error(
+      `backward: existing .grad of shape ${shapeToString(leaf.grad.shape)} does not match its tensor ${shapeToString(leaf.shape)}`,
+    );
+  }
+  addInPlace(leaf.grad, grad);
+  return false;
 }
 
 /** Number of records ever appended (for specs that check the tape is released). */

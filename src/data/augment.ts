@@ -88,30 +88,33 @@ function checkPair(input: Float32Array, output: Float32Array, who: string, allow
 }
 
 /**
- * Bilinear sample of `image` at continuous position (x, y), pixel centers at integers.
+ * Bilinear sampling, used by the crop and the rotation: the value at continuous position (x, y),
+ * pixel centers at integers, x0 = ⌊x⌋, fx = x − x0 (same for y):
  *
- *   v = (1−fx)(1−fy)·I[y0][x0] + fx(1−fy)·I[y0][x0+1] + (1−fx)fy·I[y0+1][x0] + fx·fy·I[y0+1][x0+1]
+ *   top    = fx = 0 ? I[y0][x0]   : (1−fx)·I[y0][x0]   + fx·I[y0][x0+1]
+ *   bottom = fx = 0 ? I[y0+1][x0] : (1−fx)·I[y0+1][x0] + fx·I[y0+1][x0+1]
+ *   v      = fy = 0 ? top         : (1−fy)·top + fy·bottom
  *
- * `outside`: "zero" reads pixels outside the image as 0 (background), "clamp" repeats the border.
- * At integer (x, y) the result is exactly I[y][x].
+ * (the fx = 0 / fy = 0 cases make an integer position read exactly I[y][x], and never read past
+ * the last row or column). Fast kernels: the crop's source columns are the same on every row, so
+ * x0 and fx are computed once per column into a table; the rotation splits pixels whose four
+ * neighbours are inside the image (no bounds checks) from the border ones. Both evaluate exactly
+ * the expressions above, in the same order, so they give the same bits as the per-pixel
+ * reference in augment-reference.ts (spec/data/augment-fast-path.spec.ts).
  */
-function bilinear(image: Float32Array, side: number, x: number, y: number, outside: "zero" | "clamp"): number {
-  if (outside === "clamp") {
-    x = x < 0 ? 0 : x > side - 1 ? side - 1 : x;
-    y = y < 0 ? 0 : y > side - 1 ? side - 1 : y;
-  } else if (x <= -1 || y <= -1 || x >= side || y >= side) {
-    return 0;
+let columnStart = new Float64Array(0); // x0 per output column (a double: a NaN box stays NaN, as in the reference)
+let columnFraction = new Float64Array(0); // fx per output column
+
+function columnTables(side: number): void {
+  if (columnStart.length < side) {
+    columnStart = new Float64Array(side);
+    columnFraction = new Float64Array(side);
   }
-  const x0 = Math.floor(x);
-  const y0 = Math.floor(y);
-  const fx = x - x0;
-  const fy = y - y0;
-  const read = (column: number, row: number): number =>
-    column < 0 || row < 0 || column >= side || row >= side ? 0 : image[row * side + column];
-  const top = fx === 0 ? read(x0, y0) : (1 - fx) * read(x0, y0) + fx * read(x0 + 1, y0);
-  if (fy === 0) return top;
-  const bottom = fx === 0 ? read(x0, y0 + 1) : (1 - fx) * read(x0, y0 + 1) + fx * read(x0 + 1, y0 + 1);
-  return (1 - fy) * top + fy * bottom;
+}
+
+/** I[row][column] of a side×side image, 0 outside it (the rotation's background). */
+function pixelOrZero(image: Float32Array, side: number, column: number, row: number): number {
+  return column < 0 || row < 0 || column >= side || row >= side ? 0 : image[row * side + column];
 }
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -138,12 +141,35 @@ export function resizedCrop(input: Float32Array, output: Float32Array, box: Crop
   const side = checkPair(input, output, "resizedCrop");
   const scaleX = box.width / side;
   const scaleY = box.height / side;
+  const last = side - 1;
+  columnTables(side);
+  const starts = columnStart; // locals, so the loops below do not reload them from the module scope
+  const fractions = columnFraction;
+  for (let column = 0; column < side; column++) {
+    // Clamp to the box so that the crop never reads pixels outside it (then to the image, for a box that overhangs it).
+    let sourceX = Math.min(Math.max(box.left + (column + 0.5) * scaleX - 0.5, box.left), box.left + box.width - 1);
+    sourceX = sourceX < 0 ? 0 : sourceX > last ? last : sourceX;
+    starts[column] = Math.floor(sourceX);
+    fractions[column] = sourceX - starts[column];
+  }
   for (let row = 0; row < side; row++) {
-    // Clamp to the box so that the crop never reads pixels outside it.
-    const sourceY = Math.min(Math.max(box.top + (row + 0.5) * scaleY - 0.5, box.top), box.top + box.height - 1);
+    let sourceY = Math.min(Math.max(box.top + (row + 0.5) * scaleY - 0.5, box.top), box.top + box.height - 1);
+    sourceY = sourceY < 0 ? 0 : sourceY > last ? last : sourceY;
+    const y0 = Math.floor(sourceY);
+    const fy = sourceY - y0;
+    const topRow = y0 * side;
+    const bottomRow = topRow + side; // read only when fy > 0, i.e. y0 < side − 1
+    const outRow = row * side;
     for (let column = 0; column < side; column++) {
-      const sourceX = Math.min(Math.max(box.left + (column + 0.5) * scaleX - 0.5, box.left), box.left + box.width - 1);
-      output[row * side + column] = clamp01(bilinear(input, side, sourceX, sourceY, "clamp"));
+      const x0 = starts[column];
+      const fx = fractions[column];
+      const top = fx === 0 ? input[topRow + x0] : (1 - fx) * input[topRow + x0] + fx * input[topRow + x0 + 1];
+      let value = top;
+      if (fy !== 0) {
+        const bottom = fx === 0 ? input[bottomRow + x0] : (1 - fx) * input[bottomRow + x0] + fx * input[bottomRow + x0 + 1];
+        value = (1 - fy) * top + fy * bottom;
+      }
+      output[outRow + column] = value < 0 ? 0 : value > 1 ? 1 : value;
     }
   }
 }
@@ -170,7 +196,24 @@ export function rotate(input: Float32Array, output: Float32Array, degrees: numbe
       const offsetX = column - center;
       const sourceX = center + cos * offsetX - sin * offsetY;
       const sourceY = center + sin * offsetX + cos * offsetY;
-      output[row * side + column] = clamp01(bilinear(input, side, sourceX, sourceY, "zero"));
+      let value = 0; // background: the source lies a pixel or more outside the image
+      if (sourceX > -1 && sourceY > -1 && sourceX < side && sourceY < side) {
+        const x0 = Math.floor(sourceX);
+        const y0 = Math.floor(sourceY);
+        const fx = sourceX - x0;
+        const fy = sourceY - y0;
+        let v00, v01, v10, v11; // I[y0][x0], I[y0][x0+1], I[y0+1][x0], I[y0+1][x0+1]
+        if (x0 >= 0 && y0 >= 0 && x0 + 1 < side && y0 + 1 < side) {
+          const at = y0 * side + x0; // interior: all four neighbours inside the image
+          v00 = input[at], v01 = input[at + 1], v10 = input[at + side], v11 = input[at + side + 1];
+        } else {
+          v00 = pixelOrZero(input, side, x0, y0), v01 = pixelOrZero(input, side, x0 + 1, y0);
+          v10 = pixelOrZero(input, side, x0, y0 + 1), v11 = pixelOrZero(input, side, x0 + 1, y0 + 1);
+        }
+        const top = fx === 0 ? v00 : (1 - fx) * v00 + fx * v01;
+        value = fy === 0 ? top : (1 - fy) * top + fy * (fx === 0 ? v10 : (1 - fx) * v10 + fx * v11);
+      }
+      output[row * side + column] = value < 0 ? 0 : value > 1 ? 1 : value;
     }
   }
 }
@@ -232,22 +275,44 @@ export function gaussianBlur(input: Float32Array, output: Float32Array, sigma: n
   }
   for (let t = 0; t < kernel.length; t++) kernel[t] /= total;
 
+  // reflected[i + radius] = reflectIndex(i, side) for i = −radius … side − 1 + radius: computed once
+  // per call instead of once per tap (a modulo each). The taps are summed in the same order, t = −r … r.
+  const width = side + 2 * radius;
+  if (reflected.length < width) reflected = new Int32Array(width);
+  for (let i = 0; i < width; i++) reflected[i] = reflectIndex(i - radius, side);
+  // Each output row is summed tap by tap into a row of doubles (sums[column] += k[t]·…, t ascending):
+  // the same additions in the same order as one sum per pixel, with long inner loops over columns.
+  const taps = kernel.length;
+  if (sums.length < side) sums = new Float64Array(side);
+  const table = reflected; // locals: V8 keeps them in registers, not reloaded from the module scope per tap
+  const acc = sums;
   const horizontal = scratch ?? new Float32Array(input.length);
   for (let row = 0; row < side; row++) {
-    for (let column = 0; column < side; column++) {
-      let sum = 0;
-      for (let t = -radius; t <= radius; t++) sum += kernel[t + radius] * input[row * side + reflectIndex(column + t, side)];
-      horizontal[row * side + column] = sum;
+    const rowStart = row * side;
+    acc.fill(0, 0, side);
+    for (let k = 0; k < taps; k++) { // k = t + radius
+      const weight = kernel[k];
+      for (let column = 0; column < side; column++) acc[column] += weight * input[rowStart + table[column + k]];
     }
+    for (let column = 0; column < side; column++) horizontal[rowStart + column] = acc[column];
   }
   for (let row = 0; row < side; row++) {
-    for (let column = 0; column < side; column++) {
-      let sum = 0;
-      for (let t = -radius; t <= radius; t++) sum += kernel[t + radius] * horizontal[reflectIndex(row + t, side) * side + column];
-      output[row * side + column] = clamp01(sum);
+    acc.fill(0, 0, side);
+    for (let k = 0; k < taps; k++) {
+      const weight = kernel[k];
+      const sourceRow = table[row + k] * side;
+      for (let column = 0; column < side; column++) acc[column] += weight * horizontal[sourceRow + column];
     }
+    const outRow = row * side;
+    for (let column = 0; column < side; column++) output[outRow + column] = clamp01(acc[column]);
   }
 }
+
+/** One row of running sums for gaussianBlur. */
+let sums = new Float64Array(0);
+
+/** The reflected-index table of gaussianBlur, grown as needed and reused across calls. */
+let reflected = new Int32Array(0);
 
 /** out = clamp(in + ε), ε ~ N(0, std²) per pixel, drawn from `generator`. std 0 copies the input. */
 export function addNoise(input: Float32Array, output: Float32Array, std: number, generator: Generator): void {
@@ -256,8 +321,15 @@ export function addNoise(input: Float32Array, output: Float32Array, std: number,
     output.set(input);
     return;
   }
-  for (let i = 0; i < input.length; i++) output[i] = clamp01(input[i] + generator.normal(0, std));
+  // The draws of one normal(0, std) per pixel, in pixel order, made in one loop (Generator.fillNormal).
+  if (noise.length !== input.length) noise = new Float64Array(input.length);
+  const draws = noise;
+  generator.fillNormal(draws, 0, std);
+  for (let i = 0; i < input.length; i++) output[i] = clamp01(input[i] + draws[i]);
 }
+
+/** addNoise's draws for one image, reused across calls. */
+let noise = new Float64Array(0);
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Random transforms

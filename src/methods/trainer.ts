@@ -19,7 +19,7 @@ import { join } from "node:path";
 import { Generator } from "../tensor/random.js";
 import { AdamW } from "../optim/adam.js";
 import { cosineWithWarmup } from "../optim/schedules.js";
-import { saveModule, loadModule, firstNonFinite } from "../io/checkpoint.js";
+import { saveModule, loadModule, firstNonFinite, firstNonFiniteIndex } from "../io/checkpoint.js";
 import { loadSafetensors } from "../io/safetensors.js";
 import { loadMnist, gatherImages, type Split, IMAGE_PIXELS } from "../data/mnist.js";
 import { defaultAugmentation } from "../data/augment.js";
@@ -282,7 +282,7 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
     for (const batch of loader.epochBatches() as Iterable<TwoViewBatch & ImageCaptionBatch>) {
       const where = `at step ${state.step + 1} (epoch ${state.epoch + 1})`;
       for (const [field, images] of [["view1", batch.view1], ["view2", batch.view2], ["images", batch.images]] as const) {
-        const index = images === undefined ? -1 : images.findIndex((x) => !Number.isFinite(x));
+        const index = images === undefined ? -1 : firstNonFiniteIndex(images);
         if (index >= 0) {
           throw new Error(
             `train: the batch's ${field} holds ${images![index]} at flat index ${index} ${where}: the data is broken, not the model`,

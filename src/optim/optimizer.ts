@@ -154,14 +154,20 @@ export abstract class Optimizer<O extends { lr: number }> {
 
   /**
    * Clear the gradients of every parameter. With `setToNone` (the default, as PyTorch ≥ 2.0)
-   * `.grad` becomes null; otherwise it is filled with zeros in place.
+   * `.grad` becomes null, and a reference the caller kept to the old `.grad` is never written again;
+   * otherwise the same `.grad` buffer is filled with zeros in place (a kept reference sees the zeros,
+   * then the next backward's sum).
    */
   zeroGrad(setToNone = true): void {
     for (const group of this.paramGroups) {
       for (const param of group.params) {
         if (param.grad === null) continue;
         if (setToNone) param.grad = null;
-        else param.grad = Tensor.fromTypedArray(allocate(param.dtype, param.numel()), param.shape);
+        else if (param.grad.isContiguous()) {
+          // In place, as PyTorch's grad.zero_(): the next backward sums into this same buffer.
+          const { data, offset } = param.grad.storage;
+          data.fill(0, offset, offset + param.grad.numel());
+        } else param.grad = Tensor.fromTypedArray(allocate(param.dtype, param.numel()), param.shape);
       }
     }
   }

@@ -82,6 +82,43 @@ export class Generator {
     return mean + std * radius * Math.cos(2 * Math.PI * u2);
   }
 
+  /**
+   * out[i] = normal(mean, std) for i = 0 … n−1, in order: the same numbers, and the same state
+   * afterwards (spare included), as n calls of `normal` (PyTorch: `out.normal_(mean, std, generator=g)`).
+   * One loop with the four state words in locals instead of a method call and a property write per
+   * draw: about 2× faster for the noise augmentation's 784 draws per image.
+   */
+  fillNormal(out: Float32Array | Float64Array, mean = 0, std = 1): void {
+    let i = 0;
+    if (out.length === 0) return;
+    if (this.spareNormal !== null) {
+      out[i++] = mean + std * this.spareNormal;
+      this.spareNormal = null;
+    }
+    let s0 = this.s0, s1 = this.s1, s2 = this.s2, s3 = this.s3;
+    // One xoshiro128** step (as nextUint32), then random()'s 53-bit double from two of them.
+    const nextRandom = (): number => {
+      let t = s1 << 9;
+      const high = (Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0) >>> 5;
+      s2 ^= s0, s3 ^= s1, s1 ^= s2, s0 ^= s3, s2 ^= t, s3 = rotl(s3, 11);
+      t = s1 << 9;
+      const low = (Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0) >>> 6;
+      s2 ^= s0, s3 ^= s1, s1 ^= s2, s0 ^= s3, s2 ^= t, s3 = rotl(s3, 11);
+      return (high * 67108864 + low) / 9007199254740992;
+    };
+    while (i < out.length) {
+      let u1 = nextRandom();
+      while (u1 === 0) u1 = nextRandom();
+      const u2 = nextRandom();
+      const radius = Math.sqrt(-2 * Math.log(u1));
+      out[i++] = mean + std * radius * Math.cos(2 * Math.PI * u2); // as normal(): (std · radius) · cos
+      const spare = radius * Math.sin(2 * Math.PI * u2);
+      if (i < out.length) out[i++] = mean + std * spare;
+      else this.spareNormal = spare;
+    }
+    this.s0 = s0, this.s1 = s1, this.s2 = s2, this.s3 = s3;
+  }
+
   /** Uniform integer in [low, high). */
   randint(low: number, high: number): number {
     if (!(Number.isInteger(low) && Number.isInteger(high) && high > low)) {

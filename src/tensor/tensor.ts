@@ -39,10 +39,28 @@ export function checkDType(fn: string, dtype: unknown, fallback: DType = "float3
   throw new Error(checkDTypeMessage(fn, dtype));
 }
 
+/** A fresh zero-filled typed array of `size` elements; every op output is allocated here. */
 export function allocate(dtype: DType, size: number): TypedArray {
-  if (dtype === "float32") return new Float32Array(size);
-  if (dtype === "float64") return new Float64Array(size);
-  throw new Error(checkDTypeMessage("allocate", dtype)); // a safety net: public entry points check first, by their own name
+  let out: TypedArray;
+  if (dtype === "float32") out = new Float32Array(size);
+  else if (dtype === "float64") out = new Float64Array(size);
+  else throw new Error(checkDTypeMessage("allocate", dtype)); // a safety net: public entry points check first, by their own name
+  if (allocationLog !== null) allocationLog.add(out.buffer);
+  return out;
+}
+
+/**
+ * While set, every buffer `allocate` makes is added to it. The tape sets it during a backward pass
+ * to know which gradient buffers are its own, freshly computed ones (nobody else can hold them),
+ * so that it may keep them as a leaf's `.grad` instead of copying (src/autograd/tape.ts).
+ */
+let allocationLog: Set<ArrayBufferLike> | null = null;
+
+/** Start (a Set) or stop (null) logging the buffers `allocate` makes; returns the previous log. */
+export function logAllocations(log: Set<ArrayBufferLike> | null): Set<ArrayBufferLike> | null {
+  const previous = allocationLog;
+  allocationLog = log;
+  return previous;
 }
 
 function checkDTypeMessage(fn: string, dtype: unknown): string {
