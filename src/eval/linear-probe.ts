@@ -31,7 +31,8 @@
  * 3. Minimize L with full-batch L-BFGS (Nocedal & Wright 2006, Algorithm 7.4 two-loop recursion,
  *    memory m = 100 as torch.optim.LBFGS) and a backtracking line search on the Armijo condition
  *      L(θ + α d) ≤ L(θ) + c₁ α ∇L·d,   c₁ = 1e-4,  α = 1, ½, ¼, …
- *    from θ = 0 (all logits equal, loss = log C), until max_k |∂L/∂θ_k| ≤ tolerance (scipy's
+ *    from θ = 0 (all logits equal, loss = log C; or from `initialClassifier`, a warm start), until
+ *    max_k |∂L/∂θ_k| ≤ tolerance (scipy's
  *    `pgtol`, the criterion sklearn's lbfgs uses) or maxIterations. θ, the gradient and every
  *    sum are float64 on typed arrays (the standardized features are stored in float32, see
  *    designMatrix); the two products per evaluation, Z θ and Zᵀ (P − Y), go through `gemm`.
@@ -65,6 +66,13 @@ export interface LinearProbeOptions {
   standardize?: boolean;
   /** Number of classes C; default 1 + the largest label in train or test. */
   numClasses?: number;
+  /**
+   * Warm start: begin L-BFGS at this classifier (e.g. the result of a fit with another λ or on
+   * part of the rows) instead of θ = 0. It is moved into this fit's standardized coordinates
+   * first, as the same function of the raw features (see `transferClassifier`). L is strictly
+   * convex, so the optimum does not change; only where L-BFGS stops inside the tolerance does.
+   */
+  initialClassifier?: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">;
 }
 
 export interface LinearProbeResult {
@@ -111,6 +119,7 @@ export function linearProbe(
     memory: true,
     standardize: true,
     numClasses: true,
+    initialClassifier: true,
   });
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
@@ -136,7 +145,8 @@ export function linearProbe(
   const { mean, scale } = options.standardize === false ? identityStandardizer(train.dim) : fitStandardizer(train);
   const trainDesign = designMatrix(train, mean, scale); // (n, D + 1), last column = 1 (the bias)
   const problem = new SoftmaxRegression(trainDesign, train.rows, train.dim + 1, trainY, numClasses, weightDecay);
-  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory });
+  const initial = options.initialClassifier && transferClassifier(fn, options.initialClassifier, mean, scale, numClasses);
+  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory }, initial);
 
   const theta = fit.theta; // (D + 1, C): weights, then the bias row
   const testDesign = designMatrix(test, mean, scale); // (m, D + 1)
@@ -223,6 +233,39 @@ function transposeMatrix(matrix: Float32Array, rows: number, width: number): Flo
   const out = new Float32Array(rows * width);
   for (let i = 0; i < rows; i++) for (let j = 0; j < width; j++) out[j * rows + i] = matrix[i * width + j];
   return out;
+}
+
+/**
+ * θ (D + 1, C) for the standardizer (mean', scale') that computes the same logits as a classifier
+ * fitted with another standardizer (mean, scale):
+ *   z_c = Σ_j (x_j − μ_j)/s_j · w_jc + b_c = Σ_j (x_j − μ'_j)/s'_j · w'_jc + b'_c   for every x
+ *   ⇔  w'_jc = w_jc · s'_j / s_j,   b'_c = b_c + Σ_j (μ'_j − μ_j) · w_jc / s_j
+ */
+function transferClassifier(
+  fn: string,
+  from: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">,
+  mean: Float64Array,
+  scale: Float64Array,
+  numClasses: number,
+): Float64Array {
+  const dim = mean.length;
+  if (
+    from.mean.length !== dim || from.scale.length !== dim || from.weights.length !== dim * numClasses || from.bias.length !== numClasses
+  ) {
+    throw new Error(
+      `${fn}: initialClassifier has ${from.mean.length} features and ${from.bias.length} classes, this fit ${dim} and ${numClasses}`,
+    );
+  }
+  const theta = new Float64Array((dim + 1) * numClasses);
+  for (let c = 0; c < numClasses; c++) theta[dim * numClasses + c] = from.bias[c];
+  for (let j = 0; j < dim; j++) {
+    for (let c = 0; c < numClasses; c++) {
+      const raw = from.weights[j * numClasses + c] / from.scale[j]; // the weight on the raw feature x_j
+      theta[j * numClasses + c] = raw * scale[j];
+      theta[dim * numClasses + c] += (mean[j] - from.mean[j]) * raw;
+    }
+  }
+  return theta;
 }
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -345,7 +388,7 @@ interface LbfgsResult {
 }
 
 /**
- * Limited-memory BFGS from θ = 0.
+ * Limited-memory BFGS from θ = 0, or from `initial` when given (a warm start; not modified).
  *
  * Direction d = −H g, with H the inverse-Hessian approximation built from the last m pairs
  *   s_k = θ_{k+1} − θ_k,  y_k = g_{k+1} − g_k,  ρ_k = 1 / (y_kᵀ s_k)
@@ -355,10 +398,14 @@ interface LbfgsResult {
  * The first step is −g scaled to unit max-norm, so the step size does not depend on the scale
  * of the features.
  */
-function minimizeLbfgs(problem: Objective, options: { tolerance: number; maxIterations: number; memory: number }): LbfgsResult {
+function minimizeLbfgs(
+  problem: Objective,
+  options: { tolerance: number; maxIterations: number; memory: number },
+  initial?: Float64Array,
+): LbfgsResult {
   const size = problem.size;
   const { tolerance, maxIterations, memory } = options;
-  let theta = new Float64Array(size);
+  let theta = initial ? Float64Array.from(initial) : new Float64Array(size);
   let gradient = new Float64Array(size);
   let value = problem.evaluate(theta, gradient).value;
   let evaluations = 1;
