@@ -146,14 +146,21 @@ export function linearProbe(
   const trainDesign = designMatrix(train, mean, scale); // (n, D + 1), last column = 1 (the bias)
   const problem = new SoftmaxRegression(trainDesign, train.rows, train.dim + 1, trainY, numClasses, weightDecay);
   const initial = options.initialClassifier && transferClassifier(fn, options.initialClassifier, mean, scale, numClasses);
-  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory }, initial);
+  // A warm start from the previous fit on these very rows also takes over its L-BFGS memory.
+  const previous = lastFit;
+  lastFit = undefined;
+  const sameRows = previous !== undefined && previous.result === options.initialClassifier && previous.train.data === train.data &&
+    previous.train.rows === train.rows && previous.train.dim === train.dim && options.standardize !== false &&
+    previous.standardize;
+  const initialPairs = sameRows ? pairsForWeightDecay(previous.pairs, weightDecay) : undefined;
+  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory }, initial, initialPairs);
 
   const theta = fit.theta; // (D + 1, C): weights, then the bias row
   const testDesign = designMatrix(test, mean, scale); // (m, D + 1)
   const testPredictions = predict(testDesign, test.rows, train.dim + 1, theta, numClasses);
   const trainPredictions = predict(trainDesign, train.rows, train.dim + 1, theta, numClasses);
   const lossParts = problem.evaluate(theta, new Float64Array(theta.length));
-  return {
+  const result: LinearProbeResult = {
     testAccuracy: accuracy(testPredictions, testY),
     trainAccuracy: accuracy(trainPredictions, trainY),
     trainLoss: lossParts.crossEntropy,
@@ -170,7 +177,17 @@ export function linearProbe(
     mean,
     scale,
   };
+  lastFit = { result, train, standardize: options.standardize !== false, pairs: fit.pairs };
+  return result;
 }
+
+/**
+ * The most recent fit and its final L-BFGS memory (one slot, so at most one memory is kept):
+ * the λ sweep of src/eval/validated-probe.ts passes each fit as the next one's initialClassifier
+ * on the same rows, and then the curvature pairs carry over too (moved to the new λ exactly,
+ * `pairsForWeightDecay`), not only θ.
+ */
+let lastFit: { result: LinearProbeResult; train: FeatureMatrix; standardize: boolean; pairs: CurvaturePairs } | undefined;
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Standardization
@@ -292,6 +309,11 @@ class SoftmaxRegression {
     return this.width * this.numClasses;
   }
 
+  /** The coordinates λ decays: the weight rows, all but the last (bias) row of θ. */
+  get weightCount(): number {
+    return (this.width - 1) * this.numClasses;
+  }
+
   /** Writes ∂L/∂θ into `gradient` and returns L(θ) (and its cross-entropy part). */
   evaluate(theta: Float64Array, gradient: Float64Array): { value: number; crossEntropy: number } {
     const { design, rows, width, labels, numClasses: C, weightDecay } = this;
@@ -378,9 +400,44 @@ interface Objective {
   evaluate(theta: Float64Array, gradient: Float64Array): { value: number };
 }
 
+/**
+ * L-BFGS's memory: the curvature pairs (s_k, y_k) and ρ_k, oldest first, of the objective with
+ * weight decay λ on its first `weightCount` coordinates.
+ */
+interface CurvaturePairs {
+  s: Float64Array[];
+  y: Float64Array[];
+  rho: number[];
+  weightDecay: number;
+  weightCount: number;
+}
+
+/**
+ * The same pairs for weight decay λ′ on the same data. The penalty's gradient is λ W, so
+ * y_k = Δg_CE + λ s_W and exactly y′_k = y_k + (λ′ − λ) s_W (s_W: the weight coordinates of s_k);
+ * s′ᵀy′ = s_kᵀΔg_CE + λ′‖s_W‖² stays positive (the cross entropy is convex); a pair that rounding
+ * pushes under the storing threshold is dropped.
+ */
+function pairsForWeightDecay(pairs: CurvaturePairs, weightDecay: number): CurvaturePairs {
+  const delta = weightDecay - pairs.weightDecay;
+  const out: CurvaturePairs = { s: [], y: [], rho: [], weightDecay, weightCount: pairs.weightCount };
+  pairs.s.forEach((s, h) => {
+    const y = Float64Array.from(pairs.y[h]);
+    for (let k = 0; k < pairs.weightCount; k++) y[k] += delta * s[k];
+    const curvature = dot(s, y);
+    if (curvature > 1e-10 * dot(y, y)) {
+      out.s.push(s);
+      out.y.push(y);
+      out.rho.push(1 / curvature);
+    }
+  });
+  return out;
+}
+
 interface LbfgsResult {
   theta: Float64Array;
   value: number;
+  pairs: CurvaturePairs;
   gradientMaxAbs: number;
   iterations: number;
   evaluations: number;
@@ -388,20 +445,22 @@ interface LbfgsResult {
 }
 
 /**
- * Limited-memory BFGS from θ = 0, or from `initial` when given (a warm start; not modified).
+ * Limited-memory BFGS from θ = 0, or from `initial` when given (a warm start; not modified), with
+ * an empty memory or `initialPairs` (a warm start's curvature, for this objective).
  *
  * Direction d = −H g, with H the inverse-Hessian approximation built from the last m pairs
  *   s_k = θ_{k+1} − θ_k,  y_k = g_{k+1} − g_k,  ρ_k = 1 / (y_kᵀ s_k)
  * by the two-loop recursion (Nocedal & Wright, Algorithm 7.4), initial scaling
  * H⁰ = (s_kᵀ y_k / y_kᵀ y_k) I. A pair with y_kᵀ s_k ≤ 1e-10·‖y_k‖² is not stored (it would break
  * positive definiteness; cannot happen for a strictly convex L, but rounding can make it so).
- * The first step is −g scaled to unit max-norm, so the step size does not depend on the scale
- * of the features.
+ * With an empty memory the first step is −g scaled to unit max-norm, so the step size does not
+ * depend on the scale of the features.
  */
 function minimizeLbfgs(
-  problem: Objective,
+  problem: Objective & { readonly weightDecay: number; readonly weightCount: number },
   options: { tolerance: number; maxIterations: number; memory: number },
   initial?: Float64Array,
+  initialPairs?: CurvaturePairs,
 ): LbfgsResult {
   const size = problem.size;
   const { tolerance, maxIterations, memory } = options;
@@ -416,6 +475,16 @@ function minimizeLbfgs(
   const alpha = new Float64Array(memory);
   let first = 0;
   let stored = 0;
+  if (initialPairs) {
+    const keep = Math.min(memory, initialPairs.s.length); // the newest ones
+    for (let h = 0; h < keep; h++) {
+      const from = initialPairs.s.length - keep + h;
+      sHistory[h].set(initialPairs.s[from]);
+      yHistory[h].set(initialPairs.y[from]);
+      rho[h] = initialPairs.rho[from];
+    }
+    stored = keep;
+  }
   const direction = new Float64Array(size);
   let candidate = new Float64Array(size);
   let candidateGradient = new Float64Array(size);
@@ -491,7 +560,15 @@ function minimizeLbfgs(
     value = candidateValue;
     converged = maxAbs(gradient) <= tolerance;
   }
-  return { theta, value, gradientMaxAbs: maxAbs(gradient), iterations, evaluations, converged };
+  const order = Array.from({ length: stored }, (_, h) => (first + h) % memory);
+  const pairs: CurvaturePairs = {
+    s: order.map((slot) => sHistory[slot]),
+    y: order.map((slot) => yHistory[slot]),
+    rho: order.map((slot) => rho[slot]),
+    weightDecay: problem.weightDecay,
+    weightCount: problem.weightCount,
+  };
+  return { theta, value, pairs, gradientMaxAbs: maxAbs(gradient), iterations, evaluations, converged };
 }
 
 function dot(a: Float64Array, b: Float64Array): number {

@@ -12,10 +12,12 @@
  *      on the whole training split with it, and report the test accuracy.
  *
  * Warm starts (default; `warmStart: false` is the plain path, every fit from θ = 0): the grid is
- * fitted from the largest λ to the smallest, each fit starting at the previous optimum (a
- * continuation path: the optimum moves little from one λ to the next, and the strongly
- * regularized fits converge fastest), and the refit starts at the fit-part optimum of the chosen
- * λ. L is strictly convex, so every fit still stops at a point where max |∂L/∂θ| ≤ tolerance,
+ * fitted from the largest λ to the smallest, each fit starting at the previous optimum and with
+ * the previous fit's L-BFGS memory moved exactly to the new λ (a continuation path: the optimum
+ * moves little from one λ to the next, the strongly regularized fits converge fastest, and the
+ * curvature of the cross entropy carries over); the refit starts at the fit-part optimum of the
+ * chosen λ. Half the L-BFGS iterations of the plain path (docs/performance.md, "The linear
+ * probe"). L is strictly convex, so every fit still stops at a point where max |∂L/∂θ| ≤ tolerance,
  * near the same unique optimum; only where inside that tolerance differs.
  * spec/eval/validated-probe.spec.ts compares both paths.
  *
