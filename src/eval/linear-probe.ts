@@ -31,7 +31,8 @@
  * 3. Minimize L with full-batch L-BFGS (Nocedal & Wright 2006, Algorithm 7.4 two-loop recursion,
  *    memory m = 100 as torch.optim.LBFGS) and a backtracking line search on the Armijo condition
  *      L(θ + α d) ≤ L(θ) + c₁ α ∇L·d,   c₁ = 1e-4,  α = 1, ½, ¼, …
- *    from θ = 0 (all logits equal, loss = log C), until max_k |∂L/∂θ_k| ≤ tolerance (scipy's
+ *    from θ = 0 (all logits equal, loss = log C; or from `initialClassifier`, a warm start), until
+ *    max_k |∂L/∂θ_k| ≤ tolerance (scipy's
  *    `pgtol`, the criterion sklearn's lbfgs uses) or maxIterations. θ, the gradient and every
  *    sum are float64 on typed arrays (the standardized features are stored in float32, see
  *    designMatrix); the two products per evaluation, Z θ and Zᵀ (P − Y), go through `gemm`.
@@ -65,6 +66,13 @@ export interface LinearProbeOptions {
   standardize?: boolean;
   /** Number of classes C; default 1 + the largest label in train or test. */
   numClasses?: number;
+  /**
+   * Warm start: begin L-BFGS at this classifier (e.g. the result of a fit with another λ or on
+   * part of the rows) instead of θ = 0. It is moved into this fit's standardized coordinates
+   * first, as the same function of the raw features (see `transferClassifier`). L is strictly
+   * convex, so the optimum does not change; only where L-BFGS stops inside the tolerance does.
+   */
+  initialClassifier?: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">;
 }
 
 export interface LinearProbeResult {
@@ -111,6 +119,7 @@ export function linearProbe(
     memory: true,
     standardize: true,
     numClasses: true,
+    initialClassifier: true,
   });
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
@@ -136,14 +145,22 @@ export function linearProbe(
   const { mean, scale } = options.standardize === false ? identityStandardizer(train.dim) : fitStandardizer(train);
   const trainDesign = designMatrix(train, mean, scale); // (n, D + 1), last column = 1 (the bias)
   const problem = new SoftmaxRegression(trainDesign, train.rows, train.dim + 1, trainY, numClasses, weightDecay);
-  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory });
+  const initial = options.initialClassifier && transferClassifier(fn, options.initialClassifier, mean, scale, numClasses);
+  // A warm start from the previous fit on these very rows also takes over its L-BFGS memory.
+  const previous = lastFit;
+  lastFit = undefined;
+  const sameRows = previous !== undefined && previous.result === options.initialClassifier && previous.train.data === train.data &&
+    previous.train.rows === train.rows && previous.train.dim === train.dim && options.standardize !== false &&
+    previous.standardize;
+  const initialPairs = sameRows ? pairsForWeightDecay(previous.pairs, weightDecay) : undefined;
+  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory }, initial, initialPairs);
 
   const theta = fit.theta; // (D + 1, C): weights, then the bias row
   const testDesign = designMatrix(test, mean, scale); // (m, D + 1)
   const testPredictions = predict(testDesign, test.rows, train.dim + 1, theta, numClasses);
   const trainPredictions = predict(trainDesign, train.rows, train.dim + 1, theta, numClasses);
   const lossParts = problem.evaluate(theta, new Float64Array(theta.length));
-  return {
+  const result: LinearProbeResult = {
     testAccuracy: accuracy(testPredictions, testY),
     trainAccuracy: accuracy(trainPredictions, trainY),
     trainLoss: lossParts.crossEntropy,
@@ -160,7 +177,17 @@ export function linearProbe(
     mean,
     scale,
   };
+  lastFit = { result, train, standardize: options.standardize !== false, pairs: fit.pairs };
+  return result;
 }
+
+/**
+ * The most recent fit and its final L-BFGS memory (one slot, so at most one memory is kept):
+ * the λ sweep of src/eval/validated-probe.ts passes each fit as the next one's initialClassifier
+ * on the same rows, and then the curvature pairs carry over too (moved to the new λ exactly,
+ * `pairsForWeightDecay`), not only θ.
+ */
+let lastFit: { result: LinearProbeResult; train: FeatureMatrix; standardize: boolean; pairs: CurvaturePairs } | undefined;
 
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Standardization
@@ -225,6 +252,39 @@ function transposeMatrix(matrix: Float32Array, rows: number, width: number): Flo
   return out;
 }
 
+/**
+ * θ (D + 1, C) for the standardizer (mean', scale') that computes the same logits as a classifier
+ * fitted with another standardizer (mean, scale):
+ *   z_c = Σ_j (x_j − μ_j)/s_j · w_jc + b_c = Σ_j (x_j − μ'_j)/s'_j · w'_jc + b'_c   for every x
+ *   ⇔  w'_jc = w_jc · s'_j / s_j,   b'_c = b_c + Σ_j (μ'_j − μ_j) · w_jc / s_j
+ */
+function transferClassifier(
+  fn: string,
+  from: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">,
+  mean: Float64Array,
+  scale: Float64Array,
+  numClasses: number,
+): Float64Array {
+  const dim = mean.length;
+  if (
+    from.mean.length !== dim || from.scale.length !== dim || from.weights.length !== dim * numClasses || from.bias.length !== numClasses
+  ) {
+    throw new Error(
+      `${fn}: initialClassifier has ${from.mean.length} features and ${from.bias.length} classes, this fit ${dim} and ${numClasses}`,
+    );
+  }
+  const theta = new Float64Array((dim + 1) * numClasses);
+  for (let c = 0; c < numClasses; c++) theta[dim * numClasses + c] = from.bias[c];
+  for (let j = 0; j < dim; j++) {
+    for (let c = 0; c < numClasses; c++) {
+      const raw = from.weights[j * numClasses + c] / from.scale[j]; // the weight on the raw feature x_j
+      theta[j * numClasses + c] = raw * scale[j];
+      theta[dim * numClasses + c] += (mean[j] - from.mean[j]) * raw;
+    }
+  }
+  return theta;
+}
+
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // The objective: softmax regression with an L2 penalty
 // ────────────────────────────────────────────────────────────────────────────────────────────────
@@ -247,6 +307,11 @@ class SoftmaxRegression {
 
   get size(): number {
     return this.width * this.numClasses;
+  }
+
+  /** The coordinates λ decays: the weight rows, all but the last (bias) row of θ. */
+  get weightCount(): number {
+    return (this.width - 1) * this.numClasses;
   }
 
   /** Writes ∂L/∂θ into `gradient` and returns L(θ) (and its cross-entropy part). */
@@ -335,9 +400,44 @@ interface Objective {
   evaluate(theta: Float64Array, gradient: Float64Array): { value: number };
 }
 
+/**
+ * L-BFGS's memory: the curvature pairs (s_k, y_k) and ρ_k, oldest first, of the objective with
+ * weight decay λ on its first `weightCount` coordinates.
+ */
+interface CurvaturePairs {
+  s: Float64Array[];
+  y: Float64Array[];
+  rho: number[];
+  weightDecay: number;
+  weightCount: number;
+}
+
+/**
+ * The same pairs for weight decay λ′ on the same data. The penalty's gradient is λ W, so
+ * y_k = Δg_CE + λ s_W and exactly y′_k = y_k + (λ′ − λ) s_W (s_W: the weight coordinates of s_k);
+ * s′ᵀy′ = s_kᵀΔg_CE + λ′‖s_W‖² stays positive (the cross entropy is convex); a pair that rounding
+ * pushes under the storing threshold is dropped.
+ */
+function pairsForWeightDecay(pairs: CurvaturePairs, weightDecay: number): CurvaturePairs {
+  const delta = weightDecay - pairs.weightDecay;
+  const out: CurvaturePairs = { s: [], y: [], rho: [], weightDecay, weightCount: pairs.weightCount };
+  pairs.s.forEach((s, h) => {
+    const y = Float64Array.from(pairs.y[h]);
+    for (let k = 0; k < pairs.weightCount; k++) y[k] += delta * s[k];
+    const curvature = dot(s, y);
+    if (curvature > 1e-10 * dot(y, y)) {
+      out.s.push(s);
+      out.y.push(y);
+      out.rho.push(1 / curvature);
+    }
+  });
+  return out;
+}
+
 interface LbfgsResult {
   theta: Float64Array;
   value: number;
+  pairs: CurvaturePairs;
   gradientMaxAbs: number;
   iterations: number;
   evaluations: number;
@@ -345,20 +445,26 @@ interface LbfgsResult {
 }
 
 /**
- * Limited-memory BFGS from θ = 0.
+ * Limited-memory BFGS from θ = 0, or from `initial` when given (a warm start; not modified), with
+ * an empty memory or `initialPairs` (a warm start's curvature, for this objective).
  *
  * Direction d = −H g, with H the inverse-Hessian approximation built from the last m pairs
  *   s_k = θ_{k+1} − θ_k,  y_k = g_{k+1} − g_k,  ρ_k = 1 / (y_kᵀ s_k)
  * by the two-loop recursion (Nocedal & Wright, Algorithm 7.4), initial scaling
  * H⁰ = (s_kᵀ y_k / y_kᵀ y_k) I. A pair with y_kᵀ s_k ≤ 1e-10·‖y_k‖² is not stored (it would break
  * positive definiteness; cannot happen for a strictly convex L, but rounding can make it so).
- * The first step is −g scaled to unit max-norm, so the step size does not depend on the scale
- * of the features.
+ * With an empty memory the first step is −g scaled to unit max-norm, so the step size does not
+ * depend on the scale of the features.
  */
-function minimizeLbfgs(problem: Objective, options: { tolerance: number; maxIterations: number; memory: number }): LbfgsResult {
+function minimizeLbfgs(
+  problem: Objective & { readonly weightDecay: number; readonly weightCount: number },
+  options: { tolerance: number; maxIterations: number; memory: number },
+  initial?: Float64Array,
+  initialPairs?: CurvaturePairs,
+): LbfgsResult {
   const size = problem.size;
   const { tolerance, maxIterations, memory } = options;
-  let theta = new Float64Array(size);
+  let theta = initial ? Float64Array.from(initial) : new Float64Array(size);
   let gradient = new Float64Array(size);
   let value = problem.evaluate(theta, gradient).value;
   let evaluations = 1;
@@ -369,6 +475,16 @@ function minimizeLbfgs(problem: Objective, options: { tolerance: number; maxIter
   const alpha = new Float64Array(memory);
   let first = 0;
   let stored = 0;
+  if (initialPairs) {
+    const keep = Math.min(memory, initialPairs.s.length); // the newest ones
+    for (let h = 0; h < keep; h++) {
+      const from = initialPairs.s.length - keep + h;
+      sHistory[h].set(initialPairs.s[from]);
+      yHistory[h].set(initialPairs.y[from]);
+      rho[h] = initialPairs.rho[from];
+    }
+    stored = keep;
+  }
   const direction = new Float64Array(size);
   let candidate = new Float64Array(size);
   let candidateGradient = new Float64Array(size);
@@ -444,7 +560,15 @@ function minimizeLbfgs(problem: Objective, options: { tolerance: number; maxIter
     value = candidateValue;
     converged = maxAbs(gradient) <= tolerance;
   }
-  return { theta, value, gradientMaxAbs: maxAbs(gradient), iterations, evaluations, converged };
+  const order = Array.from({ length: stored }, (_, h) => (first + h) % memory);
+  const pairs: CurvaturePairs = {
+    s: order.map((slot) => sHistory[slot]),
+    y: order.map((slot) => yHistory[slot]),
+    rho: order.map((slot) => rho[slot]),
+    weightDecay: problem.weightDecay,
+    weightCount: problem.weightCount,
+  };
+  return { theta, value, pairs, gradientMaxAbs: maxAbs(gradient), iterations, evaluations, converged };
 }
 
 function dot(a: Float64Array, b: Float64Array): number {
