@@ -12,12 +12,13 @@
  *    rounding of a float64 reference (b is added first, not last); ∂b bit for bit in float64 and
  *    within one rounding of the exact sum in float32 (float64 accumulation).
  *  - ±∞ and NaN: the same non-finite entries as the composed ops, forward and backward.
+ * And normalize's p = 2 path (x·x and Math.sqrt) against the Math.pow form it replaced, bit for bit.
  */
 import { expect } from "chai";
 import fc from "fast-check";
 import ndarray from "ndarray";
 import { Tensor } from "../../src/tensor/tensor.js";
-import { linear, linearRelu } from "../../src/ops/functional.js";
+import { linear, linearRelu, normalize } from "../../src/ops/functional.js";
 import { add, mul } from "../../src/ops/elementwise.js";
 import { matmul } from "../../src/ops/matmul.js";
 import { relu } from "../../src/ops/activations.js";
@@ -216,5 +217,46 @@ describe("fused linear (+ ReLU) against the composed ops", () => {
     const input = randn([2, 3], manualSeed(5), { dtype: "float64" });
     const expected = new Sequential(...mlp).forward(input);
     expectSameBits(mlp.forward(input), expected, "MLP with an overridden ReLU");
+  });
+});
+
+describe("normalize's p = 2 path", () => {
+  it("squares and takes a square root: bit for bit the Math.pow form it replaced, ±0, ±∞, NaN and extreme magnitudes included", () => {
+    // the reference: x / max(largest · (Σ (|x|/largest)^p)^(1/p), eps) written with Math.pow, row by row
+    const reference = (values: number[], cols: number, dtype: Dtype) => {
+      const rounded = Array.from(filled(dtype, values.length, values));
+      const out = filled(dtype, rounded.length, [0]);
+      for (let r = 0; r * cols < rounded.length; r++) {
+        const row = rounded.slice(r * cols, (r + 1) * cols);
+        const largest = row.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+        let total = 0;
+        if (largest > 0 && Number.isFinite(largest)) { for (const v of row) total += Math.pow(Math.abs(v) / largest, 2); }
+        const norm = largest > 0 && Number.isFinite(largest) ? largest * Math.pow(total, 1 / 2) : largest;
+        row.forEach((v, i) => (out[r * cols + i] = v / Math.max(norm, 1e-12)));
+      }
+      return Array.from(out);
+    };
+    const value = fc.oneof(
+      { weight: 6, arbitrary: fc.double({ min: -1e3, max: 1e3, noNaN: true }) },
+      { weight: 1, arbitrary: fc.constantFrom(0, -0, Infinity, -Infinity, NaN, 1e-300, 1e300) },
+    );
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 9 }),
+        fc.constantFrom<Dtype>("float32", "float64"),
+        fc.array(value, { minLength: 1, maxLength: 45 }),
+        (rows, cols, dtype, values) => {
+          const x = Tensor.fromTypedArray(filled(dtype, rows * cols, values), [rows, cols]);
+          const actual = Array.from(normalize(x).toTypedArray());
+          const expected = reference(Array.from(filled(dtype, rows * cols, values)), cols, dtype);
+          for (let i = 0; i < expected.length; i++) {
+            expect(sameBits(actual[i], expected[i]), `[${i}]: ${actual[i]} vs ${expected[i]}`).to
+              .equal(true);
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
