@@ -260,3 +260,23 @@ describe("normalize's p = 2 path", () => {
     );
   });
 });
+
+describe("float32 sums accumulate in float64", () => {
+  it("sum and mean of float32 round the float64 sum once (a float32 accumulator drifts with n)", () => {
+    const n = 100_000;
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = 0.1 + ((i * 7919) % 1000) / 3000; // not exactly representable: every float32 add rounds
+    let exact = 0;
+    for (let i = 0; i < n; i++) exact += data[i];
+    const x = Tensor.fromTypedArray(data, [n]);
+    expect(sum(x).item()).to.equal(Math.fround(exact));
+    expect(x.mean().item()).to.equal(Math.fround(Math.fround(exact) / n));
+    const rows = Tensor.fromTypedArray(data, [4, n / 4]);
+    const perRow = sum(rows, 1).toTypedArray();
+    for (let r = 0; r < 4; r++) {
+      let rowExact = 0;
+      for (let i = 0; i < n / 4; i++) rowExact += data[r * (n / 4) + i];
+      expect(perRow[r]).to.equal(Math.fround(rowExact));
+    }
+  });
+});
