@@ -19,6 +19,8 @@ import { Tensor, gradcheck } from "../../src/index.js";
 import { OpRegistry, opRegistry } from "../../src/autograd/registry.js";
 import type { OutputGradLayout } from "../../src/autograd/gradcheck.js";
 import { tiledDiagonalCrossEntropy } from "../../src/losses/tiled-info-nce.js";
+import { ntXentFromSimilarities } from "../../src/losses/nt-xent.js";
+import { linearRelu } from "../../src/ops/functional.js";
 import { broadcastPairArb, shapeArb, tensorArb, dimSize, type ValueRange } from "../helpers/arbitraries.js";
 
 interface Row {
@@ -179,6 +181,40 @@ const table: Row[] = [
       ) => [x, T.tensor(labels, { dtype: "float64" })])
     ),
     fn: (x, labels) => T.crossEntropy(x, labels),
+  },
+  {
+    op: "linear",
+    // y = x Wᵀ + b, the fused primitive of F.linear / nn.Linear
+    inputs: fc.tuple(dimSize, dimSize, dimSize).chain(([m, k, n]) => fc.tuple(tensorArb([m, k]), tensorArb([n, k]), tensorArb([n]))),
+    fn: (x, weight, bias) => T.linear(x, weight, bias),
+  },
+  {
+    op: "linear",
+    // no bias, leading dims folded into rows
+    inputs: fc.tuple(dimSize, dimSize, dimSize).chain(([m, k, n]) => fc.tuple(tensorArb([2, m, k]), tensorArb([n, k]))),
+    fn: (x, weight) => T.linear(x, weight),
+  },
+  {
+    op: "linear",
+    // relu(x Wᵀ + b) in one op (MLP's Linear + ReLU); the bias is kept away from 0 so y stays off the kink
+    inputs: fc.tuple(dimSize, dimSize, dimSize).chain(([m, k, n]) =>
+      fc.tuple(tensorArb([m, k], { min: -1, max: 1 }), tensorArb([n, k], { min: -1, max: 1 }), tensorArb([n], { awayFromZero: 0.3 }))
+    ),
+    fn: (x, weight, bias) => linearRelu(x, weight, bias),
+  },
+  {
+    op: "ntXentFromSimilarities",
+    // S/τ with the masked diagonal, log-softmax and CE at pos(i), in one op
+    inputs: fc.integer({ min: 1, max: 3 }).chain((n) => tensorArb([2 * n, 2 * n]).map((s) => [s])),
+    fn: (similarities) => ntXentFromSimilarities(similarities, 0.7),
+  },
+  {
+    op: "ntXentFromSimilarities",
+    // through ntXent: normalize, cat, z zᵀ, then the fused op
+    inputs: fc.tuple(fc.integer({ min: 1, max: 3 }), dimSize).chain(([n, d]) =>
+      fc.tuple(tensorArb([n, d], { awayFromZero: 0.2 }), tensorArb([n, d], { awayFromZero: 0.2 }))
+    ),
+    fn: (z1, z2) => T.ntXent(z1, z2, { temperature: 0.3 }),
   },
   {
     op: "mseLoss",

@@ -45,7 +45,9 @@ import type { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";
 import { cat } from "../ops/indexing.js";
 import { crossEntropy, normalize } from "../ops/functional.js";
-import { checkSameDtype } from "../ops/util.js";
+import { checkSameDtype, contiguousData, emptyTensor, requireTensor } from "../ops/util.js";
+import { defineOp, type Recordable } from "../autograd/registry.js";
+import { shapeToString } from "../tensor/shape.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
@@ -54,22 +56,133 @@ export interface NTXentOptions {
   temperature?: number;
 }
 
+/**
+ * NT-Xent over two views: the checks, z = normalize(cat(z1, z2)), S = z zᵀ, then the rest of the
+ * formula in one fused op, `ntXentFromSimilarities`. `ntXentReference` below is the same loss
+ * written with the plain ops; spec/losses/fused.spec.ts compares the two.
+ */
 export function ntXent(z1: Tensor, z2: Tensor, options: NTXentOptions = {}): Tensor {
-  checkOptions("ntXent", options, { temperature: true });
-  const temperature = checkTemperature("ntXent", options.temperature ?? 0.5);
-  checkEmbeddings("ntXent", "z1", z1);
-  checkEmbeddings("ntXent", "z2", z2);
-  checkSameShape("ntXent", "z1", z1, "z2", z2);
-  checkSameDtype("ntXent", "z1", z1, "z2", z2);
+  const temperature = checkNtXentArguments(z1, z2, options);
+  const z = normalize(cat([z1, z2], 0)); // (2N, D), unit rows
+  const similarities = z.matmul(z.t()); // (2N, 2N), S_ik = cos(z_i, z_k)
+  return ntXentFromSimilarities(similarities, temperature); // mean over the 2N rows
+}
+
+/**
+ * The reference: NT-Xent composed from the plain ops, line by line the PyTorch code at the top of
+ * this file (S/τ, maskedFill of the diagonal with −∞, crossEntropy at pos(i)). Slower (five
+ * (2N, 2N) intermediates on the tape) but the formula is visible; the fused op must match it.
+ */
+export function ntXentReference(z1: Tensor, z2: Tensor, options: NTXentOptions = {}): Tensor {
+  const temperature = checkNtXentArguments(z1, z2, options);
   const batchSize = z1.shape[0]; // N images, 2N views
   const views = 2 * batchSize;
-
   const z = normalize(cat([z1, z2], 0)); // (2N, D), unit rows
   const similarities = z.matmul(z.t()); // (2N, 2N), S_ik = cos(z_i, z_k)
   const selfMask = eye(views, views, { dtype: z.dtype }); // (2N, 2N), 1 on the diagonal
   const logits = similarities.div(temperature).maskedFill(selfMask, -Infinity); // (2N, 2N)
   return crossEntropy(logits, positiveIndices(batchSize)); // mean over the 2N rows
 }
+
+/** ntXent's argument checks (errors name ntXent); returns τ. */
+function checkNtXentArguments(z1: Tensor, z2: Tensor, options: NTXentOptions): number {
+  checkOptions("ntXent", options, { temperature: true });
+  const temperature = checkTemperature("ntXent", options.temperature ?? 0.5);
+  checkEmbeddings("ntXent", "z1", z1);
+  checkEmbeddings("ntXent", "z2", z2);
+  checkSameShape("ntXent", "z1", z1, "z2", z2);
+  checkSameDtype("ntXent", "z1", z1, "z2", z2);
+  return temperature;
+}
+
+/**
+ * NT-Xent from the similarity matrix S (2N, 2N), in one op: the loss in one pass over the rows,
+ * its gradient in one more.
+ *
+ *   x_ik = S_ik / τ  (k ≠ i)                 the logits; x_ii = −∞ is never formed, just skipped
+ *   lse_i = m_i + log Σ_{k ≠ i} exp(x_ik − m_i),   m_i = max_{k ≠ i} x_ik
+ *   ℓ_i  = lse_i − x_{i,pos(i)}               L = (1 / 2N) Σ_i ℓ_i
+ *
+ *   ∂L/∂S_ik = ḡ · (1 / 2N) · (p_ik − [k = pos(i)]) / τ,   p_ik = exp(x_ik − lse_i),   ∂L/∂S_ii = 0
+ *
+ * The composed form (ntXentReference) builds S/τ, the 0/1 mask, the masked logits, the (2N, 2N)
+ * softmax and three (2N, 2N) gradients; here only lse_i (2N numbers) is saved, and the backward
+ * recomputes p_ik from S in the same loop that writes ∂S, as FlashAttention recomputes its softmax.
+ *
+ * Bits: in float64 every number is computed as the composed ops compute it (S/τ, logSumExpOf's
+ * order, (ḡ/2N)·(p − q) then /τ), so loss and gradient are identical. In float32 the logits are
+ * rounded to float32 as there (and as PyTorch's S / tau), but the 2N row losses are summed in
+ * float64 and the mean rounded once (the composed `mean` summed in float32), and each ∂S_ik is
+ * rounded once (the composed chain rounded ḡ/2N, the product and the quotient by τ): closer to
+ * the float64 value, not further.
+ *
+ * Shapes: similarities (2N, 2N), any layout, N ≥ 1; the output is a 0-d tensor. τ > 0.
+ */
+export const ntXentFromSimilarities = defineOp("ntXentFromSimilarities", (similarities: Tensor, temperature: number): Recordable => {
+  const S = requireTensor("ntXentFromSimilarities", similarities, "similarities");
+  const views = S.shape[0]; // 2N
+  if (S.ndim !== 2 || S.shape[1] !== views || views < 2 || views % 2 !== 0) {
+    throw new Error(`ntXentFromSimilarities: similarities must be (2N, 2N) with N ≥ 1, got shape ${shapeToString(S.shape)}`);
+  }
+  if (!(temperature > 0) || !Number.isFinite(temperature)) {
+    throw new Error(`ntXentFromSimilarities: temperature must be a positive finite number, got ${temperature}`);
+  }
+  const batchSize = views / 2;
+  const float32 = S.dtype === "float32";
+  // τ as the dtype holds it: S.div(τ) turns τ into a 0-d tensor of S's dtype first.
+  const tau = float32 ? Math.fround(temperature) : temperature;
+  const { data, offset } = contiguousData(S); // S_ik at offset + i·2N + k
+  const logSumExps = new Float64Array(views); // lse_i, saved for the backward
+  const logits = new Float64Array(views); // one row of x, reused
+  let total = 0; // Σ_i ℓ_i in float64
+  for (let i = 0; i < views; i++) {
+    const row = offset + i * views;
+    let m = -Infinity; // m_i = max_{k ≠ i} x_ik (a NaN wins, as in logSumExpOf)
+    for (let k = 0; k < views; k++) {
+      if (k === i) continue;
+      const x = float32 ? Math.fround(data[row + k] / tau) : data[row + k] / tau;
+      logits[k] = x;
+      if (x > m || Number.isNaN(x)) m = x;
+    }
+    let lse = m;
+    if (m !== Infinity && m !== -Infinity && !Number.isNaN(m)) {
+      let sumExp = 0;
+      for (let k = 0; k < views; k++) if (k !== i) sumExp += Math.exp(logits[k] - m);
+      lse = m + Math.log(sumExp);
+    }
+    logSumExps[i] = lse;
+    total += -(logits[(i + batchSize) % views] - lse); // ℓ_i = −log p_{i,pos(i)}
+  }
+  const out = emptyTensor(S.dtype, []);
+  out.storage.data[0] = total / views; // one rounding
+  return {
+    output: out,
+    inputs: [S],
+    backward: (g) => {
+      const gd = contiguousData(g);
+      const upstream = gd.data[gd.offset];
+      const rowWeight = upstream / views; // ḡ / 2N, as mean's rule gives it (in double)
+      const grad = emptyTensor(S.dtype, [views, views]);
+      const gs = grad.storage.data;
+      for (let i = 0; i < views; i++) {
+        const row = offset + i * views;
+        const positive = (i + batchSize) % views;
+        const lse = logSumExps[i];
+        for (let k = 0; k < views; k++) {
+          if (k === i) {
+            // the masked diagonal: p_ii = exp(−∞ − lse_i) = 0, times the mask's 0 (±0, or NaN for a NaN row, as g · 0)
+            gs[i * views + k] = (rowWeight * Math.exp(-Infinity - lse) * 0) / tau;
+            continue;
+          }
+          const x = float32 ? Math.fround(data[row + k] / tau) : data[row + k] / tau;
+          const p = Math.exp(x - lse); // p_ik = softmax over k ≠ i
+          gs[i * views + k] = (rowWeight * (k === positive ? p - 1 : p)) / tau;
+        }
+      }
+      return [grad];
+    },
+  };
+});
 
 /** pos(i) = (i + N) mod 2N: the first N rows point to the second view and back. */
 export function positiveIndices(batchSize: number): Int32Array {

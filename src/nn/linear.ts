@@ -2,7 +2,7 @@
  * Linear: an affine map of the last dimension (PyTorch: torch.nn.Linear).
  *
  *   y = x Wᵀ + b          x: (…, in),  W: (out, in),  b: (out),  y: (…, out)
- *   ∂L/∂x = ḡ W,   ∂L/∂W = Σ ḡᵀ x,   ∂L/∂b = Σ ḡ      (sums over the leading dims; the tape does them)
+ *   ∂L/∂x = ḡ W,   ∂L/∂W = Σ ḡᵀ x,   ∂L/∂b = Σ ḡ      (sums over the leading dims, folded into rows)
  *
  * Init (PyTorch's default, Linear.reset_parameters): W ~ kaiming_uniform(a = √5), which is
  * U(−1/√in, 1/√in), and b ~ U(−1/√in, 1/√in).
@@ -12,9 +12,7 @@
 import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { shapeToString } from "../tensor/shape.js";
-import { add } from "../ops/elementwise.js";
-import { matmul } from "../ops/matmul.js";
-import { reshape, transpose } from "../ops/views.js";
+import { linear, linearRelu, type LinearActivation } from "../ops/functional.js";
 import { Module, type Parameter } from "./module.js";
 import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./init.js";
 import { checkDtype, checkFeatures } from "./util.js";
@@ -56,22 +54,32 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    this.checkInput(x);
+    return linearForward(x, this.weight, this.bias);
+  }
+
+  /**
+   * relu(this.forward(x)) as one fused op (F.linearRelu): what MLP runs for a Linear followed by
+   * a ReLU. The same numbers as the two modules in a row, up to where the bias is rounded in.
+   */
+  forwardRelu(x: Tensor): Tensor {
+    this.checkInput(x);
+    return linearForward(x, this.weight, this.bias, "relu");
+  }
+
+  private checkInput(x: Tensor): void {
     if (x.ndim === 0 || x.shape[x.ndim - 1] !== this.inFeatures) {
       throw new Error(`Linear: input of shape ${shapeToString(x.shape)} does not end in inFeatures = ${this.inFeatures}`);
     }
     checkDtype("Linear", x, this.weight);
-    return linearForward(x, this.weight, this.bias);
   }
 }
 
 /**
- * y = x Wᵀ + b for x (…, in), W (out, in), b (out) or null. The leading dims are folded into rows
- * first (a view when x is contiguous), so one GEMM covers the whole batch instead of one per item.
+ * y = act(x Wᵀ + b) for x (…, in), W (out, in), b (out) or null, act = identity (default) or
+ * relu: one fused op (src/ops/functional.ts, `linearRows`), the leading dims folded into rows
+ * so one GEMM covers the whole batch instead of one per item.
  */
-export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null): Tensor {
-  const [outFeatures, inFeatures] = weight.shape;
-  const rows = x.ndim === 2 ? x : reshape(x, [-1, inFeatures]); // (rows, in)
-  const product = matmul(rows, transpose(weight, 0, 1)); // (rows, out)
-  const y = bias ? add(product, bias) : product; // (rows, out)
-  return x.ndim === 2 ? y : reshape(y, [...x.shape.slice(0, -1), outFeatures]); // (…, out)
+export function linearForward(x: Tensor, weight: Tensor, bias: Tensor | null, activation: LinearActivation = "none"): Tensor {
+  return activation === "relu" ? linearRelu(x, weight, bias) : linear(x, weight, bias);
 }

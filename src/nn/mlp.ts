@@ -22,9 +22,10 @@
 import { checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
 import { Sequential } from "./container.js";
+import type { Tensor } from "../tensor/tensor.js";
 import { Linear } from "./linear.js";
 import { BatchNorm1d } from "./batchnorm.js";
-import { activationModule, type ActivationName } from "./activation.js";
+import { ReLU, activationModule, type ActivationName } from "./activation.js";
 import { requireGenerator } from "./init.js";
 import { checkOptions } from "../tensor/options.js";
 
@@ -70,5 +71,30 @@ export class MLP extends Sequential {
       if (last ? options.lastBatchNorm ?? false : options.batchNorm ?? false) this.append(new BatchNorm1d(sizes[i + 1], { dtype }));
       if (!last || (options.lastActivation ?? false)) this.append(activationModule("MLP", activation));
     }
+  }
+
+  /**
+   * The modules in order, as Sequential, except that a Linear directly followed by a ReLU runs
+   * as one fused op (Linear.forwardRelu: the bias and the ReLU ride on the GEMM's output, the
+   * ReLU mask and the bias gradient on its backward). Only the library's own forward methods are
+   * fused: a subclass or an instance that overrides `forward` runs as written.
+   */
+  override forward(x: Tensor): Tensor {
+    const modules = [...this];
+    let out = x;
+    for (let i = 0; i < modules.length; i++) {
+      const module = modules[i];
+      const next = modules[i + 1];
+      if (
+        module instanceof Linear && module.forward === Linear.prototype.forward && next instanceof ReLU &&
+        next.forward === ReLU.prototype.forward
+      ) {
+        out = module.forwardRelu(out);
+        i++; // the ReLU ran inside the fused op
+      } else {
+        out = module.forward(out);
+      }
+    }
+    return out;
   }
 }

@@ -31,8 +31,11 @@ function reducedShape(shape: number[], axes: number[], keepdim: boolean): { out:
 }
 
 /**
- * Combine the values along `axes` of contiguous x with an accumulator.
- * `step(acc, value)` folds one value; `finish(acc, count)` turns the fold into the result.
+ * Combine the values along `axes` of contiguous x with an accumulator: `step(acc, value)` folds
+ * one value. The accumulators are float64 whatever the dtype, and each result is rounded to the
+ * dtype once at the end: a float32 sum of n elements then has one rounding instead of n (its
+ * error no longer grows with n; PyTorch's CPU sum also accumulates float32 in wider precision
+ * with pairwise blocks). Float64 results and max/min (which pick a value) are unchanged.
  */
 function foldAxes(
   x: Tensor,
@@ -44,7 +47,7 @@ function foldAxes(
   const { data, offset } = contiguousData(x);
   const shape = x.shape;
   const out = emptyTensor(x.dtype, keptShape);
-  const o = out.storage.data;
+  const o = new Float64Array(out.numel()); // the accumulators
   o.fill(initial);
   // Walk the input in row-major order; the output index drops the reduced axes.
   const rank = shape.length;
@@ -68,6 +71,7 @@ function foldAxes(
       index[axis] = 0;
     }
   }
+  out.storage.data.set(o); // one rounding per result (none for float64)
   return out;
 }
 
