@@ -12,7 +12,7 @@ import { IMAGE_SIDE } from "../../src/data/mnist.js";
 
 /** Folders of src/ from the bottom up; a file may import its own layer and the ones below. */
 const LAYERS: string[][] = [
-  ["types", "tensor"],
+  ["types", "tensor", "wasm"],
   ["autograd"],
   ["ops", "linalg", "report"],
   ["nn", "losses"],
