@@ -14,6 +14,7 @@ import { IMAGE_SIDE } from "../../src/data/mnist.js";
 const LAYERS: string[][] = [
   ["types", "tensor", "wasm"],
   ["autograd"],
+  ["parallel"],
   ["ops", "linalg", "report"],
   ["nn", "losses"],
   ["optim"],

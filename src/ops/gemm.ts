@@ -69,6 +69,7 @@
  *  - `(x + 1) | 0` tells V8 the index is a 32-bit integer, which removes an overflow check
  *    per load.
  */
+import { gemmOnPool } from "./gemm-parallel.js";
 
 /** A strided 2-D view: element (r, c) is data[offset + r·rowStride + c·colStride]. */
 export interface MatrixView {
@@ -126,6 +127,9 @@ export function gemm(
   if (K === 0) return;
   checkView("A", A, M, K);
   checkView("B", B, K, N);
+  // A large product is split into bands of rows over the worker pool; each band runs this same
+  // function on one thread (./gemm-parallel.ts, where the same-bits argument is).
+  if (gemmOnPool(M, N, K, A, B, C, cOffset, gemm)) return;
   const c32 = C instanceof Float32Array;
 
   for (let j0 = 0; j0 < N; j0 += NC) {

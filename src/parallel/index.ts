@@ -1,0 +1,17 @@
+/**
+ * Threads: a persistent worker pool and a synchronous fork–join over SharedArrayBuffer
+ * (./pool.ts; docs/performance.md, "The worker pool").
+ */
+export {
+  getNumThreads,
+  parallelFor,
+  type ParallelForOptions,
+  type ParallelTask,
+  setNumThreads,
+  setParallelTimeouts,
+  sharedMemory,
+  shutdownPool,
+  splitRange,
+  type TaskBody,
+  threadsFor,
+} from "./pool.js";

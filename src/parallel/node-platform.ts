@@ -1,0 +1,39 @@
+/**
+ * The caller side's platform part, for Node: how many cores there are, whether this thread may
+ * block in `Atomics.wait`, and how to start a worker. A browser version would use
+ * `navigator.hardwareConcurrency`, `new Worker(url, { type: "module" })`, and allow blocking only
+ * inside a worker (a browser's main thread may not wait).
+ */
+import { availableParallelism } from "node:os";
+import { isMainThread, Worker } from "node:worker_threads";
+import type { GenerationMessage, WorkerInit } from "./protocol.js";
+
+/** A started worker, seen from the caller. */
+export interface WorkerHandle {
+  post(message: GenerationMessage): void;
+  terminate(): void;
+}
+
+export const availableCores = (): number => availableParallelism();
+
+/** Workers of this pool never start pools of their own: a nested product runs on the worker's own thread. */
+export const insideWorker = (): boolean => !isMainThread;
+
+/** Node's main thread may block in Atomics.wait. */
+export const canBlock = (): boolean => true;
+
+/**
+ * Start the worker entry with its control block. `unref()`: an idle pool does not keep the process
+ * alive, and Node ends the workers when the main thread is done. `onExit` runs (on the caller's
+ * event loop, later) if the thread ends or fails to start.
+ */
+export function startWorker(init: WorkerInit, onExit: (reason: string) => void): WorkerHandle {
+  // The worker inherits Node's flags, except when they are about an inline main script: with
+  // `node --input-type=module -e …` a worker given a file would refuse to start.
+  const inline = process.execArgv.some((flag) => /^(-e|-p|--eval|--print|--input-type)/.test(flag));
+  const worker = new Worker(new URL("./node-worker.js", import.meta.url), { workerData: init, ...(inline ? { execArgv: [] } : {}) });
+  worker.unref();
+  worker.on("error", (error) => onExit(`worker ${init.worker} failed: ${error.message}`));
+  worker.on("exit", (code) => onExit(`worker ${init.worker} exited with code ${code}`));
+  return { post: (message) => worker.postMessage(message), terminate: () => void worker.terminate() };
+}
