@@ -24,7 +24,13 @@ function withTensorReceiver<Methods>(methods: Methods & ThisType<Tensor>): Metho
   return methods;
 }
 
-const tensorMethods = withTensorReceiver({
+/**
+ * The method forms by name, attached to `Tensor.prototype` below. Exported (not re-exported by the
+ * package entry) because TypeScript keeps the `import { Tensor, … }` in the emitted .d.ts only for
+ * an exported const: without it dist/ops/tensor-methods.d.ts names `Tensor` unresolved (TS2304 for
+ * users with `skipLibCheck: false`); spec/package/package.spec.ts checks this.
+ */
+export const tensorMethods = withTensorReceiver({
   // ---- elementwise ----------------------------------------------------------------------
   add(other: TensorLike): Tensor {
     return elementwise.add(this, other);
