@@ -18,26 +18,7 @@ import { Tensor } from "../../src/tensor/tensor.js";
 import { eye } from "../../src/tensor/creation.js";
 import { crossEntropy } from "../../src/ops/functional.js";
 import { ntXent, ntXentFromSimilarities, ntXentReference, positiveIndices } from "../../src/losses/nt-xent.js";
-
-type Dtype = "float32" | "float64";
-type Layout = "contiguous" | "transposed" | "sliced";
-
-function filled(dtype: Dtype, n: number, values: number[]): Float32Array | Float64Array {
-  const data = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = values[i % values.length];
-  return data;
-}
-
-function laidOut(layout: Layout, rows: number, cols: number, dtype: Dtype, values: number[]): Tensor {
-  switch (layout) {
-    case "contiguous":
-      return Tensor.fromTypedArray(filled(dtype, rows * cols, values), [rows, cols]);
-    case "transposed":
-      return new Tensor(ndarray(filled(dtype, rows * cols, values), [rows, cols], [1, rows], 0));
-    case "sliced":
-      return new Tensor(ndarray(filled(dtype, 3 + rows * cols * 2, values), [rows, cols], [2 * cols, 2], 3));
-  }
-}
+import { filled, laidOut, type Dtype, type Layout } from "../helpers/layouts.js";
 
 const sameBits = (a: number, e: number) => Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e));
 

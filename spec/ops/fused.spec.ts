@@ -30,30 +30,9 @@ import { ReLU } from "../../src/nn/activation.js";
 import { Sequential } from "../../src/nn/container.js";
 import { manualSeed } from "../../src/tensor/random.js";
 import { randn } from "../../src/tensor/creation.js";
+import { filled, laidOut, type Dtype, type Layout } from "../helpers/layouts.js";
 
-type Dtype = "float32" | "float64";
-type Layout = "contiguous" | "transposed" | "sliced" | "broadcast";
 const layouts: Layout[] = ["contiguous", "transposed", "sliced", "broadcast"];
-
-function filled(dtype: Dtype, n: number, values: number[]): Float32Array | Float64Array {
-  const data = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = values[i % values.length];
-  return data;
-}
-
-/** A rows×cols tensor in `layout`, values from `values` cycled (a broadcast one repeats its first row). */
-function laidOut(layout: Layout, rows: number, cols: number, dtype: Dtype, values: number[]): Tensor {
-  switch (layout) {
-    case "contiguous":
-      return Tensor.fromTypedArray(filled(dtype, rows * cols, values), [rows, cols]);
-    case "transposed":
-      return new Tensor(ndarray(filled(dtype, rows * cols, values), [rows, cols], [1, rows], 0));
-    case "sliced":
-      return new Tensor(ndarray(filled(dtype, 2 + rows * cols * 2, values), [rows, cols], [2 * cols, 2], 2));
-    case "broadcast":
-      return new Tensor(ndarray(filled(dtype, cols, values), [rows, cols], [0, 1], 0));
-  }
-}
 
 function vector(strided: boolean, n: number, dtype: Dtype, values: number[]): Tensor {
   return strided

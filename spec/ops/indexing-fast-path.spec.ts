@@ -13,29 +13,7 @@ import ndarray from "ndarray";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { maskedFill, maskedFillGrad } from "../../src/ops/indexing.js";
 import { mul, sub } from "../../src/ops/elementwise.js";
-
-type Dtype = "float32" | "float64";
-type Layout = "contiguous" | "transposed" | "sliced" | "broadcast";
-
-function filled(dtype: Dtype, n: number, values: number[]): Float32Array | Float64Array {
-  const data = dtype === "float32" ? new Float32Array(n) : new Float64Array(n);
-  for (let i = 0; i < n; i++) data[i] = values[i % values.length];
-  return data;
-}
-
-/** A rows×cols tensor in the given layout, values from `values` cycled. */
-function laidOut(layout: Layout, rows: number, cols: number, dtype: Dtype, values: number[]): Tensor {
-  switch (layout) {
-    case "contiguous":
-      return Tensor.fromTypedArray(filled(dtype, rows * cols, values), [rows, cols]);
-    case "transposed":
-      return new Tensor(ndarray(filled(dtype, rows * cols, values), [rows, cols], [1, rows], 0));
-    case "sliced":
-      return new Tensor(ndarray(filled(dtype, 2 + rows * cols * 2, values), [rows, cols], [2 * cols, 2], 2));
-    case "broadcast": // one row repeated
-      return new Tensor(ndarray(filled(dtype, cols, values), [rows, cols], [0, 1], 0));
-  }
-}
+import { filled, laidOut, type Dtype, type Layout } from "../helpers/layouts.js";
 
 function expectSameBits(actual: Tensor, expected: Tensor): void {
   const a = actual.toTypedArray(), e = expected.toTypedArray();

@@ -11,7 +11,16 @@
  * library itself does not call it.
  */
 import { Generator } from "../tensor/random.js";
-import { imageSide, sampleCropBox, type AugmentationConfig, type CropBox, type Transform } from "./augment.js";
+// Brightness and contrast have no fast path: the reference pipeline uses the library's own.
+import {
+  adjustBrightness,
+  adjustContrast,
+  imageSide,
+  sampleCropBox,
+  type AugmentationConfig,
+  type CropBox,
+  type Transform,
+} from "./augment.js";
 
 function clamp01(value: number): number {
   return value < 0 ? 0 : value > 1 ? 1 : value;
@@ -110,28 +119,6 @@ export function rotate(input: Float32Array, output: Float32Array, degrees: numbe
       output[row * side + column] = clamp01(bilinear(input, side, sourceX, sourceY, "zero"));
     }
   }
-}
-
-/**
- * out = clamp(factor · in): factor < 1 fades the ink, > 1 saturates it (torchvision adjust_brightness).
- * Pointwise, so output may be the input itself.
- */
-export function adjustBrightness(input: Float32Array, output: Float32Array, factor: number): void {
-  checkPair(input, output, "adjustBrightness", true);
-  for (let i = 0; i < input.length; i++) output[i] = clamp01(factor * input[i]);
-}
-
-/**
- * out = clamp(factor · in + (1 − factor) · mean(in)): blend with the image's mean gray
- * (torchvision adjust_contrast). factor 0 gives a flat gray image, 1 the input.
- * Pointwise after the mean, so output may be the input itself.
- */
-export function adjustContrast(input: Float32Array, output: Float32Array, factor: number): void {
-  checkPair(input, output, "adjustContrast", true);
-  let sum = 0;
-  for (let i = 0; i < input.length; i++) sum += input[i];
-  const offset = (1 - factor) * (sum / input.length);
-  for (let i = 0; i < input.length; i++) output[i] = clamp01(factor * input[i] + offset);
 }
 
 /** Reflect an index into [0, side): …, 2, 1, | 0, 1, …, side−1 | side−2, … (torchvision "reflect" padding). */
