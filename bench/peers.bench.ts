@@ -16,7 +16,7 @@
  * order rotates per round), so a burst of background load spreads over all; a contender's time is
  * the median over all its timed steps, and a ratio is the median over rounds of the per-round ratio.
  * Ours runs with 1 and with 2 threads (setNumThreads, src/parallel). tfjs-wasm runs single-threaded:
- * its threaded build needs a Web Worker and SharedArrayBuffer set-up that Node does not give it.
+ * in Node it reports no multithread support (printed), so it loads the SIMD binary without threads.
  */
 import { createRequire, register } from "node:module";
 import os from "node:os";
