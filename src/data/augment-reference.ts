@@ -11,11 +11,13 @@
  * library itself does not call it.
  */
 import { Generator } from "../tensor/random.js";
-// Brightness and contrast have no fast path: the reference pipeline uses the library's own.
+// Brightness, contrast, the blur's weights and its reflected borders have no fast path: the reference uses the library's own.
 import {
   adjustBrightness,
   adjustContrast,
+  gaussianKernel,
   imageSide,
+  reflectIndex,
   sampleCropBox,
   type AugmentationConfig,
   type CropBox,
@@ -121,15 +123,6 @@ export function rotate(input: Float32Array, output: Float32Array, degrees: numbe
   }
 }
 
-/** Reflect an index into [0, side): …, 2, 1, | 0, 1, …, side−1 | side−2, … (torchvision "reflect" padding). */
-function reflectIndex(index: number, side: number): number {
-  if (side === 1) return 0;
-  const period = 2 * (side - 1);
-  let wrapped = index % period;
-  if (wrapped < 0) wrapped += period;
-  return wrapped < side ? wrapped : period - wrapped;
-}
-
 /**
  * Separable gaussian blur with standard deviation `sigma` (pixels), kernel radius r = ceil(3σ),
  *
@@ -146,15 +139,8 @@ export function gaussianBlur(input: Float32Array, output: Float32Array, sigma: n
     output.set(input);
     return;
   }
-  const radius = Math.max(1, Math.ceil(3 * sigma));
-  const kernel = new Float64Array(2 * radius + 1);
-  let total = 0;
-  for (let t = -radius; t <= radius; t++) {
-    // (t = 0 is set apart: for a sigma so small that σ² underflows to 0, 0/0 would be NaN.)
-    kernel[t + radius] = t === 0 ? 1 : Math.exp(-(t * t) / (2 * sigma * sigma));
-    total += kernel[t + radius];
-  }
-  for (let t = 0; t < kernel.length; t++) kernel[t] /= total;
+  const kernel = gaussianKernel(sigma);
+  const radius = (kernel.length - 1) / 2;
 
   const horizontal = scratch ?? new Float32Array(input.length);
   for (let row = 0; row < side; row++) {

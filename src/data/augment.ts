@@ -240,8 +240,25 @@ export function adjustContrast(input: Float32Array, output: Float32Array, factor
   for (let i = 0; i < input.length; i++) output[i] = clamp01(factor * input[i] + offset);
 }
 
+/**
+ * The normalized gaussian weights k[t + r] = exp(−t² / 2σ²) / Σ_s exp(−s² / 2σ²), t = −r … r, with
+ * r = max(1, ceil(3σ)); σ > 0. Shared by the blur and its reference (augment-reference.ts).
+ */
+export function gaussianKernel(sigma: number): Float64Array {
+  const radius = Math.max(1, Math.ceil(3 * sigma));
+  const kernel = new Float64Array(2 * radius + 1);
+  let total = 0;
+  for (let t = -radius; t <= radius; t++) {
+    // (t = 0 is set apart: for a sigma so small that σ² underflows to 0, 0/0 would be NaN.)
+    kernel[t + radius] = t === 0 ? 1 : Math.exp(-(t * t) / (2 * sigma * sigma));
+    total += kernel[t + radius];
+  }
+  for (let t = 0; t < kernel.length; t++) kernel[t] /= total;
+  return kernel;
+}
+
 /** Reflect an index into [0, side): …, 2, 1, | 0, 1, …, side−1 | side−2, … (torchvision "reflect" padding). */
-function reflectIndex(index: number, side: number): number {
+export function reflectIndex(index: number, side: number): number {
   if (side === 1) return 0;
   const period = 2 * (side - 1);
   let wrapped = index % period;
@@ -265,15 +282,8 @@ export function gaussianBlur(input: Float32Array, output: Float32Array, sigma: n
     output.set(input);
     return;
   }
-  const radius = Math.max(1, Math.ceil(3 * sigma));
-  const kernel = new Float64Array(2 * radius + 1);
-  let total = 0;
-  for (let t = -radius; t <= radius; t++) {
-    // (t = 0 is set apart: for a sigma so small that σ² underflows to 0, 0/0 would be NaN.)
-    kernel[t + radius] = t === 0 ? 1 : Math.exp(-(t * t) / (2 * sigma * sigma));
-    total += kernel[t + radius];
-  }
-  for (let t = 0; t < kernel.length; t++) kernel[t] /= total;
+  const kernel = gaussianKernel(sigma);
+  const radius = (kernel.length - 1) / 2;
 
   // reflected[i + radius] = reflectIndex(i, side) for i = −radius … side − 1 + radius: computed once
   // per call instead of once per tap (a modulo each). The taps are summed in the same order, t = −r … r.
