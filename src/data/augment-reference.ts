@@ -16,36 +16,13 @@ import {
   adjustBrightness,
   adjustContrast,
   gaussianKernel,
-  imageSide,
   reflectIndex,
   sampleCropBox,
   type AugmentationConfig,
   type CropBox,
   type Transform,
 } from "./augment.js";
-
-function clamp01(value: number): number {
-  return value < 0 ? 0 : value > 1 ? 1 : value;
-}
-
-/**
- * Check that input and output have the same square size and do not overlap; pointwise maps may
- * pass `allowSameArray` to also accept output === input (in place).
- */
-function checkPair(input: Float32Array, output: Float32Array, who: string, allowSameArray = false): number {
-  if (input.length !== output.length) {
-    throw new Error(`${who}: input has ${input.length} pixels but output has ${output.length}`);
-  }
-  const sameArray = input.buffer === output.buffer && input.byteOffset === output.byteOffset;
-  if (input.buffer === output.buffer && !(allowSameArray && sameArray)) {
-    const inStart = input.byteOffset;
-    const outStart = output.byteOffset;
-    if (inStart < outStart + output.byteLength && outStart < inStart + input.byteLength) {
-      throw new Error(`${who}: output must not overlap input`);
-    }
-  }
-  return imageSide(input.length);
-}
+import { checkPair, clamp01, imageSide } from "./pixels.js";
 
 /**
  * Bilinear sample of `image` at continuous position (x, y), pixel centers at integers.

@@ -36,6 +36,8 @@
  */
 import { Generator } from "../tensor/random.js";
 import { checkOptions, type OptionKeys } from "../tensor/options.js";
+import { checkPair, clamp01, imageSide } from "./pixels.js";
+export { imageSide };
 
 /** A random image-to-image map. */
 export interface Transform {
@@ -54,38 +56,6 @@ export type Range = readonly [number, number];
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 // Helpers
 // ────────────────────────────────────────────────────────────────────────────────────────────────
-
-/** Side length of a square image with `pixelCount` pixels (throws if not a perfect square). */
-export function imageSide(pixelCount: number): number {
-  const side = Math.round(Math.sqrt(pixelCount));
-  if (side * side !== pixelCount || side === 0) {
-    throw new Error(`augment: images must be square, got ${pixelCount} pixels`);
-  }
-  return side;
-}
-
-function clamp01(value: number): number {
-  return value < 0 ? 0 : value > 1 ? 1 : value;
-}
-
-/**
- * Check that input and output have the same square size and do not overlap; pointwise maps may
- * pass `allowSameArray` to also accept output === input (in place).
- */
-function checkPair(input: Float32Array, output: Float32Array, who: string, allowSameArray = false): number {
-  if (input.length !== output.length) {
-    throw new Error(`${who}: input has ${input.length} pixels but output has ${output.length}`);
-  }
-  const sameArray = input.buffer === output.buffer && input.byteOffset === output.byteOffset;
-  if (input.buffer === output.buffer && !(allowSameArray && sameArray)) {
-    const inStart = input.byteOffset;
-    const outStart = output.byteOffset;
-    if (inStart < outStart + output.byteLength && outStart < inStart + input.byteLength) {
-      throw new Error(`${who}: output must not overlap input`);
-    }
-  }
-  return imageSide(input.length);
-}
 
 /**
  * Bilinear sampling, used by the crop and the rotation: the value at continuous position (x, y),
