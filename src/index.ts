@@ -1,5 +1,7 @@
 /**
  * contrastive-ts: the public API. Everything a user (or a port) needs is exported from here.
+ *
+ * @module
  */
 import "./ops/tensor-methods.js"; // Tensor's methods (x.add(y), x.sum(1), …): see that file
 export { Tensor, type DType, type TensorLike, type TypedArray, type NestedArray, type IndexLike } from "./tensor/tensor.js";

@@ -23,6 +23,8 @@
  * PyTorch: the same design (`grad_fn`, `sequence_nr`, `retain_graph`, `torch.no_grad`, the saved
  * variables' `_version` check). One difference: PyTorch checks only the tensors a rule saves (add's
  * rule saves none); here every input and the output are checked, since a rule may read any of them.
+ *
+ * @module
  */
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
@@ -50,6 +52,7 @@ export interface TapeRecord extends GradFn {
 let gradEnabled = true;
 let tapeLength = 0;
 
+/** Whether ops are currently recorded for backward (false inside {@link noGrad}). PyTorch: `torch.is_grad_enabled`. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -123,6 +126,7 @@ Object.defineProperty(Tensor.prototype, "backward", {
   configurable: true,
 });
 
+/** Options of `Tensor.backward`. */
 export interface BackwardOptions {
   /** Keep the records so that backward can run again through the same graph. */
   retainGraph?: boolean;

@@ -1,6 +1,8 @@
 /**
  * A small, strict command-line parser: `--name value` and `--flag`, positional words, and a clear
  * one-line error for anything unknown, missing or malformed (no stack trace reaches the user).
+ *
+ * @module
  */
 
 export class UsageError extends Error {}

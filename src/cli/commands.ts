@@ -1,6 +1,8 @@
 /**
  * The CLI's commands. Each returns an exit code; a usage mistake throws UsageError (exit 2), any
  * other failure an Error whose one-line message is printed (exit 1).
+ *
+ * @module
  */
 import "../ops/tensor-methods.js"; // Tensor's methods, as the package entry (src/index.ts) loads them
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs";

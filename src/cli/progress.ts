@@ -2,6 +2,8 @@
  * The training progress line: epoch, a bar, loss, learning rate, temperature or logit scale,
  * samples per second and the time left. On a terminal it redraws one line; elsewhere (a log file,
  * CI, a spec) it prints one line per epoch.
+ *
+ * @module
  */
 import type { Progress } from "../methods/trainer.js";
 

@@ -33,6 +33,8 @@
  * PyTorch/torchvision equivalents: `T.Compose([T.RandomResizedCrop(28, scale=(0.5, 1)),
  * T.RandomRotation(15), T.RandomApply([T.ColorJitter(0.4, 0.4)], p=0.8),
  * T.RandomApply([T.GaussianBlur(k, sigma=(0.1, 1.0))], p=0.5), AddGaussianNoise(0.05)])`.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 import { checkOptions, type OptionKeys } from "../tensor/options.js";

@@ -38,6 +38,8 @@
  * PyTorch equivalent of the tokenizer: a word-level `torchtext` vocabulary
  * (`build_vocab_from_iterator(..., specials=["<pad>", "<unk>"])`) with padding to a fixed length;
  * CLIP itself uses a byte-pair-encoding tokenizer with a 49,408-token vocabulary.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 import { NUM_CLASSES, type Split } from "./mnist.js";

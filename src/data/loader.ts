@@ -26,6 +26,8 @@
  * generator=torch.Generator().manual_seed(seed))`, with the augmentation inside the dataset's
  * `__getitem__`. PyTorch does not save a loader's position; resuming mid-epoch needs a sampler
  * that skips the batches already seen, which is what `position` does here.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 import { augmentBatch, type Transform } from "./augment.js";

@@ -24,6 +24,8 @@
  *
  * PyTorch equivalent: `torchvision.datasets.MNIST(root, train=True, transform=ToTensor())`, whose
  * images are also (1, 28, 28) floats in [0, 1]; that dataset has 60,000 / 10,000 images instead.
+ *
+ * @module
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";

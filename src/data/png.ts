@@ -20,6 +20,8 @@
  * never sees half an image.
  *
  * PyTorch equivalent: `torchvision.utils.save_image(torchvision.utils.make_grid(batch, nrow=cols))`.
+ *
+ * @module
  */
 import { writeFileAtomic } from "../io/safetensors.js";
 import { deflateSync } from "node:zlib";

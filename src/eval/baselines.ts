@@ -10,6 +10,8 @@
  * PyTorch's on the same objective beside them, are in docs/evaluation.md ("Measured on this split").
  *
  * PyTorch: `x.flatten(1)` before the probe.
+ *
+ * @module
  */
 import type { MnistData, Split } from "../data/mnist.js";
 import { featureMatrix, type FeatureMatrix } from "./features.js";

@@ -11,6 +11,8 @@
  * `evaluateEncoder` first embeds the MNIST splits with `embed(images) → features` (frozen, in
  * batches), and builds the positive pairs for alignment from two augmented views of each test
  * image (the method's own notion of a positive pair, Wang & Isola 2020 §4).
+ *
+ * @module
  */
 import type { MnistData } from "../data/mnist.js";
 import { augmentBatch, defaultAugmentation, type Transform } from "../data/augment.js";

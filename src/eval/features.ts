@@ -13,6 +13,8 @@
  * a batch of images (B, 1, 28, 28) to features (B, D). `embedImages` runs it over a whole split in
  * batches, under `noGrad` (a frozen encoder: nothing is recorded on the tape), and stacks the
  * results. PyTorch: `with torch.no_grad(): feats = torch.cat([model(x) for x in loader])`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/tape.js";

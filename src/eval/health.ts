@@ -36,6 +36,8 @@
  *
  * Shapes: features (N, D); the positive-pair features for alignment are two (N, D) matrices whose
  * row i is a pair (e.g. two augmented views of image i).
+ *
+ * @module
  */
 import {
   asFeatureMatrix,

@@ -26,6 +26,8 @@
  * Cost: the similarities are computed one block of test rows at a time (a gemm of the block
  * against all train features), and each row's k best are found with a bounded heap in
  * O(n log k), not a full sort. Memory: one (block, n) buffer.
+ *
+ * @module
  */
 import {
   accuracy,

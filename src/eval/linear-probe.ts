@@ -39,6 +39,8 @@
  *    Nothing is random, so the same features give the same accuracy bit for bit.
  *
  * Shapes: train features (n, D), test features (m, D), labels (n,), (m,) in 0 … C−1.
+ *
+ * @module
  */
 import { gemm } from "../ops/gemm.js";
 import {

@@ -6,6 +6,8 @@
  * Accuracies and recalls are percentages with one decimal; an evaluation that does not apply to a
  * method (zero-shot without a text encoder, health of raw pixels) shows "—". The legend under
  * the table says what each column measures, so a pasted table explains itself.
+ *
+ * @module
  */
 import type { NormalizedStd } from "./health.js";
 import { checkOptions } from "../tensor/options.js";

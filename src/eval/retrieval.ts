@@ -23,6 +23,8 @@
  *
  * Both directions are computed block by block from gemm; the diagonal s_ii used in a block is the
  * one computed in that same block, so each comparison is between numbers of one computation.
+ *
+ * @module
  */
 import {
   asFeatureMatrix,

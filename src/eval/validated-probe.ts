@@ -25,6 +25,8 @@
  * raw pixels overfit (a stronger λ raises their test accuracy) and so do 256-d features; one
  * fixed λ favours some representations over others. docs/evaluation.md ("Measured on this
  * split") has the numbers.
+ *
+ * @module
  */
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
 import { asFeatureMatrix, asLabels, countClasses, type FeatureMatrix, type FeaturesLike, type LabelsLike } from "./features.js";

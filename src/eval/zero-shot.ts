@@ -19,6 +19,8 @@
  * some classes down. PyTorch (CLIP's notebook):
  *   class_embeddings /= class_embeddings.norm(dim=-1, keepdim=True)
  *   class_embedding = class_embeddings.mean(dim=0); class_embedding /= class_embedding.norm()
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import {

@@ -35,6 +35,8 @@
  *
  * `saveModule` writes atomically (a temporary file renamed over the path) and then removes the
  * temporary files a killed earlier write of the same path left behind (src/io/temporary-files.ts).
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";

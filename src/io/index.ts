@@ -1,4 +1,8 @@
-// Barrel of src/io: safetensors files and module/optimizer checkpoints.
+/**
+ * Barrel of src/io: safetensors files and module/optimizer checkpoints.
+ *
+ * @module
+ */
 export {
   saveSafetensors,
   loadSafetensors,

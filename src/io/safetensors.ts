@@ -28,6 +28,8 @@
  * scanned for nesting and size before it is parsed, and every field is checked before a tensor is
  * allocated (the "reading" section below). Every error is one line naming the file, the tensor or
  * field, and the bad value cut to 100 characters.
+ *
+ * @module
  */
 import * as fs from "node:fs";
 import * as path from "node:path";

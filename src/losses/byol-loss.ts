@@ -23,6 +23,8 @@
  * PyTorch (lightly.loss.NegativeCosineSimilarity is −cos, the same up to 2 − 2·):
  *   p = F.normalize(prediction, dim=1); z = F.normalize(target.detach(), dim=1)
  *   (2 - 2 * (p * z).sum(dim=1)).mean()
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";

@@ -31,6 +31,8 @@
  * on features the model has already normalized, and its `logit_scale` argument is the
  * *exponentiated* scale (the model returns self.logit_scale.exp()); here `logitScale` is the
  * stored s itself and the loss takes exp(s).
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";

@@ -7,6 +7,8 @@
  *   gradientNorms(namedParameters)   ‖∂L/∂θ‖ per parameter, flagging zero / non-finite (step 3)
  *   temperatureSweep(loss, τs)       the loss at several temperatures (step 4)
  *   collapseMonitor(z)               spread and effective rank of the embeddings ("Problem 2")
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";

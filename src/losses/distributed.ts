@@ -36,6 +36,8 @@
  *                         ranks' losses. What that costs is measured in spec/losses/distributed.spec.ts.
  *
  * Shapes: imageFeatures[q], textFeatures[q] (n_q, D), one per rank; the loss is 0-d.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { cat } from "../ops/indexing.js";

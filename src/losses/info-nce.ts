@@ -33,6 +33,8 @@
  *   F.cross_entropy(logits, torch.zeros(N, dtype=torch.long))
  * or F.cross_entropy(q @ k.T / tau, torch.arange(N)) in-batch. The package info-nce-pytorch
  * (`info_nce(query, positive_key, negative_keys, temperature=0.1)`) is the same function.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { tensor } from "../tensor/creation.js";

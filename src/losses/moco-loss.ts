@@ -26,6 +26,8 @@
  *   logits = torch.cat([l_pos, l_neg], dim=1) / self.T;  labels = zeros(N)
  * Note the official queue is stored transposed, (D, K), one key per column; here it is (K, D),
  * one key per row, like every other batch of embeddings.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { cat } from "../ops/indexing.js";

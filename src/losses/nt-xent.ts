@@ -40,6 +40,8 @@
  *   z = F.normalize(torch.cat([z1, z2]), dim=1)
  *   logits = (z @ z.T / tau).masked_fill(torch.eye(2 * N, dtype=torch.bool), float("-inf"))
  *   F.cross_entropy(logits, (torch.arange(2 * N) + N) % (2 * N))
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";

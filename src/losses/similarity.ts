@@ -20,6 +20,8 @@
  * ‖a‖² + ‖b‖² − 2aᵀb, which holds only N·M but loses digits to cancellation when a ≈ b.
  *
  * PyTorch: F.normalize(a) @ F.normalize(b).T, a @ b.T, and -torch.cdist(a, b) ** 2.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";

@@ -54,6 +54,8 @@
  * kernels, plus a ring over GPUs): image→text only; its CLIP loss averages two calls, (q, k) and
  * (k, q), each recomputing Q Kᵀ, where one walk over the blocks here serves both directions.
  * Dense equivalents: F.cross_entropy(q @ k.T / tau, torch.arange(N)) and open_clip's ClipLoss.
+ *
+ * @module
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";

@@ -16,6 +16,8 @@
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → z (N, 128) → p (N, 128).
  * PyTorch: lightly `BYOLProjectionHead`, `BYOLPredictionHead`, `NegativeCosineSimilarity`;
  * deepmind-research/byol.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

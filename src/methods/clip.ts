@@ -21,6 +21,8 @@
  * retrieval is meaningless (50 distinct captions, all ties). See docs/data.md.
  *
  * PyTorch: open_clip `CLIP` (`logit_scale`, `encode_image`, `encode_text`), `ClipLoss`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

@@ -8,6 +8,8 @@
  *   mlp encoder    x (B, 1, 28, 28) → flatten (B, 784) → Linear 512 → ReLU → Linear 256 → h (B, 256)
  *   conv encoder   x → Conv 32 (3×3, pad 1) → BN → ReLU → MaxPool 2 → Conv 64 → BN → ReLU → MaxPool 2
  *                    → flatten (B, 64·7·7) → Linear 256 → h (B, 256)
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

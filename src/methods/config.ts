@@ -3,6 +3,8 @@
  * value) and its progress (`TrainState`): what a checkpoint stores as its `config` and
  * `trainState` metadata. The training loop is src/methods/trainer.ts; the checks of a saved
  * config and state are src/methods/checkpoint-schema.ts.
+ *
+ * @module
  */
 import type { EncoderKind, MethodName } from "./common.js";
 import type { ClipImageTower, ClipTextTower } from "./clip.js";

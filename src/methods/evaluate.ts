@@ -3,6 +3,8 @@
  *   encoder features h = f(x) of the train and test splits → linear probe, kNN, representation health
  *   CLIP also: zero-shot accuracy (single prompt and prompt ensemble) and image↔caption retrieval
  *   against the test images' attribute captions written with a held-out template.
+ *
+ * @module
  */
 import { noGrad } from "../autograd/tape.js";
 import type { Tensor } from "../tensor/tensor.js";

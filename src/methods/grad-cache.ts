@@ -47,6 +47,8 @@
  * torch.dot(reps.flatten(), cached_grad.flatten()), the same vector–Jacobian product as
  * `z.backward(u)` here; its functional form is the `@cached` / `@cat_input_tensor` decorators.
  * Here a tower is { forward, chunks }; a tied encoder is the same forward in two towers.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";

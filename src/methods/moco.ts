@@ -33,6 +33,8 @@
  *
  * PyTorch: facebookresearch/moco `moco/builder.py` (MoCo class, `_dequeue_and_enqueue`,
  * `_momentum_update_key_encoder`); lightly `MemoryBankModule`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

@@ -15,6 +15,8 @@
  * see docs/errata.md.
  *
  * PyTorch/lightly: `lightly.models.modules.SimCLRProjectionHead`, `lightly.loss.NTXentLoss`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

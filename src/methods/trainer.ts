@@ -13,6 +13,8 @@
  * the same bits as an uninterrupted one: parameters and buffers (BatchNorm statistics, MoCo's
  * queue and pointer), the optimizer's moments and step counts, the loader's epoch order and its
  * augmentation generator, the step counter and the loss history.
+ *
+ * @module
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";

@@ -16,6 +16,8 @@
  *
  * PyTorch streams differ from ours (Mersenne Twister vs xoshiro128**): a port reproduces the
  * distributions, not the numbers.
+ *
+ * @module
  */
 import type { DType, Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/creation.js";
@@ -58,10 +60,12 @@ export function constant_(t: Tensor, value: number): Tensor {
   return fill(t, () => value);
 }
 
+/** Fill `t` with 0 in place (outside autograd); returns t. PyTorch: `torch.nn.init.zeros_`. */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
 
+/** Fill `t` with 1 in place (outside autograd); returns t. PyTorch: `torch.nn.init.ones_`. */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }
@@ -78,10 +82,13 @@ export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: num
   return { fanIn: shape[1] * receptiveField, fanOut: shape[0] * receptiveField };
 }
 
+/** Options of {@link kaimingUniform_}; the defaults are PyTorch's. */
 export interface KaimingOptions {
   /** Negative slope of the leaky ReLU that follows (PyTorch's default layers use √5). */
   a?: number;
+  /** Whether the variance is preserved in the forward pass (`"fanIn"`, default) or the backward pass (`"fanOut"`). */
   mode?: "fanIn" | "fanOut";
+  /** The nonlinearity whose gain is used (default `"leakyRelu"` with slope `a`). */
   nonlinearity?: "leakyRelu" | "relu" | "linear" | "tanh";
 }
 

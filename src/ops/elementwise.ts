@@ -7,6 +7,8 @@
  *
  * Forward kernels: scijs `ndarray-ops` (add, sub, mul, div, exp, log, …) run over the broadcast
  * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
+ *
+ * @module
  */
 import ops from "ndarray-ops";
 import { Tensor, type DType, type TensorLike, type TypedArray } from "../tensor/tensor.js";
@@ -74,24 +76,28 @@ function broadcastBinary(
 export const stridedBinaryKernels = { add: ops.add, sub: ops.sub, mul: ops.mul, div: ops.div } as const;
 
 // a + b:  ∂/∂a = 1, ∂/∂b = 1
+/** `a + b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.add`. */
 export const add = defineOp("add", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("add", a, b, ops.add, addFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, g] };
 });
 
 // a − b:  ∂/∂a = 1, ∂/∂b = −1
+/** `a − b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.sub`. */
 export const sub = defineOp("sub", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("sub", a, b, ops.sub, subFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, y.requiresGrad ? neg(g) : null] };
 });
 
 // a · b:  ∂/∂a = b, ∂/∂b = a
+/** `a · b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.mul`. */
 export const mul = defineOp("mul", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("mul", a, b, ops.mul, mulFlat);
   return { output: out, inputs: [x, y], backward: (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null] };
 });
 
 // a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
+/** `a / b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.div`. */
 export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div, divFlat);
   return {
@@ -105,6 +111,7 @@ export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | 
 });
 
 // a^b:  ∂/∂a = b·a^(b−1),  ∂/∂b = a^b · ln a  (defined for a > 0)
+/** `a ** b` elementwise, broadcasting; the gradient in b needs a > 0. PyTorch: `torch.pow`. */
 export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   if (typeof b === "number") {
     const x = requireTensor("pow", a);
@@ -128,6 +135,7 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
 // torch 1.13: docs/porting.md, "Ties and kinks"), the average of the two one-sided derivatives.
 // With broadcasting, a scalar tied with k elements collects k halves (the tape sums them). A NaN
 // on either side sends the whole gradient to both inputs, as torch does.
+/** Elementwise maximum of a and b, broadcasting; at a tie each side gets half the gradient, as in PyTorch. PyTorch: `torch.maximum`. */
 export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
   return {
@@ -142,6 +150,7 @@ export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recor
 
 // min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
 // (ties split in half, NaN to both, as torch.minimum).
+/** Elementwise minimum of a and b, broadcasting; at a tie each side gets half the gradient, as in PyTorch. PyTorch: `torch.minimum`. */
 export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
   return {
@@ -172,12 +181,14 @@ function unary(x: Tensor, kernel: (out: Tensor["storage"], a: Tensor["storage"])
 }
 
 // −a:  ∂/∂a = −1
+/** `−a` elementwise. PyTorch: `torch.neg`. */
 export const neg = defineOp("neg", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("neg", a);
   return { output: unary(x, ops.neg), inputs: [x], backward: (g) => [neg(g)] };
 });
 
 // e^a:  ∂/∂a = e^a (the output itself)
+/** `eᵃ` elementwise. PyTorch: `torch.exp`. */
 export const exp = defineOp("exp", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("exp", a);
   const out = unary(x, ops.exp);
@@ -185,12 +196,14 @@ export const exp = defineOp("exp", (a: Tensor): Recordable | Unchanged => {
 });
 
 // ln a:  ∂/∂a = 1/a
+/** Natural logarithm `ln a` elementwise. PyTorch: `torch.log`. */
 export const log = defineOp("log", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("log", a);
   return { output: unary(x, ops.log), inputs: [x], backward: (g) => [div(g, x)] };
 });
 
 // √a:  ∂/∂a = 1 / (2√a)
+/** `√a` elementwise. PyTorch: `torch.sqrt`. */
 export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("sqrt", a);
   const out = unary(x, ops.sqrt);
@@ -198,12 +211,14 @@ export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
 });
 
 // |a|:  ∂/∂a = sign(a)  (0 at a = 0, as torch.abs; docs/porting.md, "Ties and kinks")
+/** `|a|` elementwise (gradient 0 at 0). PyTorch: `torch.abs`. */
 export const abs = defineOp("abs", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("abs", a);
   return { output: unary(x, ops.abs), inputs: [x], backward: (g) => [mul(g, sign(x))] };
 });
 
 // a²:  ∂/∂a = 2a
+/** `a²` elementwise. PyTorch: `torch.square`. */
 export const square = defineOp("square", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("square", a);
   const out = emptyTensor(x.dtype, x.shape);
@@ -222,6 +237,10 @@ export function sign(a: Tensor): Tensor {
 
 // clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0. At a bound (a = lo or a = hi) the
 // gradient passes, as torch.clamp's does; also when lo = hi (docs/porting.md, "Ties and kinks").
+/**
+ * Clip every element to [min, max]; an omitted (or null) bound is ±∞. The gradient passes inside and at the bounds. PyTorch:
+ * `torch.clamp`.
+ */
 export const clamp = defineOp("clamp", (a: Tensor, min?: number | null, max?: number | null): Recordable | Unchanged => {
   const x = requireTensor("clamp", a);
   const lo = min ?? -Infinity;

@@ -15,6 +15,8 @@
  * the join it copies those rows of C back. That is O(M·K + K·N + M·N) copies against M·N·K
  * multiply-adds; the threshold below keeps it a few percent. Each worker packs its operands from the
  * shared copies into its own cache-sized blocks, as the one-thread kernel does.
+ *
+ * @module
  */
 import { parallelFor, sharedMemory, splitRange, threadsFor } from "../parallel/index.js";
 

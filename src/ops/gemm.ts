@@ -68,6 +68,8 @@
  *    "polymorphic" element access. Only the packing and the final store touch those arrays.
  *  - `(x + 1) | 0` tells V8 the index is a 32-bit integer, which removes an overflow check
  *    per load.
+ *
+ * @module
  */
 import { gemmOnPool } from "./gemm-parallel.js";
 

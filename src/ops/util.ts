@@ -1,5 +1,7 @@
 /**
  * Small helpers shared by the ops: argument checks, output allocation, broadcast views.
+ *
+ * @module
  */
 import ndarray from "ndarray";
 import ops from "ndarray-ops";

@@ -9,6 +9,8 @@
  * Gradients: a view's rule undoes the view on the gradient (transpose back, reshape back, pad the
  * slice with zeros). `expand`'s rule is the identity: the tape sums the gradient over the expanded
  * axes, which is exactly un-broadcasting.
+ *
+ * @module
  */
 import ndarray from "ndarray";
 import ops from "ndarray-ops";
@@ -22,6 +24,7 @@ function view(x: Tensor, shape: number[], stride: number[], offset: number): Ten
 }
 
 // swap two axes:  the gradient is transposed back
+/** Swap axes `dim0` and `dim1` (negative axes count from the end): a view over the same buffer. PyTorch: `torch.transpose`. */
 export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
   const x = requireTensor("transpose", a);
   const p = normalizeAxis("transpose", dim0, x.ndim);
@@ -33,6 +36,7 @@ export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
 }
 
 // reorder axes: out axis i is input axis dims[i];  the gradient is permuted by the inverse
+/** Reorder the axes: output axis i is input axis `dims[i]` (a view). PyTorch: `torch.permute`. */
 export const permute = defineOp("permute", (a: Tensor, dims: number[]): Recordable | Unchanged => {
   const x = requireTensor("permute", a);
   if (dims.length !== x.ndim) {
@@ -75,6 +79,10 @@ function resolveShape(op: string, x: Tensor, requested: number[]): number[] {
 }
 
 // same values, new shape:  the gradient is reshaped back
+/**
+ * The same values in a new shape (one entry may be −1, inferred); a view if the input is contiguous, else a copy. PyTorch:
+ * `torch.reshape`.
+ */
 export const reshape = defineOp("reshape", (a: Tensor, requested: number[]): Recordable | Unchanged => {
   const x = requireTensor("reshape", a);
   const shape = resolveShape("reshape", x, requested);
@@ -83,6 +91,7 @@ export const reshape = defineOp("reshape", (a: Tensor, requested: number[]): Rec
   return { output: out, inputs: [x], backward: (g) => [reshape(g, x.shape)] };
 });
 
+/** Merge axes `startDim…endDim` (inclusive; default all) into one; a 0-d tensor becomes shape [1]. PyTorch: `torch.flatten`. */
 export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
   const x = requireTensor("flatten", a);
   if (x.ndim === 0) return reshape(x, [1]);
@@ -94,6 +103,7 @@ export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...shape.slice(0, start), merged, ...shape.slice(end + 1)]);
 }
 
+/** Insert an axis of size 1 at `dim` (a view). PyTorch: `torch.unsqueeze`. */
 export function unsqueeze(a: Tensor, dim: number): Tensor {
   const x = requireTensor("unsqueeze", a);
   const axis = normalizeAxis("unsqueeze", dim, x.ndim + 1);
@@ -102,6 +112,7 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
+/** Remove axis `dim` if its size is 1 (else return the input), or every size-1 axis when `dim` is omitted. PyTorch: `torch.squeeze`. */
 export function squeeze(a: Tensor, dim?: number): Tensor {
   const x = requireTensor("squeeze", a);
   if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
@@ -111,6 +122,7 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
 }
 
 // broadcast to a larger shape (stride 0 along new or size-1 axes):  the tape sums the gradient back
+/** Broadcast size-1 (or new leading) axes to `requested` without copying (stride 0). PyTorch: `Tensor.expand`. */
 export const expand = defineOp("expand", (a: Tensor, requested: number[]): Recordable | Unchanged => {
   const x = requireTensor("expand", a);
   const lead = requested.length - x.ndim;
@@ -145,6 +157,7 @@ export const expand = defineOp("expand", (a: Tensor, requested: number[]): Recor
 });
 
 // x[start : start + length] along dim:  the gradient is zero outside the slice
+/** The `length` entries starting at `start` along `dim` (a view). PyTorch: `torch.narrow`. */
 export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
   const x = requireTensor("narrow", a);
   const axis = normalizeAxis("narrow", dim, x.ndim);
@@ -193,6 +206,7 @@ export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, 
 });
 
 // x[index] along dim, dropping the axis:  the gradient is zero except at that index
+/** `x[index]` along `dim`, dropping that axis (a view; negative index counts from the end). PyTorch: `torch.select`. */
 export function select(a: Tensor, dim: number, index: number): Tensor {
   const x = requireTensor("select", a);
   const axis = normalizeAxis("select", dim, x.ndim);

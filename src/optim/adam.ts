@@ -17,6 +17,8 @@
  * Sources: Kingma & Ba 2015, "Adam" (Algorithm 1); Reddi et al. 2018 (AMSGrad); Loshchilov &
  * Hutter 2019, "Decoupled Weight Decay Regularization" (AdamW). Exact form: torch/optim/adam.py
  * and adamw.py, `_single_tensor_adam(w)`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";

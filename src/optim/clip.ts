@@ -12,6 +12,8 @@
  *
  * Source: Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural networks",
  * Algorithm 1; exact form: torch/nn/utils/clip_grad.py.
+ *
+ * @module
  */
 import ops from "ndarray-ops";
 import { Tensor } from "../tensor/tensor.js";

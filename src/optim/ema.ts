@@ -20,6 +20,8 @@
  *
  * Nothing is recorded on the autograd tape: the target's typed arrays are written directly
  * (PyTorch: the function runs under `@torch.no_grad()`).
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";

@@ -22,6 +22,8 @@
  *
  * Source: You, Gitman & Ginsburg 2017, "Large Batch Training of Convolutional Networks",
  * arXiv:1708.03888, Algorithm 1.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";

@@ -19,6 +19,8 @@
  * The update itself runs directly on the typed arrays of the parameters: a parameter is updated
  * in place, nothing is recorded on the autograd tape (PyTorch's `@torch.no_grad()` on `step`),
  * and no memory is allocated per element or per step once the state exists.
+ *
+ * @module
  */
 import { Tensor, allocate, type TypedArray } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";

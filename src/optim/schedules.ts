@@ -3,6 +3,8 @@
  *
  * A schedule here is a plain function of the step, `(t) => value`, so that it can be printed,
  * plotted and tested on its own. `LambdaLR` applies one to an optimizer's groups, step by step.
+ *
+ * @module
  */
 import type { Optimizer } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";

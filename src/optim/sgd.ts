@@ -14,6 +14,8 @@
  * Source: Sutskever et al. 2013 (momentum, Nesterov); the exact form is PyTorch's
  * (torch/optim/sgd.py, `_single_tensor_sgd`). Note PyTorch's momentum differs from the textbook
  * v = μv − lr·g: lr multiplies the buffer, not the gradient, which matters when lr changes.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";

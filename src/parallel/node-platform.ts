@@ -3,6 +3,8 @@
  * block in `Atomics.wait`, and how to start a worker. A browser version would use
  * `navigator.hardwareConcurrency`, `new Worker(url, { type: "module" })`, and allow blocking only
  * inside a worker (a browser's main thread may not wait).
+ *
+ * @module
  */
 import { availableParallelism } from "node:os";
 import { isMainThread, Worker } from "node:worker_threads";

@@ -17,6 +17,8 @@
  * Threads: `setNumThreads(n)` (like `torch.set_num_threads`); by default min(available cores,
  * $CONTRASTIVE_NUM_THREADS when set). 1 means no workers. Workers start lazily on the first
  * parallel call and are `unref()`ed, so an idle pool never keeps the process alive.
+ *
+ * @module
  */
 import { availableCores, canBlock, insideWorker, startWorker, type WorkerHandle } from "./node-platform.js";
 import {

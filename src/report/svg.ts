@@ -1,10 +1,12 @@
-import { checkOptions } from "../tensor/options.js";
 /**
  * Two plots people would rather look at than read, as standalone SVG (no dependencies):
  *   lossCurveSvg      the loss per step (thin) with its per-epoch mean (thick)
  *   heatmapSvg        a square matrix, e.g. a batch's cosine similarity matrix, in a diverging
  *                     blue–white–red scale fixed to [−1, 1] so that plots compare across runs
+ *
+ * @module
  */
+import { checkOptions } from "../tensor/options.js";
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&"']/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&apos;" })[c]!);
@@ -16,6 +18,10 @@ function niceNumber(value: number): string {
   return magnitude >= 100 || magnitude < 0.01 ? value.toExponential(1) : value.toFixed(magnitude < 1 ? 3 : 2);
 }
 
+/**
+ * An SVG line plot of the loss per step (thin), with its per-epoch mean (thick) when `stepsPerEpoch` is given; default 720×360.
+ * @returns the SVG document as a string.
+ */
 export function lossCurveSvg(
   lossPerStep: readonly number[],
   options: { title?: string; stepsPerEpoch?: number; width?: number; height?: number } = {},
@@ -75,6 +81,10 @@ function divergingColor(v: number): string {
   return `rgb(${channel(-t)},${channel(-t)},255)`;
 }
 
+/**
+ * An SVG heatmap of a `rows × cols` matrix (row-major `values`), blue −1 / white 0 / red +1, e.g. a batch's cosine similarity matrix.
+ * @returns the SVG document as a string.
+ */
 export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number, options: { title?: string; cell?: number } = {}): string {
   checkOptions("heatmapSvg", options, { title: true, cell: true });
   if (values.length !== rows * cols) throw new Error(`heatmapSvg: ${values.length} values do not form a ${rows}×${cols} matrix`);

@@ -1,17 +1,23 @@
 /**
  * Creating tensors: from values, constants, ranges and seeded random draws.
  * PyTorch: torch.tensor, zeros, ones, full, eye, arange, rand, randn (camelCase here).
+ *
+ * @module
  */
 import { Tensor, allocate, checkDType, dtypeOf, type DType, type NestedArray, type TypedArray } from "./tensor.js";
 import { checkShape, numel, shapeToString, type Shape } from "./shape.js";
 import type { Generator } from "./random.js";
 import { checkOptions } from "./options.js";
 
+/** The options every creation function takes. */
 export interface TensorOptions {
+  /** Element type (default `"float32"`). */
   dtype?: DType;
+  /** Make a leaf that gradients accumulate into (default false). */
   requiresGrad?: boolean;
 }
 
+/** Options of {@link tensor}: {@link TensorOptions} plus an explicit shape. */
 export interface TensorFromValuesOptions extends TensorOptions {
   /** Required when `values` is a flat typed array or flat list meant as a multi-dimensional tensor. */
   shape?: Shape;
@@ -84,26 +90,32 @@ function inferShape(values: NestedArray): number[] {
   return shape;
 }
 
+/** A tensor of `shape` filled with `value` (float32 unless `options.dtype`). PyTorch: `torch.full`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   return filled("full", shape, value, options);
 }
 
+/** A tensor of `shape` filled with 0. PyTorch: `torch.zeros`. */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled("zeros", shape, 0, options);
 }
 
+/** A tensor of `shape` filled with 1. PyTorch: `torch.ones`. */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled("ones", shape, 1, options);
 }
 
+/** Zeros with the shape and dtype of `like` (the dtype can be overridden). PyTorch: `torch.zeros_like`. */
 export function zerosLike(like: Tensor, options: TensorOptions = {}): Tensor {
   return filledLike("zerosLike", like, 0, options);
 }
 
+/** Ones with the shape and dtype of `like`. PyTorch: `torch.ones_like`. */
 export function onesLike(like: Tensor, options: TensorOptions = {}): Tensor {
   return filledLike("onesLike", like, 1, options);
 }
 
+/** `value` everywhere, with the shape and dtype of `like`. PyTorch: `torch.full_like`. */
 export function fullLike(like: Tensor, value: number, options: TensorOptions = {}): Tensor {
   return filledLike("fullLike", like, value, options);
 }

@@ -12,12 +12,16 @@
  *
  * PyTorch: `torch.Tensor`. Differences a port should know: `max(dim)` returns the values only
  * (use `argmax(dim)` for the indices), and the dtype set is float32/float64.
+ *
+ * @module
  */
 import ndarray, { type NdArray } from "ndarray";
 import ops from "ndarray-ops";
 import { contiguousStrides, numel, shapeToString, type Shape } from "./shape.js";
 
+/** The element type of a tensor: `"float32"` (default) or `"float64"` (gradient checks). PyTorch: `torch.float32`, `torch.float64`. */
 export type DType = "float32" | "float64";
+/** The typed arrays a tensor's storage can be: Float32Array or Float64Array. */
 export type TypedArray = Float32Array | Float64Array;
 export type Storage = NdArray<TypedArray>;
 /** A number or a tensor: binary ops accept either, as in PyTorch. */
@@ -81,9 +85,16 @@ export interface GradFn {
   readonly op: string;
 }
 
+/**
+ * An n-dimensional array over a Float32Array or Float64Array (a strided ndarray view) that records the ops applied to it for reverse-mode
+ * autograd. Create one with {@link tensor}, {@link zeros}, {@link randn}, …; the ops are functions ({@link add}, {@link matmul}, …) and
+ * methods (`x.add(y)`).
+ * PyTorch: `torch.Tensor`.
+ */
 export class Tensor {
   /** The ndarray view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
   readonly storage: Storage;
+  /** The element type, `"float32"` (the default) or `"float64"`. PyTorch: `Tensor.dtype`. */
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (non-leaf) this tensor. */
   requiresGrad: boolean;
@@ -95,6 +106,11 @@ export class Tensor {
    */
   gradFn: GradFn | null = null;
 
+  /**
+   * Wrap an ndarray view (no copy). Users create tensors with {@link tensor}, {@link zeros}, … instead.
+   * @param storage the ndarray view over the buffer.
+   * @param requiresGrad whether autograd tracks it (default false).
+   */
   constructor(storage: Storage, requiresGrad = false) {
     this.storage = storage;
     this.dtype = dtypeOf(storage.data);
@@ -109,9 +125,11 @@ export class Tensor {
     return new Tensor(ndarray(data, shape.slice(), contiguousStrides(shape), 0), requiresGrad);
   }
 
+  /** The shape, a fresh copy (e.g. `[N, D]`). PyTorch: `Tensor.shape`. */
   get shape(): number[] {
     return this.storage.shape.slice();
   }
+  /** The number of axes (0 for a scalar). PyTorch: `Tensor.ndim`. */
   get ndim(): number {
     return this.storage.shape.length;
   }
@@ -119,6 +137,7 @@ export class Tensor {
   numel(): number {
     return numel(this.storage.shape);
   }
+  /** The number of axes, as a method. PyTorch: `Tensor.dim()`. */
   dim(): number {
     return this.ndim;
   }
@@ -182,6 +201,7 @@ export class Tensor {
     return build(0);
   }
 
+  /** A one-line summary: shape, dtype and whether it requires grad (not the values). */
   toString(): string {
     return `Tensor(shape=${shapeToString(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
   }
@@ -201,5 +221,7 @@ export class Tensor {
   }
 }
 
+/** A number or a (nested) array of numbers: the values {@link tensor} accepts, e.g. `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | NestedArray[];
+/** Integer indices for {@link indexSelect}, {@link gather}, …: a tensor of whole numbers, an Int32Array or a number array. */
 export type IndexLike = Tensor | Int32Array | readonly number[];

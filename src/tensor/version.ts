@@ -24,6 +24,8 @@
  * What counts as a write: every in-place change of values that a later backward could read.
  * Filling a fresh tensor before anyone else can see it (an op's own output) is not a write; nor is
  * accumulating into `.grad` (gradients are never saved by the tape).
+ *
+ * @module
  */
 import { Tensor, type Storage } from "./tensor.js";
 

@@ -8,6 +8,8 @@
  *
  * Opcode numbers are from the spec (§5.4 instructions, SIMD proposal's opcode table); every module this
  * file emits is checked with `WebAssembly.validate` in spec/wasm/emitter.spec.ts.
+ *
+ * @module
  */
 
 /** Value types (§5.3.1). */
