@@ -42,6 +42,7 @@ import { checkSameDtype, requireTensor } from "../ops/util.js";
 import { FLOAT32_MAX, arangeLabels, checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link clipLoss}: give a temperature τ or a logit scale s = log(1/τ), not both. */
 export interface ClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
   temperature?: number | Tensor;
@@ -49,6 +50,15 @@ export interface ClipLossOptions {
   logitScale?: number | Tensor;
 }
 
+/**
+ * CLIP's symmetric loss over N matched image–text pairs: the mean of the image→text and text→image cross entropies of `normalize(I)
+ * normalize(T)ᵀ / τ`, the pair (i, i) being the positive.
+ * @param imageFeatures (N, D).
+ * @param textFeatures (N, D); row i matches image i.
+ * @param options `temperature` τ (default 0.07, a number or a learnable 0-d tensor) or `logitScale` s = log(1/τ).
+ * @returns the loss, a 0-d tensor.
+ * PyTorch: `open_clip.loss.ClipLoss` (whose `logit_scale` is exp(s)).
+ */
 export function clipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: ClipLossOptions = {}): Tensor {
   checkOptions("clipLoss", options, { temperature: true, logitScale: true });
   checkEmbeddings("clipLoss", "imageFeatures", imageFeatures);

@@ -29,8 +29,10 @@ import { checkSameDtype } from "../ops/util.js";
 import { checkEmbeddings, checkSameEmbeddingDim, checkSameShape } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** How two embeddings are compared: `"cosine"` (normalize, then dot), `"dot"` (raw inner product) or `"euclidean"` (−‖a − b‖²). */
 export type SimilarityMetric = "cosine" | "dot" | "euclidean";
 
+/** Options of {@link similarity} and {@link pairedSimilarity}. */
 export interface SimilarityOptions {
   /** Default "cosine". */
   metric?: SimilarityMetric;

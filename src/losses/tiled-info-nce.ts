@@ -70,6 +70,7 @@ import { checkOptions } from "../tensor/options.js";
 /** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
 export const DEFAULT_TILE_SIZE = 256;
 
+/** Options of {@link tiledInfoNCE}. */
 export interface TiledInfoNCEOptions {
   /** τ, default 0.1 (as infoNCE). */
   temperature?: number;
@@ -99,6 +100,7 @@ export function tiledInfoNCE(query: Tensor, key: Tensor, options: TiledInfoNCEOp
   return reduction === "sum" ? rowLosses.sum() : rowLosses.mean();
 }
 
+/** Options of {@link tiledClipLoss}: as {@link ClipLossOptions}, plus the tile size. */
 export interface TiledClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
   temperature?: number | Tensor;

@@ -16,6 +16,10 @@ import { mutableStorage } from "../tensor/version.js";
 
 /** A leaf tensor that a module trains. */
 export class Parameter extends Tensor {
+  /**
+   * @param data the initial values (used in place when contiguous, else copied).
+   * @param requiresGrad whether it is trained (default true).
+   */
   constructor(data: Tensor, requiresGrad = true) {
     super(data.isContiguous() && data.storage.offset === 0 ? data.storage : data.detach().clone().storage, requiresGrad);
   }

@@ -35,11 +35,17 @@ import {
 } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The hyperparameters of {@link Adam} and {@link AdamW} (per group). */
 export interface AdamOptions {
+  /** The learning rate (default 1e-3). */
   lr: number;
+  /** The moments' decay rates β₁, β₂ (default [0.9, 0.999]). */
   betas: [number, number];
+  /** Added to the denominator (default 1e-8). */
   eps: number;
+  /** Weight decay λ: L2 for Adam (default 0), decoupled for AdamW (default 0.01). */
   weightDecay: number;
+  /** Use AMSGrad's running maximum of v (default false). */
   amsgrad: boolean;
 }
 
@@ -123,6 +129,10 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
 
+  /**
+   * @param params parameters, named parameters or parameter groups.
+   * @param options lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, amsgrad false by default.
+   */
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(
       params,
@@ -139,6 +149,10 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   protected readonly decoupledWeightDecay = true;
 
+  /**
+   * @param params parameters, named parameters or parameter groups.
+   * @param options lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0.01, amsgrad false by default.
+   */
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(
       params,

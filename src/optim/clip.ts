@@ -21,11 +21,18 @@ import { contiguousData } from "../ops/util.js";
 import { mutableStorage } from "../tensor/version.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (PyTorch's `error_if_nonfinite`; default false). */
   errorIfNonfinite?: boolean;
 }
 
+/**
+ * Scale all gradients in place so that their global p-norm is at most `maxNorm`; parameters without a gradient are ignored.
+ * @param normType p (default 2; Infinity for the largest |g|).
+ * @returns the total norm before clipping, a number.
+ * PyTorch: `torch.nn.utils.clip_grad_norm_`.
+ */
 export function clipGradNorm(
   parameters: Tensor | Iterable<Tensor>,
   maxNorm: number,

@@ -50,15 +50,21 @@ export interface ParamGroupFields {
   initialLr?: number;
 }
 
+/**
+ * One parameter group: its hyperparameters `O` (lr, …) plus the {@link ParamGroupFields}. PyTorch: an entry of `optimizer.param_groups`.
+ */
 export type ParamGroup<O> = O & ParamGroupFields;
 
 /** One value of per-parameter state: a buffer shaped like the parameter, or a number (a step count). */
 export type StateValue = Tensor | number;
+/** The state of one parameter: named buffers and counters (e.g. `momentumBuffer`, `step`). */
 export type ParamState = Record<string, StateValue>;
 
 /** Which state keys a parameter may have, and whether each is a tensor or a number. */
 export interface StateSchema {
+  /** The keys every state has once the parameter has taken a step. */
   required: Record<string, "tensor" | "number">;
+  /** The keys a state may have. */
   optional?: Record<string, "tensor" | "number">;
 }
 
@@ -69,19 +75,28 @@ export interface StateSchema {
  * indices of its parameters. Tensors here are copies, not the live buffers.
  */
 export interface OptimizerStateDict {
+  /** The state of each parameter, by its index. */
   state: Record<number, ParamState>;
+  /** Each group's options with the indices (and names, if any) of its parameters. */
   paramGroups: Array<Record<string, unknown> & { params: number[]; paramNames?: string[] }>;
 }
 
 /** The contiguous gradient of one parameter, as a typed array and an offset into it. */
 export interface GradientView {
+  /** The buffer holding the gradient's values. */
   data: TypedArray;
+  /** The index of the gradient's first value in `data`. */
   offset: number;
 }
 
+/**
+ * The base of {@link SGD}, {@link Adam}, {@link AdamW} and {@link LARS}: parameter groups with their own hyperparameters, per-parameter
+ * state, `step()`, `zeroGrad()` and a resumable state dict. PyTorch: `torch.optim.Optimizer`.
+ */
 export abstract class Optimizer<O extends { lr: number }> {
   /** The options a group falls back to (the constructor's second argument, with defaults filled in). */
   readonly defaults: O;
+  /** The parameter groups; change `paramGroups[i].lr` at any time (schedules do). PyTorch: `param_groups`. */
   readonly paramGroups: ParamGroup<O>[] = [];
   /** Per-parameter state, keyed by the parameter tensor itself (as PyTorch's `optimizer.state`). */
   state = new Map<Tensor, ParamState>();

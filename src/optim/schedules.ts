@@ -9,8 +9,10 @@
 import type { Optimizer } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** A schedule: a value (a learning-rate factor, a momentum) as a function of the step. */
 export type Schedule = (step: number) => number;
 
+/** Options of {@link cosineWithWarmup}. */
 export interface CosineWithWarmupOptions {
   /** The peak value, reached at the end of warmup. */
   baseLr: number;
@@ -58,6 +60,7 @@ export function cosineWithWarmup(options: CosineWithWarmupOptions): Schedule {
   };
 }
 
+/** Options of {@link cosineMomentum}. */
 export interface CosineMomentumOptions {
   /** τ₀, the momentum at step 0 (BYOL: 0.996 for 1000 epochs, 0.99 for short runs). */
   base: number;
@@ -108,13 +111,20 @@ export function constantMomentum(m: number): Schedule {
  *   for (…) { …; optimizer.step(); scheduler.step(); }
  */
 export class LambdaLR {
+  /** The optimizer whose groups' lr it sets. */
   readonly optimizer: Optimizer<{ lr: number }>;
+  /** The factor lr_g(t) = initialLr_g · factor(t). */
   readonly factor: Schedule;
   /** The learning rate each group started from. */
   readonly baseLrs: number[];
   /** The step whose lr is currently set (0 right after construction; PyTorch: `last_epoch`). */
   lastEpoch: number;
 
+  /**
+   * @param optimizer the optimizer to schedule.
+   * @param factor the schedule, step → factor.
+   * @param lastEpoch −1 (default) to start; a saved value to resume.
+   */
   constructor(optimizer: Optimizer<{ lr: number }>, factor: Schedule, lastEpoch = -1) {
     if (typeof factor !== "function") throw new Error("LambdaLR: factor must be a function (step) => number");
     this.optimizer = optimizer;
@@ -149,6 +159,7 @@ export class LambdaLR {
     return this.optimizer.paramGroups.map((group) => group.lr);
   }
 
+  /** The resumable state: the current step and the base learning rates. PyTorch: `scheduler.state_dict()`. */
   stateDict(): { lastEpoch: number; baseLrs: number[] } {
     return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs.slice() };
   }

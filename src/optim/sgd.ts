@@ -32,11 +32,17 @@ import {
 } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The hyperparameters of {@link SGD} (per group). */
 export interface SGDOptions {
+  /** The learning rate (required). */
   lr: number;
+  /** The momentum μ (default 0: plain SGD). */
   momentum: number;
+  /** The dampening τ of the momentum (default 0). */
   dampening: number;
+  /** L2 weight decay λ added to the gradient (default 0). */
   weightDecay: number;
+  /** Nesterov momentum (default false; needs μ > 0 and τ = 0). */
   nesterov: boolean;
 }
 
@@ -44,7 +50,15 @@ interface SGDState extends ParamState {
   momentumBuffer: Tensor;
 }
 
+/**
+ * Stochastic gradient descent with momentum, weight decay and Nesterov, PyTorch's exact update (see the module comment). PyTorch:
+ * `torch.optim.SGD`.
+ */
 export class SGD extends Optimizer<SGDOptions> {
+  /**
+   * @param params parameters, named parameters or parameter groups.
+   * @param options `lr` (required), momentum, dampening, weightDecay, nesterov (default 0, 0, 0, false).
+   */
   constructor(params: OptimizerParams<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
     checkOptions("SGD", options, { lr: true, momentum: true, dampening: true, weightDecay: true, nesterov: true });
     if (!options || options.lr === undefined) throw new Error("SGD: options.lr is required (PyTorch: torch.optim.SGD(params, lr=…))");
