@@ -95,9 +95,13 @@ function pixelOrZero(image: Float32Array, side: number, column: number, row: num
 
 /** An axis-aligned crop box in pixels: rows top … top+height−1, columns left … left+width−1. */
 export interface CropBox {
+  /** The first row of the crop. */
   top: number;
+  /** The first column of the crop. */
   left: number;
+  /** The number of rows. */
   height: number;
+  /** The number of columns. */
   width: number;
 }
 

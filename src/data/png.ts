@@ -112,6 +112,7 @@ export function savePng(path: string, values: Float32Array, width: number, heigh
   writeFileAtomic(path, [encodeGrayscalePng(values, width, height)], "savePng");
 }
 
+/** Options of {@link imageGrid}. */
 export interface GridOptions {
   /** Side of each (square) image. Default 28. */
   side?: number;
@@ -125,7 +126,9 @@ export interface GridOptions {
 export interface GrayImage {
   /** (height, width) flattened, values in [0, 1]. */
   pixels: Float32Array;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 

@@ -29,8 +29,11 @@ export function rawPixelFeatures(split: Split): FeatureMatrix {
   return featureMatrix(split.images, split.count, split.images.length / split.count);
 }
 
+/** The result of {@link rawPixelBaseline}: the linear probe and kNN on raw pixels. */
 export interface RawPixelBaseline {
+  /** The linear probe on standardized raw pixels. */
   linearProbe: LinearProbeResult;
+  /** kNN on raw pixels. */
   knn: KnnResult;
   /** The report row ("raw pixels"): linear probe and kNN; the other columns do not apply. */
   row: EvaluationRow;

@@ -27,11 +27,20 @@ import { retrievalRecall, type RetrievalResult } from "./retrieval.js";
 import type { EvaluationRow } from "./report.js";
 import { checkOptions } from "../tensor/options.js";
 
+/**
+ * The input of {@link evaluateFeatures}: one method's train and test features with their labels (and, optionally, positives, zero-shot
+ * and retrieval inputs).
+ */
 export interface FeatureEvaluationInput {
+  /** The method's name, for the report row. */
   method: string;
+  /** (n, D) training features, what the probe and kNN fit on. */
   trainFeatures: FeaturesLike;
+  /** (n) training labels. */
   trainLabels: LabelsLike;
+  /** (m, D) test features, what the scores are measured on. */
   testFeatures: FeaturesLike;
+  /** (m) test labels. */
   testLabels: LabelsLike;
   /** (m, D): row i is a positive of test row i (e.g. another augmented view), for alignment. */
   positiveFeatures?: FeaturesLike;
@@ -41,19 +50,29 @@ export interface FeatureEvaluationInput {
   retrieval?: { imageFeatures: FeaturesLike; textFeatures: FeaturesLike };
 }
 
+/** Options of {@link evaluateFeatures}. */
 export interface EvaluationOptions {
+  /** Options of the linear probe ({@link linearProbe}). */
   linearProbe?: LinearProbeOptions;
+  /** Options of the kNN classifier ({@link knnClassify}). */
   knn?: KnnOptions;
   /** Uniformity's t and alignment's α; false skips the health numbers. */
   health?: { t?: number; alpha?: number } | false;
 }
 
+/** The result of {@link evaluateFeatures}: the report row and every evaluation's details. */
 export interface EvaluationResult {
+  /** The one-line summary, a row of the report table. */
   row: EvaluationRow;
+  /** The linear probe's result. */
   linearProbe: LinearProbeResult;
+  /** The kNN classifier's result. */
   knn: KnnResult;
+  /** The representation health numbers (unless `health: false`). */
   health?: RepresentationHealth;
+  /** Zero-shot classification, when its inputs were given (CLIP). */
   zeroShot?: ZeroShotResult;
+  /** Image–text retrieval recall, when its inputs were given (CLIP). */
   retrieval?: RetrievalResult;
 }
 
@@ -90,6 +109,7 @@ export function evaluateFeatures(input: FeatureEvaluationInput, options: Evaluat
   return { row, linearProbe: probe, knn, health, zeroShot, retrieval };
 }
 
+/** Options of {@link evaluateEncoder}: those of {@link evaluateFeatures} plus how to embed. */
 export interface EncoderEvaluationOptions extends EvaluationOptions {
   /** Images per embed call (default 256). */
   batchSize?: number;
@@ -99,6 +119,7 @@ export interface EncoderEvaluationOptions extends EvaluationOptions {
   seed?: number;
   /** CLIP extras, already embedded (they need the text encoder). */
   zeroShot?: FeatureEvaluationInput["zeroShot"];
+  /** CLIP: the inputs of the retrieval evaluation. */
   retrieval?: FeatureEvaluationInput["retrieval"];
 }
 

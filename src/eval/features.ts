@@ -22,12 +22,16 @@ import { gemm } from "../ops/gemm.js";
 import { IMAGE_SIDE } from "../data/mnist.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The typed arrays feature matrices are stored in. */
 export type FeatureArray = Float32Array | Float64Array;
 
 /** A row-major (rows, dim) matrix over a typed array: F[i, j] = data[i·dim + j]. */
 export interface FeatureMatrix {
+  /** The values, row-major, `rows · dim` of them. */
   data: FeatureArray;
+  /** N, the number of rows. */
   rows: number;
+  /** D, the feature dimension. */
   dim: number;
 }
 
@@ -221,6 +225,7 @@ export function queryBlockRows(rowsB: number): number {
   return Math.max(1, Math.min(256, Math.floor(2_000_000 / Math.max(1, rowsB))));
 }
 
+/** Options of {@link embedImages}. */
 export interface EmbedOptions {
   /** Images per call of `embed` (default 256). */
   batchSize?: number;

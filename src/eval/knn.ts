@@ -43,8 +43,10 @@ import {
 } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** How the k neighbours' votes are weighted: `"exponential"` exp(s/τ) (default), `"similarity"` s, or `"uniform"` 1. */
 export type KnnWeighting = "exponential" | "similarity" | "uniform";
 
+/** Options of {@link knnPredict} and {@link knnAccuracy}. */
 export interface KnnOptions {
   /** Neighbours per test row. Default 20. */
   k?: number;
@@ -56,13 +58,19 @@ export interface KnnOptions {
   numClasses?: number;
 }
 
+/** The result of {@link knnAccuracy}. */
 export interface KnnResult {
+  /** Test accuracy, in [0, 1]. */
   accuracy: number;
   /** ŷ for each test row (m,). */
   predictions: Int32Array;
+  /** The number of neighbours used. */
   k: number;
+  /** The τ of the exponential weights used. */
   temperature: number;
+  /** The weighting used. */
   weighting: KnnWeighting;
+  /** C, the number of classes. */
   numClasses: number;
 }
 

@@ -55,6 +55,7 @@ import {
 } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link linearProbe}. */
 export interface LinearProbeOptions {
   /** λ, the L2 penalty (λ/2)‖W‖² on the weights (not the bias). Default 1e-4. */
   weightDecay?: number;
@@ -77,8 +78,11 @@ export interface LinearProbeOptions {
   initialClassifier?: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">;
 }
 
+/** The result of {@link linearProbe}: accuracies, the optimizer's report and the fitted classifier. */
 export interface LinearProbeResult {
+  /** Accuracy on the test features, in [0, 1]. */
   testAccuracy: number;
+  /** Accuracy on the training features, in [0, 1]. */
   trainAccuracy: number;
   /** Mean cross entropy on train at the solution (without the penalty). */
   trainLoss: number;
@@ -88,18 +92,23 @@ export interface LinearProbeResult {
   gradientMaxAbs: number;
   /** L-BFGS iterations taken, and objective/gradient evaluations (line search included). */
   iterations: number;
+  /** Objective and gradient evaluations (line search included). */
   evaluations: number;
   /** True when the gradient tolerance was reached (false: maxIterations or a failed line search). */
   converged: boolean;
+  /** The λ used. */
   weightDecay: number;
+  /** C, the number of classes. */
   numClasses: number;
   /** Predicted class of each test row (m,). */
   testPredictions: Int32Array;
   /** The fitted classifier, in the standardized coordinates: weights (D, C) row-major, bias (C). */
   weights: Float64Array;
+  /** The fitted bias (C). */
   bias: Float64Array;
   /** The standardization fitted on train: Z = (X − mean) / scale (mean 0, scale 1 if disabled). */
   mean: Float64Array;
+  /** The per-feature scale of the standardization (D). */
   scale: Float64Array;
 }
 

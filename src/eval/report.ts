@@ -14,6 +14,7 @@ import { checkOptions } from "../tensor/options.js";
 
 /** One method's numbers; every field but `method` is optional. Accuracies are in [0, 1]. */
 export interface EvaluationRow {
+  /** The method's name (the first column). */
   method: string;
   /** Feature dimension D. */
   dim?: number;
@@ -25,12 +26,17 @@ export interface EvaluationRow {
   zeroShot?: number;
   /** Retrieval recall@1 in both directions. */
   recallAt1?: { imageToText: number; textToImage: number };
+  /** ℓ_align of positive pairs (lower is better). */
   alignment?: number;
+  /** ℓ_uniform (lower is more uniform). */
   uniformity?: number;
+  /** The normalized features' std and its reference. */
   normalizedStd?: NormalizedStd;
+  /** The effective rank of the features. */
   effectiveRank?: number;
 }
 
+/** Options of {@link formatEvaluationTable}. */
 export interface ReportOptions {
   /** Print the column legend under the table (default true). */
   legend?: boolean;
@@ -38,6 +44,7 @@ export interface ReportOptions {
 
 const DASH = "—";
 
+/** The report table's column headers, in order. */
 export const REPORT_COLUMNS = [
   "method",
   "dim",

@@ -32,8 +32,10 @@ import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./
 import { asFeatureMatrix, asLabels, countClasses, type FeatureMatrix, type FeaturesLike, type LabelsLike } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The λ values {@link linearProbeValidated} tries by default: 1e-5 … 1e-1. */
 export const WEIGHT_DECAY_GRID: readonly number[] = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
 
+/** Options of {@link linearProbeValidated}: the probe's, with λ chosen from a grid. */
 export interface ValidatedProbeOptions extends Omit<LinearProbeOptions, "weightDecay" | "initialClassifier"> {
   /** Candidate λ values (default WEIGHT_DECAY_GRID). */
   grid?: readonly number[];
@@ -43,6 +45,7 @@ export interface ValidatedProbeOptions extends Omit<LinearProbeOptions, "weightD
   warmStart?: boolean;
 }
 
+/** The result of {@link linearProbeValidated}: the final probe's, plus every candidate's validation accuracy. */
 export interface ValidatedProbeResult extends LinearProbeResult {
   /** Validation accuracy of every candidate λ, in grid order. */
   validation: { weightDecay: number; accuracy: number }[];
@@ -78,6 +81,12 @@ function takeRows(features: FeatureMatrix, rows: Int32Array): FeatureMatrix {
   return { data, rows: rows.length, dim: features.dim };
 }
 
+/**
+ * The linear probe with λ chosen on a stratified held-out part of the training split (the last 10% of each class by default), then refit
+ * on the whole training split and scored once on test.
+ * @returns the refit probe's result with the validation accuracy of every λ.
+ * The protocol of SimCLR (appendix B.5) and CLIP (appendix A.3).
+ */
 export function linearProbeValidated(
   trainFeatures: FeaturesLike,
   trainLabels: LabelsLike,

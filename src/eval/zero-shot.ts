@@ -111,14 +111,19 @@ function predictWithUnitRows(images: Float64Array, rows: number, classes: Float6
   return predictions;
 }
 
+/** The result of {@link zeroShotAccuracy}: accuracy and predictions with one prompt and with the prompt ensemble. */
 export interface ZeroShotResult {
   /** Accuracy with the first prompt of each class only. */
   singlePromptAccuracy: number;
   /** Accuracy with all P prompts ensembled. */
   ensembleAccuracy: number;
+  /** The predicted class of each image with the first prompt only (m). */
   singlePromptPredictions: Int32Array;
+  /** The predicted class of each image with the ensembled prompts (m). */
   ensemblePredictions: Int32Array;
+  /** C, the number of classes. */
   classes: number;
+  /** P, the number of prompts per class. */
   promptsPerClass: number;
 }
 

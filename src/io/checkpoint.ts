@@ -51,17 +51,22 @@ import { checkOptions } from "../tensor/options.js";
 
 /** The metadata key that holds the optimizer's JSON, and the prefix of its state tensors. */
 export const OPTIMIZER_METADATA_KEY = "optimizer.state";
+/** The prefix of the optimizer's state tensors in a checkpoint ("optimizer.state.0.momentumBuffer"). */
 export const OPTIMIZER_TENSOR_PREFIX = "optimizer.state.";
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
 
+/** Options of {@link saveModule}. */
 export interface SaveModuleOptions {
+  /** Also save this optimizer's state (tensors and JSON), so that training can resume exactly. */
   optimizer?: AnyOptimizer;
   /** String values only (method, hyperparameters as JSON, step, seed, …). */
   metadata?: Record<string, string>;
 }
 
+/** Options of {@link loadModule}. */
 export interface LoadModuleOptions {
+  /** Also restore this optimizer's state from the checkpoint. */
   optimizer?: AnyOptimizer;
 }
 

@@ -37,8 +37,10 @@ import { Tensor, allocate, type DType, type TypedArray } from "../tensor/tensor.
 import { numel, shapeToString } from "../tensor/shape.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Named tensors: a Map or a plain object of name → tensor. */
 export type TensorMap = Map<string, Tensor> | Record<string, Tensor>;
 
+/** What {@link loadSafetensors} and {@link parseSafetensors} return: the tensors and the metadata. */
 export interface SafetensorsContents {
   /** The tensors, in the order of the file's header. Each is a fresh contiguous tensor. */
   tensors: Map<string, Tensor>;
@@ -265,6 +267,7 @@ const READ_CHUNK_BYTES = 1 << 30;
 /** Values and names are quoted in messages cut to this many characters. */
 const QUOTE_LIMIT = 100;
 
+/** Options of {@link loadSafetensors}. */
 export interface LoadSafetensorsOptions {
   /**
    * Read only these tensors (the header is still validated whole). `[]` reads the metadata alone,

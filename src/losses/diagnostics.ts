@@ -278,7 +278,7 @@ export interface CollapseReport {
   chapterWarning: boolean;
   /** True when any of the options' thresholds is crossed (see `reasons`). */
   collapsed: boolean;
-  /** Why `collapsed` is true, one sentence each (empty when healthy). */
+  /** The thresholds crossed, e.g. "stdRatio 0.02 < 0.1" (empty when healthy). */
   reasons: string[];
   /** The numbers above as a printable table. */
   table: string;
