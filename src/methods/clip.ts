@@ -42,17 +42,26 @@ import { IMAGE_PIXELS } from "../data/mnist.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type ImageEncoder } from "./common.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** CLIP's image towers: the shared `"mlp"` or `"conv"` encoder, or a small `"vit"`. */
 export type ClipImageTower = "mlp" | "conv" | "vit";
+/** CLIP's text towers: `"bow"` (mean of word embeddings) or `"transformer"`. */
 export type ClipTextTower = "bow" | "transformer";
 
+/** Options of {@link CLIP}. */
 export interface CLIPOptions {
+  /** The tokenizer's vocabulary size. */
   vocabSize: number;
+  /** The caption length in tokens (the transformer's position embeddings). */
   maxLength: number;
+  /** The image tower (default `"mlp"`). */
   imageTower?: ClipImageTower;
+  /** The text tower (default `"bow"`). */
   textTower?: ClipTextTower;
+  /** The joint embedding size (default 128). */
   embedDim?: number;
   /** τ₀: logitScale starts at log(1/τ₀). */
   initialTemperature?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -76,7 +85,13 @@ function maskedMean(embedded: Tensor, tokens: Int32Array, batchSize: number, len
 
 /** Bag of words: the masked mean of the word embeddings. */
 export class BagOfWordsEncoder extends Module {
+  /** The word embeddings (vocabSize, width), padding row 0. */
   readonly embedding: Embedding;
+  /**
+   * @param vocabSize the vocabulary size.
+   * @param width the embedding width.
+   * @param generator the init's generator.
+   */
   constructor(vocabSize: number, width: number, generator: Generator) {
     super();
     this.embedding = this.registerModule("embedding", new Embedding(vocabSize, width, { paddingIdx: PAD_ID, generator }));
@@ -89,9 +104,18 @@ export class BagOfWordsEncoder extends Module {
 
 /** Word + position embeddings → pre-norm Transformer (padding masked) → masked mean. */
 export class TransformerTextEncoder extends Module {
+  /** The word embeddings (vocabSize, width), padding row 0. */
   readonly embedding: Embedding;
+  /** The learned position embeddings (1, maxLength, width), N(0, 0.01²) at init. */
   readonly positionEmbedding: Parameter;
+  /** Two pre-norm layers of width `width`, 4 heads, with a final LayerNorm. */
   readonly transformer: TransformerEncoder;
+  /**
+   * @param vocabSize the vocabulary size.
+   * @param maxLength the longest caption in tokens.
+   * @param width the model width.
+   * @param generator the init's generator.
+   */
   constructor(vocabSize: number, maxLength: number, width: number, generator: Generator) {
     super();
     this.embedding = this.registerModule("embedding", new Embedding(vocabSize, width, { paddingIdx: PAD_ID, generator }));
@@ -115,15 +139,25 @@ export class TransformerTextEncoder extends Module {
   }
 }
 
+/**
+ * CLIP: an image tower and a text tower projected into one space and trained with {@link clipLoss} over matched (image, caption) pairs,
+ * with a learned logit scale clamped to [0, log 100]. PyTorch: open_clip `CLIP` + `ClipLoss`.
+ */
 export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch> {
   readonly methodName = "clip" as const;
   readonly encoder: ImageEncoder;
+  /** W_i, a bias-free Linear from the image features to the joint space. */
   readonly imageProjection: Linear;
+  /** The text tower ({@link BagOfWordsEncoder} or {@link TransformerTextEncoder}). */
   readonly textEncoder: BagOfWordsEncoder | TransformerTextEncoder;
+  /** W_t, a bias-free Linear from the text features to the joint space. */
   readonly textProjection: Linear;
+  /** s = log(1/τ), a learned 0-d parameter, initialized to log(1/initialTemperature). open_clip: `logit_scale`. */
   readonly logitScale: ParameterType;
+  /** The caption length in tokens. */
   readonly maxLength: number;
 
+  /** @param options see {@link CLIPOptions}. */
   constructor(options: CLIPOptions) {
     super();
     checkOptions("CLIP", options, {

@@ -24,9 +24,16 @@ import { MaxPool2d } from "../nn/pooling.js";
 import type { TwoViewBatch, ImageCaptionBatch } from "../data/loader.js";
 import { IMAGE_PIXELS, IMAGE_SIDE } from "../data/mnist.js";
 
+/** The built-in image encoders: `"mlp"` (784 → 512 → 256) or `"conv"` (two conv–BN–ReLU–pool blocks, then Linear to 256). */
 export type EncoderKind = "mlp" | "conv";
+/** D = 256, the size of every encoder's output features h. */
 export const FEATURE_DIM = 256;
 
+/**
+ * A fresh image encoder f: (B, 1, 28, 28) → (B, {@link FEATURE_DIM}), a Sequential with PyTorch's state-dict keys.
+ * @param kind `"mlp"` or `"conv"`.
+ * @param generator the seeded generator of the init.
+ */
 export function imageEncoder(kind: EncoderKind, generator: Generator): Sequential {
   if (kind === "mlp") {
     return new Sequential(
@@ -60,6 +67,7 @@ export function imageTensor(pixels: Float32Array, batchSize: number): Tensor {
 
 /** What the trainer needs from a method. */
 export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> extends Module {
+  /** Which method this is (`"simclr"`, `"moco"`, …), as saved in checkpoints. */
   readonly methodName: MethodName;
   /** The representation evaluated by the linear probe and kNN. */
   readonly encoder: ImageEncoder;
@@ -73,6 +81,7 @@ export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> ext
   progressExtra(): { label: string; value: number } | null;
 }
 
+/** The names of the training methods, as the CLI and checkpoints spell them. */
 export type MethodName = "simclr" | "moco" | "byol" | "clip";
 
 /** Any module that maps images (B, 1, 28, 28) to features (B, D). */

@@ -28,11 +28,17 @@ import { normalize } from "../ops/functional.js";
 import { augmentBatch, defaultAugmentation } from "../data/augment.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The result of {@link evaluateMethod}: {@link EvaluationResult} with CLIP's retrieval over distinct captions. */
 export interface MethodEvaluation extends Omit<EvaluationResult, "retrieval"> {
   /** CLIP: image ↔ caption retrieval over the distinct attribute captions of the test split. */
   retrieval?: GroupedRetrievalResult;
 }
 
+/**
+ * Evaluate a trained method's encoder on MNIST: linear probe, kNN and health numbers; for CLIP also zero-shot accuracy and grouped
+ * retrieval. The method is put in eval mode and restored.
+ * @param options `seed` of the augmentation that makes the alignment views (default 0).
+ */
 export function evaluateMethod(method: ContrastiveMethod, data: MnistData, options: { seed?: number } = {}): MethodEvaluation {
   checkOptions("evaluateMethod", options, { seed: true });
   const wasTraining = method.training;

@@ -61,7 +61,9 @@ import { checkOptions } from "../tensor/options.js";
 
 /** One encoder and its sub-batches. `forward` maps one chunk to its (n_c, D) embeddings. */
 export interface GradCacheTower<Chunk = Tensor> {
+  /** Embed one chunk: (n_c, …) → (n_c, D). */
   forward(chunk: Chunk): Tensor;
+  /** The sub-batches, in order; their embeddings are concatenated along dim 0. */
   chunks: readonly Chunk[];
 }
 
@@ -74,10 +76,12 @@ interface GradCacheCommon {
   checkDeterminism?: boolean;
 }
 
+/** Options of {@link gradCache}: one tower (`forward` and `chunks`) or several (`towers`), and the full-batch loss. */
 export type GradCacheOptions<Chunk = Tensor> =
   | (GradCacheCommon & { towers: readonly GradCacheTower<unknown>[] })
   | (GradCacheCommon & GradCacheTower<Chunk>);
 
+/** What {@link gradCache} returns: the loss value, the cached embeddings and their gradients. */
 export interface GradCacheResult {
   /** The loss value of the full batch. */
   loss: number;
