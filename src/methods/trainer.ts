@@ -48,15 +48,25 @@ import { checkOptions } from "../tensor/options.js";
 import { NonFiniteError } from "../ops/util.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/** What the trainer reports after each step (to the progress line and the log). */
 export interface Progress {
+  /** The current epoch, 1-based. */
   epoch: number;
+  /** The number of epochs of the run. */
   epochs: number;
+  /** The step within the epoch, 1-based. */
   stepInEpoch: number;
+  /** Steps per epoch. */
   stepsPerEpoch: number;
+  /** This step's loss. */
   loss: number;
+  /** The learning rate of this step. */
   lr: number;
+  /** A method-specific number to show (BYOL: the target momentum; CLIP: the logit scale), or null. */
   extra: { label: string; value: number } | null;
+  /** Training throughput, images per second. */
   samplesPerSecond: number;
+  /** Estimated seconds left. */
   etaSeconds: number;
 }
 
@@ -64,13 +74,21 @@ type AnyLoader = TwoViewLoader | ImageCaptionLoader;
 
 /** Everything a run is made of, built deterministically from the config. */
 export interface Run {
+  /** The run's configuration. */
   config: TrainConfig;
+  /** The method being trained. */
   method: ContrastiveMethod;
+  /** Its data loader. */
   loader: AnyLoader;
+  /** The AdamW optimizer over the method's trainable parameters. */
   optimizer: AdamW;
+  /** The training split (limited by `trainLimit`). */
   train: Split;
+  /** Steps per epoch. */
   stepsPerEpoch: number;
+  /** Steps of the whole run (epochs × stepsPerEpoch). */
   totalSteps: number;
+  /** Epochs, steps and losses so far. */
   state: TrainState;
 }
 
@@ -86,6 +104,7 @@ export function limitSplit(split: Split, limit: number): Split {
   return { images: gatherImages(split.images, IMAGE_PIXELS, indices), labels, count: limit }; // (n, 784), (n,)
 }
 
+/** A fresh run from a config: the data, the method, its loader and optimizer, at step 0 (validated first). */
 export function createRun(config: TrainConfig): Run {
   checkOptions("createRun", config, TRAIN_CONFIG_KEYS);
   validateConfig(config);
@@ -154,6 +173,7 @@ export function createRun(config: TrainConfig): Run {
   };
 }
 
+/** The checkpoint's file name inside a run directory. */
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 
 /** Save the run at an epoch boundary (atomic). */
