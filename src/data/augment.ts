@@ -547,7 +547,10 @@ export const DEFAULT_AUGMENTATION: Readonly<AugmentationConfig> = Object.freeze(
  * (s = 0: identity, 1: the defaults, 2: twice as strong), and any parameter set explicitly, which
  * wins over the scaled default.
  */
-export type AugmentationOptions = Partial<AugmentationConfig> & { strength?: number };
+export type AugmentationOptions = Partial<AugmentationConfig> & {
+  /** s ≥ 0 scaling every default (default 1). */
+  strength?: number;
+};
 
 /** The keys of AugmentationOptions, for the unknown-key check of the functions that take them. */
 const AUGMENTATION_OPTION_KEYS: OptionKeys<AugmentationOptions> = {
@@ -658,7 +661,14 @@ export function augmentationPreview(
   pipeline: Transform,
   generator: Generator,
   viewsPerImage = 6,
-): { images: Float32Array; rows: number; cols: number } {
+): {
+  /** The tiles, (rows·cols, side·side) in row-major tile order: each original followed by its views. */
+  images: Float32Array;
+  /** Rows of the grid (one per image). */
+  rows: number;
+  /** Columns of the grid (the original and its views). */
+  cols: number;
+} {
   const pixels = images.length / count;
   const cols = 1 + viewsPerImage;
   const tiles = new Float32Array(count * cols * pixels);

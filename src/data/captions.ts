@@ -346,7 +346,11 @@ export class Tokenizer {
   readonly vocabulary: readonly string[];
   private readonly ids: Map<string, number>;
 
-  /** @param words the vocabulary, after the two special tokens (duplicates ignored). */
+  /**
+   * A tokenizer for `words`, after the padding and unknown tokens.
+   *
+   * @param words the vocabulary, after the two special tokens (duplicates ignored).
+   */
   constructor(words: readonly string[]) {
     const vocabulary = [PAD_TOKEN, UNKNOWN_TOKEN];
     for (const word of words) if (!vocabulary.includes(word)) vocabulary.push(word);

@@ -106,6 +106,8 @@ export class BatchSampler {
   private order: Int32Array;
 
   /**
+   * A sampler over `count` images.
+   *
    * @param count the number of images.
    * @param options batchSize, seed, dropLast (default true), shuffle (default true).
    */
@@ -280,6 +282,8 @@ abstract class SeededLoader<Batch> {
  */
 export class TwoViewLoader extends SeededLoader<TwoViewBatch> {
   /**
+   * A loader of two augmented views per image of `split`.
+   *
    * @param split the images.
    * @param pipeline the augmentation applied independently to make each view.
    * @param options batchSize, seed, dropLast, shuffle.
@@ -329,6 +333,8 @@ export class ImageCaptionLoader extends SeededLoader<ImageCaptionBatch> {
   private readonly augmentation: Transform | null;
 
   /**
+   * A loader of (image, caption) pairs over `split` and its caption table.
+   *
    * @param split the images.
    * @param captions one caption table row per image of the split.
    * @param options batchSize, seed, dropLast, shuffle, and an optional (mild) augmentation.

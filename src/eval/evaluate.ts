@@ -45,19 +45,36 @@ export interface FeatureEvaluationInput {
   /** (m, D): row i is a positive of test row i (e.g. another augmented view), for alignment. */
   positiveFeatures?: FeaturesLike;
   /** CLIP: image embeddings in the joint space (m, E), their labels and the prompt embeddings (C, P, E). */
-  zeroShot?: { imageFeatures: FeaturesLike; labels: LabelsLike; promptEmbeddings: PromptEmbeddingsLike };
+  zeroShot?: {
+    /** (m, E) image embeddings in the joint space. */
+    imageFeatures: FeaturesLike;
+    /** (m) their labels. */
+    labels: LabelsLike;
+    /** (C, P, E) the embeddings of P prompts for each of C classes. */
+    promptEmbeddings: PromptEmbeddingsLike;
+  };
   /** CLIP: paired image and caption embeddings (N, E) each. */
-  retrieval?: { imageFeatures: FeaturesLike; textFeatures: FeaturesLike };
+  retrieval?: {
+    /** (N, E) image embeddings. */
+    imageFeatures: FeaturesLike;
+    /** (N, E) caption embeddings; row i describes image i. */
+    textFeatures: FeaturesLike;
+  };
 }
 
 /** Options of {@link evaluateFeatures}. */
 export interface EvaluationOptions {
   /** Options of the linear probe ({@link linearProbe}). */
   linearProbe?: LinearProbeOptions;
-  /** Options of the kNN classifier ({@link knnClassify}). */
+  /** Options of the kNN classifier ({@link knnAccuracy}). */
   knn?: KnnOptions;
   /** Uniformity's t and alignment's α; false skips the health numbers. */
-  health?: { t?: number; alpha?: number } | false;
+  health?: {
+    /** Uniformity's t (default 2). */
+    t?: number;
+    /** Alignment's α (default 2). */
+    alpha?: number;
+  } | false;
 }
 
 /** The result of {@link evaluateFeatures}: the report row and every evaluation's details. */

@@ -211,7 +211,12 @@ const ZERO_SCALE = 10 * Number.EPSILON;
  * Per-feature mean and scale of the training features (two passes in float64: mean, then the
  * population variance around it). scale_j = std_j, or 1 for a constant feature.
  */
-export function fitStandardizer(train: FeatureMatrix): { mean: Float64Array; scale: Float64Array } {
+export function fitStandardizer(train: FeatureMatrix): {
+  /** The per-feature mean (D). */
+  mean: Float64Array;
+  /** The per-feature scale (D): the std, or 1 where it is 0. */
+  scale: Float64Array;
+} {
   const { data, rows, dim } = train;
   const mean = new Float64Array(dim);
   for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) mean[j] += data[i * dim + j];

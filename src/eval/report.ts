@@ -25,7 +25,12 @@ export interface EvaluationRow {
   /** Zero-shot test accuracy (prompt ensemble). */
   zeroShot?: number;
   /** Retrieval recall@1 in both directions. */
-  recallAt1?: { imageToText: number; textToImage: number };
+  recallAt1?: {
+    /** recall@1 of image → text. */
+    imageToText: number;
+    /** recall@1 of text → image. */
+    textToImage: number;
+  };
   /** ℓ_align of positive pairs (lower is better). */
   alignment?: number;
   /** ℓ_uniform (lower is more uniform). */

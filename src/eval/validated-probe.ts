@@ -48,11 +48,21 @@ export interface ValidatedProbeOptions extends Omit<LinearProbeOptions, "weightD
 /** The result of {@link linearProbeValidated}: the final probe's, plus every candidate's validation accuracy. */
 export interface ValidatedProbeResult extends LinearProbeResult {
   /** Validation accuracy of every candidate λ, in grid order. */
-  validation: { weightDecay: number; accuracy: number }[];
+  validation: {
+    /** The candidate λ. */
+    weightDecay: number;
+    /** The probe's accuracy on the validation rows with it. */
+    accuracy: number;
+  }[];
 }
 
 /** Rows of each class: all but the last ⌈f·n_c⌉ go to `fit`, those to `validation`. */
-export function stratifiedHoldout(labels: Int32Array, fraction: number): { fit: Int32Array; validation: Int32Array } {
+export function stratifiedHoldout(labels: Int32Array, fraction: number): {
+  /** The rows to fit on, ascending. */
+  fit: Int32Array;
+  /** The held-out rows, ascending. */
+  validation: Int32Array;
+} {
   if (!(fraction > 0 && fraction < 1)) throw new Error(`stratifiedHoldout: fraction must be in (0, 1), got ${fraction}`);
   const byClass = new Map<number, number[]>();
   labels.forEach((label, row) => {

@@ -37,7 +37,16 @@ import {
 import { checkOptions } from "../tensor/options.js";
 
 /** Prompt embeddings (C, P, D): as a Tensor, or a row-major typed array with its shape. */
-export type PromptEmbeddingsLike = Tensor | { data: FeatureArray; classes: number; prompts: number; dim: number };
+export type PromptEmbeddingsLike = Tensor | {
+  /** (C, P, E) row-major. */
+  data: FeatureArray;
+  /** C, the number of classes. */
+  classes: number;
+  /** P, prompts per class. */
+  prompts: number;
+  /** E, the embedding size. */
+  dim: number;
+};
 
 /** The checked prompt embeddings, flattened to (C·P, D) rows: row c·P + p is prompt p of class c. */
 function asPromptEmbeddings(fn: string, input: PromptEmbeddingsLike): { rows: FeatureMatrix; classes: number; prompts: number } {

@@ -192,7 +192,10 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
  * Load a checkpoint written by `saveModule` into `module` (and `optimizer`). Returns the file's
  * metadata. Throws — changing nothing — if the file is invalid or does not match.
  */
-export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): { metadata: Record<string, string> } {
+export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): {
+  /** The checkpoint's string metadata, as saved. */
+  metadata: Record<string, string>;
+} {
   checkOptions("loadModule", options, { optimizer: true });
   const fail = (problem: string): never => {
     throw new Error(`loadModule: '${filePath}' does not match the ${problem}`);

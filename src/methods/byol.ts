@@ -70,7 +70,11 @@ export class BYOL extends Module implements ContrastiveMethod<TwoViewBatch> {
   /** The momentum of the latest target update (τ₀ rising to 1 over training). */
   currentMomentum: number;
 
-  /** @param options encoder, baseMomentum, projectionDim, hiddenDim, batchNorm, generator. */
+  /**
+   * Build the online encoder, projector and predictor, and the target copies.
+   *
+   * @param options encoder, baseMomentum, projectionDim, hiddenDim, batchNorm, generator.
+   */
   constructor(options: BYOLOptions) {
     super();
     checkOptions("BYOL", options, {

@@ -88,6 +88,8 @@ export class BagOfWordsEncoder extends Module {
   /** The word embeddings (vocabSize, width), padding row 0. */
   readonly embedding: Embedding;
   /**
+   * An embedding table of `vocabSize` words of size `width`, padding row 0.
+   *
    * @param vocabSize the vocabulary size.
    * @param width the embedding width.
    * @param generator the init's generator.
@@ -111,6 +113,8 @@ export class TransformerTextEncoder extends Module {
   /** Two pre-norm layers of width `width`, 4 heads, with a final LayerNorm. */
   readonly transformer: TransformerEncoder;
   /**
+   * Build the embeddings and a 2-layer Transformer of width `width`.
+   *
    * @param vocabSize the vocabulary size.
    * @param maxLength the longest caption in tokens.
    * @param width the model width.
@@ -157,7 +161,11 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   /** The caption length in tokens. */
   readonly maxLength: number;
 
-  /** @param options see {@link CLIPOptions}. */
+  /**
+   * Build the two towers, their projections and the logit scale.
+   *
+   * @param options see {@link CLIPOptions}.
+   */
   constructor(options: CLIPOptions) {
     super();
     checkOptions("CLIP", options, {
@@ -233,7 +241,12 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   }
 
   /** Normalized text embeddings of a list of token rows, in eval mode (for zero-shot and retrieval). */
-  embedTexts(tokens: Int32Array, count: number): { features: Float32Array; dim: number } {
+  embedTexts(tokens: Int32Array, count: number): {
+    /** (count, dim) unit rows, row-major. */
+    features: Float32Array;
+    /** The joint embedding size. */
+    dim: number;
+  } {
     const wasTraining = this.training;
     this.eval();
     try {
@@ -247,7 +260,12 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   }
 
   /** Normalized image embeddings u/‖u‖ (the CLIP space, not the encoder features). */
-  embedImagesJoint(images: Float32Array, count: number, batchSize = 500): { features: Float32Array; dim: number } {
+  embedImagesJoint(images: Float32Array, count: number, batchSize = 500): {
+    /** (count, dim) unit rows, row-major. */
+    features: Float32Array;
+    /** The joint embedding size. */
+    dim: number;
+  } {
     const wasTraining = this.training;
     this.eval();
     try {

@@ -78,7 +78,12 @@ export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> ext
   /** Work after each optimizer step (EMA targets, the logit-scale clamp); `step` counts from 1. */
   afterOptimizerStep(step: number, totalSteps: number): void;
   /** One number to show in the progress bar (temperature or logit scale), or null. */
-  progressExtra(): { label: string; value: number } | null;
+  progressExtra(): {
+    /** Its short name on the progress line. */
+    label: string;
+    /** Its current value. */
+    value: number;
+  } | null;
 }
 
 /** The names of the training methods, as the CLI and checkpoints spell them. */

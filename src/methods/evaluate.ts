@@ -123,7 +123,14 @@ export function similaritySample(
   method: ContrastiveMethod,
   data: MnistData,
   options: { count?: number; seed?: number } = {},
-): { values: Float64Array; size: number; labels: Int32Array } {
+): {
+  /** The (size, size) cosine similarities, row-major. */
+  values: Float64Array;
+  /** The number of images. */
+  size: number;
+  /** Their labels (size). */
+  labels: Int32Array;
+} {
   checkOptions("similaritySample", options, { count: true, seed: true });
   const count = Math.min(options.count ?? 30, data.test.count);
   // The first images of each digit in turn, so that same-digit pairs form blocks.

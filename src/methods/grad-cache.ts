@@ -78,7 +78,10 @@ interface GradCacheCommon {
 
 /** Options of {@link gradCache}: one tower (`forward` and `chunks`) or several (`towers`), and the full-batch loss. */
 export type GradCacheOptions<Chunk = Tensor> =
-  | (GradCacheCommon & { towers: readonly GradCacheTower<unknown>[] })
+  | (GradCacheCommon & {
+    /** Several encoders (e.g. CLIP's image and text towers), each with its chunks. */
+    towers: readonly GradCacheTower<unknown>[];
+  })
   | (GradCacheCommon & GradCacheTower<Chunk>);
 
 /** What {@link gradCache} returns: the loss value, the cached embeddings and their gradients. */

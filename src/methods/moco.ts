@@ -95,7 +95,11 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
   /** Whether the loss is symmetrized over the two views (default true). */
   readonly symmetric: boolean;
 
-  /** @param options see {@link MoCoOptions}. */
+  /**
+   * Build the query encoder and head, their key copies and a queue of random unit keys.
+   *
+   * @param options see {@link MoCoOptions}.
+   */
   constructor(options: MoCoOptions) {
     super();
     checkOptions("MoCo", options, {

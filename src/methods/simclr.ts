@@ -53,7 +53,11 @@ export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
   /** NT-Xent's τ. */
   readonly temperature: number;
 
-  /** @param options encoder, temperature, projectionDim, generator. */
+  /**
+   * Build the encoder and the projection head.
+   *
+   * @param options encoder, temperature, projectionDim, generator.
+   */
   constructor(options: SimCLROptions) {
     super();
     checkOptions("SimCLR", options, { encoder: true, temperature: true, projectionDim: true, generator: true });

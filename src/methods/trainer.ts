@@ -63,7 +63,12 @@ export interface Progress {
   /** The learning rate of this step. */
   lr: number;
   /** A method-specific number to show (BYOL: the target momentum; CLIP: the logit scale), or null. */
-  extra: { label: string; value: number } | null;
+  extra: {
+    /** Its short name. */
+    label: string;
+    /** Its value. */
+    value: number;
+  } | null;
   /** Training throughput, images per second. */
   samplesPerSecond: number;
   /** Estimated seconds left. */

@@ -25,7 +25,11 @@ export class ReLU extends Module {
 /** GELU, exact `x·Φ(x)`, as a module ({@link gelu}). PyTorch: `torch.nn.GELU`. */
 export class GELU extends Module {
   /** Only the exact erf form ("none") is implemented; PyTorch also offers approximate = "tanh". */
-  /** @param approximate only `"none"` (the exact erf form, the default). */
+  /**
+   * The exact GELU module.
+   *
+   * @param approximate only `"none"` (the exact erf form, the default).
+   */
   constructor(readonly approximate: "none" = "none") {
     super();
     if (approximate !== "none") throw new Error(`GELU: approximate must be "none" (the exact erf form), got "${approximate}"`);

@@ -148,6 +148,8 @@ export class MultiheadAttention extends Module {
   private readonly generator: Generator;
 
   /**
+   * Multi-head attention of width `embedDim` with `numHeads` heads, initialized as PyTorch (same draw order).
+   *
    * @param embedDim the model width E.
    * @param numHeads the number of heads H.
    * @param options batchFirst, bias, dropout, dtype, generator.

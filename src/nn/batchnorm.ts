@@ -252,6 +252,8 @@ export abstract class BatchNorm extends Module {
   protected abstract readonly layout: string;
 
   /**
+   * BatchNorm over `numFeatures` channels: γ = 1, β = 0, running mean 0 and variance 1.
+   *
    * @param numFeatures the number of channels C.
    * @param options eps, momentum, affine, trackRunningStats, dtype (PyTorch's defaults).
    */

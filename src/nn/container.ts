@@ -25,7 +25,11 @@ export interface TensorModule extends Module {
 export class ModuleList<M extends Module = Module> extends Module {
   private readonly items: M[] = [];
 
-  /** @param modules the initial modules (default none), appended in order. */
+  /**
+   * A list of `modules`, registered as "0", "1", ….
+   *
+   * @param modules the initial modules (default none), appended in order.
+   */
   constructor(modules: Iterable<M> = []) {
     super();
     for (const module of modules) this.append(module);
@@ -65,7 +69,11 @@ export class ModuleList<M extends Module = Module> extends Module {
 
 /** Modules applied in order, `mₖ(… m₁(m₀(x)))`, named "0", "1", … as in PyTorch. PyTorch: `torch.nn.Sequential`. */
 export class Sequential extends ModuleList<TensorModule> {
-  /** @param modules the modules to chain, each mapping one tensor to one tensor. */
+  /**
+   * Chain `modules`, registered as "0", "1", ….
+   *
+   * @param modules the modules to chain, each mapping one tensor to one tensor.
+   */
   constructor(...modules: TensorModule[]) {
     super(modules);
   }

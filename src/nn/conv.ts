@@ -373,6 +373,8 @@ export class Conv2d extends Module {
   readonly bias: Parameter | null;
 
   /**
+   * A convolution from `inChannels` to `outChannels` with a kh×kw kernel, initialized as PyTorch.
+   *
    * @param inChannels Cin.
    * @param outChannels Cout.
    * @param kernelSize kh×kw (a number for square).

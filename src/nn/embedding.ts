@@ -90,6 +90,8 @@ export class Embedding extends Module {
   readonly weight: Parameter;
 
   /**
+   * A table of `numEmbeddings` vectors of size `embeddingDim`, drawn N(0, 1) (the padding row zeroed).
+   *
    * @param numEmbeddings vocabulary size.
    * @param embeddingDim vector size D.
    * @param options paddingIdx, dtype, generator.

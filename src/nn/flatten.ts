@@ -26,6 +26,8 @@ export class Identity extends Module {
  */
 export class Flatten extends Module {
   /**
+   * Flatten axes `startDim…endDim`.
+   *
    * @param startDim first axis to merge (default 1, keeping the batch axis).
    * @param endDim last axis to merge (default −1).
    */

@@ -71,7 +71,12 @@ export function ones_(t: Tensor): Tensor {
 }
 
 /** fan_in = shape[1]·receptive field, fan_out = shape[0]·receptive field (needs ≥ 2 dims). */
-export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
+export function calculateFanInAndFanOut(t: Tensor): {
+  /** Inputs per output unit: dim 1 × the receptive field. */
+  fanIn: number;
+  /** Outputs per input unit: dim 0 × the receptive field. */
+  fanOut: number;
+} {
   const shape = t.shape;
   if (shape.length < 2) {
     throw new Error(

@@ -141,6 +141,8 @@ export class LayerNorm extends Module {
   readonly bias: Parameter | null;
 
   /**
+   * A LayerNorm over the trailing `normalizedShape` axes, γ = 1 and β = 0 at init.
+   *
    * @param normalizedShape the trailing axes to normalize over (a number is one axis).
    * @param options eps, elementwiseAffine, dtype.
    */

@@ -45,6 +45,8 @@ export class Linear extends Module {
   readonly bias: Parameter | null;
 
   /**
+   * A Linear map from `inFeatures` to `outFeatures`, initialized U(±1/√inFeatures) as PyTorch.
+   *
    * @param inFeatures input size.
    * @param outFeatures output size.
    * @param options bias (default true), dtype and the init's generator.

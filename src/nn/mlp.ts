@@ -58,6 +58,8 @@ export class MLP extends Sequential {
   readonly sizes: readonly number[];
 
   /**
+   * Build the Linear layers (and activations, batch norms) for `sizes`.
+   *
    * @param sizes the widths, input first (at least two).
    * @param options activation, batch norm, bias, dtype, generator.
    */

@@ -17,6 +17,8 @@ import { mutableStorage } from "../tensor/version.js";
 /** A leaf tensor that a module trains. */
 export class Parameter extends Tensor {
   /**
+   * Make a trainable leaf from `data`.
+   *
    * @param data the initial values (used in place when contiguous, else copied).
    * @param requiresGrad whether it is trained (default true).
    */
@@ -164,7 +166,12 @@ export abstract class Module {
    * `strict` (the default) a missing or unexpected key is an error, and nothing is changed unless
    * everything matches, so a failed load never leaves a half-loaded model.
    */
-  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, strict = true): { missingKeys: string[]; unexpectedKeys: string[] } {
+  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, strict = true): {
+    /** Keys of this module that `state` lacks (left unchanged). */
+    missingKeys: string[];
+    /** Keys of `state` this module does not have (ignored). */
+    unexpectedKeys: string[];
+  } {
     const incoming = state instanceof Map ? state : new Map(Object.entries(state));
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !incoming.has(k));

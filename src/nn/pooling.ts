@@ -264,6 +264,8 @@ export class MaxPool2d extends Module {
   /** The stride (default: the kernel size). */
   readonly stride: Pair;
   /**
+   * Max pooling with the given window.
+   *
    * @param kernelSize the window size.
    * @param stride the step (default the kernel size).
    * @param padding implicit −∞ padding (default 0).
@@ -287,6 +289,8 @@ export class AvgPool2d extends Module {
   /** The stride (default: the kernel size). */
   readonly stride: Pair;
   /**
+   * Average pooling with the given window.
+   *
    * @param kernelSize the window size.
    * @param stride the step (default the kernel size).
    * @param padding zero padding (default 0).
@@ -310,7 +314,11 @@ export class AvgPool2d extends Module {
  * PyTorch: `torch.nn.AdaptiveAvgPool2d`.
  */
 export class AdaptiveAvgPool2d extends Module {
-  /** @param outputSize the output `[oh, ow]` (a number for square). */
+  /**
+   * Adaptive average pooling to `outputSize`.
+   *
+   * @param outputSize the output `[oh, ow]` (a number for square).
+   */
   constructor(readonly outputSize: Pair) {
     super();
     pair("AdaptiveAvgPool2d", "outputSize", outputSize, 1);

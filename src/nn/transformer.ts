@@ -105,6 +105,8 @@ export class TransformerEncoderLayer extends Module {
   readonly dropout2: Dropout;
 
   /**
+   * Build one encoder layer (its attention, feed-forward Linears and LayerNorms).
+   *
    * @param dModel the model width.
    * @param nHead the number of heads.
    * @param options see {@link TransformerEncoderLayerOptions}.

@@ -82,7 +82,11 @@ export class PatchEmbedding extends Module {
   /** The learned position embedding (1, P(+1), D). */
   readonly posEmbed: Parameter;
 
-  /** @param options embedDim, imageSize, patchSize, inChannels, classToken, dtype, generator. */
+  /**
+   * Build the patch projection, class token and position embedding.
+   *
+   * @param options embedDim, imageSize, patchSize, inChannels, classToken, dtype, generator.
+   */
   constructor(options: PatchEmbeddingOptions) {
     super();
     checkOptions("PatchEmbedding", options, {
@@ -182,7 +186,11 @@ export class VisionTransformer extends Module {
   /** The head: a Linear(D, numClasses), or an Identity when numClasses = 0. */
   readonly head: Linear | Identity;
 
-  /** @param options see {@link VisionTransformerOptions}. */
+  /**
+   * Build the patch embedding, the encoder and the head.
+   *
+   * @param options see {@link VisionTransformerOptions}.
+   */
   constructor(options: VisionTransformerOptions) {
     super();
     checkOptions("VisionTransformer", options, {

@@ -130,6 +130,8 @@ export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
 
   /**
+   * Build Adam over `params` (PyTorch's defaults).
+   *
    * @param params parameters, named parameters or parameter groups.
    * @param options lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, amsgrad false by default.
    */
@@ -150,6 +152,8 @@ export class AdamW extends AdamBase {
   protected readonly decoupledWeightDecay = true;
 
   /**
+   * Build AdamW over `params` (PyTorch's defaults).
+   *
    * @param params parameters, named parameters or parameter groups.
    * @param options lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0.01, amsgrad false by default.
    */

@@ -81,6 +81,8 @@ export class LARS extends Optimizer<LARSOptions> {
   private readonly excludeFromWeightDecay: ParameterFilter;
 
   /**
+   * Build LARS over `params`.
+   *
    * @param params parameters, named parameters or parameter groups.
    * @param options `lr` (required), momentum 0.9, weightDecay 0, trustCoefficient 0.001, and the exclusion rules.
    */

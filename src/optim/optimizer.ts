@@ -35,7 +35,10 @@ export type NamedTensor = readonly [string, Tensor];
 export type ParamList = Iterable<Tensor> | Iterable<NamedTensor>;
 
 /** One group as given to a constructor: its parameters and any options that override the defaults. */
-export type ParamGroupSpec<O> = Partial<O> & { params: ParamList };
+export type ParamGroupSpec<O> = Partial<O> & {
+  /** The group's parameters (plain or named). */
+  params: ParamList;
+};
 
 /** What an optimizer constructor accepts: a parameter list, a named list, or a list of groups. */
 export type OptimizerParams<O> = ParamList | Iterable<ParamGroupSpec<O>>;
@@ -78,7 +81,14 @@ export interface OptimizerStateDict {
   /** The state of each parameter, by its index. */
   state: Record<number, ParamState>;
   /** Each group's options with the indices (and names, if any) of its parameters. */
-  paramGroups: Array<Record<string, unknown> & { params: number[]; paramNames?: string[] }>;
+  paramGroups: Array<
+    Record<string, unknown> & {
+      /** The indices of the group's parameters. */
+      params: number[];
+      /** Their names, when the optimizer has them. */
+      paramNames?: string[];
+    }
+  >;
 }
 
 /** The contiguous gradient of one parameter, as a typed array and an offset into it. */
@@ -93,7 +103,12 @@ export interface GradientView {
  * The base of {@link SGD}, {@link Adam}, {@link AdamW} and {@link LARS}: parameter groups with their own hyperparameters, per-parameter
  * state, `step()`, `zeroGrad()` and a resumable state dict. PyTorch: `torch.optim.Optimizer`.
  */
-export abstract class Optimizer<O extends { lr: number }> {
+export abstract class Optimizer<
+  O extends {
+    /** Every optimizer has a learning rate. */
+    lr: number;
+  },
+> {
   /** The options a group falls back to (the constructor's second argument, with defaults filled in). */
   readonly defaults: O;
   /** The parameter groups; change `paramGroups[i].lr` at any time (schedules do). PyTorch: `param_groups`. */

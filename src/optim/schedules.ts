@@ -112,7 +112,10 @@ export function constantMomentum(m: number): Schedule {
  */
 export class LambdaLR {
   /** The optimizer whose groups' lr it sets. */
-  readonly optimizer: Optimizer<{ lr: number }>;
+  readonly optimizer: Optimizer<{
+    /** The learning rate it sets. */
+    lr: number;
+  }>;
   /** The factor lr_g(t) = initialLr_g · factor(t). */
   readonly factor: Schedule;
   /** The learning rate each group started from. */
@@ -121,6 +124,8 @@ export class LambdaLR {
   lastEpoch: number;
 
   /**
+   * Attach a schedule to `optimizer`; a fresh start (lastEpoch −1) sets every group's lr to initialLr · factor(0).
+   *
    * @param optimizer the optimizer to schedule.
    * @param factor the schedule, step → factor.
    * @param lastEpoch −1 (default) to start; a saved value to resume.
@@ -160,12 +165,22 @@ export class LambdaLR {
   }
 
   /** The resumable state: the current step and the base learning rates. PyTorch: `scheduler.state_dict()`. */
-  stateDict(): { lastEpoch: number; baseLrs: number[] } {
+  stateDict(): {
+    /** The step whose lr is set. */
+    lastEpoch: number;
+    /** Each group's initial lr. */
+    baseLrs: number[];
+  } {
     return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs.slice() };
   }
 
   /** Restore the step counter and set the lrs of that step. */
-  loadStateDict(state: { lastEpoch: number; baseLrs?: number[] }): void {
+  loadStateDict(state: {
+    /** The step whose lr is set. */
+    lastEpoch: number;
+    /** Each group's initial lr. */
+    baseLrs?: number[];
+  }): void {
     if (!state || !Number.isInteger(state.lastEpoch) || state.lastEpoch < 0) {
       throw new Error(`LambdaLR.loadStateDict: lastEpoch must be an integer ≥ 0, got ${String(state?.lastEpoch)}`);
     }

@@ -56,6 +56,8 @@ interface SGDState extends ParamState {
  */
 export class SGD extends Optimizer<SGDOptions> {
   /**
+   * Build SGD over `params`.
+   *
    * @param params parameters, named parameters or parameter groups.
    * @param options `lr` (required), momentum, dampening, weightDecay, nesterov (default 0, 0, 0, false).
    */

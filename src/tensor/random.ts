@@ -22,7 +22,11 @@ export class Generator {
   private s3 = 0;
   private spareNormal: number | null = null;
 
-  /** @param seed a non-negative integer seed (default 0). */
+  /**
+   * A generator seeded with `seed`.
+   *
+   * @param seed a non-negative integer seed (default 0).
+   */
   constructor(seed = 0) {
     checkSeed("Generator", seed);
     this.manualSeed(seed);
