@@ -5,6 +5,7 @@
  * @module
  */
 
+/** A command-line mistake (unknown, missing or malformed option): the CLI prints its one-line message and exits with code 2. */
 export class UsageError extends Error {}
 
 export interface FlagSpec {

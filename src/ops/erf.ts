@@ -14,6 +14,7 @@
  * @module
  */
 
+/** erx: erf(1) rounded to single precision, the constant term of erf on [0.84375, 1.25) (fdlibm's `erx`). */
 const ERX = 8.45062911510467529297e-01;
 // erf on [0, 0.84375]: erf(x) = x + x·P(x²)/Q(x²)
 const PP = [
