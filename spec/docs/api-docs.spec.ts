@@ -263,7 +263,8 @@ describe("docs: the API reference and editor hover (spec/docs/api-docs.spec.ts)"
       [file("package.json"), '{ "type": "module" }'],
       [
         file("index.ts"),
-        '/**\n * The entry.\n *\n * @module\n */\nexport * from "./a.js";\nexport * as ns from "./b.js";\nexport { c as renamed } from "./c.js";\n',
+        "/**\n * The entry.\n *\n * @module\n */\n" +
+        'export * from "./a.js";\nexport * as ns from "./b.js";\nexport { c as renamed } from "./c.js";\n',
       ],
       [
         file("a.ts"),
