@@ -54,8 +54,11 @@ export interface GradcheckMismatch {
 }
 
 /**
- * Returns true, or throws an error listing the worst mismatches. Inputs that should be checked
- * need `requiresGrad`; the others are held fixed.
+ * Compare the gradient backward computes for L = Σ w ⊙ fn(...inputs) (w a fixed random weighting)
+ * with central differences (L(x + ε e_i) − L(x − ε e_i)) / 2ε, element by element, within
+ * atol + rtol·|numeric|; the inputs must be float64. Inputs that should be
+ * checked need `requiresGrad`; the others are held fixed. Returns true, or throws an error listing
+ * the worst mismatches. PyTorch: `torch.autograd.gradcheck` (same defaults).
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): true {
   checkOptions("gradcheck", options, { eps: true, atol: true, rtol: true, seed: true, outputGradLayout: true });

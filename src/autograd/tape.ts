@@ -68,7 +68,10 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Run `fn` with recording on (inside a noGrad block, e.g. for a GradCache re-forward). */
+/**
+ * Run `fn` with recording on (inside a noGrad block, e.g. for a GradCache re-forward).
+ * PyTorch: `torch.enable_grad()`.
+ */
 export function enableGrad<T>(fn: () => T): T {
   const previous = gradEnabled;
   gradEnabled = true;

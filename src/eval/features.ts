@@ -137,7 +137,10 @@ export function asLabels(fn: string, name: string, labels: LabelsLike, rows: num
   return out;
 }
 
-/** Fraction of rows where predictions[i] = labels[i]. */
+/**
+ * Fraction of rows where predictions[i] = labels[i].
+ * PyTorch: `(predictions == labels).float().mean()`.
+ */
 export function accuracy(predictions: Int32Array, labels: Int32Array): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct++;

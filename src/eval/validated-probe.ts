@@ -94,8 +94,9 @@ function takeRows(features: FeatureMatrix, rows: Int32Array): FeatureMatrix {
 /**
  * The linear probe with λ chosen on a stratified held-out part of the training split (the last 10% of each class by default), then refit
  * on the whole training split and scored once on test.
- * @returns the refit probe's result with the validation accuracy of every λ.
  * The protocol of SimCLR (appendix B.5) and CLIP (appendix A.3).
+ *
+ * @returns the refit probe's result with the validation accuracy of every λ.
  */
 export function linearProbeValidated(
   trainFeatures: FeaturesLike,

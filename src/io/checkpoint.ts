@@ -131,7 +131,10 @@ function renameKeys(record: Record<string, unknown>, rename: (key: string) => st
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [rename(key), value]));
 }
 
-/** Save `module` (and `optimizer`'s state) to `filePath`, atomically. */
+/**
+ * Save `module` (and `optimizer`'s state) to `filePath`, atomically.
+ * PyTorch: `torch.save({'model': m.state_dict(), 'optimizer': opt.state_dict()})`, here as safetensors with PyTorch's key names.
+ */
 export function saveModule(filePath: string, module: Module, options: SaveModuleOptions = {}): void {
   checkOptions("saveModule", options, { optimizer: true, metadata: true });
   const op = "saveModule";
@@ -191,6 +194,7 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
 /**
  * Load a checkpoint written by `saveModule` into `module` (and `optimizer`). Returns the file's
  * metadata. Throws — changing nothing — if the file is invalid or does not match.
+ * PyTorch: `m.load_state_dict(…)` and `opt.load_state_dict(…)` from such a file.
  */
 export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): {
   /** The checkpoint's string metadata, as saved. */

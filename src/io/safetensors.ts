@@ -82,6 +82,7 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
  * Write `tensors` (any shapes; float32 or float64) and optional string metadata to `filePath`,
  * atomically. Metadata values must be strings (the format says so): JSON-encode structured values,
  * e.g. `{ hyperparameters: JSON.stringify({ lr: 0.1 }) }`.
+ * Python: `safetensors.torch.save_file`.
  */
 export function saveSafetensors(filePath: string, tensors: TensorMap, metadata?: Record<string, string>): void {
   const op = "saveSafetensors";
@@ -276,7 +277,10 @@ export interface LoadSafetensorsOptions {
   names?: Iterable<string>;
 }
 
-/** Read and validate a safetensors file: every tensor as a fresh contiguous Tensor, and its metadata. */
+/**
+ * Read and validate a safetensors file: every tensor as a fresh contiguous Tensor, and its metadata.
+ * Python: `safetensors.torch.load_file`.
+ */
 export function loadSafetensors(filePath: string, options: LoadSafetensorsOptions = {}): SafetensorsContents {
   checkOptions("loadSafetensors", options, { names: true });
   const cannotRead = (error: unknown): never => {
@@ -304,7 +308,10 @@ export function loadSafetensors(filePath: string, options: LoadSafetensorsOption
   }
 }
 
-/** Parse the bytes of a safetensors file; `source` names it in errors. */
+/**
+ * Parse the bytes of a safetensors file; `source` names it in errors.
+ * Python: `safetensors.torch.load`.
+ */
 export function parseSafetensors(bytes: Uint8Array, source = "<buffer>", options: LoadSafetensorsOptions = {}): SafetensorsContents {
   checkOptions("parseSafetensors", options, { names: true });
   return readSafetensors(memorySource(bytes), source, options);

@@ -47,7 +47,11 @@ export interface SymmetricEigenOptions {
   maxSweeps?: number;
 }
 
-/** matrix: n×n row-major, symmetric (checked), left unchanged. */
+/**
+ * Eigenvalues (decreasing) and, unless `vectors: false`, eigenvectors of a real symmetric n×n
+ * matrix by the cyclic Jacobi method in float64. `matrix` is row-major, checked for symmetry and
+ * left unchanged. PyTorch: `torch.linalg.eigh` (ascending there, decreasing here).
+ */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number, options: SymmetricEigenOptions = {}): SymmetricEigen {
   checkOptions("symmetricEigen", options, { vectors: true, maxSweeps: true });
   const wantVectors = options.vectors ?? true;

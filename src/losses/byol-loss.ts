@@ -34,10 +34,11 @@ import { checkEmbeddings, checkSameShape } from "./checks.js";
 /**
  * BYOL's loss, one direction: `mean_i ‖normalize(p_i) − normalize(z_i)‖² = mean_i (2 − 2 cos(p_i, z_i))`, in [0, 4]; no gradient reaches
  * the target.
+ * PyTorch: `(2 - 2 * (F.normalize(p, dim=1) * F.normalize(z.detach(), dim=1)).sum(1)).mean()`.
+ *
  * @param prediction (N, D), the online network's prediction.
  * @param target (N, D), the target network's projection of the other view.
  * @returns the loss, a 0-d tensor.
- * PyTorch: `(2 - 2 * (F.normalize(p, dim=1) * F.normalize(z.detach(), dim=1)).sum(1)).mean()`.
  */
 export function byolLoss(prediction: Tensor, target: Tensor): Tensor {
   checkEmbeddings("byolLoss", "prediction", prediction);

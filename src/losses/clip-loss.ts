@@ -53,11 +53,12 @@ export interface ClipLossOptions {
 /**
  * CLIP's symmetric loss over N matched image–text pairs: the mean of the image→text and text→image cross entropies of `normalize(I)
  * normalize(T)ᵀ / τ`, the pair (i, i) being the positive.
+ * PyTorch: `open_clip.loss.ClipLoss` (whose `logit_scale` is exp(s)).
+ *
  * @param imageFeatures (N, D).
  * @param textFeatures (N, D); row i matches image i.
  * @param options `temperature` τ (default 0.07, a number or a learnable 0-d tensor) or `logitScale` s = log(1/τ).
  * @returns the loss, a 0-d tensor.
- * PyTorch: `open_clip.loss.ClipLoss` (whose `logit_scale` is exp(s)).
  */
 export function clipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: ClipLossOptions = {}): Tensor {
   checkOptions("clipLoss", options, { temperature: true, logitScale: true });

@@ -59,12 +59,13 @@ export interface InfoNCEOptions {
 /**
  * InfoNCE: for each query, −log of the softmax probability of its positive key among the candidates (similarities / τ). Row i's positive
  * is `positiveKey[i]`; the negatives are `negativeKeys` (shared by every row) or, when omitted, the other rows' positive keys (in-batch).
+ * PyTorch: `info_nce(query, positive_key, negative_keys, temperature=0.1)` of the info-nce-pytorch package.
+ *
  * @param query (N, D).
  * @param positiveKey (N, D).
  * @param negativeKeys (M, D), or null/omitted for in-batch negatives.
  * @param options temperature τ (default 0.1), reduction (default "mean"), metric (default "cosine").
  * @returns a 0-d tensor, or (N) with reduction "none".
- * PyTorch: `info_nce(query, positive_key, negative_keys, temperature=0.1)` of the info-nce-pytorch package.
  */
 export function infoNCE(query: Tensor, positiveKey: Tensor, negativeKeys?: Tensor | null, options: InfoNCEOptions = {}): Tensor {
   checkOptions("infoNCE", options, { temperature: true, reduction: true, metric: true });

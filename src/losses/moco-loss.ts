@@ -45,12 +45,13 @@ export interface MocoLossOptions {
 /**
  * MoCo's loss: InfoNCE of each query against its key (the positive, column 0) and the K queued keys (the negatives), cosine similarities
  * / τ; no gradient reaches key or queue.
+ * PyTorch: facebookresearch/moco's `MoCo.forward` logits with `F.cross_entropy(logits, zeros(N))` (its queue is stored (D, K)).
+ *
  * @param query (N, D), from the query encoder.
  * @param key (N, D), from the momentum encoder.
  * @param queue (K, D), past keys, one per row, read before this batch is enqueued.
  * @param options `temperature` τ (default 0.07).
  * @returns the mean loss, a 0-d tensor.
- * PyTorch: facebookresearch/moco's `MoCo.forward` logits with `F.cross_entropy(logits, zeros(N))` (its queue is stored (D, K)).
  */
 export function mocoLoss(query: Tensor, key: Tensor, queue: Tensor, options: MocoLossOptions = {}): Tensor {
   checkOptions("mocoLoss", options, { temperature: true });

@@ -38,7 +38,10 @@ export interface SimilarityOptions {
   metric?: SimilarityMetric;
 }
 
-/** The (N, M) matrix of sim(a_i, b_j). */
+/**
+ * The (N, M) matrix of sim(a_i, b_j).
+ * PyTorch (cosine): `F.normalize(a) @ F.normalize(b).T`.
+ */
 export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}): Tensor {
   checkOptions("similarity", options, { metric: true });
   const metric = checkMetric("similarity", options.metric ?? "cosine");
@@ -49,7 +52,10 @@ export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}
   return pairwiseScores(prepare(a, metric), prepare(b, metric), metric);
 }
 
-/** The (N) vector of sim(a_i, b_i): one score per row pair. */
+/**
+ * The (N) vector of sim(a_i, b_i): one score per row pair.
+ * PyTorch (cosine): `F.cosine_similarity(a, b, dim=1)`.
+ */
 export function pairedSimilarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}): Tensor {
   checkOptions("pairedSimilarity", options, { metric: true });
   const metric = checkMetric("pairedSimilarity", options.metric ?? "cosine");

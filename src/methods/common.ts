@@ -92,14 +92,20 @@ export type MethodName = "simclr" | "moco" | "byol" | "clip";
 /** Any module that maps images (B, 1, 28, 28) to features (B, D). */
 export type ImageEncoder = TensorModule;
 
-/** Trainable (requiresGrad) parameters of `module`, under their dotted names. */
+/**
+ * Trainable (requiresGrad) parameters of `module`, under their dotted names.
+ * PyTorch: `[(n, p) for n, p in m.named_parameters() if p.requires_grad]`.
+ */
 export function trainableOf(module: Module, prefix = ""): [string, Parameter][] {
   return [...module.namedParameters()].filter(([, p]) => p.requiresGrad).map((
     [name, p],
   ) => [prefix === "" ? name : `${prefix}.${name}`, p]);
 }
 
-/** A deep copy of a module's values into a freshly built twin (used for EMA targets and key encoders). */
+/**
+ * A deep copy of a module's values into a freshly built twin (used for EMA targets and key encoders).
+ * PyTorch: `copy.deepcopy(module)` (here into a twin built with the same constructor).
+ */
 export function copyWeights<M extends Module>(source: Module, twin: M): M {
   twin.loadStateDict(source.stateDict());
   twin.requiresGrad_(false);

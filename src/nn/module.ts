@@ -14,7 +14,10 @@ import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
 import { mutableStorage } from "../tensor/version.js";
 
-/** A leaf tensor that a module trains. */
+/**
+ * A leaf tensor that a module trains.
+ * PyTorch: `torch.nn.Parameter`.
+ */
 export class Parameter extends Tensor {
   /**
    * Make a trainable leaf from `data`.
@@ -206,7 +209,10 @@ export abstract class Module {
   }
 }
 
-/** Overwrite the values of contiguous `target` with those of `source` (same shape), outside autograd. */
+/**
+ * Overwrite the values of contiguous `target` with those of `source` (same shape), outside autograd.
+ * PyTorch: `target.copy_(source)` under `torch.no_grad()`.
+ */
 export function copyInto(target: Tensor, source: Tensor): void {
   if (!target.isContiguous()) throw new Error("copyInto: target must be contiguous");
   const values = source.toTypedArray();

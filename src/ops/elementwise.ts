@@ -226,7 +226,10 @@ export const square = defineOp("square", (a: Tensor): Recordable | Unchanged => 
   return { output: out, inputs: [x], backward: (g) => [mul(g, mul(x, 2))] };
 });
 
-/** sign(a) ∈ {−1, 0, 1}; not differentiable (no record). */
+/**
+ * sign(a) ∈ {−1, 0, 1}; not differentiable (no record).
+ * PyTorch: `torch.sign`.
+ */
 export function sign(a: Tensor): Tensor {
   const { data, offset } = contiguousData(a);
   const out = emptyTensor(a.dtype, a.shape);

@@ -231,7 +231,10 @@ export function std(a: Tensor, dim?: DimArg, options: { unbiased?: boolean; keep
   return sqrt(variance(a, dim, options));
 }
 
-/** ‖x‖_p = (Σ |x|^p)^(1/p) over everything or along `dim`. */
+/**
+ * ‖x‖_p = (Σ |x|^p)^(1/p) over everything or along `dim`.
+ * PyTorch: `torch.linalg.vector_norm(x, ord=p, dim)`.
+ */
 export function norm(a: Tensor, p = 2, dim?: number | null, keepdim = false): Tensor {
   const x = requireTensor("norm", a);
   if (!(p > 0)) throw new Error(`norm: p must be positive, got ${p}`);

@@ -171,7 +171,10 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
   return slice(x, axis, begin, begin + length, 1);
 }
 
-/** Python's x[start:end:step] along one dim (negative start/end count from the end; clipped like Python). */
+/**
+ * Python's x[start:end:step] along one dim (negative start/end count from the end; clipped like Python).
+ * PyTorch: `x[start:end:step]` on one dim.
+ */
 export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, end?: number, step: number = 1): Recordable | Unchanged => {
   const x = requireTensor("slice", a);
   const axis = normalizeAxis("slice", dim, x.ndim);

@@ -29,9 +29,10 @@ export interface ClipGradNormOptions {
 
 /**
  * Scale all gradients in place so that their global p-norm is at most `maxNorm`; parameters without a gradient are ignored.
+ * PyTorch: `torch.nn.utils.clip_grad_norm_`.
+ *
  * @param normType p (default 2; Infinity for the largest |g|).
  * @returns the total norm before clipping, a number.
- * PyTorch: `torch.nn.utils.clip_grad_norm_`.
  */
 export function clipGradNorm(
   parameters: Tensor | Iterable<Tensor>,

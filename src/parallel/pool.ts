@@ -84,6 +84,7 @@ export function setNumThreads(n: number): void {
  * The number of threads a parallel call uses now: the setting, or 1 where workers are unavailable
  * (inside a worker, on a thread that may not block, after the workers failed to start, or inside the
  * caller's own share of a parallel call: a nested parallel call runs on one thread).
+ * PyTorch: `torch.get_num_threads`.
  */
 export function getNumThreads(): number {
   return dispatching || insideWorker() || !canBlock() || unavailable !== null ? 1 : requestedThreads;

@@ -26,6 +26,7 @@ export interface TensorFromValuesOptions extends TensorOptions {
 /**
  * `tensor(3)` is 0-d, `tensor([[1, 2], [3, 4]])` is (2, 2), `tensor(float32Array, { shape: [2, 3] })`
  * wraps a copy of typed data. The dtype defaults to float32, or to the typed array's own type.
+ * PyTorch: `torch.tensor`.
  */
 export function tensor(values: number | NestedArray | TypedArray, options: TensorFromValuesOptions = {}): Tensor {
   checkOptions("tensor", options, { dtype: true, requiresGrad: true, shape: true });
@@ -139,7 +140,10 @@ function filled(fn: string, shape: Shape, value: number, options: TensorOptions,
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }
 
-/** n×m identity (m defaults to n). */
+/**
+ * n×m identity (m defaults to n).
+ * PyTorch: `torch.eye`.
+ */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
   checkOptions("eye", options, TENSOR_OPTION_KEYS);
   const dtype = checkDType("eye", options.dtype);
@@ -149,7 +153,10 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
   return Tensor.fromTypedArray(data, [n, m], options.requiresGrad ?? false);
 }
 
-/** `arange(end)` or `arange(start, end, step)`: start, start+step, … < end. */
+/**
+ * `arange(end)` or `arange(start, end, step)`: start, start+step, … < end.
+ * PyTorch: `torch.arange`.
+ */
 export function arange(startOrEnd: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   checkOptions("arange", options, TENSOR_OPTION_KEYS);
   const start = end === undefined ? 0 : startOrEnd;
@@ -166,7 +173,10 @@ export function arange(startOrEnd: number, end?: number, step = 1, options: Tens
   return Tensor.fromTypedArray(data, [count], options.requiresGrad ?? false);
 }
 
-/** Uniform [0, 1) draws from an explicit seeded generator. */
+/**
+ * Uniform [0, 1) draws from an explicit seeded generator.
+ * PyTorch: `torch.rand(shape, generator=g)`.
+ */
 export function rand(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
   checkOptions("rand", options, TENSOR_OPTION_KEYS);
   requireGenerator("rand", generator);
@@ -177,7 +187,10 @@ export function rand(shape: Shape, generator: Generator, options: TensorOptions 
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }
 
-/** Standard normal draws from an explicit seeded generator. */
+/**
+ * Standard normal draws from an explicit seeded generator.
+ * PyTorch: `torch.randn(shape, generator=g)`.
+ */
 export function randn(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
   checkOptions("randn", options, TENSOR_OPTION_KEYS);
   requireGenerator("randn", generator);

@@ -42,6 +42,7 @@ export function sameShape(a: Shape, b: Shape): boolean {
 /**
  * NumPy broadcasting: align shapes at the right; each pair of sizes must be equal or one of them 1.
  * (2, 3) with (3,) → (2, 3); (4, 1) with (1, 5) → (4, 5); (2, 3) with (2,) is an error.
+ * PyTorch: `torch.broadcast_shapes`.
  */
 export function broadcastShapes(opName: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);

@@ -35,7 +35,10 @@ interface VersionCounter {
 
 const counters = new WeakMap<ArrayBufferLike, VersionCounter>();
 
-/** How many in-place writes the buffer under `t` has had (shared by all views of that buffer). */
+/**
+ * How many in-place writes the buffer under `t` has had (shared by all views of that buffer).
+ * PyTorch: `Tensor._version`.
+ */
 export function versionOf(t: Tensor): number {
   return counters.get(t.storage.data.buffer)?.version ?? 0;
 }
