@@ -95,6 +95,16 @@ const COMMAND_HELP: Record<string, CommandHelp> = {
   },
 };
 
+/** The flag table of `command` (train, eval, augment, demo): what it parses and what its --help prints. */
+export function commandFlags(command: string): Record<string, FlagSpec> {
+  const help = COMMAND_HELP[command];
+  if (help === undefined) throw new Error(`commandFlags: unknown command '${command}' (${Object.keys(COMMAND_HELP).join(", ")})`);
+  return help.flags();
+}
+
+/** The commands that have a --help of their own. */
+export const HELP_COMMANDS: readonly string[] = Object.keys(COMMAND_HELP);
+
 /** The --help text of `command`. */
 export function commandHelp(command: string): string {
   const help = COMMAND_HELP[command];
