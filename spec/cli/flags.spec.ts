@@ -185,7 +185,7 @@ describe("cli/flags: --wd, --warmup, --grad-clip-norm reach the optimizer", () =
     expect(lrs(stepsRun).slice(4)).to.deep.equal([4, 5, 6, 7].map((t) => cosine(t, 3)));
   });
 
-  it("--grad-clip-norm X: the optimizer steps on gradients of norm X (the log records the norm before), and --resume keeps it", async () => {
+  it("--grad-clip-norm X: the optimizer steps on gradients of norm X (the log has the norm before); --resume keeps it", async () => {
     const clip = 0.05;
     const run = createRun(defaultConfig("simclr", { trainLimit: 256, batchSize: 64, epochs: 1, gradClipNorm: clip }));
     const event = trainSteps(run).next().value as TrainEvent;
