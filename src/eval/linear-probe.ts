@@ -54,6 +54,7 @@ import {
   type LabelsLike,
 } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgressFn } from "./progress.js";
 
 /** Options of {@link linearProbe}. */
 export interface LinearProbeOptions {
@@ -76,6 +77,11 @@ export interface LinearProbeOptions {
    * convex, so the optimum does not change; only where L-BFGS stops inside the tolerance does.
    */
   initialClassifier?: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">;
+  /**
+   * Called after every L-BFGS iteration: stage "linear probe", done = iterations so far,
+   * total = maxIterations, detail "λ …, max |∂L/∂θ| …"; once more at the end with done = total.
+   */
+  onProgress?: EvaluationProgressFn;
 }
 
 /** The result of {@link linearProbe}: accuracies, the optimizer's report and the fitted classifier. */
@@ -131,6 +137,7 @@ export function linearProbe(
     standardize: true,
     numClasses: true,
     initialClassifier: true,
+    onProgress: true,
   });
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
@@ -164,7 +171,22 @@ export function linearProbe(
     previous.train.rows === train.rows && previous.train.dim === train.dim && options.standardize !== false &&
     previous.standardize;
   const initialPairs = sameRows ? pairsForWeightDecay(previous.pairs, weightDecay) : undefined;
-  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory }, initial, initialPairs);
+  const onProgress = options.onProgress;
+  const onIteration = onProgress &&
+    ((iteration: number, gradientMaxAbs: number) =>
+      onProgress({
+        stage: "linear probe",
+        done: iteration,
+        total: maxIterations,
+        detail: `λ ${weightDecay}, max |∂L/∂θ| ${gradientMaxAbs.toExponential(1)}`,
+      }));
+  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory, onIteration }, initial, initialPairs);
+  onProgress?.({
+    stage: "linear probe",
+    done: maxIterations,
+    total: maxIterations,
+    detail: `λ ${weightDecay}, ${fit.iterations} iterations`,
+  });
 
   const theta = fit.theta; // (D + 1, C): weights, then the bias row
   const testDesign = designMatrix(test, mean, scale); // (m, D + 1)
@@ -474,7 +496,7 @@ interface LbfgsResult {
  */
 function minimizeLbfgs(
   problem: Objective & { readonly weightDecay: number; readonly weightCount: number },
-  options: { tolerance: number; maxIterations: number; memory: number },
+  options: { tolerance: number; maxIterations: number; memory: number; onIteration?: (iteration: number, gradientMaxAbs: number) => void },
   initial?: Float64Array,
   initialPairs?: CurvaturePairs,
 ): LbfgsResult {
@@ -574,7 +596,9 @@ function minimizeLbfgs(
     [theta, candidate] = [candidate, theta];
     [gradient, candidateGradient] = [candidateGradient, gradient];
     value = candidateValue;
-    converged = maxAbs(gradient) <= tolerance;
+    const gradientMaxAbs = maxAbs(gradient);
+    converged = gradientMaxAbs <= tolerance;
+    options.onIteration?.(iterations, gradientMaxAbs);
   }
   const order = Array.from({ length: stored }, (_, h) => (first + h) % memory);
   const pairs: CurvaturePairs = {
