@@ -7,7 +7,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unl
 import { constants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";
-import { IMAGE_PIXELS, loadMnist, type MnistData } from "../data/mnist.js";
+import { IMAGE_PIXELS, type MnistData } from "../data/mnist.js";
+import { loadMnist } from "../data/mnist-package.js";
 import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
 import { imageGrid, savePng } from "../data/png.js";
 import { writeFileAtomic } from "../io/safetensors.js";
@@ -34,6 +35,10 @@ import { evaluateMethod, similaritySample, type MethodEvaluation } from "../meth
 import type { MethodName } from "../methods/common.js";
 import { parseArgs, UsageError, type FlagSpec } from "./args.js";
 import { progressReporter, formatDuration } from "./progress.js";
+import { nodePlatform } from "../parallel/node-platform.js";
+import { setThreadPlatform } from "../parallel/platform.js";
+
+setThreadPlatform(nodePlatform); // the CLI runs in Node: products use worker threads (src/parallel/platform.ts)
 
 const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
 
