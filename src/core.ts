@@ -4,7 +4,7 @@
  * from here imports a `node:` module or builds code at run time (no `eval`, no `new Function`), so a
  * bundler can ship it to a browser page with a strict Content-Security-Policy.
  *
- * The entries (package.json `exports`; docs/README.md, "Entries"):
+ * The entries (package.json `exports`; README.md, "Install as a dependency"):
  *   contrastive-ts          in Node: ./index.ts (this core + ./node.ts); elsewhere (browsers, bundlers): this file
  *   contrastive-ts/node     ./node.ts: files, the MNIST package loader, the trainer, worker threads
  *   contrastive-ts/browser  this file bundled into one ES module (dist/browser/contrastive-ts.js)
