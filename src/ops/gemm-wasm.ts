@@ -119,7 +119,11 @@ function packPanels(
   for (let l0 = 0; l0 < count; l0 += width) {
     const lines = Math.min(width, count - l0);
     const panelBase = base + l0 * lineStride;
-    if (lines === width && lineStride === 1) {
+    if (lines === 8 && width === 8) {
+      p = packFull8(dst, p, src, panelBase, lineStride, kStride, kc);
+    } else if (lines === 4 && width === 4) {
+      p = packFull4(dst, p, src, panelBase, lineStride, kStride, kc);
+    } else if (lines === width && lineStride === 1) {
       // Lines adjacent in memory (B row-major, or A transposed): each k step is `width` consecutive floats.
       for (let k = 0, s = panelBase; k < kc; k++, s += kStride, p += width) {
         for (let w = 0; w < width; w++) dst[p + w] = src[s + w];
@@ -131,6 +135,38 @@ function packPanels(
       }
     }
   }
+}
+
+/**
+ * One full panel of 8 lines (the B panels of the 4×8 tile), unrolled: 8 loads and stores per k step with
+ * the line offsets in locals. Profiled: the generic loop above spent ~8% of the SimCLR step packing.
+ * Returns the next dst index.
+ */
+function packFull8(dst: Float32Array, p: number, src: Float32Array, s: number, ls: number, kStride: number, kc: number): number {
+  const l1 = ls, l2 = 2 * ls, l3 = 3 * ls, l4 = 4 * ls, l5 = 5 * ls, l6 = 6 * ls, l7 = 7 * ls;
+  for (let k = 0; k < kc; k++, s += kStride, p += 8) {
+    dst[p] = src[s];
+    dst[p + 1] = src[s + l1];
+    dst[p + 2] = src[s + l2];
+    dst[p + 3] = src[s + l3];
+    dst[p + 4] = src[s + l4];
+    dst[p + 5] = src[s + l5];
+    dst[p + 6] = src[s + l6];
+    dst[p + 7] = src[s + l7];
+  }
+  return p;
+}
+
+/** One full panel of 4 lines (the A panels of the 4×8 tile), unrolled as packFull8. */
+function packFull4(dst: Float32Array, p: number, src: Float32Array, s: number, ls: number, kStride: number, kc: number): number {
+  const l1 = ls, l2 = 2 * ls, l3 = 3 * ls;
+  for (let k = 0; k < kc; k++, s += kStride, p += 4) {
+    dst[p] = src[s];
+    dst[p + 1] = src[s + l1];
+    dst[p + 2] = src[s + l2];
+    dst[p + 3] = src[s + l3];
+  }
+  return p;
 }
 
 /**
