@@ -92,6 +92,22 @@ describe("gemm on the worker pool: the same bits for 1, 2 and 3 threads", () => 
     if (results.length === 2) expect(Buffer.from(results[1].buffer).equals(Buffer.from(scalar.buffer))).to.equal(false);
   });
 
+  it("a product just above the wasm kernel's size rule, split into bands below it: the same bits on 1, 2 and 3 threads", function() {
+    // 16×8·100: M·N·K = 12800 runs on the wasm kernel; a band of 8 rows (6400) alone would not. The
+    // kernel is chosen from the whole product, so every band runs the wasm kernel too.
+    if (!wasmGemmAvailable) this.skip();
+    setGemmKernel("wasm");
+    const [M, N, K] = [16, 8, 100];
+    const next = ((state: number) => () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1))(5);
+    const A: MatrixView = { data: Float32Array.from({ length: M * K }, next), offset: 0, rowStride: K, colStride: 1 };
+    const B: MatrixView = { data: Float32Array.from({ length: K * N }, next), offset: 0, rowStride: N, colStride: 1 };
+    const one = product(1, M, N, K, A, B, new Float32Array(M * N), false);
+    for (const threads of [2, 3]) {
+      const many = product(threads, M, N, K, A, B, new Float32Array(M * N), false);
+      expect(Buffer.from(many.buffer).equals(Buffer.from(one.buffer)), `${threads} threads`).to.equal(true);
+    }
+  });
+
   function randomShapesBitForBit(): void {
     const layout = fc.constantFrom<Layout>("rowMajor", "transposed", "broadcastRows", "offset");
     fc.assert(

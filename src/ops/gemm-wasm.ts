@@ -39,9 +39,13 @@ export interface Float32View {
 
 /** The tile and the cache blocks (KC: shared dimension; MC, NC: rows of A / columns of B per packed block). */
 export interface WasmGemmConfig {
+  /** The register tile the module is emitted for. */
   tile: GemmTile;
+  /** Steps of k per packed block (the length of every panel). */
   kc: number;
+  /** Rows of A per packed block (a multiple of the tile's MR). */
   mc: number;
+  /** Columns of B per packed block (a multiple of the tile's NR). */
   nc: number;
   /** Rows of C staged at once (a multiple of mc); larger M is done in bands of this many rows. */
   mChunk: number;

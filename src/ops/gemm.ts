@@ -4,6 +4,11 @@
  *   C = A · B   (or C += A · B when `accumulate`),    C[i, j] = Σ_k A[i, k] · B[k, j]
  *   A: M×K (any strides),  B: K×N (any strides),  C: M×N row-major, contiguous from `cOffset`.
  *
+ * Two kernels behind one `gemm`: this file's scalar TypeScript kernel (described below; every product
+ * with a Float64Array, and the reference and fallback as `gemmScalar`), and, when A, B and C are all
+ * Float32Array, the WebAssembly SIMD kernel of ./gemm-wasm.ts (float32 sums in k order, 4×8 f32x4
+ * tile; docs/performance.md, "The WebAssembly SIMD kernel"). `setGemmKernel` chooses explicitly.
+ *
  * A naive triple loop does 2·M·N·K flops but also about that many array loads, most of them with
  * a large stride (B[k, j] walks down a column). This file arranges the same arithmetic so that
  * almost every load hits L1 cache and every loaded number is used several times. Three ideas,
@@ -114,7 +119,10 @@ export function gemm(
   cOffset: number,
   accumulate: boolean,
 ): void {
-  gemmUsing(kernelSetting, M, N, K, A, B, C, cOffset, accumulate);
+  // The kernel is chosen once, from the whole product's shape: the pool's bands (some rows each) then
+  // all run that kernel, so the bits cannot depend on how the rows were split.
+  const kernel = kernelSetting === "wasm" && wasmGemmWorthIt(M, N, K) ? "wasm" : "scalar";
+  gemmUsing(kernel, M, N, K, A, B, C, cOffset, accumulate);
 }
 
 /**
@@ -164,7 +172,11 @@ export function getGemmKernel(): GemmKernelName {
   return kernelSetting;
 }
 
-/** `gemm` with an explicit kernel: what `gemm`, `gemmScalar` and the pool's workers call. */
+/**
+ * `gemm` with an explicit kernel and no shape rule: "wasm" runs every all-float32 product on the wasm
+ * kernel, whatever its size (anything with a Float64Array still runs on the scalar kernel). What
+ * `gemm`, `gemmScalar` and the pool's bands (in the caller and in the workers) call.
+ */
 export function gemmUsing(
   kernel: GemmKernelName,
   M: number,
@@ -196,7 +208,7 @@ export function gemmUsing(
     gemmUsing(kernel, m, n, k, a, b, c, offset, acc);
   if (gemmOnPool(M, N, K, A, B, C, cOffset, band, kernel === "wasm" ? 1 : 0)) return;
   const c32 = C instanceof Float32Array;
-  if (kernel === "wasm" && c32 && A.data instanceof Float32Array && B.data instanceof Float32Array && wasmGemmWorthIt(M, N, K)) {
+  if (kernel === "wasm" && c32 && A.data instanceof Float32Array && B.data instanceof Float32Array) {
     gemmWasmKernel(M, N, K, A as Float32View, B as Float32View, C as Float32Array, cOffset);
     return;
   }
