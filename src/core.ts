@@ -32,6 +32,7 @@ export { versionOf, mutableStorage } from "./tensor/version.js";
 export { noGrad, enableGrad, isGradEnabled, type BackwardOptions } from "./autograd/tape.js";
 export { gradcheck, type GradcheckOptions } from "./autograd/gradcheck.js";
 export { setNumThreads, getNumThreads, setThreadPlatform, type ThreadPlatform } from "./parallel/index.js";
+export { setGemmKernel, getGemmKernel, type GemmKernelName } from "./ops/gemm.js";
 export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";
 export { sum, mean, max, min, argmax, variance as var, std, norm } from "./ops/reduce.js";
 export { tanh, sigmoid, relu, gelu, logsumexp, softmax, logSoftmax } from "./ops/activations.js";
