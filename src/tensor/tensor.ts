@@ -1,9 +1,9 @@
 /**
  * The Tensor: an n-dimensional view over a typed array, plus what autograd needs.
  *
- * Storage is a scijs `ndarray` (data, shape, stride, offset) over a Float32Array (the default) or a
- * Float64Array. Transposes, slices and broadcasts are new views over the same buffer; nothing is
- * copied until an op needs contiguous data.
+ * Storage is a strided view (data, shape, stride, offset; ./strided.ts, scijs ndarray's layout and
+ * API) over a Float32Array (the default) or a Float64Array. Transposes, slices and broadcasts are
+ * new views over the same buffer; nothing is copied until an op needs contiguous data.
  *
  * This layer imports nothing above it. The ops are functions in src/ops; their method forms
  * (`x.add(y)` for `add(x, y)`, `x.sum(1)` for `sum(x, 1)`, …) are attached to this class by
@@ -15,15 +15,15 @@
  *
  * @module
  */
-import ndarray, { type NdArray } from "ndarray";
-import ops from "ndarray-ops";
+import { loops, StridedArray, stridedArray, type StridedLike } from "./strided.js";
 import { contiguousStrides, numel, shapeToString, type Shape } from "./shape.js";
 
 /** The element type of a tensor: `"float32"` (default) or `"float64"` (gradient checks). PyTorch: `torch.float32`, `torch.float64`. */
 export type DType = "float32" | "float64";
 /** The typed arrays a tensor's storage can be: Float32Array or Float64Array. */
 export type TypedArray = Float32Array | Float64Array;
-export type Storage = NdArray<TypedArray>;
+/** A tensor's storage: a strided view over its buffer (./strided.ts). */
+export type Storage = StridedArray<TypedArray>;
 /** A number or a tensor: binary ops accept either, as in PyTorch. */
 export type TensorLike = Tensor | number;
 
@@ -92,7 +92,7 @@ export interface GradFn {
  * PyTorch: `torch.Tensor`.
  */
 export class Tensor {
-  /** The ndarray view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
+  /** The strided view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
   readonly storage: Storage;
   /** The element type, `"float32"` (the default) or `"float64"`. PyTorch: `Tensor.dtype`. */
   readonly dtype: DType;
@@ -106,13 +106,11 @@ export class Tensor {
    */
   gradFn: GradFn | null = null;
 
-  /**
-   * Wrap an ndarray view (no copy). Users create tensors with {@link tensor}, {@link zeros}, … instead.
-   * @param storage the ndarray view over the buffer.
-   * @param requiresGrad whether autograd tracks it (default false).
-   */
-  constructor(storage: Storage, requiresGrad = false) {
-    this.storage = storage;
+  /** A tensor over a strided view; any `{ data, shape, stride, offset }` (a scijs ndarray too) is taken as that view. */
+  constructor(storage: StridedLike<TypedArray>, requiresGrad = false) {
+    this.storage = storage instanceof StridedArray
+      ? storage
+      : new StridedArray(storage.data, storage.shape, storage.stride, storage.offset);
     this.dtype = dtypeOf(storage.data);
     this.requiresGrad = requiresGrad;
   }
@@ -122,7 +120,7 @@ export class Tensor {
     if (numel(shape) !== data.length) {
       throw new Error(`tensor: ${data.length} values cannot fill shape ${shapeToString(shape)} (needs ${numel(shape)})`);
     }
-    return new Tensor(ndarray(data, shape.slice(), contiguousStrides(shape), 0), requiresGrad);
+    return new Tensor(stridedArray(data, shape.slice(), contiguousStrides(shape), 0), requiresGrad);
   }
 
   /** The shape, a fresh copy (e.g. `[N, D]`). PyTorch: `Tensor.shape`. */
@@ -182,7 +180,7 @@ export class Tensor {
       const { data, offset } = this.storage;
       out.set(data.subarray(offset, offset + out.length));
     } else if (out.length > 0) {
-      ops.assign(ndarray(out, this.shape, contiguousStrides(this.shape), 0), this.storage);
+      loops.assign(stridedArray(out, this.shape, contiguousStrides(this.shape), 0), this.storage);
     }
     return out;
   }
