@@ -2,7 +2,7 @@
 /**
  * `contrastive`: the command-line interface.
  *
- *   contrastive train <simclr|moco|byol|clip> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
+ *   contrastive train <simclr|moco|byol|clip|vicreg|simsiam|dino|swav> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
  *                     [--seed S] [--out DIR] [--resume] [--force] [--encoder mlp|conv]
  *                     [--image-tower mlp|conv|vit] [--text-tower bow|transformer] [--limit N]
  *   contrastive eval DIR

@@ -13,6 +13,10 @@ export {
 export { SimCLR, type SimCLROptions } from "./simclr.js";
 export { MoCo, type MoCoOptions } from "./moco.js";
 export { BYOL, type BYOLOptions } from "./byol.js";
+export { VICReg, type VICRegOptions } from "./vicreg.js";
+export { SimSiam, type SimSiamOptions } from "./simsiam.js";
+export { DINO, DINOHead, type DINOOptions } from "./dino.js";
+export { SwAV, type SwAVOptions } from "./swav.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
 export {
   METHOD_NAMES,
