@@ -61,10 +61,10 @@ export interface VICRegTerms {
   loss: Tensor;
 }
 
-function checkWeight(name: string, value: unknown, fallback: number): number {
+function checkWeight(op: string, name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
-    throw new Error(`vicregLoss: ${name} must be a finite number ≥ 0, got ${String(value)}`);
+    throw new Error(`${op}: ${name} must be a finite number ≥ 0, got ${String(value)}`);
   }
   return value;
 }
@@ -96,18 +96,23 @@ export function vicregCovariance(z: Tensor): Tensor {
 
 /** VICReg's loss and its three terms (see the file's header). */
 export function vicregTerms(z1: Tensor, z2: Tensor, options: VICRegLossOptions = {}): VICRegTerms {
-  checkOptions("vicregLoss", options, { invarianceWeight: true, varianceWeight: true, covarianceWeight: true, eps: true });
-  checkEmbeddings("vicregLoss", "z1", z1);
-  checkEmbeddings("vicregLoss", "z2", z2);
-  checkSameShape("vicregLoss", "z1", z1, "z2", z2);
-  checkSameDtype("vicregLoss", "z1", z1, "z2", z2);
-  if (z1.shape[0] < 2) throw new Error(`vicregLoss: needs a batch of at least 2 (the variance is over the batch), got N = ${z1.shape[0]}`);
-  const lambda = checkWeight("invarianceWeight", options.invarianceWeight, 25);
-  const mu = checkWeight("varianceWeight", options.varianceWeight, 25);
-  const nu = checkWeight("covarianceWeight", options.covarianceWeight, 1);
+  return computeTerms("vicregTerms", z1, z2, options);
+}
+
+/** The terms, with `op` naming the caller in every error. */
+function computeTerms(op: string, z1: Tensor, z2: Tensor, options: VICRegLossOptions): VICRegTerms {
+  checkOptions(op, options, { invarianceWeight: true, varianceWeight: true, covarianceWeight: true, eps: true });
+  checkEmbeddings(op, "z1", z1);
+  checkEmbeddings(op, "z2", z2);
+  checkSameShape(op, "z1", z1, "z2", z2);
+  checkSameDtype(op, "z1", z1, "z2", z2);
+  if (z1.shape[0] < 2) throw new Error(`${op}: needs a batch of at least 2 (the variance is over the batch), got N = ${z1.shape[0]}`);
+  const lambda = checkWeight(op, "invarianceWeight", options.invarianceWeight, 25);
+  const mu = checkWeight(op, "varianceWeight", options.varianceWeight, 25);
+  const nu = checkWeight(op, "covarianceWeight", options.covarianceWeight, 1);
   const eps = options.eps ?? 1e-4;
   if (typeof eps !== "number" || !(eps >= 0) || !Number.isFinite(eps)) {
-    throw new Error(`vicregLoss: eps must be a finite number ≥ 0, got ${String(eps)}`);
+    throw new Error(`${op}: eps must be a finite number ≥ 0, got ${String(eps)}`);
   }
 
   const invariance = z1.sub(z2).square().mean(); // (1/(N·D)) Σ ‖z_i − z′_i‖²
@@ -119,5 +124,5 @@ export function vicregTerms(z1: Tensor, z2: Tensor, options: VICRegLossOptions =
 
 /** L = λ s(Z, Z′) + μ ½[v(Z) + v(Z′)] + ν [c(Z) + c(Z′)], with the paper's λ = μ = 25, ν = 1 by default. */
 export function vicregLoss(z1: Tensor, z2: Tensor, options: VICRegLossOptions = {}): Tensor {
-  return vicregTerms(z1, z2, options).loss;
+  return computeTerms("vicregLoss", z1, z2, options).loss;
 }

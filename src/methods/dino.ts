@@ -9,13 +9,14 @@
  *   ξ ← τ_k ξ + (1 − τ_k) θ,  τ_k rising from τ₀ to 1 along a cosine (BYOL's schedule, src/optim/schedules.ts)
  *
  *   f: the encoder (kept for evaluation)
- *   g: the DINO head: MLP 256 → 512 → GELU → 512 → GELU → 64 (bottleneck), ℓ2-normalize, then a
+ *   g: the DINO head: MLP 256 → 512 → BN → GELU → 512 → BN → GELU → 64 (bottleneck), ℓ2-normalize, then a
  *      weight-normalized Linear 64 → K without bias: s = normalize(y) · normalize(V)ᵀ, each row of V
  *      divided by its norm (torch's weight_norm with the gain fixed at 1, the official
  *      `norm_last_layer=True`). K = 1024 here (65536 for ImageNet).
  *
  * What avoids collapse: centering and sharpening together (centering alone drives the teacher to
- * uniform, sharpening alone to one dim), plus the slow EMA teacher. The center is a buffer: saved
+ * uniform, sharpening alone to one dim), plus the slow EMA teacher. On this data, as for BYOL, batch
+ * norm in the head too: without it (`headBatchNorm: false`) the student went uniform (loss → log K). The center is a buffer: saved
  * in the checkpoint and restored on resume.
  *
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → y (N, 64) → logits (N, K); center (1, K).
@@ -51,6 +52,11 @@ export interface DINOOptions {
   centerMomentum?: number;
   /** τ₀, the teacher's momentum at step 0 (default 0.99; 0.996 for ImageNet's 100+ epochs). */
   baseMomentum?: number;
+  /**
+   * BatchNorm1d in the head's MLP (the official `use_bn_in_head`, off for ViTs there; default true
+   * here: without it the MNIST MLP collapsed to a uniform student, docs/methods.md "DINO").
+   */
+  headBatchNorm?: boolean;
   generator: Generator;
 }
 
@@ -59,9 +65,9 @@ export class DINOHead extends Module {
   readonly mlp: MLP;
   readonly lastLayer: Linear;
 
-  constructor(inputDim: number, outputDim: number, generator: Generator) {
+  constructor(inputDim: number, outputDim: number, generator: Generator, batchNorm = false) {
     super();
-    this.mlp = this.registerModule("mlp", new MLP([inputDim, 512, 512, 64], { activation: "gelu", generator }));
+    this.mlp = this.registerModule("mlp", new MLP([inputDim, 512, 512, 64], { activation: "gelu", batchNorm, generator }));
     this.lastLayer = this.registerModule("lastLayer", new Linear(64, outputDim, { bias: false, generator }));
   }
 
@@ -95,6 +101,7 @@ export class DINO extends Module implements ContrastiveMethod<TwoViewBatch> {
       teacherTemperature: true,
       centerMomentum: true,
       baseMomentum: true,
+      headBatchNorm: true,
       generator: true,
     });
     const kind = options.encoder ?? "mlp";
@@ -106,10 +113,13 @@ export class DINO extends Module implements ContrastiveMethod<TwoViewBatch> {
     this.baseMomentum = options.baseMomentum ?? 0.99;
     this.currentMomentum = this.baseMomentum;
     this.encoder = this.registerModule("encoder", imageEncoder(kind, g));
-    this.head = this.registerModule("head", new DINOHead(FEATURE_DIM, k, g));
+    this.head = this.registerModule("head", new DINOHead(FEATURE_DIM, k, g, options.headBatchNorm ?? true));
     // The teacher starts as an exact copy of the student (main_dino.py: teacher.load_state_dict(student.state_dict())).
     this.teacherEncoder = this.registerModule("teacherEncoder", copyWeights(this.encoder, imageEncoder(kind, g)));
-    this.teacherHead = this.registerModule("teacherHead", copyWeights(this.head, new DINOHead(FEATURE_DIM, k, g)));
+    this.teacherHead = this.registerModule(
+      "teacherHead",
+      copyWeights(this.head, new DINOHead(FEATURE_DIM, k, g, options.headBatchNorm ?? true)),
+    );
     this.registerBuffer("center", Tensor.fromTypedArray(new Float32Array(k), [1, k])); // (1, K), zeros as the official
   }
 
