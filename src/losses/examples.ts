@@ -15,6 +15,10 @@ import { clipLoss } from "./clip-loss.js";
 import { mocoLoss } from "./moco-loss.js";
 import { byolLoss } from "./byol-loss.js";
 import { collapseMonitor, temperatureSweep } from "./diagnostics.js";
+import { vicregTerms } from "./vicreg-loss.js";
+import { simsiamLoss } from "./simsiam-loss.js";
+import { dinoCenterUpdate, dinoLoss } from "./dino-loss.js";
+import { sinkhornKnopp, swavLoss } from "./swav-loss.js";
 
 export type ExampleResult = Record<string, number | string>;
 
@@ -131,6 +135,62 @@ export function diagnosticsExample(): ExampleResult {
 }
 // #endregion
 
+// #region vicregExample
+export function vicregExample(): ExampleResult {
+  const z1 = tensor([[2, 0], [0, 2], [-2, 0], [0, -2]], { dtype: "float64" }); // Var = 8/3 per dim: std 1.63 ≥ 1
+  const z2 = z1.mul(0.25); // Var = 1/6: std 0.408 < 1, the hinge is on
+  const terms = vicregTerms(z1, z2);
+  return {
+    invariance: terms.invariance.item(), // mean of (1.5² on 4 of 8 entries) = 1.125
+    variance: terms.variance.item(), // ½[0 + (1 − √(1/6 + 10⁻⁴))] = 0.2958
+    covariance: terms.covariance.item(), // the dims are uncorrelated: 0
+    loss: terms.loss.item(), // 25 · 1.125 + 25 · 0.2958 + 0
+    sameBatchVariance: vicregTerms(z1, z1).variance.item(), // every std ≥ 1: exactly 0
+  };
+}
+// #endregion
+
+// #region simsiamExample
+export function simsiamExample(): ExampleResult {
+  const p1 = tensor([[1, 0], [0, 1]], { dtype: "float64", requiresGrad: true }); // predictions h(z)
+  const p2 = tensor([[0, 1], [1, 0]], { dtype: "float64", requiresGrad: true });
+  const z1 = tensor([[1, 0], [1, 0]], { dtype: "float64", requiresGrad: true }); // projections (stop-gradient)
+  const z2 = tensor([[1, 1], [0, 1]], { dtype: "float64", requiresGrad: true });
+  const loss = simsiamLoss(p1, p2, z1, z2); // −½[mean(1/√2, 1) + mean(0, 1)]
+  loss.backward();
+  return { loss: loss.item(), gradientIntoZ1: String(z1.grad), gradientIntoP1: String(p1.grad !== null) };
+}
+// #endregion
+
+// #region dinoExample
+export function dinoExample(): ExampleResult {
+  const student = tensor([[0, 0, 0, 0], [0, 0, 0, 0]], { dtype: "float64" }); // uniform P_s over K = 4
+  const teacher = tensor([[1, 0, 0, 0], [0, 1, 0, 0]], { dtype: "float64" }); // sharpened by τ_t = 0.04
+  const center = tensor([[0, 0, 0, 0]], { dtype: "float64" });
+  return {
+    uniformStudent: dinoLoss([student, student], [teacher, teacher], center).item(), // log 4, whatever the teacher
+    matchedStudent: dinoLoss([teacher, teacher], [teacher, teacher], center).item(), // P_s = softmax(t/0.1) ≈ P_t
+    centerAfter: Array.from(dinoCenterUpdate(center, [teacher]).toTypedArray(), (v) => v.toFixed(3)).join(", "), // 0.1 · mean rows
+  };
+}
+// #endregion
+
+// #region swavExample
+export function swavExample(): ExampleResult {
+  // every sample scores prototype 0 highest: a softmax would put the whole batch in cluster 0
+  const scores = tensor([[0.9, 0.1], [0.8, 0.2], [0.7, 0.3], [0.6, 0.4]], { dtype: "float64" }); // (N = 4, K = 2)
+  const codes = sinkhornKnopp(scores); // ε = 0.05, 3 iterations
+  const share = (k: number) => codes.select(1, k).sum().item(); // the batch's mass on prototype k
+  return {
+    softmaxShareOfPrototype0: scores.div(0.05).softmax(1).select(1, 0).sum().item(), // ≈ 4 of 4
+    codesShareOfPrototype0: share(0), // ≈ N/K = 2: equal partition
+    codesShareOfPrototype1: share(1),
+    codeRowSum: codes.select(0, 0).sum().item(), // each sample's code sums to 1
+    loss: swavLoss(scores, scores).item(), // ½[ℓ(q₂, s₁) + ℓ(q₁, s₂)], here both views alike
+  };
+}
+// #endregion
+
 /** Every example by name, for the doc spec. */
 export const examples: Record<string, () => ExampleResult> = {
   chapterExample,
@@ -140,6 +200,10 @@ export const examples: Record<string, () => ExampleResult> = {
   mocoExample,
   byolExample,
   diagnosticsExample,
+  vicregExample,
+  simsiamExample,
+  dinoExample,
+  swavExample,
 };
 
 /** One line per entry, numbers to 6 significant digits: the text shown under each example. */

@@ -35,3 +35,7 @@ export {
   type DistributedClipLossOptions,
   type DataParallelClipLoss,
 } from "./distributed.js";
+export { vicregLoss, vicregTerms, vicregVariance, vicregCovariance, type VICRegLossOptions, type VICRegTerms } from "./vicreg-loss.js";
+export { simsiamLoss, negativeCosine } from "./simsiam-loss.js";
+export { dinoLoss, dinoTeacherProbabilities, dinoCenterUpdate, type DINOLossOptions } from "./dino-loss.js";
+export { swavLoss, sinkhornKnopp, swappedPrediction, type SinkhornOptions, type SwAVLossOptions } from "./swav-loss.js";

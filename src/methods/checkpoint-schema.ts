@@ -3,7 +3,7 @@
  * written (`resume`, `eval`). A checkpoint is a safetensors file whose metadata is strings:
  *
  *   format        "pt"
- *   method        "simclr" | "moco" | "byol" | "clip"             = config.method
+ *   method        one of METHOD_NAMES ("simclr", "moco", …)      = config.method
  *   seed, epoch, step   decimal strings                           = config.seed, trainState.epoch, trainState.step
  *   config        JSON TrainConfig                                (CONFIG_FIELDS below)
  *   trainState    JSON TrainState                                 (TRAIN_STATE_FIELDS)

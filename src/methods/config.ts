@@ -12,7 +12,7 @@ import { checkOptions } from "../tensor/options.js";
 import { FLOAT32_MAX } from "../losses/checks.js";
 
 /** Every training method, in the order the CLI lists them. */
-export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip"];
+export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip", "vicreg", "simsiam", "dino", "swav"];
 
 /** Everything a training run is made from (the CLI's flags); {@link defaultConfig} fills the defaults per method. */
 export interface TrainConfig {
@@ -77,7 +77,19 @@ export const TRAIN_CONFIG_KEYS = {
 } as const;
 
 /** The default τ of each method (BYOL has none: 0). */
-export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
+export const DEFAULT_TEMPERATURE: Record<MethodName, number> = {
+  simclr: 0.5,
+  moco: 0.2,
+  byol: 0,
+  clip: 0.07,
+  vicreg: 0, // no temperature
+  simsiam: 0, // no temperature
+  dino: 0.1, // the student's τ_s (the teacher's τ_t = 0.04 is fixed)
+  swav: 0.1, // the swapped prediction's τ
+};
+
+/** The methods whose loss has no temperature: their config has none. */
+const WITHOUT_TEMPERATURE: readonly MethodName[] = ["byol", "vicreg", "simsiam"];
 
 /**
  * The default configuration of `method` (epochs, batch size, lr, τ, …), with `overrides` applied.
@@ -99,7 +111,7 @@ export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig
     trainLimit: 0,
   };
   const config = { ...base, ...overrides };
-  if (config.temperature === undefined && method !== "byol") config.temperature = DEFAULT_TEMPERATURE[method];
+  if (config.temperature === undefined && !WITHOUT_TEMPERATURE.includes(method)) config.temperature = DEFAULT_TEMPERATURE[method];
   return config;
 }
 

@@ -17,6 +17,10 @@ export {
 export { SimCLR, type SimCLROptions } from "./simclr.js";
 export { MoCo, type MoCoOptions } from "./moco.js";
 export { BYOL, type BYOLOptions } from "./byol.js";
+export { VICReg, type VICRegOptions } from "./vicreg.js";
+export { SimSiam, type SimSiamOptions } from "./simsiam.js";
+export { DINO, DINOHead, type DINOOptions } from "./dino.js";
+export { SwAV, type SwAVOptions } from "./swav.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
 // The trainer (run directories, checkpoint files, MNIST from the package) needs Node: src/node.ts exports it.
 export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";

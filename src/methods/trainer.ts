@@ -34,6 +34,7 @@ import { SimCLR } from "./simclr.js";
 import { MoCo } from "./moco.js";
 import { BYOL } from "./byol.js";
 import { CLIP } from "./clip.js";
+import { familyBMethod } from "./family-b.js";
 import type { ContrastiveMethod } from "./common.js";
 import { parseCheckpointMetadata, type CheckpointContents } from "./checkpoint-schema.js";
 import {
@@ -159,7 +160,8 @@ export function createRun(config: TrainConfig): Run {
         symmetric: mocoSymmetric(config),
         generator,
       });
-    } else method = new BYOL({ encoder: config.encoder, generator });
+    } else if (config.method === "byol") method = new BYOL({ encoder: config.encoder, generator });
+    else method = familyBMethod(config, generator); // vicreg, simsiam, dino, swav
     loader = new TwoViewLoader(train, augmentation, loaderOptions);
   }
   // AdamW: decoupled weight decay on weight matrices only; none on biases, norm parameters and
