@@ -30,6 +30,8 @@
  *   total_loss /= n_loss_terms; self.update_center(teacher_output)
  *   # update_center: batch_center = teacher_output.sum(0, keepdim=True) / len(teacher_output)
  *   #                self.center = self.center * m + batch_center * (1 - m)
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";

@@ -22,6 +22,8 @@
  *   p1, p2, z1, z2 = model(x1=images[0], x2=images[1])   # builder.py returns z1.detach(), z2.detach()
  *   loss = -(criterion(p1, z2).mean() + criterion(p2, z1).mean()) * 0.5
  * lightly: NegativeCosineSimilarity, called as 0.5 * (criterion(p0, z1) + criterion(p1, z0)) with z detached.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";

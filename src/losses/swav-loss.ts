@@ -29,6 +29,8 @@
  *   for it in range(3): Q /= torch.sum(Q, dim=1, keepdim=True); Q /= K; Q /= torch.sum(Q, dim=0, keepdim=True); Q /= B
  *   Q *= B; return Q.t()
  *   subloss -= torch.mean(torch.sum(q * F.log_softmax(x / temperature, dim=1), dim=1))   # x the other view's scores
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/tape.js";

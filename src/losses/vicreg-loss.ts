@@ -32,6 +32,8 @@
  *   cov_x = (x.T @ x) / (N - 1)
  *   cov_loss = off_diagonal(cov_x).pow_(2).sum().div(D) + off_diagonal(cov_y).pow_(2).sum().div(D)
  *   loss = 25 * repr_loss + 25 * std_loss + 1 * cov_loss
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { checkSameDtype } from "../ops/util.js";

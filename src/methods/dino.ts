@@ -22,6 +22,8 @@
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → y (N, 64) → logits (N, K); center (1, K).
  * PyTorch: facebookresearch/dino main_dino.py (`DINOLoss`, the teacher's EMA), vision_transformer.py
  * (`DINOHead`); lightly `DINOProjectionHead`, `DINOLoss`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

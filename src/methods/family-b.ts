@@ -3,6 +3,8 @@
  * (redundancy reduction), SimSiam and DINO (distillation), SwAV (clustering). createRun
  * (src/methods/trainer.ts) calls this for their method names; everything else about the run
  * (loader, AdamW, schedule, checkpoint) is the same as for the chapter's four methods.
+ *
+ * @module
  */
 import type { Generator } from "../tensor/random.js";
 import type { ContrastiveMethod } from "./common.js";

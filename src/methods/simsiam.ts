@@ -17,6 +17,8 @@
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → z (N, 128) → p (N, 128).
  * PyTorch: facebookresearch/simsiam simsiam/builder.py (`SimSiam`), main_simsiam.py;
  * lightly `SimSiamProjectionHead`, `SimSiamPredictionHead`, `NegativeCosineSimilarity`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

@@ -19,6 +19,8 @@
  * multi-crop, and freezing the prototypes during the first epoch.
  * PyTorch: facebookresearch/swav main_swav.py (`train`, `distributed_sinkhorn`), src/resnet50.py
  * (`prototypes = nn.Linear(output_dim, nmb_prototypes, bias=False)`); lightly `SwaVPrototypes`, `SwaVLoss`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

@@ -17,6 +17,8 @@
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → z (N, 512).
  * PyTorch: facebookresearch/vicreg main_vicreg.py (`Projector`, "8192-8192-8192" there);
  * lightly `VICRegProjectionHead`, `VICRegLoss`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
