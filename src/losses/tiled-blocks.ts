@@ -92,6 +92,13 @@ export function setTiledParallelMinFlops(flops: number): number {
   return previous;
 }
 
+let lastThreads = 0;
+
+/** For specs: how many threads the last walk asked for (1: on the caller's arrays, no shared memory). */
+export function lastWalkThreads(): number {
+  return lastThreads;
+}
+
 /** The worker-side task: tiledBlocksTask below, which each worker imports from this module. */
 const TASK = { moduleUrl: import.meta.url, exportName: "tiledBlocksTask" };
 
@@ -102,7 +109,8 @@ const TASK = { moduleUrl: import.meta.url, exportName: "tiledBlocksTask" };
  */
 export function runWalk(ws: BlockWorkspace, phase: number): void {
   const threads = threadsFor(ws.blocks);
-  if (threads < 2 || 2 * ws.n * ws.n * ws.d < parallelMinFlops) {
+  lastThreads = threads < 2 || 2 * ws.n * ws.n * ws.d < parallelMinFlops ? 1 : threads;
+  if (lastThreads === 1) {
     for (let round = 0; round < ws.blocks; round++) runJobs(ws, phase, round, 0, ws.blocks);
     return;
   }
