@@ -353,7 +353,11 @@ function toSharedMemory(ws: BlockWorkspace, phase: number): { shared: BlockWorks
     offsets.set(name, bytes);
     bytes = Math.ceil((bytes + length * (isInputDtype(name) ? inputBytes : 8)) / 8) * 8;
   }
-  const memory = sharedMemory(bytes);
+  // Reserve the backward's size already in the forward (both ∂Q and ∂K, every statistic): the pool
+  // then keeps one buffer for both walks instead of dropping the forward's for a larger one, and
+  // pages never written cost no resident memory.
+  const backwardBytes = 4 * ws.n * ws.d * inputBytes + 8 * (6 * ws.n + ws.blocks) + 8 * 16;
+  const memory = sharedMemory(Math.max(bytes, backwardBytes));
   const params = [ws.n, ws.d, ws.tile, ws.blocks, ws.both ? 1 : 0, ws.scale, ws.shift, inputBytes * 8, phase, 0];
   for (const name of ARRAYS) params.push(offsets.get(name) ?? -1);
   const shared = fromParams(Float64Array.from(params), memory);

@@ -17,8 +17,12 @@
  * Forward, one T × T block of logits at a time (rows r, columns c), keeping per row a running
  * log-sum-exp m_i (initially −∞) and merging each block's into it:
  *
- *   b_i = max_{j∈c} l_ij,   blockLse_i = b_i + log Σ_{j∈c} exp(l_ij − b_i)      (shifted: no overflow)
+ *   blockLse_i = b + log Σ_{j∈c} exp(l_ij − b)                     (shifted by b: no overflow)
  *   m_i ← logaddexp(m_i, blockLse_i) = max + log1p(exp(−|m_i − blockLse_i|))
+ *
+ * The shift b may be any number near the logits: since |l_ij| ≤ |s|, b = |s| for every row and
+ * column (one exp per logit serves both directions; ./tiled-blocks.ts), or, when e^(−2|s|) would
+ * underflow (|s| > 300), the row's own block maximum b_i = max_{j∈c} l_ij.
  *
  * After the last block m_i = lse_i exactly (log-sum-exp is associative). Only the N numbers lse_i
  * are saved for the backward, which recomputes each block and its probabilities from them:
@@ -38,14 +42,22 @@
  * tape record whose rule is the three lines above; the reduction (mean) and normalize are ordinary
  * ops composed around it, so their gradients are the ones the rest of the library uses.
  *
- * Memory: besides the inputs and their gradients (N·D each), the forward holds one T × T block of
- * float64 logits and 2N running statistics; the backward the same block again. Peak extra memory
- * O(T² + N) ⊂ O(N·T + N), T = min(tileSize, N), instead of the O(N²) logits, probabilities and
- * logit gradients of infoNCE / clipLoss (spec/losses/large-batch.spec.ts measures it at N = 4096).
- * The price is recomputing Q Kᵀ once more in the backward: 3 GEMMs of N·N·D instead of 2…3.
+ * Memory: besides the inputs and their gradients (N·D each), each thread holds one T × T block in
+ * the input dtype, and the walk 2N running statistics; with workers, Q, K, ∂Q and ∂K are copied into
+ * the pool's shared memory (4 N·D more). Peak extra memory O(N·D + T²), T = min(tileSize, N), instead
+ * of the O(N²) logits, probabilities and logit gradients of infoNCE / clipLoss
+ * (spec/losses/large-batch.spec.ts measures it at N = 4096; bench/clip.bench.ts up to N = 32,768).
+ * The price is recomputing Q Kᵀ once more in the backward: 4 GEMMs of N·N·D in all instead of 3.
  *
- * Precision: the blocks are computed and reduced in float64 whatever the input dtype (the GEMM
- * widens float32 when it packs), so the float32 loss is at least as accurate as infoNCE's.
+ * Speed (./tiled-blocks.ts, docs/performance.md "tiledClipLoss at 32,768"): the blocks are GEMMs in
+ * the input dtype (float32 GEMMs for float32 features, the GEMM's SIMD kernel), one exp per logit
+ * in each walk (a shared shift S = |s| serves rows and columns), ∂Q and ∂K from the one recomputed
+ * block, and the blocks of a walk on every core in rounds whose sums run in a fixed block order:
+ * the same bits for any thread count.
+ *
+ * Precision: float64 inputs give float64 blocks and sums (the spec compares with the dense losses to
+ * 1e-12). Float32 inputs give float32 similarities and gradient blocks, as torch's float32 matmul;
+ * the exps, the log-sum-exps and the per-row sums are float64.
  *
  * Shapes: query, key / image, text (N, D); output a 0-d tensor (or (N) with reduction "none").
  *
@@ -64,13 +76,17 @@ import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { resolveClipScale } from "./clip-loss.js";
 import { checkOptions } from "../tensor/options.js";
 
-/** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
-export const DEFAULT_TILE_SIZE = 256;
+/**
+ * Default side of a logit block: 512 × 512 (1 MiB in float32). Measured at N = 2048 and 4096, D = 512:
+ * 512 and 1024 take ~13–20% less CPU than 256 (the GEMMs' packing and copies are a smaller share of
+ * bigger blocks), and 512 still gives a 32,768 batch 64 blocks per round to share between threads.
+ */
+export const DEFAULT_TILE_SIZE = 512;
 
 export interface TiledInfoNCEOptions {
   /** τ, default 0.1 (as infoNCE). */
   temperature?: number;
-  /** Side T of the square blocks of logits (default 256): memory O(T² + N). */
+  /** Side T of the square blocks of logits (default 512): memory O(T² + N). */
   tileSize?: number;
   /** "mean" (default), "sum", or "none" for the N per-row losses. */
   reduction?: Reduction;
@@ -101,7 +117,7 @@ export interface TiledClipLossOptions {
   temperature?: number | Tensor;
   /** s = log(1/τ) (CLIP's `logit_scale`), a number or a learnable 0-d tensor: logits · exp(s). */
   logitScale?: number | Tensor;
-  /** Side T of the square blocks of logits (default 256): memory O(T² + N). */
+  /** Side T of the square blocks of logits (default 512): memory O(T² + N). */
   tileSize?: number;
 }
 
