@@ -78,8 +78,9 @@ export interface BlockWorkspace {
   kGrad: Floats | null;
 }
 
-/** Which walk over the blocks a job belongs to. */
+/** The forward walk: running log-sum-exps and l_ii (`runWalk(ws, FORWARD)`). */
 export const FORWARD = 0;
+/** The backward walk: ∂Q, ∂K and the scale partials from the recomputed blocks (`runWalk(ws, BACKWARD)`). */
 export const BACKWARD = 1;
 
 /** 2·N²·D below this runs on one thread without copying into shared memory. For specs and benchmarks: setTiledParallelMinFlops. */
