@@ -12,6 +12,7 @@ import { Generator } from "../../src/tensor/random.js";
 import { clipLoss, infoNCE, tiledClipLoss, tiledInfoNCE } from "../../src/losses/index.js";
 import { lastWalkThreads, MAX_SHARED_SHIFT, setTiledParallelMinFlops } from "../../src/losses/tiled-blocks.js";
 import { getNumThreads, setNumThreads } from "../../src/parallel/index.js";
+import "../../src/node.js"; // installs Node's worker-thread platform (without it every walk runs on one thread)
 
 /** max |a − b| / max(max |b|, scale): the error relative to the expected values or to the natural scale of their terms. */
 function errorAtScale(actual: Tensor, expected: Tensor, scale: number): number {

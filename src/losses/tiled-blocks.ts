@@ -33,7 +33,7 @@
  * workers read and write the operands in the pool's shared memory; one thread uses the caller's
  * arrays directly. Round 0 holds the diagonal blocks (I, I), where l_ii is read.
  */
-import { gemm } from "../ops/gemm.js";
+import { gemm, getGemmKernel, setGemmKernel } from "../ops/gemm.js";
 import { parallelFor, sharedMemory, threadsFor } from "../parallel/index.js";
 
 type Floats = Float32Array | Float64Array;
@@ -125,6 +125,9 @@ export function runWalk(ws: BlockWorkspace, phase: number): void {
 
 /** The pool's task body: jobs [begin, end) of one round, on the workspace the params describe. */
 export function tiledBlocksTask(begin: number, end: number, params: Float64Array, memory: SharedArrayBuffer): void {
+  // The caller's GEMM kernel (setGemmKernel), so that every thread computes the blocks with the same arithmetic.
+  const kernel = params[KERNEL] === 1 ? "wasm" : "scalar";
+  if (getGemmKernel() !== kernel) setGemmKernel(kernel);
   runJobs(fromParams(params, memory), params[PHASE], params[ROUND], begin, end);
 }
 
@@ -306,9 +309,10 @@ export function logAddExp(a: number, b: number): number {
 
 // ---- shared memory -----------------------------------------------------------------------------
 
-/** params: [N, D, T, P, both, s, S, dtype, phase, round, then the byte offset of each array (−1: absent)]. */
+/** params: [N, D, T, P, both, s, S, dtype, phase, round, the byte offset of each array (−1: absent), the GEMM kernel]. */
 const PHASE = 8;
 const ROUND = 9;
+const KERNEL = 22; // after the 10 numbers above and the 12 offsets: 1 = "wasm", 0 = "scalar"
 const ARRAYS = [
   "q",
   "k",
@@ -361,6 +365,7 @@ function toSharedMemory(ws: BlockWorkspace, phase: number): { shared: BlockWorks
   const memory = sharedMemory(Math.max(bytes, backwardBytes));
   const params = [ws.n, ws.d, ws.tile, ws.blocks, ws.both ? 1 : 0, ws.scale, ws.shift, inputBytes * 8, phase, 0];
   for (const name of ARRAYS) params.push(offsets.get(name) ?? -1);
+  params.push(getGemmKernel() === "wasm" ? 1 : 0); // params[KERNEL]
   const shared = fromParams(Float64Array.from(params), memory);
   // The caller's values: q and k from their offsets; the rest whole (∂Q, ∂K start as the caller's zeros).
   shared.q.set(ws.q.subarray(ws.qOffset, ws.qOffset + ws.n * ws.d));
