@@ -4,7 +4,8 @@
  *
  *   1. the SimCLR step of docs/performance.md: MLP 784 → 512 → ReLU → 128, batch 256 × 2 views,
  *      NT-Xent τ 0.5, Adam (lr 1e-3, β (0.9, 0.999), ε 1e-8), float32;
- *   2. the GEMM shapes of that step, plain and with the transposes its backward uses.
+ *   2. the GEMM shapes of that step, plain and with the transposes its backward uses;
+ *   3. the CLIP loss at B = 4,096, D = 512: ours, tiledClipLoss and the dense clipLoss, time and peak RSS (./clip.bench.ts).
  *
  *   npm run bench                      (or: node build/bench/peers.bench.js [steps = 20] [rounds = 3] [gemmReps = 7])
  *
@@ -30,6 +31,7 @@ import { Adam, MLP, manualSeed, ntXent, randn, type Tensor, tensor } from "../sr
 import { type GemmKernelName, setGemmKernel } from "../src/ops/gemm.js";
 import { setNumThreads, shutdownPool } from "../src/parallel/index.js";
 import { tfjsNtXent } from "./tfjs-nt-xent.js";
+import { clipTable } from "./clip.bench.js";
 
 // tfjs-core's gradients (tf.train needs them): see ./tfjs-esm-resolve.ts for why the hook.
 register("./tfjs-esm-resolve.js", import.meta.url);
@@ -295,6 +297,8 @@ async function main(): Promise<void> {
   const gemm = await gemmTable();
   console.log(`\nload average after: ${load()}\n`);
   console.log([...step, "", ...gemm].join("\n"));
+  // 3. The CLIP loss at B = 4,096, D = 512 (ours only, tiled and dense; npm run bench:clip has up to 32,768).
+  console.log(["", ...clipTable([4096], 4096)].join("\n"));
   shutdownPool();
 }
 

@@ -17,8 +17,12 @@
  * Forward, one T × T block of logits at a time (rows r, columns c), keeping per row a running
  * log-sum-exp m_i (initially −∞) and merging each block's into it:
  *
- *   b_i = max_{j∈c} l_ij,   blockLse_i = b_i + log Σ_{j∈c} exp(l_ij − b_i)      (shifted: no overflow)
+ *   blockLse_i = b + log Σ_{j∈c} exp(l_ij − b)                     (shifted by b: no overflow)
  *   m_i ← logaddexp(m_i, blockLse_i) = max + log1p(exp(−|m_i − blockLse_i|))
+ *
+ * The shift b may be any number near the logits: since |l_ij| ≤ |s|, b = |s| for every row and
+ * column (one exp per logit serves both directions; ./tiled-blocks.ts), or, when e^(−2|s|) would
+ * underflow (|s| > 300), the row's own block maximum b_i = max_{j∈c} l_ij.
  *
  * After the last block m_i = lse_i exactly (log-sum-exp is associative). Only the N numbers lse_i
  * are saved for the backward, which recomputes each block and its probabilities from them:
@@ -38,14 +42,22 @@
  * tape record whose rule is the three lines above; the reduction (mean) and normalize are ordinary
  * ops composed around it, so their gradients are the ones the rest of the library uses.
  *
- * Memory: besides the inputs and their gradients (N·D each), the forward holds one T × T block of
- * float64 logits and 2N running statistics; the backward the same block again. Peak extra memory
- * O(T² + N) ⊂ O(N·T + N), T = min(tileSize, N), instead of the O(N²) logits, probabilities and
- * logit gradients of infoNCE / clipLoss (spec/losses/large-batch.spec.ts measures it at N = 4096).
- * The price is recomputing Q Kᵀ once more in the backward: 3 GEMMs of N·N·D instead of 2…3.
+ * Memory: besides the inputs and their gradients (N·D each), each thread holds one T × T block in
+ * the input dtype, and the walk 2N running statistics; with workers, Q, K, ∂Q and ∂K are copied into
+ * the pool's shared memory (4 N·D more). Peak extra memory O(N·D + T²), T = min(tileSize, N), instead
+ * of the O(N²) logits, probabilities and logit gradients of infoNCE / clipLoss
+ * (spec/losses/large-batch.spec.ts measures it at N = 4096; bench/clip.bench.ts up to N = 32,768).
+ * The price is recomputing Q Kᵀ once more in the backward: 4 GEMMs of N·N·D in all instead of 3.
  *
- * Precision: the blocks are computed and reduced in float64 whatever the input dtype (the GEMM
- * widens float32 when it packs), so the float32 loss is at least as accurate as infoNCE's.
+ * Speed (./tiled-blocks.ts, docs/performance.md "tiledClipLoss at 32,768"): the blocks are GEMMs in
+ * the input dtype (float32 GEMMs for float32 features, the GEMM's SIMD kernel), one exp per logit
+ * in each walk (a shared shift S = |s| serves rows and columns), ∂Q and ∂K from the one recomputed
+ * block, and the blocks of a walk on every core in rounds whose sums run in a fixed block order:
+ * the same bits for any thread count.
+ *
+ * Precision: float64 inputs give float64 blocks and sums (the spec compares with the dense losses to
+ * 1e-12). Float32 inputs give float32 similarities and gradient blocks, as torch's float32 matmul;
+ * the exps, the log-sum-exps and the per-row sums are float64.
  *
  * Shapes: query, key / image, text (N, D); output a 0-d tensor (or (N) with reduction "none").
  *
@@ -60,21 +72,24 @@
 import { Tensor, allocate } from "../tensor/tensor.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { checkReduction, normalize, type Reduction } from "../ops/functional.js";
-import { gemm } from "../ops/gemm.js";
-import { logSumExpOf } from "../ops/activations.js";
+import { type BlockWorkspace, BACKWARD, FORWARD, MAX_SHARED_SHIFT, runWalk } from "./tiled-blocks.js";
 import { checkSameDtype, contiguousData } from "../ops/util.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { resolveClipScale } from "./clip-loss.js";
 import { checkOptions } from "../tensor/options.js";
 
-/** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
-export const DEFAULT_TILE_SIZE = 256;
+/**
+ * Default side of a logit block: 512 × 512 (1 MiB in float32). Measured at N = 2048 and 4096, D = 512:
+ * 512 and 1024 take ~13–20% less CPU than 256 (the GEMMs' packing and copies are a smaller share of
+ * bigger blocks), and 512 still gives a 32,768 batch 64 blocks per round to share between threads.
+ */
+export const DEFAULT_TILE_SIZE = 512;
 
 /** Options of {@link tiledInfoNCE}. */
 export interface TiledInfoNCEOptions {
   /** τ, default 0.1 (as infoNCE). */
   temperature?: number;
-  /** Side T of the square blocks of logits (default 256): memory O(T² + N). */
+  /** Side T of the square blocks of logits (default 512): memory O(T² + N). */
   tileSize?: number;
   /** "mean" (default), "sum", or "none" for the N per-row losses. */
   reduction?: Reduction;
@@ -106,7 +121,7 @@ export interface TiledClipLossOptions {
   temperature?: number | Tensor;
   /** s = log(1/τ) (CLIP's `logit_scale`), a number or a learnable 0-d tensor: logits · exp(s). */
   logitScale?: number | Tensor;
-  /** Side T of the square blocks of logits (default 256): memory O(T² + N). */
+  /** Side T of the square blocks of logits (default 512): memory O(T² + N). */
   tileSize?: number;
 }
 
@@ -148,129 +163,84 @@ export const tiledDiagonalCrossEntropy = defineOp("tiledDiagonalCrossEntropy", (
   const s = scale instanceof Tensor ? scale.item() : scale;
   const q = contiguousData(queries); // (N, D), read in place
   const k = contiguousData(keys); // (N, D)
-  const block = new Float64Array(T * T); // the only O(T²) buffer: similarities (then logits) of one block
-
-  // q_r · k_cᵀ for rows r0…r0+rows, columns c0…c0+cols, into block (rows × cols, row-major).
-  const similarityBlock = (r0: number, rows: number, c0: number, cols: number): void => {
-    gemm(
-      rows,
-      cols,
-      D,
-      { data: q.data, offset: q.offset + r0 * D, rowStride: D, colStride: 1 }, // Q[r0:r0+rows]      (rows, D)
-      { data: k.data, offset: k.offset + c0 * D, rowStride: 1, colStride: D }, // K[c0:c0+cols]ᵀ     (D, cols)
-      block,
-      0,
-      false,
-    );
+  // |l_ij| ≤ |s|: one shared shift S = |s| where e^(−2S) is a normal double (./tiled-blocks.ts), else per-line shifts.
+  const shift = Math.abs(s) <= MAX_SHARED_SHIFT ? Math.abs(s) : NaN;
+  const workspace: BlockWorkspace = {
+    n: N,
+    d: D,
+    tile: T,
+    blocks: Math.ceil(N / T),
+    scale: s,
+    shift,
+    both: bothDirections,
+    q: q.data as Float32Array | Float64Array,
+    qOffset: q.offset,
+    k: k.data as Float32Array | Float64Array,
+    kOffset: k.offset,
+    rowLse: new Float64Array(N).fill(-Infinity), // m_i → lse_i
+    colLse: bothDirections ? new Float64Array(N).fill(-Infinity) : null, // → lseᶜ_j
+    diagonal: new Float64Array(N), // l_ii, read from the diagonal blocks
+    rowGrad: null,
+    colGrad: null,
+    rowWeight: null,
+    colWeight: null,
+    scalePartial: null,
+    qGrad: null,
+    kGrad: null,
   };
 
-  // ---- forward: running log-sum-exp over the blocks ----------------------------------------
-  const rowLse = new Float64Array(N).fill(-Infinity); // m_i → lse_i
-  const colLse = bothDirections ? new Float64Array(N).fill(-Infinity) : null; // → lseᶜ_j
-  const diagonal = new Float64Array(N); // l_ii, read from the block that holds it
-  for (let r0 = 0; r0 < N; r0 += T) {
-    const rows = Math.min(T, N - r0);
-    for (let c0 = 0; c0 < N; c0 += T) {
-      const cols = Math.min(T, N - c0);
-      similarityBlock(r0, rows, c0, cols); // (rows, cols) similarities q_i·k_j
-      for (let e = 0; e < rows * cols; e++) block[e] *= s; // (rows, cols) logits l_ij
-      // blockLse_i over row i (stride 1), blockLseᶜ_j over column j (stride cols)
-      for (let i = 0; i < rows; i++) rowLse[r0 + i] = logAddExp(rowLse[r0 + i], logSumExpOf(block, i * cols, cols, 1));
-      if (colLse !== null) {
-        for (let j = 0; j < cols; j++) colLse[c0 + j] = logAddExp(colLse[c0 + j], logSumExpOf(block, j, rows, cols));
-      }
-      if (r0 === c0) { for (let i = 0; i < rows; i++) diagonal[r0 + i] = block[i * cols + i]; // row and column tiles align
-       }
-    }
-  }
+  // ---- forward: running log-sum-exps over the blocks (P rounds of P jobs, ./tiled-blocks.ts) ----
+  runWalk(workspace, FORWARD);
+  const { rowLse, colLse, diagonal } = workspace as { rowLse: Float64Array; colLse: Float64Array | null; diagonal: Float64Array };
   const out = Tensor.fromTypedArray(allocate(queries.dtype, bothDirections ? 2 * N : N), bothDirections ? [2, N] : [N]);
   const losses = out.storage.data;
   for (let i = 0; i < N; i++) losses[i] = rowLse[i] - diagonal[i]; // ℓ_i = lse_i − l_ii
   if (colLse !== null) { for (let j = 0; j < N; j++) losses[N + j] = colLse[j] - diagonal[j]; // ℓᶜ_j
    }
 
-  // ---- backward: recompute each block, turn it into s·∂L/∂l in place, two accumulating GEMMs ----
+  // ---- backward: recompute each block, turn it into s·∂L/∂l in place, ∂Q and ∂K from the one block ----
   const inputs = scale instanceof Tensor ? [queries, keys, scale] : [queries, keys];
   return {
     output: out,
     inputs,
     backward: (gradOutput) => {
       const upstream = contiguousData(gradOutput); // g (N) or [g; gᶜ] (2, N)
-      const g = upstream.data;
-      const gOffset = upstream.offset;
-      const queryGrad = queries.requiresGrad ? new Float64Array(N * D) : null; // (N, D)
-      const keyGrad = keys.requiresGrad ? new Float64Array(N * D) : null; // (N, D)
-      let scaleGrad = 0; // Σ_ij ∂L/∂l_ij · (q_i·k_j)
-      for (let r0 = 0; r0 < N; r0 += T) {
-        const rows = Math.min(T, N - r0);
-        for (let c0 = 0; c0 < N; c0 += T) {
-          const cols = Math.min(T, N - c0);
-          similarityBlock(r0, rows, c0, cols); // (rows, cols) similarities q_i·k_j
-          for (let i = 0; i < rows; i++) {
-            const row = r0 + i;
-            const gRow = g[gOffset + row];
-            const lse = rowLse[row];
-            for (let j = 0; j < cols; j++) {
-              const column = c0 + j;
-              const similarity = block[i * cols + j];
-              const logit = s * similarity;
-              const positive = row === column ? 1 : 0;
-              let gradLogit = gRow * (Math.exp(logit - lse) - positive); // g_i (p_ij − [i = j])
-              // + gᶜ_j (pᶜ_ij − [i = j])
-              if (colLse !== null) gradLogit += g[gOffset + N + column] * (Math.exp(logit - colLse[column]) - positive);
-              scaleGrad += gradLogit * similarity;
-              block[i * cols + j] = s * gradLogit; // ∂L/∂(q_i·k_j)
-            }
-          }
-          if (queryGrad !== null) {
-            // ∂L/∂Q[r] += B K[c]        (rows, cols) @ (cols, D)
-            gemm(
-              rows,
-              D,
-              cols,
-              { data: block, offset: 0, rowStride: cols, colStride: 1 },
-              { data: k.data, offset: k.offset + c0 * D, rowStride: D, colStride: 1 },
-              queryGrad,
-              r0 * D,
-              true,
-            );
-          }
-          if (keyGrad !== null) {
-            // ∂L/∂K[c] += Bᵀ Q[r]       (cols, rows) @ (rows, D)
-            gemm(
-              cols,
-              D,
-              rows,
-              { data: block, offset: 0, rowStride: 1, colStride: cols },
-              { data: q.data, offset: q.offset + r0 * D, rowStride: D, colStride: 1 },
-              keyGrad,
-              c0 * D,
-              true,
-            );
-          }
-        }
+      const rowGrad = new Float64Array(N); // g_i
+      const colGrad = new Float64Array(N); // gᶜ_j (zeros: one direction)
+      for (let i = 0; i < N; i++) rowGrad[i] = upstream.data[upstream.offset + i];
+      if (bothDirections) { for (let j = 0; j < N; j++) colGrad[j] = upstream.data[upstream.offset + N + j]; }
+      // w_i = g_i e^(S − lse_i), wᶜ_j = gᶜ_j e^(S − lseᶜ_j): p_ij g_i = e_ij w_i with e_ij = e^(l_ij − S)
+      const rowWeight = new Float64Array(N);
+      const colWeight = new Float64Array(N);
+      if (!Number.isNaN(shift)) {
+        for (let i = 0; i < N; i++) rowWeight[i] = rowGrad[i] * Math.exp(shift - rowLse[i]);
+        if (colLse !== null) { for (let j = 0; j < N; j++) colWeight[j] = colGrad[j] * Math.exp(shift - colLse[j]); }
       }
-      const asInputDtype = (values: Float64Array, shape: number[]): Tensor => {
-        const typed = allocate(queries.dtype, values.length);
-        typed.set(values);
-        return Tensor.fromTypedArray(typed, shape);
+      const gradients: BlockWorkspace = {
+        ...workspace,
+        rowGrad,
+        colGrad,
+        rowWeight,
+        colWeight,
+        diagonal: null,
+        scalePartial: new Float64Array(workspace.blocks), // per row block, summed in round order
+        qGrad: queries.requiresGrad ? allocate(queries.dtype, N * D) as Float32Array | Float64Array : null, // (N, D)
+        kGrad: keys.requiresGrad ? allocate(keys.dtype, N * D) as Float32Array | Float64Array : null, // (N, D)
       };
+      runWalk(gradients, BACKWARD);
+      let scaleGrad = 0; // Σ_ij ∂L/∂l_ij · (q_i·k_j), row block by row block
+      for (const partial of gradients.scalePartial!) scaleGrad += partial;
       const grads: (Tensor | null)[] = [
-        queryGrad === null ? null : asInputDtype(queryGrad, [N, D]),
-        keyGrad === null ? null : asInputDtype(keyGrad, [N, D]),
+        gradients.qGrad === null ? null : Tensor.fromTypedArray(gradients.qGrad, [N, D]),
+        gradients.kGrad === null ? null : Tensor.fromTypedArray(gradients.kGrad, [N, D]),
       ];
-      if (scale instanceof Tensor) grads.push(scale.requiresGrad ? asInputDtype(Float64Array.of(scaleGrad), []) : null);
+      if (scale instanceof Tensor) {
+        grads.push(scale.requiresGrad ? Tensor.fromTypedArray(allocate(queries.dtype, 1).fill(scaleGrad), []) : null);
+      }
       return grads;
     },
   };
 });
-
-/** log(eᵃ + eᵇ) without overflow; −∞ is the identity (the empty running sum). */
-function logAddExp(a: number, b: number): number {
-  if (a === -Infinity) return b;
-  if (b === -Infinity) return a;
-  return Math.max(a, b) + Math.log1p(Math.exp(-Math.abs(a - b)));
-}
 
 /** CLIP's multiplier s of the similarities: 1/τ or exp(logitScale), a number or a 0-d tensor in the graph. */
 function logitMultiplier(options: TiledClipLossOptions, like: Tensor): number | Tensor {
