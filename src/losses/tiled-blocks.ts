@@ -32,6 +32,8 @@
  * by block indices, so 1, 2 or 3 threads give the same bits (spec/losses/tiled-blocks.spec.ts). The
  * workers read and write the operands in the pool's shared memory; one thread uses the caller's
  * arrays directly. Round 0 holds the diagonal blocks (I, I), where l_ii is read.
+ *
+ * @module
  */
 import { gemm, getGemmKernel, setGemmKernel } from "../ops/gemm.js";
 import { parallelFor, sharedMemory, threadsFor } from "../parallel/index.js";
