@@ -41,6 +41,7 @@ import { checkSameDtype } from "../ops/util.js";
 import { checkOptions } from "../tensor/options.js";
 import { checkEmbeddings, checkFinite, checkSameShape, checkTemperature } from "./checks.js";
 
+/** Options of {@link dinoLoss}: the two temperatures (facebookresearch/dino `DINOLoss` `student_temp`, `teacher_temp`). */
 export interface DINOLossOptions {
   /** τ_s, the student's temperature (default 0.1). */
   studentTemperature?: number;

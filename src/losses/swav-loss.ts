@@ -38,6 +38,7 @@ import { contiguousData, checkSameDtype } from "../ops/util.js";
 import { checkOptions } from "../tensor/options.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 
+/** Options of {@link sinkhornKnopp} (facebookresearch/swav `--epsilon`, `--sinkhorn_iterations`). */
 export interface SinkhornOptions {
   /** ε, the entropic regularization (default 0.05): smaller is closer to a hard assignment. */
   epsilon?: number;
@@ -45,6 +46,7 @@ export interface SinkhornOptions {
   iterations?: number;
 }
 
+/** Options of {@link swavLoss}: the softmax temperature plus the {@link SinkhornOptions} of both views' codes. */
 export interface SwAVLossOptions extends SinkhornOptions {
   /** τ of the softmax over the prototypes (default 0.1). */
   temperature?: number;

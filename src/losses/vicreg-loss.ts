@@ -40,6 +40,7 @@ import { checkSameDtype } from "../ops/util.js";
 import { checkOptions } from "../tensor/options.js";
 import { checkEmbeddings, checkSameShape } from "./checks.js";
 
+/** Options of {@link vicregLoss} and {@link vicregTerms}: the three weights (the official 25, 25, 1) and ε. */
 export interface VICRegLossOptions {
   /** λ, the weight of the invariance (MSE) term (default 25). */
   invarianceWeight?: number;

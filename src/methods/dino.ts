@@ -43,6 +43,7 @@ import { checkOptions } from "../tensor/options.js";
 
 /** Options of the DINO method (all but the generator optional). */
 export interface DINOOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
   /** K, the head's output dims (default 1024). */
   outputDim?: number;
@@ -59,14 +60,21 @@ export interface DINOOptions {
    * here: without it the MNIST MLP collapsed to a uniform student, docs/methods.md "DINO").
    */
   headBatchNorm?: boolean;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
 /** DINO's projection head: MLP to a bottleneck, ℓ2-normalize, weight-normalized last layer (see the file's header). */
 export class DINOHead extends Module {
+  /** The MLP inputDim → 512 → 512 → 64 (GELU; BatchNorm1d if `batchNorm`), ending at the bottleneck. */
   readonly mlp: MLP;
+  /** The last layer V, Linear 64 → K without bias; its rows are ℓ2-normalized in `forward` (weight norm, gain 1). */
   readonly lastLayer: Linear;
 
+  /**
+   * Builds the head inputDim → 512 → 512 → 64 → outputDim (K); `batchNorm` (default false) adds BatchNorm1d to the MLP.
+   * PyTorch: facebookresearch/dino `DINOHead(in_dim, out_dim, use_bn, norm_last_layer=True)`.
+   */
   constructor(inputDim: number, outputDim: number, generator: Generator, batchNorm = false) {
     super();
     this.mlp = this.registerModule("mlp", new MLP([inputDim, 512, 512, 64], { activation: "gelu", batchNorm, generator }));
@@ -85,15 +93,24 @@ export class DINOHead extends Module {
 export class DINO extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly methodName = "dino" as const;
   readonly encoder: Sequential;
+  /** The student's head g_θ, a {@link DINOHead} 256 → K. */
   readonly head: DINOHead;
+  /** The teacher encoder f_ξ, an EMA of `encoder` (no gradient). */
   readonly teacherEncoder: Sequential;
+  /** The teacher head g_ξ, an EMA of `head` (no gradient). */
   readonly teacherHead: DINOHead;
+  /** τ_s, the student's temperature (default 0.1). */
   readonly studentTemperature: number;
+  /** τ_t, the teacher's temperature (default 0.04). */
   readonly teacherTemperature: number;
+  /** m, the momentum of the center's EMA (default 0.9). */
   readonly centerMomentum: number;
+  /** τ₀, the teacher's momentum at step 0 (default 0.99). */
   readonly baseMomentum: number;
+  /** The momentum of the latest teacher update (τ₀ rising to 1 over training). */
   currentMomentum: number;
 
+  /** Builds the student (encoder, head), the teacher as an exact copy, and a zero center (1, K) from {@link DINOOptions}. */
   constructor(options: DINOOptions) {
     super();
     checkOptions("DINO", options, {

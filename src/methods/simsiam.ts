@@ -34,10 +34,13 @@ import { noGrad } from "../autograd/tape.js";
 
 /** Options of the SimSiam method (all but the generator optional). */
 export interface SimSiamOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
+  /** The projection size, the projector's output and the predictor's input and output (default 128). */
   projectionDim?: number;
   /** The predictor's bottleneck width (default 64). */
   predictorHiddenDim?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -45,7 +48,9 @@ export interface SimSiamOptions {
 export class SimSiam extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly methodName = "simsiam" as const;
   readonly encoder: Sequential;
+  /** The projector g, MLP 256 → 512 → BN → ReLU → projectionDim → BN (the official `projector`). */
   readonly projector: MLP;
+  /** The predictor h, MLP projectionDim → predictorHiddenDim → BN → ReLU → projectionDim (the official `predictor`). */
   readonly predictor: MLP;
   /**
    * The last batch's std of the normalized projections ẑ, averaged over the dimensions: 1/√D when
@@ -53,6 +58,7 @@ export class SimSiam extends Module implements ContrastiveMethod<TwoViewBatch> {
    */
   lastOutputStd = Number.NaN;
 
+  /** Builds the encoder, the projector and the predictor from {@link SimSiamOptions}. */
   constructor(options: SimSiamOptions) {
     super();
     checkOptions("SimSiam", options, { encoder: true, projectionDim: true, predictorHiddenDim: true, generator: true });

@@ -38,7 +38,9 @@ import { checkOptions } from "../tensor/options.js";
 
 /** Options of the SwAV method (all but the generator optional). */
 export interface SwAVOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
+  /** D, the projection size and the prototypes' width (default 128). */
   projectionDim?: number;
   /** K, the number of prototypes (default 128). */
   prototypes?: number;
@@ -48,6 +50,7 @@ export interface SwAVOptions {
   epsilon?: number;
   /** Sinkhorn–Knopp iterations (default 3). */
   sinkhornIterations?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -55,13 +58,18 @@ export interface SwAVOptions {
 export class SwAV extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly methodName = "swav" as const;
   readonly encoder: Sequential;
+  /** The projector g, MLP 256 → 512 → BN → ReLU → projectionDim (its output ℓ2-normalized in `scores`). */
   readonly projector: MLP;
   /** C as a bias-free Linear (K, D): scores = z Cᵀ, as the official `nn.Linear(..., bias=False)`. */
   readonly prototypes: Linear;
+  /** τ of the swapped prediction's softmax (default 0.1). */
   readonly temperature: number;
+  /** ε of Sinkhorn–Knopp (default 0.05). */
   readonly epsilon: number;
+  /** Sinkhorn–Knopp iterations (default 3). */
   readonly sinkhornIterations: number;
 
+  /** Builds the encoder, the projector and the unit-row prototypes (K, D) from {@link SwAVOptions}. */
   constructor(options: SwAVOptions) {
     super();
     checkOptions("SwAV", options, {

@@ -32,9 +32,11 @@ import { checkOptions } from "../tensor/options.js";
 
 /** Options of the VICReg method (all but the generator optional). */
 export interface VICRegOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
   /** The expander's hidden and output width (default 512). */
   expanderDim?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -42,10 +44,12 @@ export interface VICRegOptions {
 export class VICReg extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly methodName = "vicreg" as const;
   readonly encoder: Sequential;
+  /** The expander g, MLP 256 → expanderDim → expanderDim → expanderDim (BN and ReLU between; the official `Projector`). */
   readonly expander: MLP;
   /** The last batch's variance term ½[v(z₁) + v(z₂)] (0 when every dimension's std ≥ 1), for the progress bar. */
   lastVariance = Number.NaN;
 
+  /** Builds the encoder and the expander from {@link VICRegOptions}. */
   constructor(options: VICRegOptions) {
     super();
     checkOptions("VICReg", options, { encoder: true, expanderDim: true, generator: true });
