@@ -90,7 +90,9 @@ export const gelu = defineOp("gelu", (a: Tensor): Recordable | Unchanged => {
  *   logsumexp(x) = m + log Σ_i exp(x_i − m),   m = max_i x_i
  *
  * All −∞ (or n = 0) gives −∞; any +∞ gives +∞; a NaN gives NaN. The one loop every softmax-like
- * computation here uses: logsumexp and softmax below, crossEntropy, the tiled losses' blocks.
+ * computation here uses: logsumexp, softmax and logSoftmax below, crossEntropy. (The tiled losses'
+ * blocks no longer do: src/losses/tiled-blocks.ts folds each block into running log-sum-exps, with
+ * one shared shift or per-line maxima, and merges them with its own logAddExp.)
  */
 export function logSumExpOf(data: ArrayLike<number>, start: number, n: number, stride: number): number {
   let m = -Infinity;
