@@ -64,17 +64,17 @@ export interface DINOOptions {
   generator: Generator;
 }
 
-/** DINO's projection head: MLP to a bottleneck, ℓ2-normalize, weight-normalized last layer (see the file's header). */
+/**
+ * DINO's projection head: MLP to a bottleneck, ℓ2-normalize, weight-normalized last layer (see the file's header).
+ * PyTorch: facebookresearch/dino `DINOHead(in_dim, out_dim, use_bn, norm_last_layer=True)`.
+ */
 export class DINOHead extends Module {
   /** The MLP inputDim → 512 → 512 → 64 (GELU; BatchNorm1d if `batchNorm`), ending at the bottleneck. */
   readonly mlp: MLP;
   /** The last layer V, Linear 64 → K without bias; its rows are ℓ2-normalized in `forward` (weight norm, gain 1). */
   readonly lastLayer: Linear;
 
-  /**
-   * Builds the head inputDim → 512 → 512 → 64 → outputDim (K); `batchNorm` (default false) adds BatchNorm1d to the MLP.
-   * PyTorch: facebookresearch/dino `DINOHead(in_dim, out_dim, use_bn, norm_last_layer=True)`.
-   */
+  /** Builds the head inputDim → 512 → 512 → 64 → outputDim (K), with BatchNorm1d in the MLP if `batchNorm` (default false). */
   constructor(inputDim: number, outputDim: number, generator: Generator, batchNorm = false) {
     super();
     this.mlp = this.registerModule("mlp", new MLP([inputDim, 512, 512, 64], { activation: "gelu", batchNorm, generator }));
