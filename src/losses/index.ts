@@ -33,3 +33,14 @@ export {
   type DistributedClipLossOptions,
   type DataParallelClipLoss,
 } from "./distributed.js";
+export { supConLoss, type SupConLossOptions } from "./supcon-loss.js";
+export { dclLoss, dclwLoss, type DCLLossOptions, type DCLWLossOptions } from "./dcl-loss.js";
+export {
+  sigLipLoss,
+  tiledSigLipLoss,
+  SIGLIP_INITIAL_LOGIT_SCALE,
+  SIGLIP_INITIAL_LOGIT_BIAS,
+  type SigLipLossOptions,
+  type TiledSigLipLossOptions,
+} from "./siglip-loss.js";
+export { barlowTwinsLoss, type BarlowTwinsLossOptions } from "./barlow-twins-loss.js";
