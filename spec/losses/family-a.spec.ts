@@ -242,7 +242,7 @@ describe("SigLIP (sigLipLoss, tiledSigLipLoss)", () => {
     return total / a.length;
   }
 
-  it("at known points: identical embeddings give −log σ(t + b) − (N − 1) log σ(−t − b); orthonormal pairs at the init log 2 + (N − 1) log(1 + e⁻¹⁰)", () => {
+  it("at known points: identical rows −log σ(t + b) − (N − 1) log σ(−t − b); orthonormal at init log 2 + (N − 1) log(1 + e⁻¹⁰)", () => {
     const n = 5;
     const same = tensor(Array.from({ length: n * 3 }, () => 0.7), { shape: [n, 3], ...f64 });
     const t = 3;

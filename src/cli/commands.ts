@@ -17,6 +17,7 @@ import { rawPixelBaseline } from "../eval/baselines.js";
 import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
   CHECKPOINT_FILE,
+  LOSS_NAMES,
   METHOD_NAMES,
   createRun,
   defaultConfig,
@@ -38,10 +39,11 @@ import { progressReporter, formatDuration } from "./progress.js";
 const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
 
 usage:
-  contrastive train <simclr|moco|byol|clip> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
+  contrastive train <simclr|moco|byol|clip|supcon|barlow> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
                     [--seed S] [--out DIR] [--resume] [--force] [--encoder mlp|conv]
                     [--image-tower mlp|conv|vit] [--text-tower bow|transformer] [--limit N]
                     [--moco-loss symmetric|one-sided] [--queue-size K]
+                    [--loss ntxent|dcl|dclw (simclr) | clip|siglip (clip)]
                     [--stop-after N] [--quiet]
   contrastive eval DIR
   contrastive augment --out FILE.png [--count N] [--views V] [--seed S]
@@ -98,6 +100,7 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
   "text-tower": { kind: "string", choices: ["bow", "transformer"] },
   "moco-loss": { kind: "string", choices: ["symmetric", "one-sided"] },
   "queue-size": { kind: "integer" },
+  loss: { kind: "string", choices: [...LOSS_NAMES] },
   limit: { kind: "integer" },
   quiet: { kind: "boolean" },
   /** Stop after this many epochs of this invocation, as an interruption would (resume continues). */
@@ -116,6 +119,7 @@ function configOverrides(flags: Record<string, string | number | boolean>): Part
   if (flags["text-tower"] !== undefined) overrides.textTower = flags["text-tower"] as TrainConfig["textTower"];
   if (flags["moco-loss"] !== undefined) overrides.symmetricLoss = flags["moco-loss"] === "symmetric";
   if (flags["queue-size"] !== undefined) overrides.queueSize = flags["queue-size"] as number;
+  if (flags.loss !== undefined) overrides.loss = flags.loss as TrainConfig["loss"];
   if (flags.limit !== undefined) {
     const available = loadMnist().train.count;
     if ((flags.limit as number) < 2) throw new UsageError("train: --limit must be at least 2");
@@ -210,7 +214,8 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   const stopAfter = flags["stop-after"] as number | undefined;
   if (stopAfter !== undefined && stopAfter < 1) throw new UsageError(`train: --stop-after must be at least 1, got ${stopAfter}`);
   const seed = overrides.seed ?? 0;
-  const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}-seed${seed}`));
+  const variant = requested.loss === undefined ? "" : `-${requested.loss}`; // runs/simclr-dcl-seed0 beside runs/simclr-seed0
+  const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}${variant}-seed${seed}`));
   const checkpoint = join(out, CHECKPOINT_FILE);
   let runState: Run;
   if (flags.resume) {
@@ -422,7 +427,9 @@ function demoData(limit: number): MnistData {
  * The demo's budget per method at scale 1, in epochs. What it costs (the demo's wall time, each
  * method's time per epoch) is in docs/methods.md ("Numbers reached here").
  */
-const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
+const DEMO_EPOCHS: Partial<Record<MethodName, number>> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
+/** The chapter's four methods, which the demo trains (the others: `contrastive train METHOD`). */
+const DEMO_METHODS = METHOD_NAMES.filter((method) => DEMO_EPOCHS[method] !== undefined);
 
 function demoCommand(argv: readonly string[]): number {
   const { positionals, flags } = parseArgs(
@@ -448,8 +455,8 @@ function demoCommand(argv: readonly string[]): number {
   const randomEvaluation = evaluateMethod(random.method, data);
   rows.push({ ...randomEvaluation.row, method: "random-init encoder" });
   const allMetrics: Metrics[] = [];
-  for (const method of METHOD_NAMES) {
-    const epochs = Math.max(1, Math.round(DEMO_EPOCHS[method] * scale));
+  for (const method of DEMO_METHODS) {
+    const epochs = Math.max(1, Math.round(DEMO_EPOCHS[method]! * scale));
     const runState = createRun(defaultConfig(method, { epochs, trainLimit: limit }));
     const directory = join(out, method);
     process.stderr.write(`[demo] ${method}: ${epochs} epoch(s)\n`);
@@ -468,7 +475,7 @@ function demoCommand(argv: readonly string[]): number {
     "",
     table,
     "",
-    ...METHOD_NAMES.map((m) => `- ${m}: [loss](${m}/loss.svg), [similarity matrix](${m}/similarity.svg), [metrics](${m}/metrics.json)`),
+    ...DEMO_METHODS.map((m) => `- ${m}: [loss](${m}/loss.svg), [similarity matrix](${m}/similarity.svg), [metrics](${m}/metrics.json)`),
     "",
     "Longer runs reach the floors of `npm run bench:quality` (docs/methods.md).",
     "",
@@ -476,7 +483,7 @@ function demoCommand(argv: readonly string[]): number {
   mkdirSync(out, { recursive: true });
   writeText(join(out, "report.md"), report);
   process.stdout.write(`${table}\n\nwrote ${join(out, "report.md")}\n`);
-  return allMetrics.length === METHOD_NAMES.length ? 0 : 1;
+  return allMetrics.length === DEMO_METHODS.length ? 0 : 1;
 }
 
 export function readMetrics(directory: string): Metrics {

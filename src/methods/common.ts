@@ -71,7 +71,7 @@ export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> ext
   progressExtra(): { label: string; value: number } | null;
 }
 
-export type MethodName = "simclr" | "moco" | "byol" | "clip";
+export type MethodName = "simclr" | "moco" | "byol" | "clip" | "supcon" | "barlow";
 
 /** Any module that maps images (B, 1, 28, 28) to features (B, D). */
 export type ImageEncoder = TensorModule;

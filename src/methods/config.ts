@@ -9,7 +9,17 @@ import type { ClipImageTower, ClipTextTower } from "./clip.js";
 import { checkOptions } from "../tensor/options.js";
 import { FLOAT32_MAX } from "../losses/checks.js";
 
-export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip"];
+export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip", "supcon", "barlow"];
+
+/**
+ * The loss variants `--loss` selects: SimCLR's NT-Xent (default) or DCL / DCLW (src/losses/dcl-loss.ts),
+ * CLIP's softmax loss (default) or SigLIP's sigmoid loss (src/losses/siglip-loss.ts).
+ */
+export const LOSS_VARIANTS = { simclr: ["ntxent", "dcl", "dclw"], clip: ["clip", "siglip"] } as const;
+/** Every name `--loss` accepts. */
+export const LOSS_NAMES = ["ntxent", "dcl", "dclw", "clip", "siglip"] as const;
+/** A loss variant: ntxent | dcl | dclw (SimCLR), clip | siglip (CLIP). */
+export type LossName = (typeof LOSS_NAMES)[number];
 
 export interface TrainConfig {
   method: MethodName;
@@ -35,6 +45,8 @@ export interface TrainConfig {
    * with false, MoCo v2's one-sided L(q₁, k₂).
    */
   symmetricLoss?: boolean;
+  /** SimCLR: ntxent (default), dcl or dclw; CLIP: clip (default) or siglip. Other methods: none. */
+  loss?: LossName;
 }
 
 /** The keys of a TrainConfig, for checkOptions (src/tensor/options.ts). */
@@ -53,9 +65,12 @@ export const TRAIN_CONFIG_KEYS = {
   trainLimit: true,
   queueSize: true,
   symmetricLoss: true,
+  loss: true,
 } as const;
 
-export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
+export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07, supcon: 0.1, barlow: 0 };
+/** SigLIP starts at t′ = log 10, i.e. τ₀ = 1/10 (Zhai et al. 2023), where CLIP starts at 0.07. */
+const SIGLIP_DEFAULT_TEMPERATURE = 0.1;
 
 export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   checkOptions("defaultConfig", overrides, TRAIN_CONFIG_KEYS);
@@ -73,7 +88,9 @@ export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig
     trainLimit: 0,
   };
   const config = { ...base, ...overrides };
-  if (config.temperature === undefined && method !== "byol") config.temperature = DEFAULT_TEMPERATURE[method];
+  if (config.temperature === undefined && DEFAULT_TEMPERATURE[method] > 0) {
+    config.temperature = method === "clip" && config.loss === "siglip" ? SIGLIP_DEFAULT_TEMPERATURE : DEFAULT_TEMPERATURE[method];
+  }
   return config;
 }
 
@@ -128,6 +145,15 @@ export function validateConfig(config: TrainConfig): void {
   ];
   for (const [key, flag, owner] of onlyFor) {
     if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
+  }
+  if (config.loss !== undefined) {
+    const variants: readonly string[] = config.method in LOSS_VARIANTS ? LOSS_VARIANTS[config.method as keyof typeof LOSS_VARIANTS] : [];
+    if (variants.length === 0) {
+      fail(`--loss applies to simclr (${LOSS_VARIANTS.simclr.join("|")}) and clip (${LOSS_VARIANTS.clip.join("|")}) only`);
+    }
+    if (!variants.includes(config.loss)) {
+      fail(`--loss for ${config.method} must be one of ${variants.join(", ")}, got '${String(config.loss)}'`);
+    }
   }
   if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) {
     fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);

@@ -10,12 +10,15 @@ export {
   type EncoderKind,
   type ImageEncoder,
 } from "./common.js";
-export { SimCLR, type SimCLROptions } from "./simclr.js";
+export { SimCLR, type SimCLROptions, type SimCLRLossName } from "./simclr.js";
 export { MoCo, type MoCoOptions } from "./moco.js";
 export { BYOL, type BYOLOptions } from "./byol.js";
+export { SupCon, type SupConOptions } from "./supcon.js";
+export { BarlowTwins, type BarlowTwinsOptions } from "./barlow.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
 export {
   METHOD_NAMES,
+  LOSS_NAMES,
   DEFAULT_TEMPERATURE,
   CHECKPOINT_FILE,
   defaultConfig,
@@ -28,6 +31,7 @@ export {
   validateConfig,
   type TrainConfig,
   type TrainState,
+  type LossName,
   type Progress,
   type Run,
 } from "./trainer.js";
