@@ -85,7 +85,7 @@ describe("cli", () => {
   describe("argument and file errors (in process)", () => {
     const usageErrors: [string[], RegExp | string][] = [
       [["frobnicate"], "unknown command 'frobnicate' (train, eval, augment, demo, help)"],
-      [["train"], "train: expected one method (simclr, moco, byol, clip), got none"],
+      [["train"], "train: expected one method (simclr, moco, byol, clip, supcon, barlow), got none"],
       [["train", "simclr", "moco"], "got simclr moco"],
       [["train", "supervised"], "train: unknown method 'supervised'"],
       [["train", "simclr", "--bogus"], /^contrastive: train: unknown option --bogus \(known: --epochs, /],
@@ -157,7 +157,7 @@ describe("cli", () => {
     it("help prints the usage and exits 0; no command prints it and exits 2", async () => {
       const help = await cli(["help"]);
       expect(help.code).to.equal(0);
-      expect(help.stdout).to.include("usage:").and.include("contrastive train <simclr|moco|byol|clip>");
+      expect(help.stdout).to.include("usage:").and.include("contrastive train <simclr|moco|byol|clip|supcon|barlow>");
       const none = await cli([]);
       expect(none.code).to.equal(2);
       expect(none.stdout).to.equal(help.stdout);
@@ -383,7 +383,7 @@ describe("cli", () => {
           cliProcess(["eval", join(corrupt, "nothing-here")]),
           cliProcess(["eval", corrupt]),
         ]);
-        expectCleanFailure(usage, 2, "contrastive: train: unknown method 'supervised' (simclr, moco, byol, clip)");
+        expectCleanFailure(usage, 2, "contrastive: train: unknown method 'supervised' (simclr, moco, byol, clip, supcon, barlow)");
         expectCleanFailure(missing, 1, /eval: no checkpoint at .*nothing-here/);
         expectCleanFailure(broken, 1, /is not a valid safetensors file: .*truncated/);
       },
