@@ -16,24 +16,8 @@ export { BYOL, type BYOLOptions } from "./byol.js";
 export { SupCon, type SupConOptions } from "./supcon.js";
 export { BarlowTwins, type BarlowTwinsOptions } from "./barlow.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
-export {
-  METHOD_NAMES,
-  LOSS_NAMES,
-  DEFAULT_TEMPERATURE,
-  CHECKPOINT_FILE,
-  defaultConfig,
-  createRun,
-  trainRun,
-  saveCheckpoint,
-  resumeRun,
-  readCheckpointMetadata,
-  limitSplit,
-  validateConfig,
-  type TrainConfig,
-  type TrainState,
-  type LossName,
-  type Progress,
-  type Run,
-} from "./trainer.js";
+// The trainer (run directories, checkpoint files, MNIST from the package) needs Node: src/node.ts exports it.
+export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";
+export { LOSS_NAMES, type LossName } from "./config.js";
 export { evaluateMethod, similaritySample, type MethodEvaluation } from "./evaluate.js";
 export { gradCache, splitInputs, type GradCacheTower, type GradCacheOptions, type GradCacheResult } from "./grad-cache.js";
