@@ -34,6 +34,8 @@
  *   on_diag = (torch.diagonal(c) - 1).pow(2).sum()
  *   off_diag = (c - torch.diag(torch.diagonal(c))).pow(2).sum()
  *   loss = on_diag + lambd * off_diag
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";

@@ -41,6 +41,8 @@
  *       return (-w * (u * v).sum(1) / tau + torch.logsumexp(neg, 1)).mean()
  *   w = 2 - N * F.softmax((u * v).sum(1) / sigma, dim=0)                       # DCLW; DCL: w = 1
  *   loss = 0.5 * (one_way(u, v, w) + one_way(v, u, w))
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";

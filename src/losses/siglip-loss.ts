@@ -32,6 +32,8 @@
  *   logits = logit_scale.exp() * I @ T.T + logit_bias                    # (N, N)
  *   labels = 2 * torch.eye(N) - 1                                        # +1 diagonal, −1 elsewhere
  *   loss = -F.logsigmoid(labels * logits).sum() / N
+ *
+ * @module
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";

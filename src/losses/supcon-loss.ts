@@ -43,6 +43,8 @@
  *   w = (y.repeat(V)[:, None] == y.repeat(V)[None, :]).double().fill_diagonal_(0)
  *   w = w / w.sum(1, keepdim=True).clamp(min=1)                          # w_ak
  *   loss = (w.sum(1) * lse - (w * s).sum(1)).mean() * tau / base
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";

@@ -22,6 +22,8 @@
  *
  * PyTorch: facebookresearch/barlowtwins `BarlowTwins`; lightly `BarlowTwinsProjectionHead`,
  * `BarlowTwinsLoss`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";

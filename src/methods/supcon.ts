@@ -16,6 +16,8 @@
  * Hyperparameters: τ = 0.1 (the paper's), batch 256, AdamW lr 1e-3, 50 epochs; τ_base = τ.
  *
  * PyTorch: HobbitLong/SupContrast, `SupConLoss` and `SupConResNet`'s MLP head.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
