@@ -38,6 +38,7 @@ export { setGemmKernel, getGemmKernel, type GemmKernelName } from "./ops/gemm.js
 export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";
 export { sum, mean, max, min, argmax, variance as var, std, norm } from "./ops/reduce.js";
 export { tanh, sigmoid, relu, gelu, logsumexp, softmax, logSoftmax } from "./ops/activations.js";
+export { logSigmoid } from "./ops/activations.js";
 export { matmul } from "./ops/matmul.js";
 export { transpose, permute, reshape, flatten, unsqueeze, squeeze, expand, narrow, slice, select } from "./ops/views.js";
 export { cat, stack, indexSelect, gather, where, maskedFill } from "./ops/indexing.js";

@@ -20,6 +20,7 @@ import { OpRegistry, opRegistry } from "../../src/autograd/registry.js";
 import type { OutputGradLayout } from "../../src/autograd/gradcheck.js";
 import { tiledDiagonalCrossEntropy } from "../../src/losses/tiled-info-nce.js";
 import { ntXentFromSimilarities } from "../../src/losses/nt-xent.js";
+import { tiledSigmoidPairs } from "../../src/losses/siglip-loss.js";
 import { linearRelu } from "../../src/ops/functional.js";
 import { broadcastPairArb, shapeArb, tensorArb, dimSize, type ValueRange } from "../helpers/arbitraries.js";
 
@@ -369,6 +370,68 @@ const table: Row[] = [
     ),
     fn: (s1, s2, q1, q2) => T.swappedPrediction(q2, s1).add(T.swappedPrediction(q1, s2)).mul(0.5),
   },
+  // ---- SupCon, DCL/DCLW, SigLIP, Barlow Twins -------------------------------------
+  unary("logSigmoid", (x) => T.logSigmoid(x), { min: -8, max: 8 }),
+  {
+    op: "tiledSigmoidPairs",
+    // SigLIP's pairs in tiles that do not divide N, numbers t and b
+    inputs: fc.tuple(fc.integer({ min: 1, max: 5 }), dimSize).chain(([n, d]) => fc.tuple(tensorArb([n, d]), tensorArb([n, d]))),
+    fn: (image, text) => tiledSigmoidPairs(image, text, 1.7, -0.8, 2),
+  },
+  {
+    op: "tiledSigmoidPairs",
+    // through tiledSigLipLoss: normalize, learnable t′ (through exp) and b as 0-d tensors
+    inputs: fc.tuple(fc.integer({ min: 1, max: 5 }), dimSize).chain(([n, d]) =>
+      fc.tuple(
+        tensorArb([n, d], { awayFromZero: 0.2 }),
+        tensorArb([n, d], { awayFromZero: 0.2 }),
+        tensorArb([], { min: -1, max: 1.5 }),
+        tensorArb([], { min: -3, max: 1 }),
+      )
+    ),
+    fn: (image, text, scale, bias) => T.tiledSigLipLoss(image, text, { logitScale: scale, logitBias: bias, tileSize: 3 }),
+  },
+  {
+    op: "sigLipLoss",
+    inputs: fc.tuple(fc.integer({ min: 1, max: 4 }), dimSize).chain(([n, d]) =>
+      fc.tuple(
+        tensorArb([n, d], { awayFromZero: 0.2 }),
+        tensorArb([n, d], { awayFromZero: 0.2 }),
+        tensorArb([], { min: -1, max: 1.5 }),
+        tensorArb([], { min: -3, max: 1 }),
+      )
+    ),
+    fn: (image, text, scale, bias) => T.sigLipLoss(image, text, { logitScale: scale, logitBias: bias }),
+  },
+  {
+    op: "supConLoss",
+    // labels 0, 1, 0, 1, …: every anchor has positives of both kinds (its other view, other images)
+    inputs: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 3 }), dimSize).chain(([n, v, d]) =>
+      tensorArb([n, v + (n === 1 ? 1 : 0), d], { awayFromZero: 0.2 }).map((f) => [f])
+    ),
+    fn: (features) => T.supConLoss(features, Array.from({ length: features.shape[0] }, (_, i) => i % 2), { temperature: 0.5 }),
+  },
+  {
+    op: "dclLoss",
+    inputs: fc.tuple(fc.integer({ min: 2, max: 4 }), dimSize).chain(([n, d]) =>
+      fc.tuple(tensorArb([n, d], { awayFromZero: 0.2 }), tensorArb([n, d], { awayFromZero: 0.2 }))
+    ),
+    fn: (z1, z2) => T.dclLoss(z1, z2, { temperature: 0.5 }),
+  },
+  {
+    op: "dclwLoss",
+    // the vMF weights depend on the features: their gradient is part of the check
+    inputs: fc.tuple(fc.integer({ min: 2, max: 4 }), dimSize).chain(([n, d]) =>
+      fc.tuple(tensorArb([n, d], { awayFromZero: 0.2 }), tensorArb([n, d], { awayFromZero: 0.2 }))
+    ),
+    fn: (z1, z2) => T.dclwLoss(z1, z2, { temperature: 0.5, sigma: 0.5 }),
+  },
+  {
+    op: "barlowTwinsLoss",
+    // spread: rows differ, so every dimension has a variance well away from 0
+    inputs: fc.tuple(fc.integer({ min: 2, max: 4 }), dimSize).chain(([n, d]) => fc.tuple(tensorArb([n, d]), tensorArb([n, d]))),
+    fn: (z1, z2) => T.barlowTwinsLoss(spread(z1), spread(z2), { lambda: 0.3 }),
+  },
 ];
 
 type InputLayout = "strided" | "transposed" | "sliced" | "broadcast";
@@ -493,7 +556,19 @@ describe("every registered op has a gradient-check row", () => {
   });
 
   it("every row names a registered op or a composite made of them", () => {
-    const composites = new Set(["mseLoss", "vicregLoss", "simsiamLoss", "dinoLoss", "swavLoss"]); // rows that check a composite as a whole
+    // rows that check a composite as a whole
+    const composites = new Set([
+      "mseLoss",
+      "vicregLoss",
+      "simsiamLoss",
+      "dinoLoss",
+      "swavLoss",
+      "sigLipLoss",
+      "supConLoss",
+      "dclLoss",
+      "dclwLoss",
+      "barlowTwinsLoss",
+    ]);
     const unknown = [...new Set(table.map((row) => row.op))].filter((op) => !opRegistry.has(op) && !composites.has(op));
     expect(unknown, `rows naming no registered op: ${unknown.join(", ")}`).to.deep.equal([]);
   });

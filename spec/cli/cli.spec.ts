@@ -86,7 +86,7 @@ describe("cli", () => {
   describe("argument and file errors (in process)", () => {
     const usageErrors: [string[], RegExp | string][] = [
       [["frobnicate"], "unknown command 'frobnicate' (train, eval, augment, demo, help)"],
-      [["train"], "train: expected one method (simclr, moco, byol, clip, vicreg, simsiam, dino, swav), got none"],
+      [["train"], "train: expected one method (simclr, moco, byol, clip, supcon, barlow, vicreg, simsiam, dino, swav), got none"],
       [["train", "simclr", "moco"], "got simclr moco"],
       [["train", "supervised"], "train: unknown method 'supervised'"],
       [["train", "simclr", "--bogus"], /^contrastive: train: unknown option --bogus \(known: --epochs, /],
@@ -158,7 +158,9 @@ describe("cli", () => {
     it("help prints the usage and exits 0; no command prints it and exits 2", async () => {
       const help = await cli(["help"]);
       expect(help.code).to.equal(0);
-      expect(help.stdout).to.include("usage:").and.include("contrastive train <simclr|moco|byol|clip|vicreg|simsiam|dino|swav>");
+      expect(help.stdout).to.include("usage:").and.include(
+        "contrastive train <simclr|moco|byol|clip|supcon|barlow|vicreg|simsiam|dino|swav>",
+      );
       const none = await cli([]);
       expect(none.code).to.equal(2);
       expect(none.stdout).to.equal(help.stdout);
@@ -395,7 +397,7 @@ describe("cli", () => {
         expectCleanFailure(
           usage,
           2,
-          "contrastive: train: unknown method 'supervised' (simclr, moco, byol, clip, vicreg, simsiam, dino, swav)",
+          "contrastive: train: unknown method 'supervised' (simclr, moco, byol, clip, supcon, barlow, vicreg, simsiam, dino, swav)",
         );
         expectCleanFailure(missing, 1, /eval: no checkpoint at .*nothing-here/);
         expectCleanFailure(broken, 1, /is not a valid safetensors file: .*truncated/);

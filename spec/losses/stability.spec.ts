@@ -45,6 +45,12 @@ import {
   dinoLoss,
   swavLoss,
   sinkhornKnopp,
+  supConLoss,
+  dclLoss,
+  dclwLoss,
+  sigLipLoss,
+  tiledSigLipLoss,
+  barlowTwinsLoss,
 } from "../../src/losses/index.js";
 import * as lossesBarrel from "../../src/losses/index.js";
 import { randomEmbeddings, relativeError } from "./helpers.js";
@@ -464,7 +470,115 @@ const rows: StabilityRow[] = [
     loss: ([i, x, s]) => dataParallelClipLoss(shardRows(i), shardRows(x), { worldSize: RANKS, gatherWithGrad: true, logitScale: s }).loss,
     reference: ([i, x, s]) => referenceClip(i, x, (similarities) => similarities.mul(s.exp())),
   },
+  {
+    name: "supConLoss (labels i mod 4: 7 positives per anchor)",
+    covers: "supConLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
+    loss: ([z1, z2], t) => supConLoss(stack([z1, z2], 1), range(BATCH).map((i) => i % 4), { temperature: t }),
+    reference: ([z1, z2], t) => referenceSupCon(z1, z2, range(BATCH).map((i) => i % 4), t),
+  },
+  {
+    name: "dclLoss",
+    covers: "dclLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
+    loss: ([z1, z2], t) => dclLoss(z1, z2, { temperature: t }),
+    reference: ([z1, z2], t) => referenceDcl(z1, z2, t, null),
+  },
+  {
+    name: "dclwLoss (σ = 0.5)",
+    covers: "dclwLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH)],
+    loss: ([z1, z2], t) => dclwLoss(z1, z2, { temperature: t, sigma: 0.5 }),
+    reference: ([z1, z2], t) => referenceDcl(z1, z2, t, 0.5),
+  },
+  {
+    name: "sigLipLoss (learnable t′ = ln(1/τ), b = −1/(2τ))",
+    covers: "sigLipLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(Math.log(1 / d.temperature)), d.scalar(-0.5 / d.temperature)],
+    loss: ([i, x, s, b]) => sigLipLoss(i, x, { logitScale: s, logitBias: b }),
+    reference: ([i, x, s, b]) => referenceSigLip(i, x, s, b),
+  },
+  {
+    name: "tiledSigLipLoss (learnable t′ = ln(1/τ), b = −1/(2τ), tile 5)",
+    covers: "tiledSigLipLoss",
+    inputs: (d) => [d.embeddings(BATCH), d.embeddings(BATCH), d.scalar(Math.log(1 / d.temperature)), d.scalar(-0.5 / d.temperature)],
+    loss: ([i, x, s, b]) => tiledSigLipLoss(i, x, { logitScale: s, logitBias: b, tileSize: TILE }),
+    reference: ([i, x, s, b]) => referenceSigLip(i, x, s, b),
+    dense: ([i, x, s, b]) => sigLipLoss(i, x, { logitScale: s, logitBias: b }),
+  },
+  {
+    name: "barlowTwinsLoss (embeddings ×1/τ)",
+    covers: "barlowTwinsLoss",
+    inputs: (d) => [d.embeddings(BATCH, 1 / d.temperature), d.embeddings(BATCH, 1 / d.temperature)],
+    loss: ([z1, z2]) => barlowTwinsLoss(z1, z2),
+    reference: ([z1, z2]) => {
+      const standardize = (z: Tensor) => {
+        const centered = z.sub(z.mean(0, true)); // (N, D)
+        return centered.div(centered.square().mean(0, true).add(1e-5).sqrt()); // biased variance, ε = 1e-5
+      };
+      const c = standardize(z1).t().matmul(standardize(z2)).div(z1.shape[0]); // (D, D)
+      const eye = tensor(range(DIM * DIM).map((e) => (e % (DIM + 1) === 0 ? 1 : 0)), { shape: [DIM, DIM], dtype: "float64" });
+      const loss = c.sub(1).mul(eye).square().sum().add(c.mul(eye.neg().add(1)).square().sum().mul(5e-3));
+      return { loss, scale: 0, logSumExp: false };
+    },
+  },
 ];
+
+/** lse over dim 1 with the row max held constant (as referenceCrossEntropy). */
+function shiftedLogSumExp(logits: Tensor): Tensor {
+  const rowMax = logits.max(1, true).detach(); // (R, 1)
+  return logits.sub(rowMax).exp().sum(1, true).log().add(rowMax).squeeze(1); // (R)
+}
+
+/** SupCon with |P(a)| equal for every anchor: the mean of CE(row a without a, label p) over the (a, p) pairs. */
+function referenceSupCon(z1: Tensor, z2: Tensor, labels: number[], temperature: number): Reference {
+  const views = 2 * z1.shape[0];
+  const similarities = scores(cat([z1, z2], 0), cat([z1, z2], 0), "cosine").div(temperature); // (2N, 2N)
+  const others = range(views).map((a) => range(views).filter((k) => k !== a)); // (2N, 2N − 1)
+  const pairs = range(views).flatMap((a) =>
+    others[a].filter((k) => labels[k % z1.shape[0]] === labels[a % z1.shape[0]]).map((p) => [a, p])
+  );
+  const rows = similarities.indexSelect(0, pairs.map(([a]) => a)); // (pairs, 2N)
+  const logits = rows.gather(1, tensor(pairs.flatMap(([a]) => others[a]), { shape: [pairs.length, views - 1], dtype: "float64" }));
+  return referenceCrossEntropy(logits, pairs.map(([a, p]) => others[a].indexOf(p)));
+}
+
+/** DCL / DCLW: ½ Σ directions mean_i [lse over the 2N − 2 negatives − w_i pos_i], negatives by a gather. */
+function referenceDcl(z1: Tensor, z2: Tensor, temperature: number, sigma: number | null): Reference {
+  const n = z1.shape[0];
+  const u = normalize(z1);
+  const v = normalize(z2);
+  const cosines = u.mul(v).sum(1); // (N)
+  let weights: Tensor | null = null;
+  if (sigma !== null) {
+    const scaled = cosines.div(sigma);
+    const e = scaled.sub(scaled.max().detach()).exp();
+    weights = e.div(e.sum()).mul(-n).add(2); // 2 − N softmax
+  }
+  const positive = weights === null ? cosines.div(temperature) : cosines.div(temperature).mul(weights);
+  const negativeIndex = tensor(range(n).flatMap((i) => range(2 * n).filter((k) => k % n !== i)), {
+    shape: [n, 2 * n - 2],
+    dtype: "float64",
+  });
+  let scale = 0;
+  const oneWay = (a: Tensor, b: Tensor) => {
+    const logits = cat([a.matmul(a.t()), a.matmul(b.t())], 1).div(temperature).gather(1, negativeIndex); // (N, 2N − 2)
+    scale = Math.max(scale, largestMagnitude(logits));
+    return shiftedLogSumExp(logits).sub(positive).mean();
+  };
+  const loss = oneWay(u, v).add(oneWay(v, u)).mul(0.5);
+  return { loss, scale, logSumExp: true };
+}
+
+/** SigLIP: −(1/N) Σ log σ(y z) with log σ(x) = min(x, 0) − log(1 + e^−|x|), z = exp(t′) cos + b. */
+function referenceSigLip(image: Tensor, text: Tensor, logitScale: Tensor, logitBias: Tensor): Reference {
+  const n = image.shape[0];
+  const logits = scores(image, text, "cosine").mul(logitScale.exp()).add(logitBias); // (N, N)
+  const labels = tensor(range(n * n).map((e) => (e % (n + 1) === 0 ? 1 : -1)), { shape: [n, n], dtype: "float64" });
+  const x = labels.mul(logits);
+  const logSigmoid = x.minimum(tensor(0, { dtype: "float64" })).sub(x.abs().neg().exp().add(1).log());
+  return { loss: logSigmoid.sum().div(-n), scale: largestMagnitude(logits), logSumExp: true };
+}
 
 /**
  * Exports of src/index.ts or src/losses/index.ts that are not losses. A function of src/losses, or

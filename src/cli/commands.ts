@@ -23,6 +23,7 @@ import type { EvaluationProgressFn } from "../eval/progress.js";
 import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
   CHECKPOINT_FILE,
+  LOSS_NAMES,
   METHOD_NAMES,
   createRun,
   defaultConfig,
@@ -235,6 +236,12 @@ const TRAIN_FLAGS: Record<string, FlagSpec> = {
     help: "MoCo only: the queue length (a multiple of the keys a step enqueues)",
     default: "the largest such multiple ≤ 4096",
   },
+  loss: {
+    kind: "string",
+    choices: [...LOSS_NAMES],
+    help: "SimCLR: ntxent, dcl or dclw; CLIP: clip or siglip (docs/losses.md)",
+    default: "ntxent (simclr), clip (clip)",
+  },
   limit: { kind: "integer", help: "train on N images spread evenly over the classes (smoke tests)", default: "all 7996" },
   /** Stop after this many epochs of this invocation, as an interruption would (resume continues). */
   "stop-after": { kind: "integer", help: "stop after N epochs of this invocation, as an interruption would (--resume continues)" },
@@ -275,6 +282,7 @@ function configOverrides(flags: Record<string, string | number | boolean>): Part
   if (flags["text-tower"] !== undefined) overrides.textTower = flags["text-tower"] as TrainConfig["textTower"];
   if (flags["moco-loss"] !== undefined) overrides.symmetricLoss = flags["moco-loss"] === "symmetric";
   if (flags["queue-size"] !== undefined) overrides.queueSize = flags["queue-size"] as number;
+  if (flags.loss !== undefined) overrides.loss = flags.loss as TrainConfig["loss"];
   if (flags.limit !== undefined) {
     const available = loadMnist().train.count;
     if ((flags.limit as number) < 2) throw new UsageError("train: --limit must be at least 2");
@@ -369,7 +377,8 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   const stopAfter = flags["stop-after"] as number | undefined;
   if (stopAfter !== undefined && stopAfter < 1) throw new UsageError(`train: --stop-after must be at least 1, got ${stopAfter}`);
   const seed = overrides.seed ?? 0;
-  const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}-seed${seed}`));
+  const variant = requested.loss === undefined ? "" : `-${requested.loss}`; // runs/simclr-dcl-seed0 beside runs/simclr-seed0
+  const out = resolve((flags.out as string | undefined) ?? join("runs", `${method}${variant}-seed${seed}`));
   const checkpoint = join(out, CHECKPOINT_FILE);
   let runState: Run;
   if (flags.resume) {
@@ -588,8 +597,8 @@ function demoData(limit: number): MnistData {
  * method's time per epoch) is in docs/methods.md ("Numbers reached here").
  */
 const DEMO_EPOCHS: Partial<Record<MethodName, number>> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
-/** The demo trains the chapter's four methods (the others are trained with `train <method>`). */
-const DEMO_METHODS = Object.keys(DEMO_EPOCHS) as MethodName[];
+/** The chapter's four methods, which the demo trains (the others: `contrastive train METHOD`). */
+const DEMO_METHODS = METHOD_NAMES.filter((method) => DEMO_EPOCHS[method] !== undefined);
 
 function demoCommand(argv: readonly string[]): number {
   const { positionals, flags } = parseArgs(argv, DEMO_FLAGS, "demo");

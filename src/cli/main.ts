@@ -2,7 +2,7 @@
 /**
  * `contrastive`: the command-line interface.
  *
- *   contrastive train <simclr|moco|byol|clip|vicreg|simsiam|dino|swav> [--epochs N] [--batch-size B] [--lr X] [--wd X]
+ *   contrastive train <simclr|moco|byol|clip|supcon|barlow|vicreg|simsiam|dino|swav> [--epochs N] [--batch-size B] [--lr X] [--wd X]
  *                     [--warmup STEPS] [--grad-clip-norm X] [--temperature T] [--seed S] [--out DIR]
  *                     [--resume] [--force] [--quiet] …
  *   contrastive eval DIR [--quiet]

@@ -19,6 +19,11 @@ import { vicregTerms } from "./vicreg-loss.js";
 import { simsiamLoss } from "./simsiam-loss.js";
 import { dinoCenterUpdate, dinoLoss } from "./dino-loss.js";
 import { sinkhornKnopp, swavLoss } from "./swav-loss.js";
+import { supConLoss } from "./supcon-loss.js";
+import { dclLoss, dclwLoss } from "./dcl-loss.js";
+import { sigLipLoss, tiledSigLipLoss } from "./siglip-loss.js";
+import { barlowTwinsLoss } from "./barlow-twins-loss.js";
+import { stack } from "../ops/indexing.js";
 
 export type ExampleResult = Record<string, number | string>;
 
@@ -191,6 +196,71 @@ export function swavExample(): ExampleResult {
 }
 // #endregion
 
+// #region supConExample
+export function supConExample(): ExampleResult {
+  // 4 images of 2 classes, two views each; every view of an image points the same way
+  const view = tensor([[1, 0], [1, 0], [0, 1], [0, 1]], { dtype: "float64" }); // images 0, 1 alike; 2, 3 alike
+  const features = stack([view, view], 1); // (N=4, V=2, D=2)
+  return {
+    // labels [0, 0, 1, 1]: each anchor's 3 positives are at cos 1, its 4 negatives at cos 0, τ = 1:
+    // −1 + log(3e¹ + 4)
+    byClass: supConLoss(features, [0, 0, 1, 1], { temperature: 1 }).item(),
+    // unique labels: only the other view is a positive, = ntXent(view, view, τ = 1) = −1 + log(3e¹ + 4) too
+    unique: supConLoss(features, [0, 1, 2, 3], { temperature: 1 }).item(),
+    // τ/τ_base: SupContrast's rescaling at τ = 1, τ_base = 0.5 doubles the value
+    rescaled: supConLoss(features, [0, 0, 1, 1], { temperature: 1, baseTemperature: 0.5 }).item(),
+  };
+}
+// #endregion
+
+// #region dclExample
+export function dclExample(): ExampleResult {
+  const aligned = tensor([[1, 0, 0], [0, 1, 0], [0, 0, 1]], { dtype: "float64" }); // N = 3 orthogonal images
+  return {
+    // both views equal: positive cos 1, the 2N − 2 = 4 negatives cos 0: −1/τ + log 4 at τ = 0.5
+    dcl: dclLoss(aligned, aligned, { temperature: 0.5 }).item(),
+    // NT-Xent keeps the positive in the denominator: −2 + log(e² + 4) > 0
+    ntXent: ntXent(aligned, aligned, { temperature: 0.5 }).item(),
+    // every pair equally aligned: DCLW's weights are all 1
+    dclw: dclwLoss(aligned, aligned, { temperature: 0.5 }).item(),
+  };
+}
+// #endregion
+
+// #region sigLipExample
+export function sigLipExample(): ExampleResult {
+  const image = tensor([[1, 0], [0, 1]], { dtype: "float64" }); // N = 2 orthogonal pairs
+  const text = tensor([[5, 0], [0, 2]], { dtype: "float64" }); // the same directions
+  return {
+    // at SigLIP's init t = 10, b = −10: matched z = 0 → log 2; unmatched z = −10 → log(1 + e⁻¹⁰);
+    // (2 log 2 + 2 log(1 + e⁻¹⁰)) / N
+    atInit: sigLipLoss(image, text).item(),
+    // swapping the towers changes nothing
+    swapped: sigLipLoss(text, image).item(),
+    // the tiled form (1 × 1 blocks here) gives the same number without the N × N matrix
+    tiled: tiledSigLipLoss(image, text, { tileSize: 1 }).item(),
+    // t = e¹, b = 0: matched log(1 + e^{−e}), unmatched log 2
+    scaleE: sigLipLoss(image, text, { logitScale: 1, logitBias: 0 }).item(),
+  };
+}
+// #endregion
+
+// #region barlowTwinsExample
+export function barlowTwinsExample(): ExampleResult {
+  // columns of a 4 × 4 Hadamard matrix: each has mean 0 and variance 1, and they are orthogonal
+  const z = tensor([[1, 1, 1], [-1, 1, -1], [1, -1, -1], [-1, -1, 1]], { dtype: "float64" });
+  const flipped = z.mul(tensor([1, -1, 1], { dtype: "float64" })); // the second dimension disagrees
+  return {
+    // C = I exactly (ε = 0): 0
+    identity: barlowTwinsLoss(z, z, { eps: 0 }).item(),
+    // the same views rescaled and shifted per dimension: still C = I
+    rescaled: barlowTwinsLoss(z.mul(3).add(1), z, { eps: 0 }).item(),
+    // C_22 = −1: (1 − (−1))² = 4
+    flipped: barlowTwinsLoss(z, flipped, { eps: 0 }).item(),
+  };
+}
+// #endregion
+
 /** Every example by name, for the doc spec. */
 export const examples: Record<string, () => ExampleResult> = {
   chapterExample,
@@ -204,6 +274,10 @@ export const examples: Record<string, () => ExampleResult> = {
   simsiamExample,
   dinoExample,
   swavExample,
+  supConExample,
+  dclExample,
+  sigLipExample,
+  barlowTwinsExample,
 };
 
 /** One line per entry, numbers to 6 significant digits: the text shown under each example. */

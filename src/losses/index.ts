@@ -39,3 +39,14 @@ export { vicregLoss, vicregTerms, vicregVariance, vicregCovariance, type VICRegL
 export { simsiamLoss, negativeCosine } from "./simsiam-loss.js";
 export { dinoLoss, dinoTeacherProbabilities, dinoCenterUpdate, type DINOLossOptions } from "./dino-loss.js";
 export { swavLoss, sinkhornKnopp, swappedPrediction, type SinkhornOptions, type SwAVLossOptions } from "./swav-loss.js";
+export { supConLoss, type SupConLossOptions } from "./supcon-loss.js";
+export { dclLoss, dclwLoss, type DCLLossOptions, type DCLWLossOptions } from "./dcl-loss.js";
+export {
+  sigLipLoss,
+  tiledSigLipLoss,
+  SIGLIP_INITIAL_LOGIT_SCALE,
+  SIGLIP_INITIAL_LOGIT_BIAS,
+  type SigLipLossOptions,
+  type TiledSigLipLossOptions,
+} from "./siglip-loss.js";
+export { barlowTwinsLoss, type BarlowTwinsLossOptions } from "./barlow-twins-loss.js";

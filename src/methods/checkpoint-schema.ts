@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { METHOD_NAMES, validateConfig, type TrainConfig, type TrainState } from "./config.js";
+import { LOSS_NAMES, METHOD_NAMES, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 import type { LoaderState } from "../data/loader.js";
 import { OPTIMIZER_METADATA_KEY } from "../io/checkpoint.js";
 
@@ -46,6 +46,7 @@ export const CONFIG_FIELDS: Record<keyof TrainConfig, Rule> = {
   trainLimit: { kind: "integer", min: 0 },
   queueSize: { kind: "integer", min: 1, optional: true },
   symmetricLoss: { kind: "boolean", optional: true },
+  loss: { kind: "choice", choices: LOSS_NAMES, optional: true },
 };
 
 export const TRAIN_STATE_FIELDS: Record<keyof TrainState, Rule> = {

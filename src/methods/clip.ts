@@ -20,7 +20,13 @@
  * digit: with label-only captions CLIP is a supervised classifier in disguise, and instance
  * retrieval is meaningless (50 distinct captions, all ties). See docs/data.md.
  *
- * PyTorch: open_clip `CLIP` (`logit_scale`, `encode_image`, `encode_text`), `ClipLoss`.
+ * Loss variants: "clip" (default, the softmax loss above) or "siglip" (Zhai et al. 2023,
+ * src/losses/siglip-loss.ts): the pairwise sigmoid loss with a second learned scalar, the bias b
+ * (initialized to −10, with logitScale starting at log 10, i.e. τ₀ = 0.1). The towers, the clamp
+ * of the scale and zero-shot evaluation are the same.
+ *
+ * PyTorch: open_clip `CLIP` (`logit_scale`, `logit_bias` when `init_logit_bias` is given,
+ * `encode_image`, `encode_text`), `ClipLoss`, `SigLipLoss`.
  *
  * @module
  */
@@ -35,6 +41,7 @@ import { LayerNorm } from "../nn/layernorm.js";
 import { VisionTransformer } from "../nn/vit.js";
 import { normal_ } from "../nn/init.js";
 import { clipLoss, clampLogitScale_ } from "../losses/clip-loss.js";
+import { sigLipLoss, SIGLIP_INITIAL_LOGIT_BIAS } from "../losses/siglip-loss.js";
 import { normalize } from "../ops/functional.js";
 import type { ImageCaptionBatch } from "../data/loader.js";
 import { PAD_ID } from "../data/captions.js";
@@ -61,6 +68,8 @@ export interface CLIPOptions {
   embedDim?: number;
   /** τ₀: logitScale starts at log(1/τ₀). */
   initialTemperature?: number;
+  /** "clip" (default): the softmax loss; "siglip": the sigmoid loss with a learned bias. */
+  loss?: "clip" | "siglip";
   /** Seeded generator for the init (required). */
   generator: Generator;
 }
@@ -158,6 +167,10 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   readonly textProjection: Linear;
   /** s = log(1/τ), a learned 0-d parameter, initialized to log(1/initialTemperature). open_clip: `logit_scale`. */
   readonly logitScale: ParameterType;
+  /** SigLIP's learned bias b (initialized to −10); null for the softmax loss. */
+  readonly logitBias: ParameterType | null;
+  /** Which loss trains the towers: "clip" (softmax) or "siglip" (sigmoid). */
+  readonly loss: "clip" | "siglip";
   /** The caption length in tokens. */
   readonly maxLength: number;
 
@@ -175,8 +188,11 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
       textTower: true,
       embedDim: true,
       initialTemperature: true,
+      loss: true,
       generator: true,
     });
+    this.loss = options.loss ?? "clip";
+    if (this.loss !== "clip" && this.loss !== "siglip") throw new Error(`CLIP: loss must be clip or siglip, got '${String(this.loss)}'`);
     const g = options.generator;
     const embedDim = options.embedDim ?? 128;
     this.maxLength = options.maxLength;
@@ -203,6 +219,11 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
     const initial = new Float32Array([Math.log(1 / (options.initialTemperature ?? 0.07))]);
     this.logitScale = new Parameter(Tensor.fromTypedArray(initial, [])); // log(1/τ)
     this.registerParameter("logitScale", this.logitScale);
+    this.logitBias = null;
+    if (this.loss === "siglip") {
+      this.logitBias = new Parameter(Tensor.fromTypedArray(new Float32Array([SIGLIP_INITIAL_LOGIT_BIAS]), [])); // b
+      this.registerParameter("logitBias", this.logitBias);
+    }
   }
 
   /** The encoder's features h = f_img(x) (what the linear probe reads). */
@@ -224,6 +245,7 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   trainingLoss(batch: ImageCaptionBatch): Tensor {
     const imageFeatures = this.encodeImage(imageTensor(batch.images, batch.batchSize)); // (N, 128)
     const textFeatures = this.encodeText(batch.tokens, batch.batchSize); // (N, 128)
+    if (this.logitBias !== null) return sigLipLoss(imageFeatures, textFeatures, { logitScale: this.logitScale, logitBias: this.logitBias });
     return clipLoss(imageFeatures, textFeatures, { logitScale: this.logitScale });
   }
 

@@ -87,7 +87,17 @@ export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> ext
 }
 
 /** The names of the training methods, as the CLI and checkpoints spell them. */
-export type MethodName = "simclr" | "moco" | "byol" | "clip" | "vicreg" | "simsiam" | "dino" | "swav";
+export type MethodName =
+  | "simclr"
+  | "moco"
+  | "byol"
+  | "clip"
+  | "supcon"
+  | "barlow"
+  | "vicreg"
+  | "simsiam"
+  | "dino"
+  | "swav";
 
 /** Any module that maps images (B, 1, 28, 28) to features (B, D). */
 export type ImageEncoder = TensorModule;

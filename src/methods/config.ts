@@ -12,7 +12,17 @@ import { checkOptions } from "../tensor/options.js";
 import { FLOAT32_MAX } from "../losses/checks.js";
 
 /** Every training method, in the order the CLI lists them. */
-export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip", "vicreg", "simsiam", "dino", "swav"];
+export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip", "supcon", "barlow", "vicreg", "simsiam", "dino", "swav"];
+
+/**
+ * The loss variants `--loss` selects: SimCLR's NT-Xent (default) or DCL / DCLW (src/losses/dcl-loss.ts),
+ * CLIP's softmax loss (default) or SigLIP's sigmoid loss (src/losses/siglip-loss.ts).
+ */
+export const LOSS_VARIANTS = { simclr: ["ntxent", "dcl", "dclw"], clip: ["clip", "siglip"] } as const;
+/** Every name `--loss` accepts. */
+export const LOSS_NAMES = ["ntxent", "dcl", "dclw", "clip", "siglip"] as const;
+/** A loss variant: ntxent | dcl | dclw (SimCLR), clip | siglip (CLIP). */
+export type LossName = (typeof LOSS_NAMES)[number];
 
 /** Everything a training run is made from (the CLI's flags); {@link defaultConfig} fills the defaults per method. */
 export interface TrainConfig {
@@ -54,6 +64,8 @@ export interface TrainConfig {
    * with false, MoCo v2's one-sided L(q₁, k₂).
    */
   symmetricLoss?: boolean;
+  /** SimCLR: ntxent (default), dcl or dclw; CLIP: clip (default) or siglip. Other methods: none. */
+  loss?: LossName;
 }
 
 /** The keys of a TrainConfig, for checkOptions (src/tensor/options.ts). */
@@ -74,6 +86,7 @@ export const TRAIN_CONFIG_KEYS = {
   trainLimit: true,
   queueSize: true,
   symmetricLoss: true,
+  loss: true,
 } as const;
 
 /** The default τ of each method (BYOL has none: 0). */
@@ -82,14 +95,18 @@ export const DEFAULT_TEMPERATURE: Record<MethodName, number> = {
   moco: 0.2,
   byol: 0,
   clip: 0.07,
+  supcon: 0.1, // SupCon's τ (Khosla et al. use 0.1; τ_base = τ by default)
+  barlow: 0, // no temperature
   vicreg: 0, // no temperature
   simsiam: 0, // no temperature
   dino: 0.1, // the student's τ_s (the teacher's τ_t = 0.04 is fixed)
   swav: 0.1, // the swapped prediction's τ
 };
+/** SigLIP starts at t′ = log 10, i.e. τ₀ = 1/10 (Zhai et al. 2023), where CLIP starts at 0.07. */
+const SIGLIP_DEFAULT_TEMPERATURE = 0.1;
 
 /** The methods whose loss has no temperature: their config has none. */
-const WITHOUT_TEMPERATURE: readonly MethodName[] = ["byol", "vicreg", "simsiam"];
+const WITHOUT_TEMPERATURE: readonly MethodName[] = ["byol", "barlow", "vicreg", "simsiam"];
 
 /**
  * The default configuration of `method` (epochs, batch size, lr, τ, …), with `overrides` applied.
@@ -111,7 +128,9 @@ export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig
     trainLimit: 0,
   };
   const config = { ...base, ...overrides };
-  if (config.temperature === undefined && !WITHOUT_TEMPERATURE.includes(method)) config.temperature = DEFAULT_TEMPERATURE[method];
+  if (config.temperature === undefined && !WITHOUT_TEMPERATURE.includes(method)) {
+    config.temperature = method === "clip" && config.loss === "siglip" ? SIGLIP_DEFAULT_TEMPERATURE : DEFAULT_TEMPERATURE[method];
+  }
   return config;
 }
 
@@ -192,6 +211,15 @@ export function validateConfig(config: TrainConfig): void {
   ];
   for (const [key, flag, owner] of onlyFor) {
     if (config[key] !== undefined && config.method !== owner) fail(`${flag} applies to ${owner} only (this run is ${config.method})`);
+  }
+  if (config.loss !== undefined) {
+    const variants: readonly string[] = config.method in LOSS_VARIANTS ? LOSS_VARIANTS[config.method as keyof typeof LOSS_VARIANTS] : [];
+    if (variants.length === 0) {
+      fail(`--loss applies to simclr (${LOSS_VARIANTS.simclr.join("|")}) and clip (${LOSS_VARIANTS.clip.join("|")}) only`);
+    }
+    if (!variants.includes(config.loss)) {
+      fail(`--loss for ${config.method} must be one of ${variants.join(", ")}, got '${String(config.loss)}'`);
+    }
   }
   if (config.queueSize !== undefined && !(Number.isInteger(config.queueSize) && config.queueSize >= 1)) {
     fail(`--queue-size must be a positive whole number, got ${config.queueSize}`);

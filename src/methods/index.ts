@@ -14,15 +14,18 @@ export {
   type EncoderKind,
   type ImageEncoder,
 } from "./common.js";
-export { SimCLR, type SimCLROptions } from "./simclr.js";
+export { SimCLR, type SimCLROptions, type SimCLRLossName } from "./simclr.js";
 export { MoCo, type MoCoOptions } from "./moco.js";
 export { BYOL, type BYOLOptions } from "./byol.js";
 export { VICReg, type VICRegOptions } from "./vicreg.js";
 export { SimSiam, type SimSiamOptions } from "./simsiam.js";
 export { DINO, DINOHead, type DINOOptions } from "./dino.js";
 export { SwAV, type SwAVOptions } from "./swav.js";
+export { SupCon, type SupConOptions } from "./supcon.js";
+export { BarlowTwins, type BarlowTwinsOptions } from "./barlow.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
 // The trainer (run directories, checkpoint files, MNIST from the package) needs Node: src/node.ts exports it.
 export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";
+export { LOSS_NAMES, type LossName } from "./config.js";
 export { evaluateMethod, similaritySample, type MethodEvaluation } from "./evaluate.js";
 export { gradCache, splitInputs, type GradCacheTower, type GradCacheOptions, type GradCacheResult } from "./grad-cache.js";

@@ -14,7 +14,12 @@
  * lr 3e-3 with warmup and cosine decay (20 epochs are only 620 steps). The chapter's template uses τ = 0.07 with the wrong labels;
  * see docs/errata.md.
  *
- * PyTorch/lightly: `lightly.models.modules.SimCLRProjectionHead`, `lightly.loss.NTXentLoss`.
+ * Loss variants (`--loss`): "ntxent" (default), or DCL / DCLW (Yeh et al. 2022,
+ * src/losses/dcl-loss.ts), NT-Xent with the positive removed from the denominator; everything
+ * else — encoder, projector, τ, optimizer — stays the same, so the comparison is on equal terms.
+ *
+ * PyTorch/lightly: `lightly.models.modules.SimCLRProjectionHead`, `lightly.loss.NTXentLoss`
+ * (`DCLLoss`, `DCLWLoss` for the variants).
  *
  * @module
  */
@@ -24,6 +29,7 @@ import { Module, type Parameter } from "../nn/module.js";
 import type { Sequential } from "../nn/container.js";
 import { MLP } from "../nn/mlp.js";
 import { ntXent } from "../losses/nt-xent.js";
+import { dclLoss, dclwLoss } from "../losses/dcl-loss.js";
 import type { TwoViewBatch } from "../data/loader.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
 import { checkOptions } from "../tensor/options.js";
@@ -36,9 +42,14 @@ export interface SimCLROptions {
   temperature?: number;
   /** The projection size (default 128). */
   projectionDim?: number;
+  /** The contrastive loss: "ntxent" (default), "dcl" or "dclw" (σ = 0.5). */
+  loss?: SimCLRLossName;
   /** Seeded generator for the init (required). */
   generator: Generator;
 }
+
+/** SimCLR's loss variants: NT-Xent (default), DCL and DCLW (Yeh et al. 2022). */
+export type SimCLRLossName = "ntxent" | "dcl" | "dclw";
 
 /**
  * SimCLR: two augmented views per image through encoder f and projection head g, trained with {@link ntXent} over the 2N views. Views (N,
@@ -52,6 +63,7 @@ export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly projector: MLP;
   /** NT-Xent's τ. */
   readonly temperature: number;
+  readonly loss: SimCLRLossName;
 
   /**
    * Build the encoder and the projection head.
@@ -60,8 +72,10 @@ export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
    */
   constructor(options: SimCLROptions) {
     super();
-    checkOptions("SimCLR", options, { encoder: true, temperature: true, projectionDim: true, generator: true });
+    checkOptions("SimCLR", options, { encoder: true, temperature: true, projectionDim: true, loss: true, generator: true });
     this.temperature = options.temperature ?? 0.5;
+    this.loss = options.loss ?? "ntxent";
+    if (!["ntxent", "dcl", "dclw"].includes(this.loss)) throw new Error(`SimCLR: loss must be ntxent, dcl or dclw, got '${this.loss}'`);
     this.encoder = this.registerModule("encoder", imageEncoder(options.encoder ?? "mlp", options.generator));
     this.projector = this.registerModule(
       "projector",
@@ -77,6 +91,8 @@ export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
   trainingLoss(batch: TwoViewBatch): Tensor {
     const z1 = this.forward(imageTensor(batch.view1, batch.batchSize)); // (N, 128)
     const z2 = this.forward(imageTensor(batch.view2, batch.batchSize)); // (N, 128)
+    if (this.loss === "dcl") return dclLoss(z1, z2, { temperature: this.temperature });
+    if (this.loss === "dclw") return dclwLoss(z1, z2, { temperature: this.temperature });
     return ntXent(z1, z2, { temperature: this.temperature });
   }
 

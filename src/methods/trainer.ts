@@ -35,6 +35,8 @@ import { MoCo } from "./moco.js";
 import { BYOL } from "./byol.js";
 import { CLIP } from "./clip.js";
 import { familyBMethod } from "./family-b.js";
+import { SupCon } from "./supcon.js";
+import { BarlowTwins } from "./barlow.js";
 import type { ContrastiveMethod } from "./common.js";
 import { parseCheckpointMetadata, type CheckpointContents } from "./checkpoint-schema.js";
 import {
@@ -49,6 +51,7 @@ import {
 } from "./config.js";
 
 export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";
+export { LOSS_NAMES, type LossName } from "./config.js";
 import { checkOptions } from "../tensor/options.js";
 import { NonFiniteError } from "../ops/util.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -143,12 +146,17 @@ export function createRun(config: TrainConfig): Run {
       imageTower: config.imageTower ?? config.encoder,
       textTower: config.textTower ?? "bow",
       initialTemperature: config.temperature ?? 0.07,
+      loss: config.loss === "siglip" ? "siglip" : "clip",
       generator,
     });
     loader = new ImageCaptionLoader(train, table, loaderOptions);
   } else {
     const augmentation = defaultAugmentation();
-    if (config.method === "simclr") method = new SimCLR({ encoder: config.encoder, temperature: config.temperature, generator });
+    if (config.method === "simclr") {
+      const loss = config.loss === "dcl" || config.loss === "dclw" ? config.loss : "ntxent";
+      method = new SimCLR({ encoder: config.encoder, temperature: config.temperature, loss, generator });
+    } else if (config.method === "supcon") method = new SupCon({ encoder: config.encoder, temperature: config.temperature, generator });
+    else if (config.method === "barlow") method = new BarlowTwins({ encoder: config.encoder, generator });
     else if (config.method === "moco") {
       // K defaults to the largest multiple of the keys a step enqueues that is ≤ 4096.
       const keysPerStep = mocoKeysPerStep(config);

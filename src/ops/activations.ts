@@ -168,3 +168,17 @@ export const logSoftmax = defineOp("logSoftmax", (a: Tensor, dim: number): Recor
   const out = noGrad(() => sub(x, logSumExpKeep(x, axis)));
   return { output: out, inputs: [x], backward: (g) => [sub(g, mul(mapValues(out, Math.exp), sum(g, axis, true)))] };
 });
+
+/**
+ * log σ(x) = −log(1 + e^−x), computed as min(x, 0) − log1p(e^−|x|): no exp of a positive number,
+ * so it is finite for inputs of any magnitude (log σ(−1000) = −1000, not log 0 = −∞), as PyTorch's
+ * F.logsigmoid. SigLIP's loss is −Σ log σ(label · logit) (src/losses/siglip-loss.ts).
+ *
+ *   ∂/∂x log σ(x) = 1 − σ(x) = σ(−x)
+ */
+export const logSigmoid = defineOp("logSigmoid", (a: Tensor): Recordable | Unchanged => {
+  const x = requireTensor("logSigmoid", a);
+  const out = mapValues(x, (v) => Math.min(v, 0) - Math.log1p(Math.exp(-Math.abs(v))));
+  const sigmoidOfMinusX = (v: number) => (v >= 0 ? Math.exp(-v) / (1 + Math.exp(-v)) : 1 / (1 + Math.exp(v)));
+  return { output: out, inputs: [x], backward: (g) => [mul(g, mapValues(x, sigmoidOfMinusX))] };
+});
