@@ -37,11 +37,13 @@ import { checkOptions } from "../tensor/options.js";
 
 /** Options of the Barlow Twins method. */
 export interface BarlowTwinsOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
   /** Width of the projector's three layers, default 512. */
   projectionDim?: number;
   /** λ, default 5·10⁻³. */
   lambda?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -49,9 +51,12 @@ export interface BarlowTwinsOptions {
 export class BarlowTwins extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly methodName = "barlow" as const;
   readonly encoder: Sequential;
+  /** The projector g, MLP 256 → projectionDim → projectionDim → projectionDim, BN and ReLU between (barlowtwins `projector`). */
   readonly projector: MLP;
+  /** λ, the weight of the off-diagonal (redundancy) term of {@link barlowTwinsLoss} (default 5·10⁻³). */
   readonly lambda: number;
 
+  /** Builds the encoder and the three-layer projector from {@link BarlowTwinsOptions}. */
   constructor(options: BarlowTwinsOptions) {
     super();
     checkOptions("BarlowTwins", options, { encoder: true, projectionDim: true, lambda: true, generator: true });

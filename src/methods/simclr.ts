@@ -63,6 +63,7 @@ export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly projector: MLP;
   /** NT-Xent's τ. */
   readonly temperature: number;
+  /** The loss in use: `"ntxent"` ({@link ntXent}), `"dcl"` ({@link dclLoss}) or `"dclw"` ({@link dclwLoss}), at `temperature`. */
   readonly loss: SimCLRLossName;
 
   /**

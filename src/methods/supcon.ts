@@ -32,10 +32,13 @@ import { checkOptions } from "../tensor/options.js";
 
 /** Options of the SupCon method. */
 export interface SupConOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
   /** τ, default 0.1. */
   temperature?: number;
+  /** The projection size (default 128). */
   projectionDim?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -43,9 +46,12 @@ export interface SupConOptions {
 export class SupCon extends Module implements ContrastiveMethod<TwoViewBatch> {
   readonly methodName = "supcon" as const;
   readonly encoder: Sequential;
+  /** The projection head g, MLP 256 → 256 → BN → ReLU → projectionDim (SupContrast's `SupConResNet` head). */
   readonly projector: MLP;
+  /** τ of {@link supConLoss} (default 0.1; τ_base = τ). */
   readonly temperature: number;
 
+  /** Builds the encoder and the projection head from {@link SupConOptions}. */
   constructor(options: SupConOptions) {
     super();
     checkOptions("SupCon", options, { encoder: true, temperature: true, projectionDim: true, generator: true });
