@@ -12,7 +12,18 @@ import { checkOptions } from "../tensor/options.js";
 import { FLOAT32_MAX } from "../losses/checks.js";
 
 /** Every training method, in the order the CLI lists them. */
-export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip", "supcon", "barlow", "vicreg", "simsiam", "dino", "swav"];
+export const METHOD_NAMES: readonly MethodName[] = [
+  "simclr",
+  "moco",
+  "byol",
+  "clip",
+  "supcon",
+  "barlow",
+  "vicreg",
+  "simsiam",
+  "dino",
+  "swav",
+];
 
 /**
  * The loss variants `--loss` selects: SimCLR's NT-Xent (default) or DCL / DCLW (src/losses/dcl-loss.ts),
