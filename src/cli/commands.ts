@@ -7,14 +7,13 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unl
 import { constants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";
-import { IMAGE_PIXELS, loadMnist, type MnistData } from "../data/mnist.js";
+import { gatherImages, IMAGE_PIXELS, loadMnist, type MnistData } from "../data/mnist.js";
 import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
 import { imageGrid, savePng } from "../data/png.js";
 import { writeFileAtomic } from "../io/safetensors.js";
 import { removeStaleTemporaryFiles } from "../io/temporary-files.js";
 import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
 import { rawPixelBaseline } from "../eval/baselines.js";
-import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
   CHECKPOINT_FILE,
   METHOD_NAMES,
@@ -30,10 +29,11 @@ import {
   type TrainConfig,
   type TrainState,
 } from "../methods/trainer.js";
-import { evaluateMethod, similaritySample, type MethodEvaluation } from "../methods/evaluate.js";
+import { evaluateMethod, type MethodEvaluation } from "../methods/evaluate.js";
 import type { MethodName } from "../methods/common.js";
 import { parseArgs, UsageError, type FlagSpec } from "./args.js";
 import { progressReporter, formatDuration } from "./progress.js";
+import { oneOfEachClass, runPictures } from "./pictures.js";
 
 const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
 
@@ -287,7 +287,7 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
   writeOutputs(out, runState, evaluation, data);
   process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
-  log(`[${method}] wrote ${join(out, "metrics.json")}, loss.svg, similarity.svg`);
+  log(`[${method}] wrote ${join(out, "metrics.json")}, loss.svg, similarity.svg, embeddings.svg, neighbours.svg`);
   return 0;
 }
 
@@ -351,15 +351,8 @@ function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, 
   mkdirSync(out, { recursive: true });
   const metrics = metricsOf(runState.config, runState.state, evaluation);
   writeText(join(out, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
-  writeText(
-    join(out, "loss.svg"),
-    lossCurveSvg(runState.state.lossPerStep, { title: `${runState.config.method}: loss per step`, stepsPerEpoch: runState.stepsPerEpoch }),
-  );
-  const sample = similaritySample(runState.method, data, { seed: runState.config.seed });
-  const title = runState.config.method === "clip"
-    ? "clip: test image i vs its caption j, ordered by digit (cosine)"
-    : `${runState.config.method}: projection of view 1 of image i vs view 2 of image j, ordered by digit (cosine)`;
-  writeText(join(out, "similarity.svg"), heatmapSvg(sample.values, sample.size, sample.size, { title }));
+  // The pictures (src/cli/pictures.ts): loss, similarity matrix, PCA of the embeddings, nearest neighbours.
+  for (const [file, svg] of Object.entries(runPictures(runState, data))) writeText(join(out, file), svg);
   return metrics;
 }
 
@@ -390,13 +383,15 @@ function augmentCommand(argv: readonly string[]): number {
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError("augment: --out FILE.png is required");
   if (!out.toLowerCase().endsWith(".png")) throw new UsageError(`augment: --out must name a .png file, got '${out}'`);
-  const count = (flags.count as number | undefined) ?? 8;
+  const count = (flags.count as number | undefined) ?? 10;
   const views = (flags.views as number | undefined) ?? 6;
   if (count < 1 || count > 100) throw new UsageError(`augment: --count must be between 1 and 100, got ${count}`);
   if (views < 1 || views > 20) throw new UsageError(`augment: --views must be between 1 and 20, got ${views}`);
   const data = loadMnist();
+  // One digit of each class in turn (0, 1, …, 9, 0, …): the test split is stored class by class.
+  const chosen = oneOfEachClass(data.test.labels, count);
   const preview = augmentationPreview(
-    data.test.images.subarray(0, count * IMAGE_PIXELS),
+    gatherImages(data.test.images, IMAGE_PIXELS, chosen),
     count,
     defaultAugmentation(),
     new Generator((flags.seed as number | undefined) ?? 0),
