@@ -34,6 +34,7 @@ import type { MethodName } from "../methods/common.js";
 import { parseArgs, UsageError, type FlagSpec } from "./args.js";
 import { progressReporter, formatDuration } from "./progress.js";
 import { oneOfEachClass, runPictures } from "./pictures.js";
+import { DEMO_BUDGET, demoReport, describeBudget, type DemoMethodResult } from "./demo.js";
 
 const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
 
@@ -413,12 +414,6 @@ function demoData(limit: number): MnistData {
   return { train: limitSplit(data.train, limit), test: limitSplit(data.test, Math.ceil(limit / 4)) };
 }
 
-/**
- * The demo's budget per method at scale 1, in epochs. What it costs (the demo's wall time, each
- * method's time per epoch) is in docs/methods.md ("Numbers reached here").
- */
-const DEMO_EPOCHS: Record<MethodName, number> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
-
 function demoCommand(argv: readonly string[]): number {
   const { positionals, flags } = parseArgs(
     argv,
@@ -435,43 +430,48 @@ function demoCommand(argv: readonly string[]): number {
   if (limit > available) throw new UsageError(`demo: --limit must be at most ${available} (the training images), got ${limit}`);
   checkOutDirectory("demo", out);
   const started = performance.now();
+  const phases: [string, number][] = [];
+  const timed = <T>(phase: string, work: () => T): T => {
+    const start = performance.now();
+    const result = work();
+    phases.push([phase, (performance.now() - start) / 1000]);
+    return result;
+  };
   const data = demoData(limit);
   process.stderr.write(`[demo] baselines: raw pixels and a randomly initialized encoder\n`);
-  const rows: EvaluationRow[] = [];
-  rows.push(rawPixelBaseline(data).row);
+  const baselines: EvaluationRow[] = timed("baselines: raw pixels", () => [rawPixelBaseline(data).row]);
   const random = createRun(defaultConfig("simclr", { epochs: 1, trainLimit: limit }));
-  const randomEvaluation = evaluateMethod(random.method, data);
-  rows.push({ ...randomEvaluation.row, method: "random-init encoder" });
-  const allMetrics: Metrics[] = [];
+  const randomEvaluation = timed("baselines: random-init encoder", () => evaluateMethod(random.method, data));
+  baselines.push({ ...randomEvaluation.row, method: "random-init encoder" });
+  const methods: DemoMethodResult[] = [];
   for (const method of METHOD_NAMES) {
-    const epochs = Math.max(1, Math.round(DEMO_EPOCHS[method] * scale));
-    const runState = createRun(defaultConfig(method, { epochs, trainLimit: limit }));
+    const budget = DEMO_BUDGET[method];
+    const epochs = Math.max(1, Math.round(budget.epochs * scale));
+    const runState = createRun(defaultConfig(method, { ...budget, epochs, trainLimit: limit }));
     const directory = join(out, method);
-    process.stderr.write(`[demo] ${method}: ${epochs} epoch(s)\n`);
-    trainRun(runState, { checkpointDirectory: directory, onProgress: progressReporter(method) });
-    const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
-    allMetrics.push(writeOutputs(directory, runState, evaluation, data));
-    rows.push({ ...evaluation.row, method: `${method} (${epochs} ep)` });
+    process.stderr.write(`[demo] ${method}: ${describeBudget(runState.config)}\n`);
+    timed(`${method}: training`, () => trainRun(runState, { checkpointDirectory: directory, onProgress: progressReporter(method) }));
+    const evaluation = timed(`${method}: evaluation`, () => evaluateMethod(runState.method, data, { seed: runState.config.seed }));
+    timed(`${method}: metrics and pictures`, () => writeOutputs(directory, runState, evaluation, data));
+    methods.push({
+      config: runState.config,
+      row: { ...evaluation.row, method: `${method} (${epochs} ep)` },
+      trainSeconds: runState.state.wallSeconds,
+    });
   }
-  const table = formatEvaluationTable(rows);
-  const minutes = (performance.now() - started) / 60000;
-  const report = [
-    "# contrastive-ts demo",
-    "",
-    `Four methods trained on ${data.train.count} MNIST training digits (short budgets), ` +
-    `evaluated on the ${data.test.count} test digits, in ${minutes.toFixed(1)} minutes.`,
-    "",
-    table,
-    "",
-    ...METHOD_NAMES.map((m) => `- ${m}: [loss](${m}/loss.svg), [similarity matrix](${m}/similarity.svg), [metrics](${m}/metrics.json)`),
-    "",
-    "Longer runs reach the floors of `npm run bench:quality` (docs/methods.md).",
-    "",
-  ].join("\n");
+  const report = demoReport({
+    trainCount: data.train.count,
+    testCount: data.test.count,
+    seconds: (performance.now() - started) / 1000,
+    baselines,
+    methods,
+    phases,
+  });
   mkdirSync(out, { recursive: true });
   writeText(join(out, "report.md"), report);
+  const table = formatEvaluationTable([...baselines, ...methods.map((m) => m.row)]);
   process.stdout.write(`${table}\n\nwrote ${join(out, "report.md")}\n`);
-  return allMetrics.length === METHOD_NAMES.length ? 0 : 1;
+  return methods.length === METHOD_NAMES.length ? 0 : 1;
 }
 
 export function readMetrics(directory: string): Metrics {
