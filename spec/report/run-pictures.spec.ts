@@ -26,7 +26,7 @@ import { allElements, parseSvg, type XmlElement } from "./xml.js";
 
 const texts = (root: XmlElement, className: string) => allElements(root).filter((e) => e.attributes.class === className);
 
-describe("cli/pictures: oneOfEachClass and the augment preview", () => {
+describe("report/run pictures: oneOfEachClass and the augment preview", () => {
   after(cleanupTempDirs);
 
   it("takes the classes in turn: the r-th image of class 0, 1, …, 9, then the next round", () => {
@@ -71,7 +71,7 @@ describe("cli/pictures: oneOfEachClass and the augment preview", () => {
   });
 });
 
-describe("cli/pictures: the pictures of a run directory", function() {
+describe("report/run pictures: the pictures of a run directory", function() {
   this.timeout(300000);
   let data: MnistData;
   let pictures: RunPictures;
@@ -168,7 +168,7 @@ describe("cli/pictures: the pictures of a run directory", function() {
   });
 });
 
-describe("cli/demo and eval/report: the demo's report", () => {
+describe("report/demo: the demo report (src/cli/demo.ts, src/eval/report.ts)", () => {
   const row = (method: string, linearProbe: number, knn: number) => ({ method, dim: 256, linearProbe, knn });
   const input: DemoReportInput = {
     trainCount: 7996,
