@@ -73,6 +73,7 @@ describe("cli/progress", () => {
   });
 
   const progress: Progress = {
+    step: 7,
     epoch: 2,
     epochs: 5,
     stepInEpoch: 3,
@@ -81,6 +82,7 @@ describe("cli/progress", () => {
     lr: 0.00075,
     extra: { label: "τ", value: 0.5 },
     samplesPerSecond: 812.4,
+    wallSeconds: 3.2,
     etaSeconds: 75,
   };
 

@@ -26,6 +26,7 @@ import { metricsOf, readMetrics } from "../../src/cli/commands.js";
 import { checkpointDifferences, cachedTiny, cleanupTempDirs, jsonBitEqual, tempDir } from "../methods/helpers.js";
 import { allElements, parseSvg } from "../report/xml.js";
 import { lossCurveSvg } from "../../src/report/svg.js";
+import { STEP_LOG_FILE } from "../../src/cli/step-log.js";
 import { cli, cliProcess, expectCleanFailure, type CliResult } from "./helpers.js";
 
 const TINY_ARGS = ["--epochs", "2", "--limit", "256", "--batch-size", "64"];
@@ -73,7 +74,7 @@ describe("cli", () => {
     uninterrupted = createRun(defaultConfig("simclr", { epochs: 2, batchSize: 64, trainLimit: 256 }));
     trainRun(uninterrupted, { checkpointDirectory: reference });
     referenceCheckpoint = readFileSync(join(reference, CHECKPOINT_FILE));
-    referenceEval = cliProcess(["eval", reference]);
+    referenceEval = cliProcess(["eval", reference, "--quiet"]);
     referenceEval.catch(() => {});
   });
 
@@ -213,10 +214,12 @@ describe("cli", () => {
         expect(report, row).to.include(`| ${row} |`);
         expect(result.stdout, row).to.include(`| ${row} |`);
       }
-      for (const method of ["simclr", "moco", "byol", "clip"]) {
-        for (const file of [CHECKPOINT_FILE, "metrics.json", "loss.svg", "similarity.svg"]) {
+      for (const method of ["simclr", "moco", "byol", "clip"] as const) {
+        for (const file of [CHECKPOINT_FILE, STEP_LOG_FILE, "metrics.json", "loss.svg", "similarity.svg"]) {
           expect(existsSync(join(out, method, file)), `${method}/${file}`).to.equal(true);
         }
+        const steps = Math.floor(256 / defaultConfig(method).batchSize); // one epoch of 256 images
+        expect(readFileSync(join(out, method, STEP_LOG_FILE), "utf8").trim().split("\n"), method).to.have.length(steps);
         const metrics = readMetrics(join(out, method));
         expect(metrics).to.include({ method, epochs: 1, seed: 0 });
         expect(metrics.lossPerEpoch).to.have.length(1);
@@ -224,6 +227,12 @@ describe("cli", () => {
         expect(report).to.include(`[metrics](${method}/metrics.json)`);
       }
       expect(result.stdout).to.include(`wrote ${join(out, "report.md")}`);
+      // The evaluations say where they are (on stderr): the baselines' and each method's stages.
+      for (const name of ["raw pixels", "random-init encoder", "simclr", "clip"]) {
+        for (const stage of name === "raw pixels" ? ["kNN", "linear probe"] : ["features: train images", "features: test images", "kNN"]) {
+          expect(result.stderr, `${name}: ${stage}`).to.include(`[${name}] eval: ${stage} `);
+        }
+      }
     });
   });
 
@@ -322,7 +331,7 @@ describe("cli", () => {
       expect(side).to.be.at.least(10); // …of at least one image per digit
     });
 
-    it("eval DIR re-evaluates a checkpoint: the same table, metrics.json and plots as train wrote for the same weights", async () => {
+    it("eval DIR --quiet re-evaluates a checkpoint: the same table, metrics.json and plots as train wrote for these weights", async () => {
       const evaluated = await referenceEval;
       expect(evaluated.code, evaluated.stderr).to.equal(0);
       expect(evaluated.stderr).to.equal("");

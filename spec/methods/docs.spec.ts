@@ -13,7 +13,7 @@ import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { metricsOf } from "../../src/cli/commands.js";
+import { HELP_COMMANDS, metricsOf } from "../../src/cli/commands.js";
 import { CHECKPOINT_FILE } from "../../src/methods/trainer.js";
 import { cli } from "../cli/helpers.js";
 import { cachedTiny, cleanupTempDirs, jsonBitEqual, tempDir } from "./helpers.js";
@@ -135,7 +135,9 @@ describe("methods: docs/methods.md", () => {
   });
 
   it("every flag the page names is one the CLI knows", async () => {
-    const help = (await cli(["help"])).stdout;
+    // The usage, and every command's --help (the flags are listed there).
+    let help = (await cli(["help"])).stdout;
+    for (const command of HELP_COMMANDS) help += (await cli([command, "--help"])).stdout;
     const flags = new Set([...doc.matchAll(/`(--[a-z-]+)/g)].map((m) => m[1]));
     expect(flags.size).to.be.above(10);
     for (const flag of flags) expect(help, `docs/methods.md names ${flag}`).to.include(flag);

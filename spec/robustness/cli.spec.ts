@@ -17,6 +17,7 @@ import { join } from "node:path";
 import { loadSafetensors } from "../../src/io/safetensors.js";
 import { CHECKPOINT_FILE, resumeRun } from "../../src/methods/trainer.js";
 import { writeProblem } from "../../src/cli/commands.js";
+import { STEP_LOG_FILE } from "../../src/cli/step-log.js";
 import { cli, cliProcess, expectCleanFailure, startCliProcess } from "../cli/helpers.js";
 import { cleanupTempDirs, tempDir } from "../methods/helpers.js";
 
@@ -187,7 +188,7 @@ describe("robustness: SIGINT / SIGTERM during training (real processes)", () => 
       expect(Number(during)).to.equal(Number(saved) + 1);
       expect(path).to.equal(checkpoint);
       expect(loadSafetensors(checkpoint).metadata.epoch).to.equal(saved);
-      expect(readdirSync(run.directory)).to.deep.equal([CHECKPOINT_FILE]); // no temporary file, no metrics
+      expect(readdirSync(run.directory).sort()).to.deep.equal([CHECKPOINT_FILE, STEP_LOG_FILE]); // no temporary file, no metrics
       expect(resumeRun(run.directory).state.epoch).to.equal(Number(saved)); // every field valid
     });
   }

@@ -1,6 +1,8 @@
 /**
  * The CLI's commands. Each returns an exit code; a usage mistake throws UsageError (exit 2), any
- * other failure an Error whose one-line message is printed (exit 1).
+ * other failure an Error whose one-line message is printed (exit 1). Each command's flags are one
+ * table (`FlagSpec`s with their meaning and default) that both parses the command line and prints
+ * `contrastive COMMAND --help`; docs/cli.md has the same table for the reader.
  */
 import "../ops/tensor-methods.js"; // Tensor's methods, as the package entry (src/index.ts) loads them
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs";
@@ -14,6 +16,7 @@ import { writeFileAtomic } from "../io/safetensors.js";
 import { removeStaleTemporaryFiles } from "../io/temporary-files.js";
 import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
 import { rawPixelBaseline } from "../eval/baselines.js";
+import type { EvaluationProgressFn } from "../eval/progress.js";
 import {
   CHECKPOINT_FILE,
   METHOD_NAMES,
@@ -31,31 +34,83 @@ import {
 } from "../methods/trainer.js";
 import { evaluateMethod, type MethodEvaluation } from "../methods/evaluate.js";
 import type { MethodName } from "../methods/common.js";
-import { parseArgs, UsageError, type FlagSpec } from "./args.js";
-import { progressReporter, formatDuration } from "./progress.js";
+import { formatHelp, HelpRequested, parseArgs, UsageError, type FlagSpec } from "./args.js";
+import { evaluationReporter, progressReporter, formatDuration } from "./progress.js";
+import { openStepLog, STEP_LOG_FILE, type StepLog } from "./step-log.js";
+import { packageVersion } from "./version.js";
 import { oneOfEachClass, runPictures } from "./pictures.js";
 import { DEMO_BUDGET, demoReport, describeBudget, type DemoMethodResult } from "./demo.js";
 
 const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
 
 usage:
-  contrastive train <simclr|moco|byol|clip> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
-                    [--seed S] [--out DIR] [--resume] [--force] [--encoder mlp|conv]
-                    [--image-tower mlp|conv|vit] [--text-tower bow|transformer] [--limit N]
-                    [--moco-loss symmetric|one-sided] [--queue-size K]
-                    [--stop-after N] [--quiet]
-  contrastive eval DIR
+  contrastive train <${METHOD_NAMES.join("|")}> [--epochs N] [--batch-size B] [--lr X] [--temperature T]
+                    [--wd X] [--warmup STEPS] [--grad-clip-norm X] [--seed S] [--out DIR] [--resume] [--force] …
+  contrastive eval DIR [--quiet]
   contrastive augment --out FILE.png [--count N] [--views V] [--seed S]
-  contrastive demo [--out DIR] [--scale X] [--limit N]
-  contrastive help
+  contrastive demo [--out DIR] [--scale X] [--limit N] [--quiet]
+  contrastive help [COMMAND]          this text, or a command's flags (as COMMAND --help)
+  contrastive --version               the package version (also -v, version)
 
-train writes DIR/checkpoint.safetensors (each epoch), DIR/metrics.json, DIR/loss.svg and
-DIR/similarity.svg; --resume continues DIR's checkpoint to the same tensors and training state as
-an uninterrupted run (only the wall-clock time differs). Ctrl-C or SIGTERM stops after the current
-step, keeping the last epoch's checkpoint (exit 130 or 143).
+Every command's flags, their defaults and meaning: contrastive COMMAND --help (docs/cli.md has them in one table).
+
+train writes DIR/checkpoint.safetensors (each epoch), DIR/log.jsonl (one line per step), DIR/metrics.json,
+DIR/loss.svg and DIR/similarity.svg; --resume continues DIR's checkpoint to the same tensors and training
+state as an uninterrupted run (only the wall-clock time differs). Ctrl-C or SIGTERM stops after the
+current step, keeping the last epoch's checkpoint (exit 130 or 143).
 demo trains all four methods for a few epochs each (--scale multiplies them) and writes DIR/report.md;
 --limit N runs it on N training and N/4 test images, a quick smoke test.
 `;
+
+/** A command's --help: its usage, what it does, and its flag table. */
+interface CommandHelp {
+  usage: string;
+  description: string;
+  flags: () => Record<string, FlagSpec>;
+}
+
+const COMMAND_HELP: Record<string, CommandHelp> = {
+  train: {
+    usage: `contrastive train <${METHOD_NAMES.join("|")}> [options]`,
+    description: "Train one method on MNIST and evaluate it. Writes DIR/checkpoint.safetensors (each epoch), DIR/log.jsonl\n" +
+      "(one JSON line per optimizer step), and at the end DIR/metrics.json, DIR/loss.svg, DIR/similarity.svg.\n" +
+      "Defaults that differ by method are listed per method.",
+    flags: () => TRAIN_FLAGS,
+  },
+  eval: {
+    usage: "contrastive eval DIR [options]",
+    description: "Re-evaluate DIR's checkpoint (linear probe, kNN, health; CLIP: zero-shot, retrieval) and rewrite\n" +
+      "DIR/metrics.json and the plots.",
+    flags: () => EVAL_FLAGS,
+  },
+  augment: {
+    usage: "contrastive augment --out FILE.png [options]",
+    description: "Draw test digits (left column) beside augmented views of each, as the training pipeline makes them.",
+    flags: () => AUGMENT_FLAGS,
+  },
+  demo: {
+    usage: "contrastive demo [options]",
+    description: "Train every method for a short budget, evaluate each beside two baselines (raw pixels, a random\n" +
+      "encoder) and write DIR/report.md with the table and every run's files.",
+    flags: () => DEMO_FLAGS,
+  },
+};
+
+/** The flag table of `command` (train, eval, augment, demo): what it parses and what its --help prints. */
+export function commandFlags(command: string): Record<string, FlagSpec> {
+  const help = COMMAND_HELP[command];
+  if (help === undefined) throw new Error(`commandFlags: unknown command '${command}' (${Object.keys(COMMAND_HELP).join(", ")})`);
+  return help.flags();
+}
+
+/** The commands that have a --help of their own. */
+export const HELP_COMMANDS: readonly string[] = Object.keys(COMMAND_HELP);
+
+/** The --help text of `command`. */
+export function commandHelp(command: string): string {
+  const help = COMMAND_HELP[command];
+  return formatHelp(help.usage, help.description, help.flags());
+}
 
 export async function run(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -69,40 +124,130 @@ export async function run(argv: readonly string[]): Promise<number> {
         return augmentCommand(rest);
       case "demo":
         return demoCommand(rest);
+      case "--version":
+      case "-v":
+      case "version":
+        process.stdout.write(`${packageVersion()}\n`);
+        return 0;
       case undefined:
       case "help":
       case "--help":
-      case "-h":
-        process.stdout.write(HELP);
+      case "-h": {
+        const topic = command === "help" ? rest[0] : undefined;
+        if (topic !== undefined && !(topic in COMMAND_HELP)) {
+          throw new UsageError(`help: unknown command '${topic}' (${Object.keys(COMMAND_HELP).join(", ")})`);
+        }
+        process.stdout.write(topic === undefined ? HELP : commandHelp(topic));
         return command === undefined ? 2 : 0;
+      }
       default:
         throw new UsageError(`unknown command '${command}' (train, eval, augment, demo, help)`);
     }
   } catch (error) {
+    if (error instanceof HelpRequested) {
+      process.stdout.write(commandHelp(error.command));
+      return 0;
+    }
     const message = error instanceof Error ? error.message : String(error);
     process.stderr.write(`contrastive: ${message}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
 }
 
+/**
+ * A config field's default as --help shows it: one value if every method has the same, else
+ * "simclr 0.5, moco 0.2, clip 0.07" (methods without the field left out). Read from defaultConfig,
+ * so a new method or a changed default shows up here by itself.
+ */
+export function defaultPerMethod(key: keyof TrainConfig): string {
+  const values = METHOD_NAMES.map((method) => [method, defaultConfig(method)[key]] as const).filter(([, value]) => value !== undefined);
+  // 1e-6, not 0.000001
+  const show = (
+    value: unknown,
+  ) => (typeof value === "number" && value !== 0 && Math.abs(value) < 1e-3 ? value.toExponential() : String(value));
+  if (values.length === METHOD_NAMES.length && values.every(([, value]) => value === values[0][1])) return show(values[0][1]);
+  return values.map(([method, value]) => `${method} ${show(value)}`).join(", ");
+}
+
+/** train's flags, in the order --help lists them. */
 const TRAIN_FLAGS: Record<string, FlagSpec> = {
-  epochs: { kind: "integer" },
-  "batch-size": { kind: "integer" },
-  lr: { kind: "number" },
-  temperature: { kind: "number" },
-  seed: { kind: "integer" },
-  out: { kind: "string" },
-  resume: { kind: "boolean" },
-  force: { kind: "boolean" },
-  encoder: { kind: "string", choices: ["mlp", "conv"] },
-  "image-tower": { kind: "string", choices: ["mlp", "conv", "vit"] },
-  "text-tower": { kind: "string", choices: ["bow", "transformer"] },
-  "moco-loss": { kind: "string", choices: ["symmetric", "one-sided"] },
-  "queue-size": { kind: "integer" },
-  limit: { kind: "integer" },
-  quiet: { kind: "boolean" },
+  epochs: {
+    kind: "integer",
+    help: "length of the run in epochs (the only value --resume may change)",
+    default: defaultPerMethod("epochs"),
+  },
+  "batch-size": { kind: "integer", value: "B", help: "images per optimizer step", default: defaultPerMethod("batchSize") },
+  lr: {
+    kind: "number",
+    help: "peak learning rate of AdamW, reached after warmup, then cosine decay to 0",
+    default: defaultPerMethod("lr"),
+  },
+  wd: {
+    kind: "number",
+    help: "AdamW's decoupled weight decay on the weight matrices (open_clip's --wd)",
+    default: defaultPerMethod("weightDecay"),
+  },
+  warmup: {
+    kind: "integer",
+    value: "STEPS",
+    help: "linear warmup in optimizer steps (open_clip's --warmup); wins over --warmup-epochs",
+    default: "unset, --warmup-epochs applies",
+  },
+  "warmup-epochs": {
+    kind: "number",
+    value: "E",
+    help: "linear warmup in epochs (may be fractional)",
+    default: defaultPerMethod("warmupEpochs"),
+  },
+  "grad-clip-norm": {
+    kind: "number",
+    help: "clip the global 2-norm of the gradients to X before each step (open_clip's --grad-clip-norm)",
+    default: "off",
+  },
+  temperature: {
+    kind: "number",
+    value: "T",
+    help: "τ of the InfoNCE loss; CLIP: its initial value (then learned)",
+    default: defaultPerMethod("temperature"),
+  },
+  seed: { kind: "integer", value: "S", help: "seed of the weights, the data order and the augmentations", default: "0" },
+  out: { kind: "string", value: "DIR", help: "the run directory", default: "runs/METHOD-seedS" },
+  resume: { kind: "boolean", help: "continue DIR's checkpoint (the other flags must match its config)" },
+  force: { kind: "boolean", help: "start over in a DIR that already holds a checkpoint" },
+  encoder: { kind: "string", choices: ["mlp", "conv"], help: "the image encoder", default: "mlp" },
+  "image-tower": { kind: "string", choices: ["mlp", "conv", "vit"], help: "CLIP only: the image tower", default: "--encoder" },
+  "text-tower": { kind: "string", choices: ["bow", "transformer"], help: "CLIP only: the text tower", default: "bow" },
+  "moco-loss": {
+    kind: "string",
+    choices: ["symmetric", "one-sided"],
+    help: "MoCo only: the symmetrized loss or MoCo v2's one-sided one",
+    default: "symmetric",
+  },
+  "queue-size": {
+    kind: "integer",
+    value: "K",
+    help: "MoCo only: the queue length (a multiple of the keys a step enqueues)",
+    default: "the largest such multiple ≤ 4096",
+  },
+  limit: { kind: "integer", help: "train on N images spread evenly over the classes (smoke tests)", default: "all 7996" },
   /** Stop after this many epochs of this invocation, as an interruption would (resume continues). */
-  "stop-after": { kind: "integer" },
+  "stop-after": { kind: "integer", help: "stop after N epochs of this invocation, as an interruption would (--resume continues)" },
+  quiet: { kind: "boolean", help: "no progress lines on stderr (the result table still goes to stdout)" },
+};
+
+const QUIET_FLAG: FlagSpec = { kind: "boolean", help: "no progress lines on stderr" };
+const EVAL_FLAGS: Record<string, FlagSpec> = { quiet: QUIET_FLAG };
+const AUGMENT_FLAGS: Record<string, FlagSpec> = {
+  out: { kind: "string", value: "FILE.png", help: "the PNG to write (required)" },
+  count: { kind: "integer", help: "test digits, one per row, the classes in turn (1–100)", default: "10" },
+  views: { kind: "integer", value: "V", help: "augmented views per digit (1–20)", default: "6" },
+  seed: { kind: "integer", value: "S", help: "seed of the augmentations", default: "0" },
+};
+const DEMO_FLAGS: Record<string, FlagSpec> = {
+  out: { kind: "string", value: "DIR", help: "the directory of report.md and the runs", default: "runs/demo" },
+  scale: { kind: "number", help: "multiply every method's epochs by X", default: "1" },
+  limit: { kind: "integer", help: "N training and N/4 test images, a smoke test (≥ 256)", default: "all" },
+  quiet: QUIET_FLAG,
 };
 
 function configOverrides(flags: Record<string, string | number | boolean>): Partial<TrainConfig> {
@@ -110,6 +255,13 @@ function configOverrides(flags: Record<string, string | number | boolean>): Part
   if (flags.epochs !== undefined) overrides.epochs = flags.epochs as number;
   if (flags["batch-size"] !== undefined) overrides.batchSize = flags["batch-size"] as number;
   if (flags.lr !== undefined) overrides.lr = flags.lr as number;
+  if (flags.wd !== undefined) overrides.weightDecay = flags.wd as number;
+  if (flags.warmup !== undefined) overrides.warmupSteps = flags.warmup as number;
+  if (flags["warmup-epochs"] !== undefined) overrides.warmupEpochs = flags["warmup-epochs"] as number;
+  if (flags["grad-clip-norm"] !== undefined) overrides.gradClipNorm = flags["grad-clip-norm"] as number;
+  if (flags.warmup !== undefined && flags["warmup-epochs"] !== undefined) {
+    throw new UsageError("train: give the warmup in steps (--warmup) or in epochs (--warmup-epochs), not both");
+  }
   if (flags.temperature !== undefined) overrides.temperature = flags.temperature as number;
   if (flags.seed !== undefined) overrides.seed = flags.seed as number;
   if (flags.encoder !== undefined) overrides.encoder = flags.encoder as TrainConfig["encoder"];
@@ -252,7 +404,10 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   // checkpoint too; then stop. The checkpoint on disk is always a whole epoch (written atomically,
   // so even kill -9 leaves the previous one intact).
   let savedEpoch = runState.state.epoch;
+  // log.jsonl: the lines after the checkpoint's step (an interrupted epoch's) are dropped first (step-log.ts).
+  let stepLog: StepLog | null = null;
   try {
+    stepLog = openStepLog(out, runState.state.step);
     const steps = trainSteps(runState, {
       checkpointDirectory: out,
       onProgress: quiet ? undefined : progressReporter(method),
@@ -261,6 +416,7 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
     for (let next = steps.next(); !next.done; next = steps.next()) {
       const event = next.value;
       if (event.kind === "epoch") savedEpoch = event.epoch;
+      else stepLog.append(event.progress);
       await letSignalsIn();
       const epochStepsDone = event.kind === "step" && event.progress.stepInEpoch === event.progress.stepsPerEpoch;
       if (interruption.signal() !== null && !epochStepsDone) {
@@ -269,6 +425,7 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
       }
     }
   } finally {
+    stepLog?.close();
     interruption.dispose();
   }
   const signal = interruption.signal();
@@ -285,10 +442,10 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
     return 0;
   }
   log(`[${method}] training done in ${formatDuration(runState.state.wallSeconds)}; evaluating`);
-  const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
+  const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed, onProgress: evaluationProgress(method, quiet) });
   writeOutputs(out, runState, evaluation, data);
   process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
-  log(`[${method}] wrote ${join(out, "metrics.json")}, loss.svg, similarity.svg, embeddings.svg, neighbours.svg`);
+  log(`[${method}] wrote ${join(out, "metrics.json")}, ${STEP_LOG_FILE}, loss.svg, similarity.svg, embeddings.svg, neighbours.svg`);
   return 0;
 }
 
@@ -357,8 +514,13 @@ function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, 
   return metrics;
 }
 
+/** The evaluation's progress lines on stderr, or none with --quiet. */
+function evaluationProgress(name: string, quiet: boolean): EvaluationProgressFn | undefined {
+  return quiet ? undefined : evaluationReporter(name);
+}
+
 function evalCommand(argv: readonly string[]): number {
-  const { positionals } = parseArgs(argv, {}, "eval");
+  const { positionals, flags } = parseArgs(argv, EVAL_FLAGS, "eval");
   if (positionals.length !== 1) throw new UsageError("eval: expected one run directory (contrastive eval DIR)");
   const out = resolve(positionals[0]);
   const checkpoint = join(out, CHECKPOINT_FILE);
@@ -367,19 +529,15 @@ function evalCommand(argv: readonly string[]): number {
   // for --resume, before anything is evaluated or written.
   const runState = resumeRun(out, {}, "eval");
   const data = loadMnist();
-  const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed });
+  const onProgress = evaluationProgress(runState.config.method, Boolean(flags.quiet));
+  const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed, onProgress });
   writeOutputs(out, runState, evaluation, data);
   process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
   return 0;
 }
 
 function augmentCommand(argv: readonly string[]): number {
-  const { positionals, flags } = parseArgs(argv, {
-    out: { kind: "string" },
-    count: { kind: "integer" },
-    views: { kind: "integer" },
-    seed: { kind: "integer" },
-  }, "augment");
+  const { positionals, flags } = parseArgs(argv, AUGMENT_FLAGS, "augment");
   if (positionals.length > 0) throw new UsageError(`augment: unexpected argument '${positionals[0]}'`);
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError("augment: --out FILE.png is required");
@@ -415,11 +573,11 @@ function demoData(limit: number): MnistData {
 }
 
 function demoCommand(argv: readonly string[]): number {
-  const { positionals, flags } = parseArgs(
-    argv,
-    { out: { kind: "string" }, scale: { kind: "number" }, limit: { kind: "integer" } },
-    "demo",
-  );
+  const { positionals, flags } = parseArgs(argv, DEMO_FLAGS, "demo");
+  const quiet = Boolean(flags.quiet);
+  const say = (line: string) => {
+    if (!quiet) process.stderr.write(`${line}\n`);
+  };
   if (positionals.length > 0) throw new UsageError(`demo: unexpected argument '${positionals[0]}'`);
   const out = resolve((flags.out as string | undefined) ?? join("runs", "demo"));
   const scale = (flags.scale as number | undefined) ?? 1;
@@ -438,10 +596,16 @@ function demoCommand(argv: readonly string[]): number {
     return result;
   };
   const data = demoData(limit);
-  process.stderr.write(`[demo] baselines: raw pixels and a randomly initialized encoder\n`);
-  const baselines: EvaluationRow[] = timed("baselines: raw pixels", () => [rawPixelBaseline(data).row]);
+  say(`[demo] baselines: raw pixels and a randomly initialized encoder`);
+  const baselines: EvaluationRow[] = timed(
+    "baselines: raw pixels",
+    () => [rawPixelBaseline(data, { onProgress: evaluationProgress("raw pixels", quiet) }).row],
+  );
   const random = createRun(defaultConfig("simclr", { epochs: 1, trainLimit: limit }));
-  const randomEvaluation = timed("baselines: random-init encoder", () => evaluateMethod(random.method, data));
+  const randomEvaluation = timed(
+    "baselines: random-init encoder",
+    () => evaluateMethod(random.method, data, { onProgress: evaluationProgress("random-init encoder", quiet) }),
+  );
   baselines.push({ ...randomEvaluation.row, method: "random-init encoder" });
   const methods: DemoMethodResult[] = [];
   for (const method of METHOD_NAMES) {
@@ -449,9 +613,26 @@ function demoCommand(argv: readonly string[]): number {
     const epochs = Math.max(1, Math.round(budget.epochs * scale));
     const runState = createRun(defaultConfig(method, { ...budget, epochs, trainLimit: limit }));
     const directory = join(out, method);
-    process.stderr.write(`[demo] ${method}: ${describeBudget(runState.config)}\n`);
-    timed(`${method}: training`, () => trainRun(runState, { checkpointDirectory: directory, onProgress: progressReporter(method) }));
-    const evaluation = timed(`${method}: evaluation`, () => evaluateMethod(runState.method, data, { seed: runState.config.seed }));
+    say(`[demo] ${method}: ${describeBudget(runState.config)}`);
+    const stepLog = openStepLog(directory, 0);
+    const report = quiet ? undefined : progressReporter(method);
+    timed(`${method}: training`, () => {
+      try {
+        trainRun(runState, {
+          checkpointDirectory: directory,
+          onProgress: (progress) => {
+            stepLog.append(progress);
+            report?.(progress);
+          },
+        });
+      } finally {
+        stepLog.close();
+      }
+    });
+    const evaluation = timed(
+      `${method}: evaluation`,
+      () => evaluateMethod(runState.method, data, { seed: runState.config.seed, onProgress: evaluationProgress(method, quiet) }),
+    );
     timed(`${method}: metrics and pictures`, () => writeOutputs(directory, runState, evaluation, data));
     methods.push({
       config: runState.config,

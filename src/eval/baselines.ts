@@ -18,6 +18,7 @@ import { linearProbeValidated } from "./validated-probe.js";
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
 import type { EvaluationRow } from "./report.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgressFn } from "./progress.js";
 
 /** The raw-pixel features of a split: (count, 784), a view over its images (no copy). */
 export function rawPixelFeatures(split: Split): FeatureMatrix {
@@ -35,15 +36,20 @@ export interface RawPixelBaseline {
 }
 
 /** Linear probe and kNN accuracy of the raw pixels (the CPU time of each: docs/evaluation.md, "Measured on this split"). */
-export function rawPixelBaseline(data: MnistData, options: { linearProbe?: LinearProbeOptions; knn?: KnnOptions } = {}): RawPixelBaseline {
-  checkOptions("rawPixelBaseline", options, { linearProbe: true, knn: true });
+export function rawPixelBaseline(
+  data: MnistData,
+  options: { linearProbe?: LinearProbeOptions; knn?: KnnOptions; onProgress?: EvaluationProgressFn } = {},
+): RawPixelBaseline {
+  checkOptions("rawPixelBaseline", options, { linearProbe: true, knn: true, onProgress: true });
   const train = rawPixelFeatures(data.train);
   const test = rawPixelFeatures(data.test);
+  const { onProgress } = options;
+  const probeOptions = onProgress ? { ...options.linearProbe, onProgress } : options.linearProbe;
   // The same protocol as every method: λ chosen on held-out training data unless fixed.
   const probe = options.linearProbe?.weightDecay === undefined
-    ? linearProbeValidated(train, data.train.labels, test, data.test.labels, options.linearProbe)
-    : linearProbe(train, data.train.labels, test, data.test.labels, options.linearProbe);
-  const knn = knnAccuracy(train, data.train.labels, test, data.test.labels, options.knn);
+    ? linearProbeValidated(train, data.train.labels, test, data.test.labels, probeOptions)
+    : linearProbe(train, data.train.labels, test, data.test.labels, probeOptions);
+  const knn = knnAccuracy(train, data.train.labels, test, data.test.labels, onProgress ? { ...options.knn, onProgress } : options.knn);
   return {
     linearProbe: probe,
     knn,

@@ -24,6 +24,7 @@ import { zeroShotAccuracy, type PromptEmbeddingsLike, type ZeroShotResult } from
 import { retrievalRecall, type RetrievalResult } from "./retrieval.js";
 import type { EvaluationRow } from "./report.js";
 import { checkOptions } from "../tensor/options.js";
+import { relabelProgress, type EvaluationProgressFn } from "./progress.js";
 
 export interface FeatureEvaluationInput {
   method: string;
@@ -44,6 +45,8 @@ export interface EvaluationOptions {
   knn?: KnnOptions;
   /** Uniformity's t and alignment's α; false skips the health numbers. */
   health?: { t?: number; alpha?: number } | false;
+  /** Progress of the long stages (features, kNN, linear probe): src/eval/progress.ts. Default: none. */
+  onProgress?: EvaluationProgressFn;
 }
 
 export interface EvaluationResult {
@@ -57,12 +60,15 @@ export interface EvaluationResult {
 
 /** Linear probe, kNN, health and (when given) zero-shot and retrieval of one method's features. */
 export function evaluateFeatures(input: FeatureEvaluationInput, options: EvaluationOptions = {}): EvaluationResult {
-  checkOptions("evaluateFeatures", options, { linearProbe: true, knn: true, health: true });
+  checkOptions("evaluateFeatures", options, { linearProbe: true, knn: true, health: true, onProgress: true });
+  const onProgress = options.onProgress;
+  const probeOptions = onProgress ? { ...options.linearProbe, onProgress } : options.linearProbe;
   // λ is chosen on held-out training data unless the caller fixes it (src/eval/validated-probe.ts).
   const probe = options.linearProbe?.weightDecay === undefined
-    ? linearProbeValidated(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe)
-    : linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.linearProbe);
-  const knn = knnAccuracy(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, options.knn);
+    ? linearProbeValidated(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, probeOptions)
+    : linearProbe(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, probeOptions);
+  const knnOptions = onProgress ? { ...options.knn, onProgress } : options.knn;
+  const knn = knnAccuracy(input.trainFeatures, input.trainLabels, input.testFeatures, input.testLabels, knnOptions);
   const healthOptions = options.health;
   const health = healthOptions === false
     ? undefined
@@ -114,10 +120,12 @@ export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData,
     seed: true,
     zeroShot: true,
     retrieval: true,
+    onProgress: true,
   });
-  const embedOptions = { batchSize: options.batchSize };
-  const trainFeatures = embedImages(embed, data.train.images, data.train.count, embedOptions); // (n, D)
-  const testFeatures = embedImages(embed, data.test.images, data.test.count, embedOptions); //    (m, D)
+  const { onProgress } = options;
+  const embedOptions = (stage: string) => ({ batchSize: options.batchSize, onProgress: relabelProgress(onProgress, stage) });
+  const trainFeatures = embedImages(embed, data.train.images, data.train.count, embedOptions("features: train images")); // (n, D)
+  const testFeatures = embedImages(embed, data.test.images, data.test.count, embedOptions("features: test images")); //    (m, D)
   let positiveFeatures: FeaturesLike | undefined;
   let viewFeatures: FeaturesLike | undefined;
   if (options.health !== false) {
@@ -125,8 +133,8 @@ export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData,
     const generator = new Generator(options.seed ?? 0);
     const view1 = augmentBatch(data.test.images, data.test.count, pipeline, generator); // (m, 1, 28, 28)
     const view2 = augmentBatch(data.test.images, data.test.count, pipeline, generator); // (m, 1, 28, 28)
-    viewFeatures = embedImages(embed, view1, data.test.count, embedOptions); //            (m, D)
-    positiveFeatures = embedImages(embed, view2, data.test.count, embedOptions); //        (m, D)
+    viewFeatures = embedImages(embed, view1, data.test.count, embedOptions("features: augmented view 1")); //     (m, D)
+    positiveFeatures = embedImages(embed, view2, data.test.count, embedOptions("features: augmented view 2")); // (m, D)
   }
   const result = evaluateFeatures(
     {
@@ -138,7 +146,7 @@ export function evaluateEncoder(method: string, embed: EmbedFn, data: MnistData,
       zeroShot: options.zeroShot,
       retrieval: options.retrieval,
     },
-    { linearProbe: options.linearProbe, knn: options.knn, health: false },
+    { linearProbe: options.linearProbe, knn: options.knn, health: false, onProgress },
   );
   if (options.health === false) return result;
   // Health: uniformity, std and rank on the clean test features; alignment between the two views.

@@ -19,6 +19,7 @@ import { noGrad } from "../autograd/tape.js";
 import { gemm } from "../ops/gemm.js";
 import { IMAGE_SIDE } from "../data/mnist.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgressFn } from "./progress.js";
 
 export type FeatureArray = Float32Array | Float64Array;
 
@@ -224,6 +225,8 @@ export interface EmbedOptions {
   batchSize?: number;
   /** Shape of one image (default [1, 28, 28], MNIST). */
   imageShape?: readonly number[];
+  /** Called after every batch: stage "features", done = images embedded so far, total = count. */
+  onProgress?: EvaluationProgressFn;
 }
 
 /**
@@ -236,7 +239,7 @@ export interface EmbedOptions {
  * dropout or batch statistics (call `model.eval()` first); this function cannot know.
  */
 export function embedImages(embed: EmbedFn, images: Float32Array, count: number, options: EmbedOptions = {}): FeatureMatrix {
-  checkOptions("embedImages", options, { batchSize: true, imageShape: true });
+  checkOptions("embedImages", options, { batchSize: true, imageShape: true, onProgress: true });
   const imageShape = options.imageShape ?? [1, IMAGE_SIDE, IMAGE_SIDE];
   const batchSize = options.batchSize ?? 256;
   const pixels = imageShape.reduce((p, d) => p * d, 1);
@@ -270,6 +273,7 @@ export function embedImages(embed: EmbedFn, images: Float32Array, count: number,
         throw new Error(`embedImages: embed returned dim ${features.dim} for images ${start}.., but ${dim} before`);
       }
       out.set(features.data, start * dim);
+      options.onProgress?.({ stage: "features", done: start + size, total: count });
     }
   });
   return { data: out!, rows: count, dim };

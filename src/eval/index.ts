@@ -28,3 +28,4 @@ export * from "./baselines.js";
 export * from "./report.js";
 export * from "./evaluate.js";
 export * from "./validated-probe.js";
+export * from "./progress.js";

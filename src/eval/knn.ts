@@ -40,6 +40,7 @@ import {
   type LabelsLike,
 } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgressFn } from "./progress.js";
 
 export type KnnWeighting = "exponential" | "similarity" | "uniform";
 
@@ -52,6 +53,8 @@ export interface KnnOptions {
   weighting?: KnnWeighting;
   /** Number of classes C; default 1 + the largest label. */
   numClasses?: number;
+  /** Called after every block of test rows: stage "kNN", done = rows classified, total = test rows. */
+  onProgress?: EvaluationProgressFn;
 }
 
 export interface KnnResult {
@@ -71,7 +74,7 @@ export function knnPredict(
   testFeatures: FeaturesLike,
   options: KnnOptions = {},
 ): Int32Array {
-  checkOptions("knnPredict", options, { k: true, temperature: true, weighting: true, numClasses: true });
+  checkOptions("knnPredict", options, { k: true, temperature: true, weighting: true, numClasses: true, onProgress: true });
   return runKnn("knnPredict", trainFeatures, trainLabels, testFeatures, options).predictions;
 }
 
@@ -83,7 +86,7 @@ export function knnAccuracy(
   testLabels: LabelsLike,
   options: KnnOptions = {},
 ): KnnResult {
-  checkOptions("knnAccuracy", options, { k: true, temperature: true, weighting: true, numClasses: true });
+  checkOptions("knnAccuracy", options, { k: true, temperature: true, weighting: true, numClasses: true, onProgress: true });
   const run = runKnn("knnAccuracy", trainFeatures, trainLabels, testFeatures, options);
   const testY = asLabels("knnAccuracy", "testLabels", testLabels, run.testRows, options.numClasses);
   return {
@@ -152,6 +155,7 @@ function runKnn(fn: string, trainFeatures: FeaturesLike, trainLabels: LabelsLike
       }
       predictions[start + r] = predicted;
     }
+    options.onProgress?.({ stage: "kNN", done: start + rows, total: test.rows });
   }
   return { predictions, testRows: test.rows, k, temperature, weighting, numClasses };
 }

@@ -52,6 +52,7 @@ import {
   type LabelsLike,
 } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgressFn } from "./progress.js";
 
 export interface LinearProbeOptions {
   /** λ, the L2 penalty (λ/2)‖W‖² on the weights (not the bias). Default 1e-4. */
@@ -73,6 +74,11 @@ export interface LinearProbeOptions {
    * convex, so the optimum does not change; only where L-BFGS stops inside the tolerance does.
    */
   initialClassifier?: Pick<LinearProbeResult, "weights" | "bias" | "mean" | "scale">;
+  /**
+   * Called after every L-BFGS iteration: stage "linear probe", done = iterations so far,
+   * total = maxIterations, detail "λ …, max |∂L/∂θ| …"; once more at the end with done = total.
+   */
+  onProgress?: EvaluationProgressFn;
 }
 
 export interface LinearProbeResult {
@@ -120,6 +126,7 @@ export function linearProbe(
     standardize: true,
     numClasses: true,
     initialClassifier: true,
+    onProgress: true,
   });
   const fn = "linearProbe";
   const train = asFeatureMatrix(fn, "trainFeatures", trainFeatures);
@@ -153,7 +160,22 @@ export function linearProbe(
     previous.train.rows === train.rows && previous.train.dim === train.dim && options.standardize !== false &&
     previous.standardize;
   const initialPairs = sameRows ? pairsForWeightDecay(previous.pairs, weightDecay) : undefined;
-  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory }, initial, initialPairs);
+  const onProgress = options.onProgress;
+  const onIteration = onProgress &&
+    ((iteration: number, gradientMaxAbs: number) =>
+      onProgress({
+        stage: "linear probe",
+        done: iteration,
+        total: maxIterations,
+        detail: `λ ${weightDecay}, max |∂L/∂θ| ${gradientMaxAbs.toExponential(1)}`,
+      }));
+  const fit = minimizeLbfgs(problem, { tolerance, maxIterations, memory, onIteration }, initial, initialPairs);
+  onProgress?.({
+    stage: "linear probe",
+    done: maxIterations,
+    total: maxIterations,
+    detail: `λ ${weightDecay}, ${fit.iterations} iterations`,
+  });
 
   const theta = fit.theta; // (D + 1, C): weights, then the bias row
   const testDesign = designMatrix(test, mean, scale); // (m, D + 1)
@@ -458,7 +480,7 @@ interface LbfgsResult {
  */
 function minimizeLbfgs(
   problem: Objective & { readonly weightDecay: number; readonly weightCount: number },
-  options: { tolerance: number; maxIterations: number; memory: number },
+  options: { tolerance: number; maxIterations: number; memory: number; onIteration?: (iteration: number, gradientMaxAbs: number) => void },
   initial?: Float64Array,
   initialPairs?: CurvaturePairs,
 ): LbfgsResult {
@@ -558,7 +580,9 @@ function minimizeLbfgs(
     [theta, candidate] = [candidate, theta];
     [gradient, candidateGradient] = [candidateGradient, gradient];
     value = candidateValue;
-    converged = maxAbs(gradient) <= tolerance;
+    const gradientMaxAbs = maxAbs(gradient);
+    converged = gradientMaxAbs <= tolerance;
+    options.onIteration?.(iterations, gradientMaxAbs);
   }
   const order = Array.from({ length: stored }, (_, h) => (first + h) % memory);
   const pairs: CurvaturePairs = {

@@ -29,6 +29,7 @@
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
 import { asFeatureMatrix, asLabels, countClasses, type FeatureMatrix, type FeaturesLike, type LabelsLike } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgress, EvaluationProgressFn } from "./progress.js";
 
 export const WEIGHT_DECAY_GRID: readonly number[] = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
 
@@ -39,6 +40,11 @@ export interface ValidatedProbeOptions extends Omit<LinearProbeOptions, "weightD
   validationFraction?: number;
   /** Warm-start each fit from the previous optimum (default true; false: every fit from θ = 0). */
   warmStart?: boolean;
+  /**
+   * Called as the fits go: stage "linear probe", done = fits finished (the grid's, then the refit),
+   * total = grid length + 1, detail "λ …, L-BFGS iteration …" of the fit under way.
+   */
+  onProgress?: EvaluationProgressFn;
 }
 
 export interface ValidatedProbeResult extends LinearProbeResult {
@@ -92,6 +98,7 @@ export function linearProbeValidated(
     grid: true,
     validationFraction: true,
     warmStart: true,
+    onProgress: true,
   });
   const fn = "linearProbeValidated";
   const grid = options.grid ?? WEIGHT_DECAY_GRID;
@@ -107,19 +114,33 @@ export function linearProbeValidated(
   const validationFeatures = takeRows(train, validation);
   const fitLabels = Int32Array.from(fit, (row) => trainY[row]);
   const validationLabels = Int32Array.from(validation, (row) => trainY[row]);
-  const { grid: _grid, validationFraction: _fraction, warmStart: _warm, ...probeOptions } = options;
+  const { grid: _grid, validationFraction: _fraction, warmStart: _warm, onProgress, ...probeOptions } = options;
+  const fits = grid.length + 1;
+  // Each fit's iterations, reported as part of the whole: fit `index` of `fits`, its λ, its iteration.
+  const fitProgress = (index: number, weightDecay: number, label: string) =>
+    onProgress &&
+    ((p: EvaluationProgress) => {
+      const finished = p.done === p.total;
+      onProgress({
+        stage: "linear probe",
+        done: finished ? index + 1 : index,
+        total: fits,
+        detail: finished ? `${label} λ ${weightDecay} done` : `${label} λ ${weightDecay}, L-BFGS iteration ${p.done}`,
+      });
+    });
   const warmStart = options.warmStart ?? true;
   // Fit order: λ from largest to smallest when warm-starting (each from the previous optimum).
   const order = grid.map((_, k) => k);
   if (warmStart) order.sort((a, b) => grid[b] - grid[a]);
-  const fits: LinearProbeResult[] = new Array(grid.length);
+  const gridFits: LinearProbeResult[] = new Array(grid.length);
   let previous: LinearProbeResult | undefined;
-  for (const k of order) {
+  for (const [index, k] of order.entries()) {
     const initialClassifier = warmStart ? previous : undefined;
-    const options = { ...probeOptions, numClasses, weightDecay: grid[k], initialClassifier };
-    fits[k] = previous = linearProbe(fitFeatures, fitLabels, validationFeatures, validationLabels, options);
+    const onFit = fitProgress(index, grid[k], "validation fit");
+    const options = { ...probeOptions, numClasses, weightDecay: grid[k], initialClassifier, onProgress: onFit };
+    gridFits[k] = previous = linearProbe(fitFeatures, fitLabels, validationFeatures, validationLabels, options);
   }
-  const scores = grid.map((weightDecay, k) => ({ weightDecay, accuracy: fits[k].testAccuracy }));
+  const scores = grid.map((weightDecay, k) => ({ weightDecay, accuracy: gridFits[k].testAccuracy }));
   // The best validation accuracy; among equals the largest λ.
   const bestIndex = scores.reduce(
     (a, _, b) => (scores[b].accuracy > scores[a].accuracy || (scores[b].accuracy === scores[a].accuracy && grid[b] > grid[a]) ? b : a),
@@ -129,7 +150,8 @@ export function linearProbeValidated(
     ...probeOptions,
     numClasses,
     weightDecay: grid[bestIndex],
-    initialClassifier: warmStart ? fits[bestIndex] : undefined,
+    initialClassifier: warmStart ? gridFits[bestIndex] : undefined,
+    onProgress: fitProgress(grid.length, grid[bestIndex], "refit"),
   });
   return { ...final, validation: scores };
 }

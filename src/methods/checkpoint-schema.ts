@@ -39,6 +39,8 @@ export const CONFIG_FIELDS: Record<keyof TrainConfig, Rule> = {
   textTower: { kind: "choice", choices: ["bow", "transformer"], optional: true },
   weightDecay: { kind: "number", min: 0 },
   warmupEpochs: { kind: "number", min: 0 },
+  warmupSteps: { kind: "integer", min: 0, optional: true },
+  gradClipNorm: { kind: "number", exclusiveMin: 0, optional: true },
   trainLimit: { kind: "integer", min: 0 },
   queueSize: { kind: "integer", min: 1, optional: true },
   symmetricLoss: { kind: "boolean", optional: true },

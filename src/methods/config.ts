@@ -23,9 +23,17 @@ export interface TrainConfig {
   /** CLIP only. */
   imageTower?: ClipImageTower;
   textTower?: ClipTextTower;
+  /** AdamW's decoupled weight decay λ on the weight matrices (`--wd`; none on biases, norms, CLIP's logit scale). */
   weightDecay: number;
-  /** Warmup as a number of epochs (may be fractional). */
+  /** Warmup as a number of epochs (may be fractional; `--warmup-epochs`). Ignored when `warmupSteps` is set. */
   warmupEpochs: number;
+  /** Warmup as a number of optimizer steps (`--warmup`, open_clip's unit); when set, it wins over `warmupEpochs`. */
+  warmupSteps?: number;
+  /**
+   * Clip the global 2-norm of the gradients to this before every optimizer step (`--grad-clip-norm`,
+   * torch.nn.utils.clip_grad_norm_); unset: no clipping, as in open_clip.
+   */
+  gradClipNorm?: number;
   /** Train on n training images spread evenly over the classes (tiny budgets, specs); 0 = all 7,996. */
   trainLimit: number;
   /** MoCo's queue length K (a multiple of the batch size; of twice the batch size when the loss is symmetric). */
@@ -50,6 +58,8 @@ export const TRAIN_CONFIG_KEYS = {
   textTower: true,
   weightDecay: true,
   warmupEpochs: true,
+  warmupSteps: true,
+  gradClipNorm: true,
   trainLimit: true,
   queueSize: true,
   symmetricLoss: true,
@@ -85,6 +95,15 @@ export interface TrainState {
   wallSeconds: number;
 }
 
+/**
+ * The schedule's warmup in optimizer steps: `warmupSteps` when set (`--warmup`), else
+ * round(warmupEpochs · stepsPerEpoch); at most totalSteps − 1, so that the cosine has a step to decay over.
+ */
+export function warmupStepsOf(config: TrainConfig, stepsPerEpoch: number, totalSteps: number): number {
+  const steps = config.warmupSteps ?? Math.round(config.warmupEpochs * stepsPerEpoch);
+  return Math.max(0, Math.min(steps, totalSteps - 1));
+}
+
 /** MoCo's loss is symmetrized unless the config says otherwise. */
 export function mocoSymmetric(config: TrainConfig): boolean {
   return config.symmetricLoss ?? true;
@@ -116,6 +135,16 @@ export function validateConfig(config: TrainConfig): void {
         DEFAULT_TEMPERATURE[config.method]
       })`,
     );
+  }
+  if (!(config.weightDecay >= 0 && Number.isFinite(config.weightDecay))) fail(`--wd must be a number ≥ 0, got ${config.weightDecay}`);
+  if (!(config.warmupEpochs >= 0 && Number.isFinite(config.warmupEpochs))) {
+    fail(`--warmup-epochs must be a number ≥ 0, got ${config.warmupEpochs}`);
+  }
+  if (config.warmupSteps !== undefined && !(Number.isInteger(config.warmupSteps) && config.warmupSteps >= 0)) {
+    fail(`--warmup must be a whole number of steps ≥ 0, got ${config.warmupSteps}`);
+  }
+  if (config.gradClipNorm !== undefined && !(config.gradClipNorm > 0 && Number.isFinite(config.gradClipNorm))) {
+    fail(`--grad-clip-norm must be a positive number, got ${config.gradClipNorm}`);
   }
   if (!Number.isInteger(config.seed)) fail(`--seed must be an integer, got ${config.seed}`);
   if (config.encoder !== "mlp" && config.encoder !== "conv") fail(`--encoder must be mlp or conv, got ${config.encoder}`);

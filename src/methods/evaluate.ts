@@ -25,20 +25,30 @@ import { Generator } from "../tensor/random.js";
 import { normalize } from "../ops/functional.js";
 import { augmentBatch, defaultAugmentation } from "../data/augment.js";
 import { checkOptions } from "../tensor/options.js";
+import type { EvaluationProgressFn } from "../eval/progress.js";
 
 export interface MethodEvaluation extends Omit<EvaluationResult, "retrieval"> {
   /** CLIP: image ↔ caption retrieval over the distinct attribute captions of the test split. */
   retrieval?: GroupedRetrievalResult;
 }
 
-export function evaluateMethod(method: ContrastiveMethod, data: MnistData, options: { seed?: number } = {}): MethodEvaluation {
-  checkOptions("evaluateMethod", options, { seed: true });
+/**
+ * Evaluate `method` on `data` (see the file header). `onProgress` receives the progress of the
+ * long stages (features, kNN, linear probe; src/eval/progress.ts); without it nothing is reported.
+ */
+export function evaluateMethod(
+  method: ContrastiveMethod,
+  data: MnistData,
+  options: { seed?: number; onProgress?: EvaluationProgressFn } = {},
+): MethodEvaluation {
+  checkOptions("evaluateMethod", options, { seed: true, onProgress: true });
+  const { onProgress } = options;
   const wasTraining = method.training;
   method.eval();
   try {
     const embed = (images: Tensor) => noGrad(() => method.encoder.forward(images));
     if (!(method instanceof CLIP)) {
-      const { retrieval: _none, ...result } = evaluateEncoder(method.methodName, embed, data, { seed: options.seed ?? 0 });
+      const { retrieval: _none, ...result } = evaluateEncoder(method.methodName, embed, data, { seed: options.seed ?? 0, onProgress });
       return result;
     }
     const tokenizer = captionTokenizer();
@@ -51,6 +61,7 @@ export function evaluateMethod(method: ContrastiveMethod, data: MnistData, optio
     const imageJoint = method.embedImagesJoint(data.test.images, data.test.count);
     const { retrieval: _paired, ...result } = evaluateEncoder("clip", embed, data, {
       seed: options.seed ?? 0,
+      onProgress,
       zeroShot: {
         imageFeatures: { data: imageJoint.features, rows: data.test.count, dim: imageJoint.dim },
         labels: data.test.labels,

@@ -5,6 +5,7 @@
  *     for each batch:
  *       loss = method.trainingLoss(batch)        forward, recorded on the tape
  *       optimizer.zeroGrad(); loss.backward()   gradients of the trainable parameters
+ *       clipGradNorm (with --grad-clip-norm)    g ← g · min(1, c / ‖g‖₂), over all gradients at once
  *       lr ← schedule(step); optimizer.step()   Adam, linear warmup then cosine decay
  *       method.afterOptimizerStep(step)         EMA target / key encoder, logit-scale clamp
  *     checkpoint (safetensors): weights, buffers, optimizer state, loader and RNG state
@@ -19,6 +20,7 @@ import { join } from "node:path";
 import { Generator } from "../tensor/random.js";
 import { AdamW } from "../optim/adam.js";
 import { cosineWithWarmup } from "../optim/schedules.js";
+import { clipGradNorm } from "../optim/clip.js";
 import { saveModule, loadModule, firstNonFinite, firstNonFiniteIndex } from "../io/checkpoint.js";
 import { loadSafetensors } from "../io/safetensors.js";
 import { loadMnist, gatherImages, type Split, IMAGE_PIXELS } from "../data/mnist.js";
@@ -37,6 +39,7 @@ import {
   mocoKeysPerStep,
   mocoSymmetric,
   validateConfig,
+  warmupStepsOf,
   type TrainConfig,
   type TrainState,
 } from "./config.js";
@@ -46,15 +49,25 @@ import { checkOptions } from "../tensor/options.js";
 import { NonFiniteError } from "../ops/util.js";
 import type { Tensor } from "../tensor/tensor.js";
 
+/** What `trainSteps` reports after every optimizer step (the progress line and log.jsonl are made of it). */
 export interface Progress {
+  /** Optimizer steps done in the whole run, this one included (1, 2, …). */
+  step: number;
+  /** The epoch this step belongs to, from 1. */
   epoch: number;
   epochs: number;
   stepInEpoch: number;
   stepsPerEpoch: number;
   loss: number;
+  /** The learning rate this step used. */
   lr: number;
+  /** The method's own number: τ (SimCLR, MoCo), the logit scale (CLIP), the EMA momentum (BYOL). */
   extra: { label: string; value: number } | null;
+  /** ‖g‖₂ of all gradients before clipping; only with `gradClipNorm` (computing it is the clipping's first half). */
+  gradNorm?: number;
   samplesPerSecond: number;
+  /** Wall-clock seconds of training so far, over every session of a resumed run. */
+  wallSeconds: number;
   etaSeconds: number;
 }
 
@@ -269,7 +282,7 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
   const { config, method, loader, optimizer, state } = run;
   const schedule = cosineWithWarmup({
     baseLr: config.lr,
-    warmupSteps: Math.min(Math.round(config.warmupEpochs * run.stepsPerEpoch), run.totalSteps - 1),
+    warmupSteps: warmupStepsOf(config, run.stepsPerEpoch, run.totalSteps),
     totalSteps: run.totalSteps,
   });
   const trainable = method.trainableParameters();
@@ -311,6 +324,8 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
           );
         }
       }
+      // Gradient clipping (open_clip's --grad-clip-norm): after the gradients are known finite, before the update.
+      const gradNorm = config.gradClipNorm === undefined ? undefined : clipGradNorm(trainable.map(([, p]) => p), config.gradClipNorm);
       const lr = schedule(state.step);
       for (const group of optimizer.paramGroups) group.lr = lr;
       optimizer.step();
@@ -343,6 +358,7 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
       const samplesPerSecond = (stepInEpoch * config.batchSize) / Math.max(seconds, 1e-9);
       const remainingSteps = run.totalSteps - state.step;
       const progress: Progress = {
+        step: state.step,
         epoch: state.epoch + 1,
         epochs: config.epochs,
         stepInEpoch,
@@ -350,7 +366,9 @@ export function* trainSteps(run: Run, options: TrainOptions = {}): globalThis.Ge
         loss: value,
         lr,
         extra: method.progressExtra(),
+        ...(gradNorm === undefined ? {} : { gradNorm }),
         samplesPerSecond,
+        wallSeconds: state.wallSeconds + seconds,
         etaSeconds: (remainingSteps * config.batchSize) / Math.max(samplesPerSecond, 1e-9),
       };
       options.onProgress?.(progress);
