@@ -17,6 +17,7 @@ import os from "node:os";
 import { performance } from "node:perf_hooks";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
+import "../src/node.js"; // Node's worker-thread platform for the pool (without it products run on one thread)
 import { gemm, type MatrixView } from "../src/ops/gemm.js";
 import { IMAGE_PIXELS } from "../src/data/mnist.js";
 

@@ -16,7 +16,7 @@ import { join, resolve } from "node:path";
 import os from "node:os";
 import { run as runCli } from "../src/cli/commands.js";
 import type { Metrics } from "../src/cli/commands.js";
-import { loadMnist } from "../src/data/mnist.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 import { rawPixelBaseline } from "../src/eval/baselines.js";
 import type { MethodName } from "../src/methods/common.js";
 

@@ -17,7 +17,6 @@
  */
 import { CLIP, Generator, limitSplit, zeroShotAccuracy } from "../src/index.js";
 import {
-  loadMnist,
   ImageCaptionLoader,
   buildCaptionTable,
   captionTokens,
@@ -26,6 +25,7 @@ import {
   zeroShotPrompts,
   CAPTION_MAX_LENGTH,
 } from "../src/data/index.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 import { mean, printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 export interface Exercise04Result {

@@ -28,7 +28,8 @@ import {
   imageTensor,
   type Tensor,
 } from "../src/index.js";
-import { loadMnist, TwoViewLoader, defaultAugmentation, augmentBatch } from "../src/data/index.js";
+import { TwoViewLoader, defaultAugmentation, augmentBatch } from "../src/data/index.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 import { printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 /** τ(t) = end + (start − end)·½(1 + cos(πt/T)); t is clamped to [0, T]. */

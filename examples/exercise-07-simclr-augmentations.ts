@@ -20,17 +20,9 @@
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SimCLR, Generator, limitSplit, noGrad, similarityStats, knnAccuracy, imageTensor } from "../src/index.js";
-import {
-  loadMnist,
-  TwoViewLoader,
-  defaultAugmentation,
-  augmentBatch,
-  augmentationPreview,
-  imageGrid,
-  savePng,
-  gatherImages,
-  IMAGE_PIXELS,
-} from "../src/data/index.js";
+import { TwoViewLoader, defaultAugmentation, augmentBatch, augmentationPreview, gatherImages, IMAGE_PIXELS } from "../src/data/index.js";
+import { imageGrid, savePng } from "../src/data/png.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 import { mean, printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 export interface Exercise07Options extends ExerciseOptions {

@@ -21,7 +21,8 @@
  * Run: npm run build:spec && node build/examples/exercise-08-moco-momentum-encoder.js [--full]
  */
 import { MoCo, SGD, Generator, limitSplit, noGrad, normalize, imageTensor, type Tensor } from "../src/index.js";
-import { loadMnist, TwoViewLoader, defaultAugmentation, type TwoViewBatch } from "../src/data/index.js";
+import { TwoViewLoader, defaultAugmentation, type TwoViewBatch } from "../src/data/index.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 import { printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 function largestDifference(a: Float32Array | Float64Array, b: Float32Array | Float64Array): number {

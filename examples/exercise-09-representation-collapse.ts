@@ -23,7 +23,8 @@
  * Run: npm run build:spec && node build/examples/exercise-09-representation-collapse.js [--full]
  */
 import { BYOL, Generator, limitSplit, noGrad, collapseMonitor, imageTensor, type CollapseReport } from "../src/index.js";
-import { loadMnist, TwoViewLoader, defaultAugmentation } from "../src/data/index.js";
+import { TwoViewLoader, defaultAugmentation } from "../src/data/index.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 import { mean, printResult, trainLoop, type ExerciseOptions } from "./exercise-common.js";
 
 export interface CollapseSummary {

@@ -9,7 +9,8 @@
  * Run: npm start  (or: npm run build:spec && node build/examples/quickstart.js)
  */
 import { Generator, tensor, zeros, randn, crossEntropy, noGrad, type Tensor } from "../src/index.js";
-import { IMAGE_PIXELS, NUM_CLASSES, loadMnist } from "../src/data/index.js";
+import { IMAGE_PIXELS, NUM_CLASSES } from "../src/data/index.js";
+import { loadMnist } from "../src/data/mnist-package.js";
 
 export function quickstart(options: { steps?: number; log?: (line: string) => void } = {}): number[] {
   const steps = options.steps ?? 200;

@@ -1,60 +1,11 @@
 /**
- * contrastive-ts: the public API. Everything a user (or a port) needs is exported from here.
+ * contrastive-ts in Node: the core (./core.ts: runs in any JavaScript runtime) and the Node part
+ * (./node.ts: files, the MNIST package, the trainer, worker threads) in one module. This is what
+ * `import … from "contrastive-ts"` loads in Node (the `node` condition of package.json `exports`);
+ * browsers and bundlers get ./core.ts, and `contrastive-ts/node` is ./node.ts alone.
  */
-import "./ops/tensor-methods.js"; // Tensor's methods (x.add(y), x.sum(1), …): see that file
-export { Tensor, type DType, type TensorLike, type TypedArray, type NestedArray, type IndexLike } from "./tensor/tensor.js";
-export { Generator, manualSeed } from "./tensor/random.js";
-export {
-  tensor,
-  zeros,
-  ones,
-  full,
-  eye,
-  arange,
-  rand,
-  randn,
-  zerosLike,
-  onesLike,
-  fullLike,
-  type TensorOptions,
-  type TensorFromValuesOptions,
-} from "./tensor/creation.js";
-export { broadcastShapes, type Shape } from "./tensor/shape.js";
-export { versionOf, mutableStorage } from "./tensor/version.js";
-export { noGrad, enableGrad, isGradEnabled, type BackwardOptions } from "./autograd/tape.js";
-export { gradcheck, type GradcheckOptions } from "./autograd/gradcheck.js";
-export { setNumThreads, getNumThreads } from "./parallel/index.js";
-export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";
-export { sum, mean, max, min, argmax, variance as var, std, norm } from "./ops/reduce.js";
-export { tanh, sigmoid, relu, gelu, logsumexp, softmax, logSoftmax } from "./ops/activations.js";
-export { matmul } from "./ops/matmul.js";
-export { transpose, permute, reshape, flatten, unsqueeze, squeeze, expand, narrow, slice, select } from "./ops/views.js";
-export { cat, stack, indexSelect, gather, where, maskedFill } from "./ops/indexing.js";
-export {
-  normalize,
-  crossEntropy,
-  mseLoss,
-  linear,
-  cosineSimilarity,
-  dropout,
-  type NormalizeOptions,
-  type CrossEntropyOptions,
-  type Reduction,
-} from "./ops/functional.js";
-export { erf, erfc } from "./ops/erf.js";
-export {
-  symmetricEigen,
-  effectiveRankOfSpectrum,
-  effectiveRankOf,
-  singularValuesFromEigenvalues,
-  type SymmetricEigen,
-  type SymmetricEigenOptions,
-} from "./linalg/symmetric-eigen.js";
-export * from "./nn/index.js";
-export * from "./optim/index.js";
-export * from "./losses/index.js";
-export * from "./io/index.js";
-export * as data from "./data/index.js";
-export * from "./eval/index.js";
-export * from "./methods/index.js";
-export * from "./report/index.js";
+export * from "./core.js";
+export * from "./node.js";
+// `data` here is the Node data layer (./data/node.ts: the core's `data` plus loadMnist and PNG output);
+// this explicit export takes precedence over the core's `data` that `export *` would bring.
+export * as data from "./data/node.js";

@@ -24,7 +24,8 @@ import {
   sampleCropBox,
   type Transform,
 } from "../../src/data/augment.js";
-import { gatherImages, IMAGE_SIDE, imageAt, loadMnist } from "../../src/data/mnist.js";
+import { gatherImages, IMAGE_SIDE, imageAt } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { Generator } from "../../src/tensor/random.js";
 
 /** A few real digits, one per class. */

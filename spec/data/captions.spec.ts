@@ -29,7 +29,8 @@ import {
   type CaptionThresholds,
   type DigitDescription,
 } from "../../src/data/captions.js";
-import { IMAGE_SIDE, loadMnist } from "../../src/data/mnist.js";
+import { IMAGE_SIDE } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { Generator } from "../../src/tensor/random.js";
 
 /** A 28×28 image with ink wherever `inked(x, y)` holds. */

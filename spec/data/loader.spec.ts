@@ -5,7 +5,8 @@ import { expect } from "chai";
 import { defaultAugmentation } from "../../src/data/augment.js";
 import { buildCaptionTable, captionTokens, fitCaptionThresholds } from "../../src/data/captions.js";
 import { BatchSampler, ImageCaptionLoader, TwoViewLoader, type LoaderState } from "../../src/data/loader.js";
-import { IMAGE_PIXELS, loadMnist, NUM_CLASSES, type Split } from "../../src/data/mnist.js";
+import { IMAGE_PIXELS, NUM_CLASSES, type Split } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { Generator } from "../../src/tensor/random.js";
 
 /** `count` random 28×28 images labelled i mod 10. */

@@ -1,5 +1,6 @@
 /**
- * Specs for the MNIST loader: split sizes, stratification, value range, determinism.
+ * Specs for the MNIST loader: split sizes, stratification, value range, determinism; and the digits
+ * binary (`encodeMnistDigits` / `mnistFromBytes`, what a browser page loads) against `loadMnist`.
  */
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
@@ -9,12 +10,14 @@ import {
   IMAGE_PIXELS,
   NUM_CLASSES,
   classCounts,
+  encodeMnistDigits,
   gatherImages,
   imageAt,
-  loadMnist,
-  mnistDigitsDirectory,
+  MNIST_BYTES_TAG,
+  mnistFromBytes,
   stratifiedSplit,
 } from "../../src/data/mnist.js";
+import { loadMnist, mnistDigitsDirectory, readMnistPackageDigits } from "../../src/data/mnist-package.js";
 
 const PER_DIGIT = [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978];
 
@@ -91,5 +94,46 @@ describe("data/mnist", () => {
     const images = Float32Array.from([0, 0, 1, 1, 2, 2]);
     expect(Array.from(gatherImages(images, 2, [2, 0, 2]))).to.deep.equal([2, 2, 0, 0, 2, 2]);
     expect(() => gatherImages(images, 2, [3])).to.throw(/out of range/);
+  });
+
+  describe("the digits binary (for a browser page)", () => {
+    let bytes: Uint8Array = new Uint8Array(0);
+    before(() => {
+      bytes = encodeMnistDigits(readMnistPackageDigits());
+    });
+
+    it("is 48 header bytes and one byte per pixel: 7,840,048 bytes for the 10,000 digits", () => {
+      expect(bytes.byteLength).to.equal(48 + 10000 * IMAGE_PIXELS);
+      expect(new TextDecoder().decode(bytes.subarray(0, 8))).to.equal(MNIST_BYTES_TAG);
+      const view = new DataView(bytes.buffer, bytes.byteOffset);
+      expect(PER_DIGIT.map((_, d) => view.getUint32(8 + 4 * d, true))).to.deep.equal(PER_DIGIT);
+    });
+
+    it("mnistFromBytes gives loadMnist's images and labels, bit for bit", () => {
+      const fromBytes = mnistFromBytes(bytes);
+      const fromPackage = loadMnist();
+      for (const name of ["train", "test"] as const) {
+        expect(fromBytes[name].count).to.equal(fromPackage[name].count);
+        expect(Buffer.from(fromBytes[name].labels.buffer).equals(Buffer.from(fromPackage[name].labels.buffer)), `${name} labels`).to.equal(
+          true,
+        );
+        expect(Buffer.from(fromBytes[name].images.buffer).equals(Buffer.from(fromPackage[name].images.buffer)), `${name} images`).to.equal(
+          true,
+        );
+      }
+    });
+
+    it("refuses what is not a digits binary, or a value that is not one of the 256 levels, by name", () => {
+      expect(() => mnistFromBytes(new Uint8Array(10))).to.throw(/mnistFromBytes: .*shorter than the 48-byte header/);
+      const wrongTag = bytes.slice(0, 48);
+      wrongTag[0] = 0x41;
+      expect(() => mnistFromBytes(wrongTag)).to.throw(/mnistFromBytes: .*starts with "ANISTU8/);
+      expect(() => mnistFromBytes(bytes.subarray(0, bytes.byteLength - 1))).to.throw(
+        /header counts .* images \(7840048 bytes\), the data has 7840047/,
+      );
+      const blocks = Array.from({ length: NUM_CLASSES }, () => new Float32Array(IMAGE_PIXELS));
+      blocks[3][5] = 0.5;
+      expect(() => encodeMnistDigits(blocks)).to.throw(/digit 3 value #5 is 0.5, not one of the 256 levels/);
+    });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { loadMnist } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { knnAccuracy, knnPredict, type KnnWeighting } from "../../src/eval/knn.js";
 import { normalizeRows, type FeatureMatrix } from "../../src/eval/features.js";
 import { rawPixelFeatures } from "../../src/eval/baselines.js";

@@ -4,7 +4,7 @@
  * MNIST number cross-checked against PyTorch's L-BFGS on the same objective.
  */
 import { expect } from "chai";
-import { loadMnist } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { fitStandardizer, linearProbe } from "../../src/eval/linear-probe.js";
 import { rawPixelFeatures } from "../../src/eval/baselines.js";
 import { tensor } from "../../src/tensor/creation.js";

@@ -3,7 +3,8 @@
  * with a fixed 4×4 average-pooling "encoder" standing in for a trained one).
  */
 import { expect } from "chai";
-import { IMAGE_PIXELS, IMAGE_SIDE, loadMnist } from "../../src/data/mnist.js";
+import { IMAGE_PIXELS, IMAGE_SIDE } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { Tensor } from "../../src/tensor/tensor.js";
 import { formatEvaluationTable, REPORT_COLUMNS } from "../../src/eval/report.js";
 import { rawPixelFeatures } from "../../src/eval/baselines.js";

@@ -4,7 +4,7 @@
  * that the doc still shows this code and runs it. Budgets are tiny: 256 images, batch 64.
  */
 import { Generator } from "../../src/tensor/random.js";
-import { loadMnist } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import { defaultAugmentation } from "../../src/data/augment.js";
 import { TwoViewLoader } from "../../src/data/loader.js";
 import { SimCLR } from "../../src/methods/simclr.js";

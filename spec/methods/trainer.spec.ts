@@ -14,7 +14,8 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tensor } from "../../src/tensor/creation.js";
 import { loadSafetensors, saveSafetensors } from "../../src/io/safetensors.js";
-import { loadMnist, classCounts, IMAGE_PIXELS } from "../../src/data/mnist.js";
+import { classCounts, IMAGE_PIXELS } from "../../src/data/mnist.js";
+import { loadMnist } from "../../src/data/mnist-package.js";
 import {
   CHECKPOINT_FILE,
   createRun,

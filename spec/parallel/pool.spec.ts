@@ -2,7 +2,8 @@
  * The worker pool (src/parallel/pool.ts): the fork–join covers every index exactly once for any
  * thread count, nested calls and setNumThreads(1) run on the caller's thread, and a worker that
  * throws or dies is reported as an error in the caller, not a hang. The pool does not keep a
- * process alive. (The GEMM on the pool: spec/ops/gemm-parallel.spec.ts.)
+ * process alive. (The GEMM on the pool: spec/ops/gemm-parallel.spec.ts.) Without a platform (the
+ * core alone, as in a browser) everything runs on one thread.
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
@@ -15,6 +16,8 @@ import {
   splitRange,
   threadsFor,
 } from "../../src/parallel/index.js";
+import { oneThreadPlatform, setThreadPlatform, threadPlatform } from "../../src/parallel/platform.js";
+import { nodePlatform } from "../../src/node.js"; // the Node entry installs Node's worker-thread platform
 
 const tasksUrl = new URL("./pool-tasks.js", import.meta.url).href;
 const task = (exportName: string) => ({ moduleUrl: tasksUrl, exportName });
@@ -22,6 +25,22 @@ const task = (exportName: string) => ({ moduleUrl: tasksUrl, exportName });
 describe("parallel: the worker pool", () => {
   const threadsBefore = getNumThreads();
   after(() => setNumThreads(threadsBefore));
+
+  it("the platform hook: the Node entry installed worker_threads; the one-thread platform runs every call on the caller", () => {
+    expect(threadPlatform()).to.equal(nodePlatform);
+    setNumThreads(2);
+    expect(getNumThreads()).to.equal(2);
+    setThreadPlatform(oneThreadPlatform);
+    try {
+      expect(getNumThreads()).to.equal(1);
+      const seen: number[] = [];
+      parallelFor(task("squares"), 10, (begin, end) => seen.push(begin, end));
+      expect(seen).to.deep.equal([0, 10]); // the caller did the whole range itself
+    } finally {
+      setThreadPlatform(nodePlatform);
+    }
+    expect(getNumThreads()).to.equal(2);
+  });
 
   it("splitRange: contiguous ranges covering [0, count), boundaries at multiples of grain, sizes within one grain", () => {
     for (const [count, parts, grain] of [[10, 3, 1], [100, 2, 8], [7, 3, 8], [0, 2, 1], [64, 4, 8], [1001, 3, 2]]) {

@@ -16,7 +16,7 @@
  * gradient as if it were contiguous fails. An input that aliases itself (a stride-0, expanded
  * view) cannot be perturbed one element at a time: check the tensor it was expanded from.
  */
-import ndarray from "ndarray";
+import { stridedArray } from "../tensor/strided.js";
 import { Tensor } from "../tensor/tensor.js";
 import { Generator } from "../tensor/random.js";
 import { noGrad } from "./tape.js";
@@ -180,5 +180,5 @@ function viewWithLayout(values: Float64Array, shape: number[], layout: OutputGra
   const buffer = new Float64Array(size).fill(Number.NaN); // a rule that reads a gap sees NaN
   // (for "broadcast" several elements share a position; their weights are equal, so the writes agree)
   elementPositions(shape, strides, offset).forEach((position, i) => (buffer[position] = values[i]));
-  return new Tensor(ndarray(buffer, shape.slice(), strides, offset));
+  return new Tensor(stridedArray(buffer, shape.slice(), strides, offset));
 }

@@ -24,8 +24,7 @@
  * variables' `_version` check). One difference: PyTorch checks only the tensors a rule saves (add's
  * rule saves none); here every input and the output are checked, since a rule may read any of them.
  */
-import ndarray from "ndarray";
-import ops from "ndarray-ops";
+import { loops, stridedArray } from "../tensor/strided.js";
 import { Tensor, allocate, logAllocations, type GradFn } from "../tensor/tensor.js";
 import { versionOf } from "../tensor/version.js";
 import { contiguousStrides, numel, sameShape, shapeToString, type Shape } from "../tensor/shape.js";
@@ -291,25 +290,25 @@ export function sumToShape(grad: Tensor, shape: Shape, op = "sumToShape"): Tenso
     if (axis < lead) return 0;
     return shape[axis - lead] === 1 && d !== 1 ? 0 : targetStrides[axis - lead];
   });
-  ops.addeq(ndarray(out, gradShape, viewStrides, 0), grad.storage);
+  loops.addeq(stridedArray(out, gradShape, viewStrides, 0), grad.storage);
   return Tensor.fromTypedArray(out, shape);
 }
 
 /** a + b for two gradients of one shape, into a fresh buffer (either may be a view of another). */
 function addInto(a: Tensor, b: Tensor): Tensor {
   const out = allocate(a.dtype, a.numel());
-  const outView = ndarray(out, a.shape, contiguousStrides(a.shape), 0);
-  ops.add(outView, a.storage, b.storage);
+  const outView = stridedArray(out, a.shape, contiguousStrides(a.shape), 0);
+  loops.add(outView, a.storage, b.storage);
   return new Tensor(outView);
 }
 
 /**
  * target += addend, same shape; `target` contiguous. A plain loop when `addend` is contiguous too
- * (the common case), ndarray-ops for any other layout. Same additions, same bits, either way.
+ * (the common case), the strided loop (src/tensor/strided.ts) for any other layout. Same additions, same bits, either way.
  */
 function addInPlace(target: Tensor, addend: Tensor): void {
   if (!(target.isContiguous() && addend.isContiguous())) {
-    ops.addeq(target.storage, addend.storage);
+    loops.addeq(target.storage, addend.storage);
     return;
   }
   const { data: out, offset: outOffset } = target.storage;

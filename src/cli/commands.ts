@@ -9,7 +9,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unl
 import { constants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";
-import { gatherImages, IMAGE_PIXELS, loadMnist, type MnistData } from "../data/mnist.js";
+import { gatherImages, IMAGE_PIXELS, type MnistData } from "../data/mnist.js";
+import { loadMnist } from "../data/mnist-package.js";
 import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
 import { imageGrid, savePng } from "../data/png.js";
 import { writeFileAtomic } from "../io/safetensors.js";
@@ -40,6 +41,10 @@ import { openStepLog, STEP_LOG_FILE, type StepLog } from "./step-log.js";
 import { packageVersion } from "./version.js";
 import { oneOfEachClass, runPictures } from "./pictures.js";
 import { DEMO_BUDGET, demoReport, describeBudget, type DemoMethodResult } from "./demo.js";
+import { nodePlatform } from "../parallel/node-platform.js";
+import { setThreadPlatform } from "../parallel/platform.js";
+
+setThreadPlatform(nodePlatform); // the CLI runs in Node: products use worker threads (src/parallel/platform.ts)
 
 const HELP = `contrastive — contrastive learning on MNIST, in TypeScript
 

@@ -10,9 +10,20 @@
  *   digit   0     1     2    3     4    5    6     7     8    9    total
  *   n     1001  1127  991  1032  980  863  1014  1070  944  978   10000
  *
- * We read those files directly with `fs` instead of calling the package's `set()` helper, because
- * `set()` shuffles with the unseeded global random generator, and a reference implementation must
- * be reproducible.
+ * We read those files directly (./mnist-package.ts, Node: `loadMnist()`) instead of calling the
+ * package's `set()` helper, because `set()` shuffles with the unseeded global random generator, and
+ * a reference implementation must be reproducible.
+ *
+ * For a browser, the same digits as one compact binary (./mnist.ts, `mnistFromBytes`; written by
+ * `npm run digits`, scripts/mnist-digits.mjs): 48 header bytes, then one byte per pixel,
+ *
+ *   bytes 0 … 8      "MNISTU8\n"   (ASCII; a format tag)
+ *   bytes 8 … 48     n_0 … n_9     images per digit, ten unsigned 32-bit little-endian integers
+ *   bytes 48 …       the pixels: digit 0's n_0 images, then digit 1's, …; 784 bytes per image
+ *
+ * A byte is k = round(255·v). The package stores each value as k/255 rounded to 3 decimals, so
+ * decoding k as round(1000·k/255)/1000 gives back exactly the package's numbers: `mnistFromBytes`
+ * returns the same float32 bits as `loadMnist` (spec/data/mnist.spec.ts), from 7.8 MB instead of 41.
  *
  * The split. For each digit d with n_d images, in file order:
  *
@@ -25,9 +36,6 @@
  * PyTorch equivalent: `torchvision.datasets.MNIST(root, train=True, transform=ToTensor())`, whose
  * images are also (1, 28, 28) floats in [0, 1]; that dataset has 60,000 / 10,000 images instead.
  */
-import { readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 
 /** Side length of an MNIST image in pixels. */
 export const IMAGE_SIDE = 28;
@@ -54,62 +62,67 @@ export interface MnistData {
   test: Split;
 }
 
-let cachedMnist: MnistData | null = null;
+/** The format tag of the digits binary: "MNISTU8\n". */
+export const MNIST_BYTES_TAG = "MNISTU8\n";
+const HEADER_BYTES = 8 + 4 * NUM_CLASSES;
 
 /**
- * Load the 10,000 MNIST digits and split them 80/20 per class (see the file header).
- * The result is cached: later calls return the same arrays, so callers must not modify them.
+ * The digits binary (the file header's layout) of per-digit image blocks.
+ *   imagesPerDigit[d]: (n_d · 784) flat, values k/255 rounded as the mnist package stores them
  */
-export function loadMnist(): MnistData {
-  if (cachedMnist === null) {
-    const imagesPerDigit: Float32Array[] = [];
-    for (let digit = 0; digit < NUM_CLASSES; digit++) imagesPerDigit.push(readDigitFile(digit));
-    cachedMnist = stratifiedSplit(imagesPerDigit, TRAIN_FRACTION, IMAGE_PIXELS);
+export function encodeMnistDigits(imagesPerDigit: readonly Float32Array[]): Uint8Array {
+  if (imagesPerDigit.length !== NUM_CLASSES) {
+    throw new Error(`encodeMnistDigits: expected ${NUM_CLASSES} digit blocks, got ${imagesPerDigit.length}`);
   }
-  return cachedMnist;
-}
-
-/** The folder that holds `0.json … 9.json`, or an error that says which path was looked for. */
-export function mnistDigitsDirectory(): string {
-  const require = createRequire(import.meta.url);
-  let packageJsonPath: string;
-  try {
-    packageJsonPath = require.resolve("mnist/package.json");
-  } catch (cause) {
-    throw new Error(
-      `loadMnist: cannot find the "mnist" npm package (looked for mnist/package.json from ${import.meta.url}). ` +
-        `Install it with \`npm install mnist@1.1.0\`.`,
-      { cause },
-    );
-  }
-  return join(dirname(packageJsonPath), "src", "digits");
-}
-
-/** Read `digits/<digit>.json` into a flat Float32Array of n·784 values, checking its layout. */
-function readDigitFile(digit: number): Float32Array {
-  const path = join(mnistDigitsDirectory(), `${digit}.json`);
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (cause) {
-    throw new Error(`loadMnist: cannot read the MNIST digit file ${path}; is the "mnist" package installed completely?`, {
-      cause,
-    });
-  }
-  const parsed = JSON.parse(text) as { data?: unknown };
-  const data = parsed.data;
-  if (!Array.isArray(data) || data.length === 0 || data.length % IMAGE_PIXELS !== 0) {
-    throw new Error(`loadMnist: ${path} should hold {"data": [n·${IMAGE_PIXELS} numbers]}, got another layout`);
-  }
-  const pixels = new Float32Array(data.length);
-  for (let i = 0; i < data.length; i++) {
-    const value = data[i];
-    if (typeof value !== "number" || !(value >= 0 && value <= 1)) {
-      throw new Error(`loadMnist: ${path} value #${i} is ${String(value)}, expected a number in [0, 1]`);
+  const total = imagesPerDigit.reduce((sum, block) => sum + block.length, 0);
+  const out = new Uint8Array(HEADER_BYTES + total);
+  out.set(new TextEncoder().encode(MNIST_BYTES_TAG), 0);
+  const header = new DataView(out.buffer);
+  let position = HEADER_BYTES;
+  imagesPerDigit.forEach((block, digit) => {
+    if (block.length % IMAGE_PIXELS !== 0) {
+      throw new Error(`encodeMnistDigits: digit ${digit} has ${block.length} values, not a multiple of ${IMAGE_PIXELS}`);
     }
-    pixels[i] = value;
+    header.setUint32(8 + 4 * digit, block.length / IMAGE_PIXELS, true);
+    for (let i = 0; i < block.length; i++) {
+      const level = Math.round(255 * block[i]);
+      if (!(level >= 0 && level <= 255) || LEVELS[level] !== block[i]) {
+        throw new Error(`encodeMnistDigits: digit ${digit} value #${i} is ${block[i]}, not one of the 256 levels k/255 (3 decimals)`);
+      }
+      out[position++] = level;
+    }
+  });
+  return out;
+}
+
+/** Byte k → the float32 the mnist package stores for it: round(1000·k/255)/1000. */
+const LEVELS = Float32Array.from({ length: 256 }, (_, k) => Math.round((1000 * k) / 255) / 1000);
+
+/**
+ * The 10,000 digits from the bytes of the digits binary (e.g. `await (await fetch("mnist-digits.bin")).arrayBuffer()`
+ * in a page), split 80/20 per class exactly as `loadMnist` does: the same images, labels and bits.
+ */
+export function mnistFromBytes(bytes: Uint8Array): MnistData {
+  const fail = (problem: string): never => {
+    throw new Error(`mnistFromBytes: not an MNIST digits binary (npm run digits writes one): ${problem}`);
+  };
+  if (!(bytes instanceof Uint8Array)) fail(`expected a Uint8Array, got ${bytes === null ? "null" : typeof bytes}`);
+  if (bytes.byteLength < HEADER_BYTES) fail(`${bytes.byteLength} bytes, shorter than the ${HEADER_BYTES}-byte header`);
+  const tag = new TextDecoder().decode(bytes.subarray(0, 8));
+  if (tag !== MNIST_BYTES_TAG) fail(`it starts with ${JSON.stringify(tag)}, not ${JSON.stringify(MNIST_BYTES_TAG)}`);
+  const header = new DataView(bytes.buffer, bytes.byteOffset, HEADER_BYTES);
+  const counts = Array.from({ length: NUM_CLASSES }, (_, digit) => header.getUint32(8 + 4 * digit, true));
+  const expected = HEADER_BYTES + counts.reduce((sum, n) => sum + n, 0) * IMAGE_PIXELS;
+  if (bytes.byteLength !== expected) {
+    fail(`the header counts ${counts.join("+")} images (${expected} bytes), the data has ${bytes.byteLength}`);
   }
-  return pixels;
+  let position = HEADER_BYTES;
+  const imagesPerDigit = counts.map((n) => {
+    const block = new Float32Array(n * IMAGE_PIXELS);
+    for (let i = 0; i < block.length; i++) block[i] = LEVELS[bytes[position++]];
+    return block;
+  });
+  return stratifiedSplit(imagesPerDigit, TRAIN_FRACTION, IMAGE_PIXELS);
 }
 
 /**

@@ -1,19 +1,9 @@
-// Barrel of src/io: safetensors files and module/optimizer checkpoints.
+// Barrel of src/io for every runtime: safetensors on bytes. Files and checkpoints (Node) are in ./node.ts.
 export {
-  saveSafetensors,
-  loadSafetensors,
+  serializeSafetensors,
   parseSafetensors,
-  writeFileAtomic,
   SAFETENSORS_LIMITS,
   type TensorMap,
   type SafetensorsContents,
   type LoadSafetensorsOptions,
-} from "./safetensors.js";
-export {
-  saveModule,
-  loadModule,
-  OPTIMIZER_METADATA_KEY,
-  OPTIMIZER_TENSOR_PREFIX,
-  type SaveModuleOptions,
-  type LoadModuleOptions,
-} from "./checkpoint.js";
+} from "./safetensors-bytes.js";

@@ -14,22 +14,7 @@ export { SimCLR, type SimCLROptions } from "./simclr.js";
 export { MoCo, type MoCoOptions } from "./moco.js";
 export { BYOL, type BYOLOptions } from "./byol.js";
 export { CLIP, BagOfWordsEncoder, TransformerTextEncoder, type CLIPOptions, type ClipImageTower, type ClipTextTower } from "./clip.js";
-export {
-  METHOD_NAMES,
-  DEFAULT_TEMPERATURE,
-  CHECKPOINT_FILE,
-  defaultConfig,
-  createRun,
-  trainRun,
-  saveCheckpoint,
-  resumeRun,
-  readCheckpointMetadata,
-  limitSplit,
-  validateConfig,
-  type TrainConfig,
-  type TrainState,
-  type Progress,
-  type Run,
-} from "./trainer.js";
+// The trainer (run directories, checkpoint files, MNIST from the package) needs Node: src/node.ts exports it.
+export { METHOD_NAMES, DEFAULT_TEMPERATURE, defaultConfig, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 export { evaluateMethod, similaritySample, type MethodEvaluation } from "./evaluate.js";
 export { gradCache, splitInputs, type GradCacheTower, type GradCacheOptions, type GradCacheResult } from "./grad-cache.js";

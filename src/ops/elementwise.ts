@@ -5,23 +5,24 @@
  * right below it. Rules may return gradients in the broadcast output shape; the tape sums them
  * back to each input's shape (see src/autograd/tape.ts), so no rule deals with broadcasting.
  *
- * Forward kernels: scijs `ndarray-ops` (add, sub, mul, div, exp, log, …) run over the broadcast
- * views directly, with stride 0 along broadcast axes, so broadcasting never materializes a copy.
+ * Forward kernels: the strided loops of src/tensor/strided.ts (add, sub, mul, div, exp, log, …, named
+ * as in scijs `ndarray-ops`, which they replace) run over the broadcast views directly, with stride 0
+ * along broadcast axes, so broadcasting never materializes a copy.
  */
-import ops from "ndarray-ops";
+import { loops } from "../tensor/strided.js";
 import { Tensor, type DType, type TensorLike, type TypedArray } from "../tensor/tensor.js";
 import { broadcastShapes, sameShape } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { asTensor, broadcastView, contiguousData, copyStorage, emptyTensor, requireTensor } from "./util.js";
 import { checkDType } from "../tensor/tensor.js";
 
-type Kernel = (out: Parameters<typeof ops.add>[0], a: Parameters<typeof ops.add>[1], b: Parameters<typeof ops.add>[2]) => unknown;
+type Kernel = (out: Parameters<typeof loops.add>[0], a: Parameters<typeof loops.add>[1], b: Parameters<typeof loops.add>[2]) => unknown;
 
 /**
  * The same arithmetic over flat buffers: o[i] = a[aStart + i·aStep] ∘ b[bStart + i·bStep] for every
  * i < o.length, with each step 1 (an operand laid out exactly like the output) or 0 (a one-element
  * operand broadcast to every position). A plain loop: no per-call code generation or per-element
- * dispatch as in ndarray-ops, whose strided `Kernel` stays the path for every other layout and the
+ * dispatch as in the strided loops, whose `Kernel` stays the path for every other layout and the
  * reference that spec/ops/elementwise-fast-path.spec.ts compares this one against, bit for bit.
  */
 type FlatKernel = (o: TypedArray, a: TypedArray, aStart: number, aStep: number, b: TypedArray, bStart: number, bStep: number) => void;
@@ -70,30 +71,30 @@ function broadcastBinary(
   return { out, a: left, b: right };
 }
 
-/** The strided ndarray-ops kernels alone: the reference the flat loops are checked against. */
-export const stridedBinaryKernels = { add: ops.add, sub: ops.sub, mul: ops.mul, div: ops.div } as const;
+/** The strided kernels alone (src/tensor/strided.ts): the reference the flat loops are checked against. */
+export const stridedBinaryKernels = { add: loops.add, sub: loops.sub, mul: loops.mul, div: loops.div } as const;
 
 // a + b:  ∂/∂a = 1, ∂/∂b = 1
 export const add = defineOp("add", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("add", a, b, ops.add, addFlat);
+  const { out, a: x, b: y } = broadcastBinary("add", a, b, loops.add, addFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, g] };
 });
 
 // a − b:  ∂/∂a = 1, ∂/∂b = −1
 export const sub = defineOp("sub", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("sub", a, b, ops.sub, subFlat);
+  const { out, a: x, b: y } = broadcastBinary("sub", a, b, loops.sub, subFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, y.requiresGrad ? neg(g) : null] };
 });
 
 // a · b:  ∂/∂a = b, ∂/∂b = a
 export const mul = defineOp("mul", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("mul", a, b, ops.mul, mulFlat);
+  const { out, a: x, b: y } = broadcastBinary("mul", a, b, loops.mul, mulFlat);
   return { output: out, inputs: [x, y], backward: (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null] };
 });
 
 // a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
 export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("div", a, b, ops.div, divFlat);
+  const { out, a: x, b: y } = broadcastBinary("div", a, b, loops.div, divFlat);
   return {
     output: out,
     inputs: [x, y],
@@ -109,10 +110,10 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
   if (typeof b === "number") {
     const x = requireTensor("pow", a);
     const out = emptyTensor(x.dtype, x.shape);
-    if (out.numel() > 0) ops.pows(out.storage, x.storage, b);
+    if (out.numel() > 0) loops.pows(out.storage, x.storage, b);
     return { output: out, inputs: [x], backward: (g) => [mul(g, mul(pow(x, b - 1), b))] };
   }
-  const { out, a: x, b: y } = broadcastBinary("pow", a, b, ops.pow);
+  const { out, a: x, b: y } = broadcastBinary("pow", a, b, loops.pow);
   return {
     output: out,
     inputs: [x, y],
@@ -129,7 +130,7 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
 // With broadcasting, a scalar tied with k elements collects k halves (the tape sums them). A NaN
 // on either side sends the whole gradient to both inputs, as torch does.
 export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("maximum", a, b, ops.max);
+  const { out, a: x, b: y } = broadcastBinary("maximum", a, b, loops.max);
   return {
     output: out,
     inputs: [x, y],
@@ -143,7 +144,7 @@ export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recor
 // min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
 // (ties split in half, NaN to both, as torch.minimum).
 export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
-  const { out, a: x, b: y } = broadcastBinary("minimum", a, b, ops.min);
+  const { out, a: x, b: y } = broadcastBinary("minimum", a, b, loops.min);
   return {
     output: out,
     inputs: [x, y],
@@ -164,7 +165,7 @@ function compareMask(a: Tensor, b: Tensor, shape: number[], weight: (p: number, 
   return mask;
 }
 
-/** Apply an ndarray-ops unary kernel into a fresh contiguous tensor. */
+/** Apply a strided unary kernel (src/tensor/strided.ts) into a fresh contiguous tensor. */
 function unary(x: Tensor, kernel: (out: Tensor["storage"], a: Tensor["storage"]) => unknown): Tensor {
   const out = emptyTensor(x.dtype, x.shape);
   if (out.numel() > 0) kernel(out.storage, x.storage);
@@ -174,40 +175,40 @@ function unary(x: Tensor, kernel: (out: Tensor["storage"], a: Tensor["storage"])
 // −a:  ∂/∂a = −1
 export const neg = defineOp("neg", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("neg", a);
-  return { output: unary(x, ops.neg), inputs: [x], backward: (g) => [neg(g)] };
+  return { output: unary(x, loops.neg), inputs: [x], backward: (g) => [neg(g)] };
 });
 
 // e^a:  ∂/∂a = e^a (the output itself)
 export const exp = defineOp("exp", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("exp", a);
-  const out = unary(x, ops.exp);
+  const out = unary(x, loops.exp);
   return { output: out, inputs: [x], backward: (g) => [mul(g, out)] };
 });
 
 // ln a:  ∂/∂a = 1/a
 export const log = defineOp("log", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("log", a);
-  return { output: unary(x, ops.log), inputs: [x], backward: (g) => [div(g, x)] };
+  return { output: unary(x, loops.log), inputs: [x], backward: (g) => [div(g, x)] };
 });
 
 // √a:  ∂/∂a = 1 / (2√a)
 export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("sqrt", a);
-  const out = unary(x, ops.sqrt);
+  const out = unary(x, loops.sqrt);
   return { output: out, inputs: [x], backward: (g) => [div(g, mul(out, 2))] };
 });
 
 // |a|:  ∂/∂a = sign(a)  (0 at a = 0, as torch.abs; docs/porting.md, "Ties and kinks")
 export const abs = defineOp("abs", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("abs", a);
-  return { output: unary(x, ops.abs), inputs: [x], backward: (g) => [mul(g, sign(x))] };
+  return { output: unary(x, loops.abs), inputs: [x], backward: (g) => [mul(g, sign(x))] };
 });
 
 // a²:  ∂/∂a = 2a
 export const square = defineOp("square", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("square", a);
   const out = emptyTensor(x.dtype, x.shape);
-  if (out.numel() > 0) ops.mul(out.storage, x.storage, x.storage);
+  if (out.numel() > 0) loops.mul(out.storage, x.storage, x.storage);
   return { output: out, inputs: [x], backward: (g) => [mul(g, mul(x, 2))] };
 });
 

@@ -6,7 +6,7 @@
  * integer indices up to 2^24 are exact even in float32). Every index is range-checked, and a
  * negative index is refused (no Python-style wrap), as in PyTorch.
  */
-import ops from "ndarray-ops";
+import { loops } from "../tensor/strided.js";
 import { Tensor, type IndexLike, type TensorLike } from "../tensor/tensor.js";
 import { broadcastShapes, contiguousStrides, normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
@@ -68,7 +68,7 @@ export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0)
     if (t.numel() > 0) {
       const begin = out.shape.map((_, i) => (i === axis ? start : 0));
       const region = out.storage.lo(...begin).hi(...t.shape);
-      ops.assign(region, t.storage);
+      loops.assign(region, t.storage);
     }
     start += length;
   }

@@ -1,8 +1,7 @@
 /**
  * Small helpers shared by the ops: argument checks, output allocation, broadcast views.
  */
-import ndarray from "ndarray";
-import ops from "ndarray-ops";
+import { loops, stridedArray } from "../tensor/strided.js";
 import { Tensor, allocate, type DType, type Storage, type TensorLike, type TypedArray } from "../tensor/tensor.js";
 import { contiguousStrides, numel, shapeToString, type Shape } from "../tensor/shape.js";
 
@@ -65,7 +64,7 @@ export function broadcastView(t: Tensor, shape: Shape): Storage {
     const sourceSize = source[axis - lead];
     return sourceSize === 1 && d !== 1 ? 0 : stride[axis - lead];
   });
-  return ndarray(data, shape.slice(), strides, offset);
+  return stridedArray(data, shape.slice(), strides, offset);
 }
 
 /** The values of `t` as a contiguous buffer and offset: the tensor's own when contiguous, else a copy. */
@@ -74,10 +73,10 @@ export function contiguousData(t: Tensor): { data: TypedArray; offset: number } 
   return { data: t.toTypedArray(), offset: 0 };
 }
 
-/** Copy any view into a new contiguous ndarray of the same shape. */
+/** Copy any view into a new contiguous strided array of the same shape. */
 export function copyStorage(source: Storage, dtype: DType): Storage {
-  const out = ndarray(allocate(dtype, numel(source.shape)), source.shape.slice(), contiguousStrides(source.shape), 0);
-  if (out.size > 0) ops.assign(out, source);
+  const out = stridedArray(allocate(dtype, numel(source.shape)), source.shape.slice(), contiguousStrides(source.shape), 0);
+  if (out.size > 0) loops.assign(out, source);
   return out;
 }
 

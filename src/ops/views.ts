@@ -10,15 +10,14 @@
  * slice with zeros). `expand`'s rule is the identity: the tape sums the gradient over the expanded
  * axes, which is exactly un-broadcasting.
  */
-import ndarray from "ndarray";
-import ops from "ndarray-ops";
+import { loops, stridedArray } from "../tensor/strided.js";
 import { Tensor } from "../tensor/tensor.js";
 import { contiguousStrides, normalizeAxis, numel, shapeToString, checkShape } from "../tensor/shape.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
 import { copyStorage, emptyTensor, requireTensor } from "./util.js";
 
 function view(x: Tensor, shape: number[], stride: number[], offset: number): Tensor {
-  return new Tensor(ndarray(x.storage.data, shape, stride, offset));
+  return new Tensor(stridedArray(x.storage.data, shape, stride, offset));
 }
 
 // swap two axes:  the gradient is transposed back
@@ -79,7 +78,7 @@ export const reshape = defineOp("reshape", (a: Tensor, requested: number[]): Rec
   const x = requireTensor("reshape", a);
   const shape = resolveShape("reshape", x, requested);
   const source = x.isContiguous() ? x.storage : copyStorage(x.storage, x.dtype);
-  const out = new Tensor(ndarray(source.data, shape, contiguousStrides(shape), source.offset));
+  const out = new Tensor(stridedArray(source.data, shape, contiguousStrides(shape), source.offset));
   return { output: out, inputs: [x], backward: (g) => [reshape(g, x.shape)] };
 });
 
@@ -180,13 +179,13 @@ export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, 
     backward: (g) => {
       const full = emptyTensor(g.dtype, x.shape);
       const region = full.storage.lo(...x.shape.map((_, i) => (i === axis ? begin : 0)));
-      const target = ndarray(
+      const target = stridedArray(
         region.data,
         outShape.slice(),
         outStride.map((s, i) => (i === axis ? full.storage.stride[i] * step : full.storage.stride[i])),
         region.offset,
       );
-      if (numel(outShape) > 0) ops.assign(target, g.storage);
+      if (numel(outShape) > 0) loops.assign(target, g.storage);
       return [full];
     },
   };

@@ -13,7 +13,7 @@
  * Source: Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural networks",
  * Algorithm 1; exact form: torch/nn/utils/clip_grad.py.
  */
-import ops from "ndarray-ops";
+import { loops } from "../tensor/strided.js";
 import { Tensor } from "../tensor/tensor.js";
 import { contiguousData } from "../ops/util.js";
 import { mutableStorage } from "../tensor/version.js";
@@ -58,7 +58,7 @@ export function clipGradNorm(
   // PyTorch multiplies by clamp(coef, max=1): a NaN coefficient propagates, 1 leaves the gradients as they are.
   const clamped = clipCoef < 1 || Number.isNaN(clipCoef) ? clipCoef : 1;
   if (clamped !== 1) {
-    for (const grad of grads) ops.mulseq(mutableStorage(grad), clamped);
+    for (const grad of grads) loops.mulseq(mutableStorage(grad), clamped);
   }
   return total;
 }

@@ -1,6 +1,6 @@
 /**
  * Threads: a persistent worker pool and a synchronous fork–join over SharedArrayBuffer
- * (./pool.ts; docs/performance.md, "The worker pool").
+ * (./pool.ts; docs/performance.md, "The worker pool"), on the runtime given by ./platform.ts.
  */
 export {
   getNumThreads,
@@ -15,3 +15,4 @@ export {
   type TaskBody,
   threadsFor,
 } from "./pool.js";
+export { oneThreadPlatform, setThreadPlatform, threadPlatform, type ThreadPlatform, type WorkerHandle } from "./platform.js";

@@ -18,7 +18,7 @@
  * $CONTRASTIVE_NUM_THREADS when set). 1 means no workers. Workers start lazily on the first
  * parallel call and are `unref()`ed, so an idle pool never keeps the process alive.
  */
-import { availableCores, canBlock, insideWorker, startWorker, type WorkerHandle } from "./node-platform.js";
+import { onPlatformChange, threadPlatform, type WorkerHandle } from "./platform.js";
 import {
   CONTROL_BYTES,
   DONE_SEQ,
@@ -60,8 +60,13 @@ export interface ParallelForOptions {
   maxThreads?: number;
 }
 
-const envThreads = Number(typeof process === "undefined" ? NaN : process.env.CONTRASTIVE_NUM_THREADS);
-let requestedThreads = Number.isInteger(envThreads) && envThreads >= 1 ? Math.min(envThreads, availableCores()) : availableCores();
+const envThreads = Number(typeof process === "undefined" ? NaN : process.env?.CONTRASTIVE_NUM_THREADS);
+/** The `setNumThreads` setting; null: the platform's default (its cores, capped by $CONTRASTIVE_NUM_THREADS). */
+let requestedThreads: number | null = null;
+const defaultThreads = (): number => {
+  const cores = threadPlatform().availableCores();
+  return Number.isInteger(envThreads) && envThreads >= 1 ? Math.min(envThreads, cores) : cores;
+};
 let startTimeoutMs = 10_000;
 let jobTimeoutMs = 600_000;
 
@@ -84,7 +89,8 @@ export function setNumThreads(n: number): void {
  * caller's own share of a parallel call: a nested parallel call runs on one thread).
  */
 export function getNumThreads(): number {
-  return dispatching || insideWorker() || !canBlock() || unavailable !== null ? 1 : requestedThreads;
+  const platform = threadPlatform();
+  return dispatching || platform.insideWorker() || !platform.canBlock() || unavailable !== null ? 1 : requestedThreads ?? defaultThreads();
 }
 
 /**
@@ -146,8 +152,8 @@ export function parallelFor(
  * with the next job.
  */
 export function sharedMemory(bytes: number): SharedArrayBuffer {
-  if (memory.byteLength < bytes) {
-    memory = new SharedArrayBuffer(Math.max(bytes, 2 * memory.byteLength, 1 << 20));
+  if (memory === null || memory.byteLength < bytes) {
+    memory = new SharedArrayBuffer(Math.max(bytes, 2 * (memory?.byteLength ?? 0), 1 << 20));
     pendingGeneration = true;
   }
   return memory;
@@ -172,13 +178,19 @@ interface PoolWorker {
 
 let control: Int32Array | null = null;
 let workers: (PoolWorker | undefined)[] = []; // index = worker number (share); [0] is the caller
-let memory = new SharedArrayBuffer(0);
+/** Allocated on first use: a page without cross-origin isolation has no SharedArrayBuffer at all. */
+let memory: SharedArrayBuffer | null = null;
 let generation = 0;
 let pendingGeneration = true;
 const tasks: ParallelTask[] = [];
 let dispatching = false;
 /** Why workers cannot be used in this process (e.g. `new Worker` threw), or null. */
 let unavailable: string | null = null;
+// A new platform (./platform.ts): stop the workers of the old one, and let the new one try afresh.
+onPlatformChange(() => {
+  shutdownPool();
+  unavailable = null;
+});
 
 function taskIndex(task: ParallelTask): number {
   let index = tasks.findIndex((t) => t.moduleUrl === task.moduleUrl && t.exportName === task.exportName);
@@ -207,7 +219,7 @@ function ensureWorkers(threads: number): Int32Array {
     const entry: PoolWorker = { handle: undefined as unknown as WorkerHandle, exited: null, tasksKnown: 0 };
     const init = { control: ctrl.buffer as SharedArrayBuffer, worker: w, startSeq: Atomics.load(ctrl, slot(w, JOB_SEQ)) };
     try {
-      entry.handle = startWorker(init, (reason) => (entry.exited = reason));
+      entry.handle = threadPlatform().startWorker(init, (reason) => (entry.exited = reason));
     } catch (error) {
       unavailable = `parallel: cannot start workers (${(error as Error).message}); running on one thread`;
       throw new Error(unavailable);
@@ -223,7 +235,7 @@ function ensureWorkers(threads: number): Int32Array {
     for (let w = 1; w < workers.length; w++) {
       const worker = workers[w];
       if (worker === undefined) continue;
-      const message: GenerationMessage = { generation, memory, newTasks: tasks.slice(worker.tasksKnown) };
+      const message: GenerationMessage = { generation, memory: memory ?? sharedMemory(0), newTasks: tasks.slice(worker.tasksKnown) };
       worker.handle.post(message);
       worker.tasksKnown = tasks.length;
     }

@@ -1,9 +1,9 @@
 /**
  * The Tensor: an n-dimensional view over a typed array, plus what autograd needs.
  *
- * Storage is a scijs `ndarray` (data, shape, stride, offset) over a Float32Array (the default) or a
- * Float64Array. Transposes, slices and broadcasts are new views over the same buffer; nothing is
- * copied until an op needs contiguous data.
+ * Storage is a strided view (data, shape, stride, offset; ./strided.ts, scijs ndarray's layout and
+ * API) over a Float32Array (the default) or a Float64Array. Transposes, slices and broadcasts are
+ * new views over the same buffer; nothing is copied until an op needs contiguous data.
  *
  * This layer imports nothing above it. The ops are functions in src/ops; their method forms
  * (`x.add(y)` for `add(x, y)`, `x.sum(1)` for `sum(x, 1)`, …) are attached to this class by
@@ -13,13 +13,13 @@
  * PyTorch: `torch.Tensor`. Differences a port should know: `max(dim)` returns the values only
  * (use `argmax(dim)` for the indices), and the dtype set is float32/float64.
  */
-import ndarray, { type NdArray } from "ndarray";
-import ops from "ndarray-ops";
+import { loops, StridedArray, stridedArray, type StridedLike } from "./strided.js";
 import { contiguousStrides, numel, shapeToString, type Shape } from "./shape.js";
 
 export type DType = "float32" | "float64";
 export type TypedArray = Float32Array | Float64Array;
-export type Storage = NdArray<TypedArray>;
+/** A tensor's storage: a strided view over its buffer (./strided.ts). */
+export type Storage = StridedArray<TypedArray>;
 /** A number or a tensor: binary ops accept either, as in PyTorch. */
 export type TensorLike = Tensor | number;
 
@@ -82,7 +82,7 @@ export interface GradFn {
 }
 
 export class Tensor {
-  /** The ndarray view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
+  /** The strided view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
   readonly storage: Storage;
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (non-leaf) this tensor. */
@@ -95,8 +95,11 @@ export class Tensor {
    */
   gradFn: GradFn | null = null;
 
-  constructor(storage: Storage, requiresGrad = false) {
-    this.storage = storage;
+  /** A tensor over a strided view; any `{ data, shape, stride, offset }` (a scijs ndarray too) is taken as that view. */
+  constructor(storage: StridedLike<TypedArray>, requiresGrad = false) {
+    this.storage = storage instanceof StridedArray
+      ? storage
+      : new StridedArray(storage.data, storage.shape, storage.stride, storage.offset);
     this.dtype = dtypeOf(storage.data);
     this.requiresGrad = requiresGrad;
   }
@@ -106,7 +109,7 @@ export class Tensor {
     if (numel(shape) !== data.length) {
       throw new Error(`tensor: ${data.length} values cannot fill shape ${shapeToString(shape)} (needs ${numel(shape)})`);
     }
-    return new Tensor(ndarray(data, shape.slice(), contiguousStrides(shape), 0), requiresGrad);
+    return new Tensor(stridedArray(data, shape.slice(), contiguousStrides(shape), 0), requiresGrad);
   }
 
   get shape(): number[] {
@@ -163,7 +166,7 @@ export class Tensor {
       const { data, offset } = this.storage;
       out.set(data.subarray(offset, offset + out.length));
     } else if (out.length > 0) {
-      ops.assign(ndarray(out, this.shape, contiguousStrides(this.shape), 0), this.storage);
+      loops.assign(stridedArray(out, this.shape, contiguousStrides(this.shape), 0), this.storage);
     }
     return out;
   }

@@ -1,4 +1,6 @@
-// Type declarations for the parts of scijs `ndarray-ops` this project uses (the package ships none).
+// Type declarations for the parts of scijs `ndarray-ops` the specs use as the reference the plain
+// loops of src/tensor/strided.ts are checked against (the package ships none; the library itself no
+// longer imports it: its kernels are generated with `new Function`, which a strict CSP refuses).
 // Every function writes into its first argument; the arguments may have any strides, including
 // stride 0 (a broadcast view), which is how this project broadcasts without copying.
 declare module "ndarray-ops" {

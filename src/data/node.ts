@@ -1,0 +1,7 @@
+/**
+ * The data layer in Node: everything of ./index.ts, plus `loadMnist` (the `mnist` package's files)
+ * and PNG output (zlib, files). The Node entry exposes this as `data`.
+ */
+export * from "./index.js";
+export * from "./mnist-package.js";
+export * from "./png.js";
