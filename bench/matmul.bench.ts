@@ -1,15 +1,16 @@
 /**
- * Matrix-multiply benchmark: this project's float32 GEMM (src/ops/gemm.ts) against
+ * Matrix-multiply benchmark: this project's float32 GEMM on both kernels (src/ops/gemm.ts: the scalar
+ * TypeScript one, `gemmScalar`, and the WebAssembly SIMD one of src/ops/gemm-wasm.ts) against
  * `tf.matMul` of @tensorflow/tfjs-backend-cpu (TensorFlow.js's plain-JavaScript backend),
- * on the shapes that dominate MNIST contrastive training.
+ * on the shapes that dominate MNIST contrastive training, plain and with either operand transposed.
  *
  *   GFLOP/s = 2·M·N·K / seconds     (one multiply and one add per term of Σ_k A[i,k]·B[k,j])
  *
- * Both run single-threaded on the same Float32 data in the same process. The machine may be
- * shared and noisy, so each shape is warmed up, then timed REPS times alternating ours / theirs
- * (a burst of background load hits both), and the median of each is reported. The speed-up is
- * the median of the REPS per-pair ratios tfjs time / our time: the two runs of a pair are
- * back to back, so they saw nearly the same background load.
+ * All run single-threaded on the same Float32 data in the same process. The machine may be
+ * shared and noisy, so each shape is warmed up, then timed REPS rounds, each running the three
+ * back to back in a rotating order (a burst of background load hits all), and the median of each
+ * is reported. A ratio is the median of the REPS per-round time ratios: the runs of a round saw
+ * nearly the same background load. (Both cores and tfjs-wasm: bench/peers.bench.ts.)
  *
  * Run: npm run bench            (or: node build/bench/matmul.bench.js [reps])
  */
@@ -18,7 +19,8 @@ import { performance } from "node:perf_hooks";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "../src/node.js"; // Node's worker-thread platform for the pool (without it products run on one thread)
-import { gemm, type MatrixView } from "../src/ops/gemm.js";
+import { gemm, gemmScalar, type MatrixView, setGemmKernel } from "../src/ops/gemm.js";
+import { setNumThreads } from "../src/parallel/index.js";
 import { IMAGE_PIXELS } from "../src/data/mnist.js";
 
 /** (M, K, N): batch×784 · 784×512 (MNIST input layer), a square 512³, a wide 1024×128 · 128×1024. */
@@ -27,6 +29,8 @@ const SHAPES: Array<[number, number, number]> = [
   [512, 512, 512],
   [1024, 128, 1024],
 ];
+/** A·B, and the two transposed products a Linear layer's backward runs (operand stored transposed, read as a strided view). */
+const OPS = ["A·B", "A·Bᵀ", "Aᵀ·B"] as const;
 const REPS = Number(process.argv[2] ?? 9);
 const WARMUP = 2;
 
@@ -77,82 +81,79 @@ function warmUpGeneralPaths(): void {
 async function main(): Promise<void> {
   await tf.setBackend("cpu");
   await tf.ready();
+  setNumThreads(1);
   const cpu = os.cpus();
-  console.log(`matmul benchmark — ${new Date().toISOString().slice(0, 10)}`);
+  console.log(
+    `matmul benchmark — ${new Date().toISOString().slice(0, 10)}, load average ${os.loadavg().map((l) => l.toFixed(2)).join(", ")}`,
+  );
   console.log(
     `machine: ${
       cpu[0]?.model ?? "unknown CPU"
     }, ${cpu.length} cores, ${os.platform()} ${os.arch()}, Node ${process.version}, tfjs ${tf.version_core} (backend ${tf.getBackend()})`,
   );
   console.log(
-    `float32, single thread; GFLOP/s = median of ${REPS} runs, ours and tfjs interleaved; speed-up = median of per-pair ratios\n`,
+    `float32, single thread; GFLOP/s = median of ${REPS} runs, the three interleaved; ratio = median of per-round time ratios\n`,
   );
 
   warmUpGeneralPaths();
-  const header = "      M      K      N | ours GFLOP/s | tfjs-cpu GFLOP/s |    speed-up | max |Δ| / Σ|a||b|";
+  const header = "      M      K      N  op    | scalar GFLOP/s | wasm GFLOP/s | tfjs-cpu GFLOP/s | wasm / scalar | wasm / tfjs-cpu | " +
+    "max |Δ| / Σ|a||b|";
   console.log(header);
   console.log("-".repeat(header.length));
 
   for (const [M, K, N] of SHAPES) {
-    const flops = 2 * M * N * K;
-    const a = randomArray(M * K, 11), b = randomArray(K * N, 12);
-    const A = rowMajor(a, K), B = rowMajor(b, N);
-    const C = new Float32Array(M * N);
-    const ta = tf.tensor2d(a, [M, K]), tb = tf.tensor2d(b, [K, N]);
-
-    const runOurs = (): number => {
-      const start = performance.now();
-      gemm(M, N, K, A, B, C, 0, false);
-      return performance.now() - start;
-    };
-    let theirs: Float32Array = new Float32Array(0);
-    const runTheirs = (): number => {
-      const start = performance.now();
-      const tc = tf.matMul(ta, tb);
-      theirs = tc.dataSync() as Float32Array; // forces the computation to finish
-      const ms = performance.now() - start;
-      tc.dispose();
-      return ms;
-    };
-
-    for (let i = 0; i < WARMUP; i++) {
-      runOurs();
-      runTheirs();
-    }
-    const oursMs: number[] = [];
-    const theirsMs: number[] = [];
-    for (let r = 0; r < REPS; r++) {
-      // Alternate who goes first so neither always runs right after the other's cache traffic.
-      if (r % 2 === 0) {
-        oursMs.push(runOurs());
-        theirsMs.push(runTheirs());
-      } else {
-        theirsMs.push(runTheirs());
-        oursMs.push(runOurs());
+    for (const op of OPS) {
+      const flops = 2 * M * N * K;
+      const transA = op === "Aᵀ·B", transB = op === "A·Bᵀ";
+      const a = randomArray(M * K, 11), b = randomArray(K * N, 12);
+      // A stored (K, M) when transposed: A[i, k] = a[k·M + i]; B stored (N, K) when transposed.
+      const A: MatrixView = transA ? { data: a, offset: 0, rowStride: 1, colStride: M } : rowMajor(a, K);
+      const B: MatrixView = transB ? { data: b, offset: 0, rowStride: 1, colStride: K } : rowMajor(b, N);
+      const ta = tf.tensor2d(a, transA ? [K, M] : [M, K]), tb = tf.tensor2d(b, transB ? [N, K] : [K, N]);
+      const results: Float32Array[] = [new Float32Array(M * N), new Float32Array(M * N), new Float32Array(0)];
+      const runs = [
+        () => gemmScalar(M, N, K, A, B, results[0], 0, false),
+        () => gemm(M, N, K, A, B, results[1], 0, false), // the wasm kernel (setGemmKernel("wasm") below)
+        () => {
+          const tc = tf.matMul(ta, tb, transA, transB);
+          results[2] = tc.dataSync() as Float32Array; // forces the computation to finish
+          tc.dispose();
+        },
+      ];
+      const ms: number[][] = runs.map(() => []);
+      for (let r = -WARMUP; r < REPS; r++) {
+        for (let j = 0; j < runs.length; j++) {
+          const i = (j + Math.max(r, 0)) % runs.length; // rotate who goes first
+          const start = performance.now();
+          runs[i]();
+          if (r >= 0) ms[i].push(performance.now() - start);
+        }
       }
-    }
-    ta.dispose();
-    tb.dispose();
+      ta.dispose();
+      tb.dispose();
 
-    // Sanity: both computed the same product (error relative to Σ_k |a_ik||b_kj|, sampled rows).
-    let worst = 0;
-    for (let i = 0; i < M; i += 37) {
-      for (let j = 0; j < N; j++) {
-        let scale = 0;
-        for (let k = 0; k < K; k++) scale += Math.abs(a[i * K + k] * b[k * N + j]);
-        worst = Math.max(worst, Math.abs(C[i * N + j] - theirs[i * N + j]) / scale);
+      // Sanity: all three computed the same product (error relative to Σ_k |a_ik||b_kj|, sampled rows).
+      let worst = 0;
+      for (let i = 0; i < M; i += 37) {
+        for (let j = 0; j < N; j++) {
+          let scale = 0;
+          for (let k = 0; k < K; k++) {
+            scale += Math.abs(A.data[A.offset + i * A.rowStride + k * A.colStride] * B.data[B.offset + k * B.rowStride + j * B.colStride]);
+          }
+          for (const r of results) worst = Math.max(worst, Math.abs(r[i * N + j] - results[2][i * N + j]) / scale);
+        }
       }
-    }
 
-    const ours = flops / (median(oursMs) * 1e6);
-    const tfjs = flops / (median(theirsMs) * 1e6);
-    const speedup = median(oursMs.map((ms, r) => theirsMs[r] / ms));
-    console.log(
-      `${String(M).padStart(7)}${String(K).padStart(7)}${String(N).padStart(7)} |` +
-        `${ours.toFixed(2).padStart(13)} |${tfjs.toFixed(2).padStart(17)} |${speedup.toFixed(1).padStart(11)}× |` +
-        `${worst.toExponential(1).padStart(18)}`,
-    );
+      const gflops = ms.map((t) => flops / (median(t) * 1e6));
+      const ratio = (slow: number, fast: number) => median(ms[fast].map((t, r) => ms[slow][r] / t));
+      console.log(
+        `${String(M).padStart(7)}${String(K).padStart(7)}${String(N).padStart(7)}  ${op.padEnd(5)} |` +
+          `${gflops[0].toFixed(2).padStart(15)} |${gflops[1].toFixed(2).padStart(13)} |${gflops[2].toFixed(2).padStart(17)} |` +
+          `${ratio(0, 1).toFixed(2).padStart(13)}× |${ratio(2, 1).toFixed(2).padStart(15)}× |${worst.toExponential(1).padStart(18)}`,
+      );
+    }
   }
 }
 
+setGemmKernel("wasm");
 await main();

@@ -15,7 +15,8 @@
  * Timing: `rounds` rounds, each running every contender for 3 warm-up + `steps` steps in turn (the
  * order rotates per round), so a burst of background load spreads over all; a contender's time is
  * the median over all its timed steps, and a ratio is the median over rounds of the per-round ratio.
- * Ours runs with 1 and with 2 threads (setNumThreads, src/parallel). tfjs-wasm runs single-threaded:
+ * Ours runs with each GEMM kernel (setGemmKernel: the scalar TypeScript one and the WebAssembly SIMD one)
+ * and with 1 and with 2 threads (setNumThreads, src/parallel). tfjs-wasm runs single-threaded:
  * in Node it reports no multithread support (printed), so it loads the SIMD binary without threads.
  */
 import { createRequire, register } from "node:module";
@@ -26,6 +27,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import { setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { Adam, MLP, manualSeed, ntXent, randn, type Tensor, tensor } from "../src/index.js";
+import { type GemmKernelName, setGemmKernel } from "../src/ops/gemm.js";
 import { setNumThreads, shutdownPool } from "../src/parallel/index.js";
 import { tfjsNtXent } from "./tfjs-nt-xent.js";
 
@@ -76,14 +78,15 @@ function initialState(): { model: MLP; weights: Float32Array[]; shapes: number[]
   };
 }
 
-/** Ours, through the public API, from the shared initial weights; `threads` workers for the kernels. */
-function oursContender(threads: number): Contender {
+/** Ours, through the public API, from the shared initial weights; `threads` workers for the kernels, GEMM on `kernel`. */
+function oursContender(kernel: GemmKernelName, threads: number): Contender {
   const { model, view1, view2 } = initialState(); // the tfjs contenders copy this model's initial weights
   const optimizer = new Adam(model.parameters(), { lr: 1e-3, betas: [0.9, 0.999], eps: 1e-8 });
   return {
-    name: `ours, ${threads} thread${threads > 1 ? "s" : ""}`,
+    name: `ours ${kernel}, ${threads} thr`,
     async prepare() {
       setNumThreads(threads);
+      setGemmKernel(kernel);
     },
     step() {
       optimizer.zeroGrad();
@@ -130,7 +133,15 @@ function tfjsContender(backend: "cpu" | "wasm"): Contender {
 }
 
 async function simclrStep(): Promise<string[]> {
-  const contenders = [oursContender(1), oursContender(2), tfjsContender("cpu"), tfjsContender("wasm")];
+  const contenders = [
+    oursContender("scalar", 1),
+    oursContender("scalar", 2),
+    oursContender("wasm", 1),
+    oursContender("wasm", 2),
+    tfjsContender("cpu"),
+    tfjsContender("wasm"),
+  ];
+  const [cpuIndex, wasmIndex] = [contenders.length - 2, contenders.length - 1];
   // Same start → same losses: the first CHECK_STEPS steps of every contender against ours, 1 thread.
   const losses: number[][] = [];
   for (const c of contenders) {
@@ -169,11 +180,14 @@ async function simclrStep(): Promise<string[]> {
   }
   const ratio = (i: number, of: number) => median(roundMedians[i].map((t, r) => t / roundMedians[of][r]));
   const rows = [
-    `| SimCLR step (ms, median of ${ROUNDS}×${STEPS}) | time | tfjs-cpu / this | tfjs-wasm / this |`,
-    "|---|---:|---:|---:|",
+    `| SimCLR step (ms, median of ${ROUNDS}×${STEPS}) | time | ours scalar 1 thr / this | tfjs-cpu / this | tfjs-wasm / this |`,
+    "|---|---:|---:|---:|---:|",
   ];
   contenders.forEach((c, i) => {
-    rows.push(`| ${c.name} | ${median(times[i]).toFixed(1)} | ${ratio(2, i).toFixed(1)}× | ${ratio(3, i).toFixed(2)}× |`);
+    rows.push(
+      `| ${c.name} | ${median(times[i]).toFixed(1)} | ${ratio(0, i).toFixed(2)}× | ${ratio(cpuIndex, i).toFixed(1)}× | ` +
+        `${ratio(wasmIndex, i).toFixed(2)}× |`,
+    );
   });
   return rows;
 }
@@ -206,17 +220,21 @@ async function gemmTable(): Promise<string[]> {
     [1024, 128, 1024, "A·Bᵀ"], // z·zᵀ shape of the similarity matrix
   ];
   const rows = [
-    `| GEMM float32 (GFLOP/s, median of ${GEMM_REPS}) | ours 1 thr | ours 2 thr | tfjs-cpu | tfjs-wasm | ` +
-    "ours 1 thr / wasm | ours 2 thr / wasm |",
-    "|---|---:|---:|---:|---:|---:|---:|",
+    `| GEMM float32 (GFLOP/s, median of ${GEMM_REPS}) | scalar 1 thr | scalar 2 thr | wasm 1 thr | wasm 2 thr | tfjs-cpu | ` +
+    "tfjs-wasm | wasm 1 thr / scalar 1 thr | wasm 2 thr / scalar 1 thr | wasm 1 thr / tfjs-wasm | wasm 2 thr / tfjs-wasm |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const [M, K, N, kind] of cases) {
     const transA = kind === "Aᵀ·B", transB = kind === "A·Bᵀ";
     const aShape = transA ? [K, M] : [M, K], bShape = transB ? [N, K] : [K, N];
     const a = randomArray(M * K, 11), b = randomArray(K * N, 12);
     const ourA = tensor(a, { shape: aShape }), ourB = tensor(b, { shape: bShape });
-    const runs: Array<{ prepare: () => Promise<void>; run: () => Float32Array }> = [1, 2].map((threads) => ({
-      prepare: async () => setNumThreads(threads),
+    const ours: Array<[GemmKernelName, number]> = [["scalar", 1], ["scalar", 2], ["wasm", 1], ["wasm", 2]];
+    const runs: Array<{ prepare: () => Promise<void>; run: () => Float32Array }> = ours.map(([kernel, threads]) => ({
+      prepare: async () => {
+        setNumThreads(threads);
+        setGemmKernel(kernel);
+      },
       run: () => (transA ? ourA.t() : ourA).matmul(transB ? ourB.t() : ourB).toTypedArray() as Float32Array,
     }));
     for (const backend of ["cpu", "wasm"]) {
@@ -252,7 +270,10 @@ async function gemmTable(): Promise<string[]> {
     const gflops = ms.map((t) => (2 * M * N * K) / (median(t) * 1e6));
     rows.push(
       `| ${M}×${K}×${N} ${kind} | ${gflops.map((g) => g.toFixed(2)).join(" | ")} | ` +
-        `${(gflops[0] / gflops[3]).toFixed(2)}× | ${(gflops[1] / gflops[3]).toFixed(2)}× |`,
+        [gflops[2] / gflops[0], gflops[3] / gflops[0], gflops[2] / gflops[5], gflops[3] / gflops[5]].map((r) => `${r.toFixed(2)}×`).join(
+          " | ",
+        ) +
+        " |",
     );
   }
   return rows;

@@ -8,6 +8,8 @@
  *   contrastive-ts          in Node: ./index.ts (this core + ./node.ts); elsewhere (browsers, bundlers): this file
  *   contrastive-ts/node     ./node.ts: files, the MNIST package loader, the trainer, worker threads
  *   contrastive-ts/browser  this file bundled into one ES module (dist/browser/contrastive-ts.js)
+ *
+ * @module
  */
 import "./ops/tensor-methods.js"; // Tensor's methods (x.add(y), x.sum(1), …): see that file
 export { Tensor, type DType, type TensorLike, type TypedArray, type NestedArray, type IndexLike } from "./tensor/tensor.js";
@@ -32,6 +34,7 @@ export { versionOf, mutableStorage } from "./tensor/version.js";
 export { noGrad, enableGrad, isGradEnabled, type BackwardOptions } from "./autograd/tape.js";
 export { gradcheck, type GradcheckOptions } from "./autograd/gradcheck.js";
 export { setNumThreads, getNumThreads, setThreadPlatform, type ThreadPlatform } from "./parallel/index.js";
+export { setGemmKernel, getGemmKernel, type GemmKernelName } from "./ops/gemm.js";
 export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";
 export { sum, mean, max, min, argmax, variance as var, std, norm } from "./ops/reduce.js";
 export { tanh, sigmoid, relu, gelu, logsumexp, softmax, logSoftmax } from "./ops/activations.js";

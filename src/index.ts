@@ -3,6 +3,8 @@
  * (./node.ts: files, the MNIST package, the trainer, worker threads) in one module. This is what
  * `import … from "contrastive-ts"` loads in Node (the `node` condition of package.json `exports`);
  * browsers and bundlers get ./core.ts, and `contrastive-ts/node` is ./node.ts alone.
+ *
+ * @module
  */
 export * from "./core.js";
 export * from "./node.js";

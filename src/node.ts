@@ -7,6 +7,8 @@
  *   import { saveModule, loadMnist, trainRun } from "contrastive-ts/node";
  *
  * In Node, `import … from "contrastive-ts"` gives the core and this module together (./index.ts).
+ *
+ * @module
  */
 import { setThreadPlatform } from "./parallel/platform.js";
 import { nodePlatform } from "./parallel/node-platform.js";

@@ -1,12 +1,14 @@
 /**
  * The GEMM on the worker pool (src/ops/gemm-parallel.ts): for random shapes, layouts (row-major,
  * transposed, broadcast stride 0, offsets), both dtypes and both accumulate modes, 1, 2 and 3
- * threads give the same bits as each other and as the one-thread kernel. The flop threshold is set to
+ * threads give the same bits as each other and as the one-thread kernel, for both kernels (scalar and
+ * WebAssembly SIMD; the workers run the kernel the caller is set to). The flop threshold is set to
  * 0 here so that even small products take the pool path.
  */
 import { expect } from "chai";
 import fc from "fast-check";
-import { gemm, type MatrixView } from "../../src/ops/gemm.js";
+import { gemm, gemmScalar, getGemmKernel, type GemmKernelName, type MatrixView, setGemmKernel } from "../../src/ops/gemm.js";
+import { wasmGemmAvailable } from "../../src/ops/gemm-wasm.js";
 import { setParallelGemmMinFlops } from "../../src/ops/gemm-parallel.js";
 import { getNumThreads, setNumThreads } from "../../src/parallel/index.js";
 import "../../src/node.js"; // installs Node's worker-thread platform (without it every product runs on one thread)
@@ -57,7 +59,57 @@ describe("gemm on the worker pool: the same bits for 1, 2 and 3 threads", () => 
     setNumThreads(threadsBefore);
   });
 
-  it("random shapes, layouts, dtypes and accumulate: bit for bit", () => {
+  const kernels: GemmKernelName[] = wasmGemmAvailable ? ["scalar", "wasm"] : ["scalar"];
+  const kernelBefore = getGemmKernel();
+  afterEach(() => setGemmKernel(kernelBefore));
+
+  for (const kernel of kernels) {
+    it(`random shapes, layouts, dtypes and accumulate on the ${kernel} kernel: bit for bit`, () => {
+      setGemmKernel(kernel);
+      randomShapesBitForBit();
+    });
+  }
+
+  it("the workers run the caller's kernel: inexact float32 sums, 1, 2 and 3 threads, each kernel's own bits", () => {
+    // Values that do not sum exactly in float32, so the two kernels round differently (checked
+    // below): a worker running the other kernel than the caller would change its band's bits.
+    const [M, N, K] = [43, 21, 130];
+    const next = ((state: number) => () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1))(77);
+    const A: MatrixView = { data: Float32Array.from({ length: M * K }, next), offset: 0, rowStride: K, colStride: 1 };
+    const B: MatrixView = { data: Float32Array.from({ length: K * N }, next), offset: 0, rowStride: 1, colStride: K };
+    const results = kernels.map((kernel) => {
+      setGemmKernel(kernel);
+      const one = product(1, M, N, K, A, B, new Float32Array(M * N), false);
+      for (const threads of [2, 3]) {
+        const many = product(threads, M, N, K, A, B, new Float32Array(M * N), false);
+        expect(Buffer.from(many.buffer).equals(Buffer.from(one.buffer)), `${kernel}, ${threads} threads`).to.equal(true);
+      }
+      return one;
+    });
+    const scalar = new Float32Array(M * N);
+    setNumThreads(1);
+    gemmScalar(M, N, K, A, B, scalar, 0, false);
+    expect(Buffer.from(results[0].buffer).equals(Buffer.from(scalar.buffer))).to.equal(true);
+    if (results.length === 2) expect(Buffer.from(results[1].buffer).equals(Buffer.from(scalar.buffer))).to.equal(false);
+  });
+
+  it("a product just above the wasm kernel's size rule, split into bands below it: the same bits on 1, 2 and 3 threads", function() {
+    // 16×8·100: M·N·K = 12800 runs on the wasm kernel; a band of 8 rows (6400) alone would not. The
+    // kernel is chosen from the whole product, so every band runs the wasm kernel too.
+    if (!wasmGemmAvailable) this.skip();
+    setGemmKernel("wasm");
+    const [M, N, K] = [16, 8, 100];
+    const next = ((state: number) => () => ((state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 2 ** 31 - 1))(5);
+    const A: MatrixView = { data: Float32Array.from({ length: M * K }, next), offset: 0, rowStride: K, colStride: 1 };
+    const B: MatrixView = { data: Float32Array.from({ length: K * N }, next), offset: 0, rowStride: N, colStride: 1 };
+    const one = product(1, M, N, K, A, B, new Float32Array(M * N), false);
+    for (const threads of [2, 3]) {
+      const many = product(threads, M, N, K, A, B, new Float32Array(M * N), false);
+      expect(Buffer.from(many.buffer).equals(Buffer.from(one.buffer)), `${threads} threads`).to.equal(true);
+    }
+  });
+
+  function randomShapesBitForBit(): void {
     const layout = fc.constantFrom<Layout>("rowMajor", "transposed", "broadcastRows", "offset");
     fc.assert(
       fc.property(
@@ -83,7 +135,7 @@ describe("gemm on the worker pool: the same bits for 1, 2 and 3 threads", () => 
       ),
       { numRuns: 40 },
     );
-  });
+  }
 
   it("a product above the default threshold (256×784 · 784×512, float32, transposed B) is bit-identical on 1 and 2 threads", () => {
     setParallelGemmMinFlops(minFlopsBefore);

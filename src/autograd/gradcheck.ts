@@ -15,6 +15,8 @@
  * gradient handed to the last op's rule a non-contiguous view, so a rule that reads its upstream
  * gradient as if it were contiguous fails. An input that aliases itself (a stride-0, expanded
  * view) cannot be perturbed one element at a time: check the tensor it was expanded from.
+ *
+ * @module
  */
 import { stridedArray } from "../tensor/strided.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -24,9 +26,13 @@ import { contiguousStrides, shapeToString } from "../tensor/shape.js";
 import { mutableStorage } from "../tensor/version.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link gradcheck}; the defaults are PyTorch's. */
 export interface GradcheckOptions {
+  /** The central-difference step (default 1e-6). */
   eps?: number;
+  /** Absolute tolerance (default 1e-5). */
   atol?: number;
+  /** Relative tolerance, times |numeric| (default 1e-3). */
   rtol?: number;
   /** Seed of the output weighting. */
   seed?: number;
@@ -48,8 +54,11 @@ export interface GradcheckMismatch {
 }
 
 /**
- * Returns true, or throws an error listing the worst mismatches. Inputs that should be checked
- * need `requiresGrad`; the others are held fixed.
+ * Compare the gradient backward computes for L = Σ w ⊙ fn(...inputs) (w a fixed random weighting)
+ * with central differences (L(x + ε e_i) − L(x − ε e_i)) / 2ε, element by element, within
+ * atol + rtol·|numeric|; the inputs must be float64. Inputs that should be
+ * checked need `requiresGrad`; the others are held fixed. Returns true, or throws an error listing
+ * the worst mismatches. PyTorch: `torch.autograd.gradcheck` (same defaults).
  */
 export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: Tensor[], options: GradcheckOptions = {}): true {
   checkOptions("gradcheck", options, { eps: true, atol: true, rtol: true, seed: true, outputGradLayout: true });

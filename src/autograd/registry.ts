@@ -24,6 +24,8 @@
  *
  * tinygrad keeps its primitive rules in one table the same way. PyTorch: the rules of
  * tools/autograd/derivatives.yaml, and `torch.autograd.Function` (forward + backward) for your own.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { record, type BackwardRule } from "./tape.js";

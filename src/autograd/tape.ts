@@ -23,6 +23,8 @@
  * PyTorch: the same design (`grad_fn`, `sequence_nr`, `retain_graph`, `torch.no_grad`, the saved
  * variables' `_version` check). One difference: PyTorch checks only the tensors a rule saves (add's
  * rule saves none); here every input and the output are checked, since a rule may read any of them.
+ *
+ * @module
  */
 import { loops, stridedArray } from "../tensor/strided.js";
 import { Tensor, allocate, logAllocations, type GradFn } from "../tensor/tensor.js";
@@ -49,6 +51,7 @@ export interface TapeRecord extends GradFn {
 let gradEnabled = true;
 let tapeLength = 0;
 
+/** Whether ops are currently recorded for backward (false inside {@link noGrad}). PyTorch: `torch.is_grad_enabled`. */
 export function isGradEnabled(): boolean {
   return gradEnabled;
 }
@@ -64,7 +67,10 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Run `fn` with recording on (inside a noGrad block, e.g. for a GradCache re-forward). */
+/**
+ * Run `fn` with recording on (inside a noGrad block, e.g. for a GradCache re-forward).
+ * PyTorch: `torch.enable_grad()`.
+ */
 export function enableGrad<T>(fn: () => T): T {
   const previous = gradEnabled;
   gradEnabled = true;
@@ -122,6 +128,7 @@ Object.defineProperty(Tensor.prototype, "backward", {
   configurable: true,
 });
 
+/** Options of `Tensor.backward`. */
 export interface BackwardOptions {
   /** Keep the records so that backward can run again through the same graph. */
   retainGraph?: boolean;

@@ -14,6 +14,8 @@
  *    take "--epochs" as --lr's value; strict, it throws a message about ambiguity);
  *  - `--help` / `-h` anywhere: the command's help, before any other check;
  *  - every message names the command, the flag and the value, as one line (UsageError: exit 2).
+ *
+ * @module
  */
 import { parseArgs as parseWords } from "node:util";
 

@@ -3,6 +3,8 @@
  * other failure an Error whose one-line message is printed (exit 1). Each command's flags are one
  * table (`FlagSpec`s with their meaning and default) that both parses the command line and prints
  * `contrastive COMMAND --help`; docs/cli.md has the same table for the reader.
+ *
+ * @module
  */
 import "../ops/tensor-methods.js"; // Tensor's methods, as the package entry (src/index.ts) loads them
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync } from "node:fs";

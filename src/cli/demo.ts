@@ -5,6 +5,8 @@
  *
  * The budget is chosen to show what each method can do in about a minute of training on two
  * cores (docs/evaluation.md, "The demo's budget", has the measurements behind each choice).
+ *
+ * @module
  */
 import type { MethodName } from "../methods/common.js";
 import type { TrainConfig } from "../methods/config.js";

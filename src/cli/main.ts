@@ -15,6 +15,8 @@
  * (2 for usage, including a bad --out, --limit or batch size, found before training; 1 for
  * everything else), never a stack trace. Interrupted training (SIGINT, SIGTERM) exits 130 / 143
  * after saying which epoch's checkpoint --resume continues from.
+ *
+ * @module
  */
 import { run } from "./commands.js";
 

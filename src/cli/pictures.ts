@@ -8,6 +8,8 @@
  *
  * and the choice of digits `augment` shows (one of each class in turn). The drawing is in
  * src/report; this file gathers what each picture needs from a run and the data.
+ *
+ * @module
  */
 import { noGrad } from "../autograd/tape.js";
 import type { Tensor } from "../tensor/tensor.js";

@@ -6,6 +6,8 @@
  *    the stage is doing (the λ being fitted, the L-BFGS iteration) and the seconds it has taken.
  * On a terminal each redraws one line; elsewhere (a log file, CI, a spec) training prints one line
  * per epoch and evaluation one line per finished stage.
+ *
+ * @module
  */
 import type { Progress } from "../methods/trainer.js";
 import type { EvaluationProgress, EvaluationProgressFn } from "../eval/progress.js";

@@ -21,6 +21,8 @@
  * equals an uninterrupted run's, line for line, except the timing fields. A fresh run (step 0)
  * starts an empty log. A log that holds fewer lines than the checkpoint (deleted, or written by an
  * older version) is kept as it is and continued from the checkpoint's step.
+ *
+ * @module
  */
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";

@@ -4,6 +4,8 @@
  * src/ (tsx), build/src/ (the specs) and dist/ in an installed package
  * (node_modules/contrastive-ts/dist/cli/ → node_modules/contrastive-ts/package.json); a package.json
  * of another name on the way (a nested "type": "module" one, the user's own project) is skipped.
+ *
+ * @module
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";

@@ -9,6 +9,8 @@
  * whole batch through the default pipeline matches a batch built from these functions with the
  * same draws in the same order. Kept as the readable definition and as the test's oracle; the
  * library itself does not call it.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 // Brightness, contrast, the blur's weights and its reflected borders have no fast path: the reference uses the library's own.

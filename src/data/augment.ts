@@ -33,6 +33,8 @@
  * PyTorch/torchvision equivalents: `T.Compose([T.RandomResizedCrop(28, scale=(0.5, 1)),
  * T.RandomRotation(15), T.RandomApply([T.ColorJitter(0.4, 0.4)], p=0.8),
  * T.RandomApply([T.GaussianBlur(k, sigma=(0.1, 1.0))], p=0.5), AddGaussianNoise(0.05)])`.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 import { checkOptions, type OptionKeys } from "../tensor/options.js";
@@ -93,9 +95,13 @@ function pixelOrZero(image: Float32Array, side: number, column: number, row: num
 
 /** An axis-aligned crop box in pixels: rows top … top+height−1, columns left … left+width−1. */
 export interface CropBox {
+  /** The first row of the crop. */
   top: number;
+  /** The first column of the crop. */
   left: number;
+  /** The number of rows. */
   height: number;
+  /** The number of columns. */
   width: number;
 }
 
@@ -541,7 +547,10 @@ export const DEFAULT_AUGMENTATION: Readonly<AugmentationConfig> = Object.freeze(
  * (s = 0: identity, 1: the defaults, 2: twice as strong), and any parameter set explicitly, which
  * wins over the scaled default.
  */
-export type AugmentationOptions = Partial<AugmentationConfig> & { strength?: number };
+export type AugmentationOptions = Partial<AugmentationConfig> & {
+  /** s ≥ 0 scaling every default (default 1). */
+  strength?: number;
+};
 
 /** The keys of AugmentationOptions, for the unknown-key check of the functions that take them. */
 const AUGMENTATION_OPTION_KEYS: OptionKeys<AugmentationOptions> = {
@@ -652,7 +661,14 @@ export function augmentationPreview(
   pipeline: Transform,
   generator: Generator,
   viewsPerImage = 6,
-): { images: Float32Array; rows: number; cols: number } {
+): {
+  /** The tiles, (rows·cols, side·side) in row-major tile order: each original followed by its views. */
+  images: Float32Array;
+  /** Rows of the grid (one per image). */
+  rows: number;
+  /** Columns of the grid (the original and its views). */
+  cols: number;
+} {
   const pixels = images.length / count;
   const cols = 1 + viewsPerImage;
   const tiles = new Float32Array(count * cols * pixels);

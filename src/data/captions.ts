@@ -38,6 +38,8 @@
  * PyTorch equivalent of the tokenizer: a word-level `torchtext` vocabulary
  * (`build_vocab_from_iterator(..., specials=["<pad>", "<unk>"])`) with padding to a fixed length;
  * CLIP itself uses a byte-pair-encoding tokenizer with a 49,408-token vocabulary.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 import { NUM_CLASSES, type Split } from "./mnist.js";
@@ -122,13 +124,20 @@ export function measureDigit(image: Float32Array, side = Math.round(Math.sqrt(im
 // From numbers to words
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** How thick a digit's strokes are, relative to its class (terciles of the training split). */
 export type Thickness = "thin" | "regular" | "thick";
+/** How a digit leans, from its slant (|slant| ≤ {@link UPRIGHT_SLANT_LIMIT} is upright). */
 export type SlantWord = "left-slanted" | "upright" | "right-slanted";
+/** How much ink a digit has, relative to its class (below or above the class median). */
 export type SizeWord = "small" | "large";
 
+/** Every {@link Thickness} word, in order. */
 export const THICKNESS_WORDS: readonly Thickness[] = ["thin", "regular", "thick"];
+/** Every {@link SlantWord}, in order. */
 export const SLANT_WORDS: readonly SlantWord[] = ["left-slanted", "upright", "right-slanted"];
+/** Every {@link SizeWord}, in order. */
 export const SIZE_WORDS: readonly SizeWord[] = ["small", "large"];
+/** The digits' names, "zero" … "nine", by label. */
 export const DIGIT_WORDS: readonly string[] = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"];
 
 /** |slant| at or below this (tan 8.5°) is "upright". */
@@ -179,13 +188,17 @@ export function fitCaptionThresholds(split: Split, numClasses = NUM_CLASSES): Ca
 
 /** Everything a caption template can mention about one image. */
 export interface DigitDescription {
+  /** The digit 0 … 9. */
   label: number;
   /** "seven" */
   word: string;
   /** "7" */
   numeral: string;
+  /** Its stroke thickness word. */
   thickness: Thickness;
+  /** Its slant word. */
   slant: SlantWord;
+  /** Its size word. */
   size: SizeWord;
 }
 
@@ -287,9 +300,13 @@ export function zeroShotPrompts(templates: readonly string[] = ZERO_SHOT_TEMPLAT
 // Tokenizer
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** The padding token, id {@link PAD_ID}. */
 export const PAD_TOKEN = "<pad>";
+/** The token of any word outside the vocabulary, id {@link UNKNOWN_ID}. */
 export const UNKNOWN_TOKEN = "<unk>";
+/** The id of {@link PAD_TOKEN}: 0, what caption rows are padded with. */
 export const PAD_ID = 0;
+/** The id of {@link UNKNOWN_TOKEN}: 1. */
 export const UNKNOWN_ID = 1;
 
 /** Punctuation that attaches to the word before it when decoding ("seven," not "seven ,"). */
@@ -329,6 +346,11 @@ export class Tokenizer {
   readonly vocabulary: readonly string[];
   private readonly ids: Map<string, number>;
 
+  /**
+   * A tokenizer for `words`, after the padding and unknown tokens.
+   *
+   * @param words the vocabulary, after the two special tokens (duplicates ignored).
+   */
   constructor(words: readonly string[]) {
     const vocabulary = [PAD_TOKEN, UNKNOWN_TOKEN];
     for (const word of words) if (!vocabulary.includes(word)) vocabulary.push(word);
@@ -336,6 +358,7 @@ export class Tokenizer {
     this.ids = new Map(vocabulary.map((token, id) => [token, id]));
   }
 
+  /** The number of ids, special tokens included. */
   get vocabSize(): number {
     return this.vocabulary.length;
   }
@@ -414,10 +437,15 @@ export const CAPTION_MAX_LENGTH = 16;
  *   tokens: (count, templateCount, maxLength) flattened
  */
 export interface CaptionTable {
+  /** The number of images. */
   count: number;
+  /** The caption templates, in id order. */
   templates: readonly string[];
+  /** The token length of every rendered caption (padded with {@link PAD_ID}). */
   maxLength: number;
+  /** (count, templateCount, maxLength) token ids, flattened. */
   tokens: Int32Array;
+  /** What each image's captions say about it, by image. */
   descriptions: DigitDescription[];
 }
 

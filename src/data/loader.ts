@@ -26,6 +26,8 @@
  * generator=torch.Generator().manual_seed(seed))`, with the augmentation inside the dataset's
  * `__getitem__`. PyTorch does not save a loader's position; resuming mid-epoch needs a sampler
  * that skips the batches already seen, which is what `position` does here.
+ *
+ * @module
  */
 import { Generator } from "../tensor/random.js";
 import { augmentBatch, type Transform } from "./augment.js";
@@ -33,7 +35,9 @@ import { captionTokens, type CaptionTable } from "./captions.js";
 import { gatherImages, type Split } from "./mnist.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link BatchSampler}, {@link TwoViewLoader} and {@link ImageCaptionLoader}. */
 export interface LoaderOptions {
+  /** Images per batch. */
   batchSize: number;
   /** Seed of both generators (the batch generator uses a stream derived from it). */
   seed: number;
@@ -55,8 +59,11 @@ export interface LoaderState {
   batchState: (number | null)[];
   /** Checked on restore: the state only fits a loader over the same data and batch size. */
   count: number;
+  /** The batch size it was saved with. */
   batchSize: number;
+  /** The `dropLast` it was saved with. */
   dropLast: boolean;
+  /** The `shuffle` it was saved with. */
   shuffle: boolean;
 }
 
@@ -71,15 +78,23 @@ function loadGenerator(generator: Generator, state: readonly (number | null)[]):
 /** Mixes the seed into an unrelated stream for the batch generator (a SplitMix-style constant). */
 const BATCH_STREAM_OFFSET = 0x5bd1e995;
 
-/**
- * The index part of a loader: which images go into the next batch, epoch after epoch.
- */
+/** The option names every loader accepts. */
 const LOADER_OPTION_KEYS = { batchSize: true, seed: true, dropLast: true, shuffle: true } as const;
 
+/**
+ * The index part of a loader: which images go into the next batch, epoch after epoch — a seeded
+ * permutation per epoch (or the natural order without `shuffle`), cut into batches. Resumable via
+ * {@link BatchSampler.getState} / {@link BatchSampler.setState}. PyTorch: `torch.utils.data.BatchSampler`
+ * over a `RandomSampler` with a seeded generator.
+ */
 export class BatchSampler {
+  /** The number of images in the split. */
   readonly count: number;
+  /** Images per batch. */
   readonly batchSize: number;
+  /** Whether an epoch's last, smaller batch is dropped (default true). */
   readonly dropLast: boolean;
+  /** Whether each epoch visits the images in a random order (default true). */
   readonly shuffle: boolean;
   /** Draws one permutation per epoch. */
   private readonly orderGenerator: Generator;
@@ -90,6 +105,12 @@ export class BatchSampler {
   private orderStateAtEpochStart: number[];
   private order: Int32Array;
 
+  /**
+   * A sampler over `count` images.
+   *
+   * @param count the number of images.
+   * @param options batchSize, seed, dropLast (default true), shuffle (default true).
+   */
   constructor(count: number, options: LoaderOptions) {
     checkOptions("BatchSampler", options, LOADER_OPTION_KEYS);
     if (!(Number.isInteger(options.batchSize) && options.batchSize > 0)) {
@@ -146,6 +167,7 @@ export class BatchSampler {
     return indices;
   }
 
+  /** The state to resume from (JSON-safe): epoch, position, generator states. */
   getState(): LoaderState {
     return {
       epoch: this.epochValue,
@@ -159,6 +181,7 @@ export class BatchSampler {
     };
   }
 
+  /** Continue exactly where a saved state left off; an error if it was saved with other data or batch settings. */
   setState(state: LoaderState): void {
     const expected = { count: this.count, batchSize: this.batchSize, dropLast: this.dropLast, shuffle: this.shuffle };
     for (const [key, value] of Object.entries(expected)) {
@@ -189,6 +212,7 @@ export interface TwoViewBatch {
   labels: Int32Array;
   /** (B,) indices of the images in the split. */
   indices: Int32Array;
+  /** B, the number of images in this batch. */
   batchSize: number;
 }
 
@@ -222,22 +246,27 @@ abstract class SeededLoader<Batch> {
     while (this.sampler.epoch === epoch) yield this.next();
   }
 
+  /** Epochs completed. */
   get epoch(): number {
     return this.sampler.epoch;
   }
 
+  /** Images of the current epoch already handed out. */
   get position(): number {
     return this.sampler.position;
   }
 
+  /** Batches per epoch (the last, smaller one counted unless `dropLast`). */
   get batchesPerEpoch(): number {
     return this.sampler.batchesPerEpoch;
   }
 
+  /** The state to resume from, see {@link BatchSampler.getState}. */
   getState(): LoaderState {
     return this.sampler.getState();
   }
 
+  /** Continue from a saved state, see {@link BatchSampler.setState}. */
   setState(state: LoaderState): void {
     this.sampler.setState(state);
   }
@@ -252,6 +281,13 @@ abstract class SeededLoader<Batch> {
  * then view2, from the loader's batch generator.
  */
 export class TwoViewLoader extends SeededLoader<TwoViewBatch> {
+  /**
+   * A loader of two augmented views per image of `split`.
+   *
+   * @param split the images.
+   * @param pipeline the augmentation applied independently to make each view.
+   * @param options batchSize, seed, dropLast, shuffle.
+   */
   constructor(
     split: Split,
     private readonly pipeline: Transform,
@@ -281,7 +317,9 @@ export interface ImageCaptionBatch {
   labels: Int32Array;
   /** (B,) indices of the images in the split. */
   indices: Int32Array;
+  /** B, the number of pairs in this batch. */
   batchSize: number;
+  /** The token length of every caption row. */
   maxLength: number;
 }
 
@@ -294,6 +332,13 @@ export interface ImageCaptionBatch {
 export class ImageCaptionLoader extends SeededLoader<ImageCaptionBatch> {
   private readonly augmentation: Transform | null;
 
+  /**
+   * A loader of (image, caption) pairs over `split` and its caption table.
+   *
+   * @param split the images.
+   * @param captions one caption table row per image of the split.
+   * @param options batchSize, seed, dropLast, shuffle, and an optional (mild) augmentation.
+   */
   constructor(
     split: Split,
     private readonly captions: CaptionTable,

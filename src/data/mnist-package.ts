@@ -5,6 +5,8 @@
  *
  * `mnist` is an optional peer dependency (41 MB on disk, wanted only by those who train on the
  * digits): without it, `loadMnist` says how to install it.
+ *
+ * @module
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";

@@ -35,6 +35,8 @@
  *
  * PyTorch equivalent: `torchvision.datasets.MNIST(root, train=True, transform=ToTensor())`, whose
  * images are also (1, 28, 28) floats in [0, 1]; that dataset has 60,000 / 10,000 images instead.
+ *
+ * @module
  */
 
 /** Side length of an MNIST image in pixels. */
@@ -52,13 +54,19 @@ export const TRAIN_FRACTION = 0.8;
  *   labels: (count,) digit 0 … 9
  */
 export interface Split {
+  /** (count, 1, 28, 28) flattened, row-major, values in [0, 1]. */
   images: Float32Array;
+  /** (count) digit labels 0 … 9. */
   labels: Int32Array;
+  /** The number of images. */
   count: number;
 }
 
+/** MNIST's 10,000 digits split 80/20 per class into a train and a test {@link Split}. */
 export interface MnistData {
+  /** The training split (7,996 images: floor(0.8·n) of each class). */
   train: Split;
+  /** The test split (the other 2,004 images). */
   test: Split;
 }
 

@@ -2,6 +2,8 @@
  * Pixel-level helpers shared by the augmentations (augment.ts) and their per-image reference
  * (augment-reference.ts): the side of a square image, clamping to [0, 1], and the check of an
  * input/output pair. Internal: only `imageSide` is public, re-exported by augment.ts.
+ *
+ * @module
  */
 
 /** Side length of a square image with `pixelCount` pixels (throws if not a perfect square). */

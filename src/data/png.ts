@@ -20,6 +20,8 @@
  * never sees half an image.
  *
  * PyTorch equivalent: `torchvision.utils.save_image(torchvision.utils.make_grid(batch, nrow=cols))`.
+ *
+ * @module
  */
 import { writeFileAtomic } from "../io/safetensors.js";
 import { deflateSync } from "node:zlib";
@@ -110,6 +112,7 @@ export function savePng(path: string, values: Float32Array, width: number, heigh
   writeFileAtomic(path, [encodeGrayscalePng(values, width, height)], "savePng");
 }
 
+/** Options of {@link imageGrid}. */
 export interface GridOptions {
   /** Side of each (square) image. Default 28. */
   side?: number;
@@ -123,7 +126,9 @@ export interface GridOptions {
 export interface GrayImage {
   /** (height, width) flattened, values in [0, 1]. */
   pixels: Float32Array;
+  /** Width in pixels. */
   width: number;
+  /** Height in pixels. */
   height: number;
 }
 

@@ -10,6 +10,8 @@
  * PyTorch's on the same objective beside them, are in docs/evaluation.md ("Measured on this split").
  *
  * PyTorch: `x.flatten(1)` before the probe.
+ *
+ * @module
  */
 import type { MnistData, Split } from "../data/mnist.js";
 import { featureMatrix, type FeatureMatrix } from "./features.js";
@@ -28,8 +30,11 @@ export function rawPixelFeatures(split: Split): FeatureMatrix {
   return featureMatrix(split.images, split.count, split.images.length / split.count);
 }
 
+/** The result of {@link rawPixelBaseline}: the linear probe and kNN on raw pixels. */
 export interface RawPixelBaseline {
+  /** The linear probe on standardized raw pixels. */
   linearProbe: LinearProbeResult;
+  /** kNN on raw pixels. */
   knn: KnnResult;
   /** The report row ("raw pixels"): linear probe and kNN; the other columns do not apply. */
   row: EvaluationRow;

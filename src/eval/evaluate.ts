@@ -11,6 +11,8 @@
  * `evaluateEncoder` first embeds the MNIST splits with `embed(images) → features` (frozen, in
  * batches), and builds the positive pairs for alignment from two augmented views of each test
  * image (the method's own notion of a positive pair, Wang & Isola 2020 §4).
+ *
+ * @module
  */
 import type { MnistData } from "../data/mnist.js";
 import { augmentBatch, defaultAugmentation, type Transform } from "../data/augment.js";
@@ -26,35 +28,71 @@ import type { EvaluationRow } from "./report.js";
 import { checkOptions } from "../tensor/options.js";
 import { relabelProgress, type EvaluationProgressFn } from "./progress.js";
 
+/**
+ * The input of {@link evaluateFeatures}: one method's train and test features with their labels (and, optionally, positives, zero-shot
+ * and retrieval inputs).
+ */
 export interface FeatureEvaluationInput {
+  /** The method's name, for the report row. */
   method: string;
+  /** (n, D) training features, what the probe and kNN fit on. */
   trainFeatures: FeaturesLike;
+  /** (n) training labels. */
   trainLabels: LabelsLike;
+  /** (m, D) test features, what the scores are measured on. */
   testFeatures: FeaturesLike;
+  /** (m) test labels. */
   testLabels: LabelsLike;
   /** (m, D): row i is a positive of test row i (e.g. another augmented view), for alignment. */
   positiveFeatures?: FeaturesLike;
   /** CLIP: image embeddings in the joint space (m, E), their labels and the prompt embeddings (C, P, E). */
-  zeroShot?: { imageFeatures: FeaturesLike; labels: LabelsLike; promptEmbeddings: PromptEmbeddingsLike };
+  zeroShot?: {
+    /** (m, E) image embeddings in the joint space. */
+    imageFeatures: FeaturesLike;
+    /** (m) their labels. */
+    labels: LabelsLike;
+    /** (C, P, E) the embeddings of P prompts for each of C classes. */
+    promptEmbeddings: PromptEmbeddingsLike;
+  };
   /** CLIP: paired image and caption embeddings (N, E) each. */
-  retrieval?: { imageFeatures: FeaturesLike; textFeatures: FeaturesLike };
+  retrieval?: {
+    /** (N, E) image embeddings. */
+    imageFeatures: FeaturesLike;
+    /** (N, E) caption embeddings; row i describes image i. */
+    textFeatures: FeaturesLike;
+  };
 }
 
+/** Options of {@link evaluateFeatures}. */
 export interface EvaluationOptions {
+  /** Options of the linear probe ({@link linearProbe}). */
   linearProbe?: LinearProbeOptions;
+  /** Options of the kNN classifier ({@link knnAccuracy}). */
   knn?: KnnOptions;
   /** Uniformity's t and alignment's α; false skips the health numbers. */
-  health?: { t?: number; alpha?: number } | false;
+  health?: {
+    /** Uniformity's t (default 2). */
+    t?: number;
+    /** Alignment's α (default 2). */
+    alpha?: number;
+  } | false;
   /** Progress of the long stages (features, kNN, linear probe): src/eval/progress.ts. Default: none. */
   onProgress?: EvaluationProgressFn;
 }
 
+/** The result of {@link evaluateFeatures}: the report row and every evaluation's details. */
 export interface EvaluationResult {
+  /** The one-line summary, a row of the report table. */
   row: EvaluationRow;
+  /** The linear probe's result. */
   linearProbe: LinearProbeResult;
+  /** The kNN classifier's result. */
   knn: KnnResult;
+  /** The representation health numbers (unless `health: false`). */
   health?: RepresentationHealth;
+  /** Zero-shot classification, when its inputs were given (CLIP). */
   zeroShot?: ZeroShotResult;
+  /** Image–text retrieval recall, when its inputs were given (CLIP). */
   retrieval?: RetrievalResult;
 }
 
@@ -94,6 +132,7 @@ export function evaluateFeatures(input: FeatureEvaluationInput, options: Evaluat
   return { row, linearProbe: probe, knn, health, zeroShot, retrieval };
 }
 
+/** Options of {@link evaluateEncoder}: those of {@link evaluateFeatures} plus how to embed. */
 export interface EncoderEvaluationOptions extends EvaluationOptions {
   /** Images per embed call (default 256). */
   batchSize?: number;
@@ -103,6 +142,7 @@ export interface EncoderEvaluationOptions extends EvaluationOptions {
   seed?: number;
   /** CLIP extras, already embedded (they need the text encoder). */
   zeroShot?: FeatureEvaluationInput["zeroShot"];
+  /** CLIP: the inputs of the retrieval evaluation. */
   retrieval?: FeatureEvaluationInput["retrieval"];
 }
 

@@ -13,6 +13,8 @@
  * a batch of images (B, 1, 28, 28) to features (B, D). `embedImages` runs it over a whole split in
  * batches, under `noGrad` (a frozen encoder: nothing is recorded on the tape), and stacks the
  * results. PyTorch: `with torch.no_grad(): feats = torch.cat([model(x) for x in loader])`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { noGrad } from "../autograd/tape.js";
@@ -21,12 +23,16 @@ import { IMAGE_SIDE } from "../data/mnist.js";
 import { checkOptions } from "../tensor/options.js";
 import type { EvaluationProgressFn } from "./progress.js";
 
+/** The typed arrays feature matrices are stored in. */
 export type FeatureArray = Float32Array | Float64Array;
 
 /** A row-major (rows, dim) matrix over a typed array: F[i, j] = data[i·dim + j]. */
 export interface FeatureMatrix {
+  /** The values, row-major, `rows · dim` of them. */
   data: FeatureArray;
+  /** N, the number of rows. */
   rows: number;
+  /** D, the feature dimension. */
   dim: number;
 }
 
@@ -132,7 +138,10 @@ export function asLabels(fn: string, name: string, labels: LabelsLike, rows: num
   return out;
 }
 
-/** Fraction of rows where predictions[i] = labels[i]. */
+/**
+ * Fraction of rows where predictions[i] = labels[i].
+ * PyTorch: `(predictions == labels).float().mean()`.
+ */
 export function accuracy(predictions: Int32Array, labels: Int32Array): number {
   let correct = 0;
   for (let i = 0; i < labels.length; i++) if (predictions[i] === labels[i]) correct++;
@@ -220,6 +229,7 @@ export function queryBlockRows(rowsB: number): number {
   return Math.max(1, Math.min(256, Math.floor(2_000_000 / Math.max(1, rowsB))));
 }
 
+/** Options of {@link embedImages}. */
 export interface EmbedOptions {
   /** Images per call of `embed` (default 256). */
   batchSize?: number;

@@ -36,6 +36,8 @@
  *
  * Shapes: features (N, D); the positive-pair features for alignment are two (N, D) matrices whose
  * row i is a pair (e.g. two augmented views of image i).
+ *
+ * @module
  */
 import {
   asFeatureMatrix,
@@ -126,6 +128,7 @@ export function uniformity(features: FeaturesLike, options: { t?: number } = {})
 // Per-dimension std of normalized features
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** The result of {@link normalizedStd}: the spread of the L2-normalized features and its uniform-sphere reference. */
 export interface NormalizedStd {
   /** σ̄ = mean over dimensions of the std over rows of the normalized features. */
   std: number;
@@ -163,6 +166,7 @@ export function normalizedStd(features: FeaturesLike): NormalizedStd {
 // Effective rank
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** The result of {@link effectiveRank}. */
 export interface EffectiveRank {
   /** exp of the entropy of the normalized singular values; 0 when there is no spread. */
   effectiveRank: number;
@@ -205,20 +209,29 @@ export function effectiveRank(features: FeaturesLike): EffectiveRank {
 // All together
 // ────────────────────────────────────────────────────────────────────────────────────────────────
 
+/** The result of {@link representationHealth}. */
 export interface RepresentationHealth {
+  /** N, the number of feature rows. */
   rows: number;
+  /** D, the feature dimension. */
   dim: number;
   /** ℓ_align, when positive-pair features were given. */
   alignment?: number;
+  /** ℓ_uniform = log E exp(−t‖u_i − u_j‖²) over distinct pairs ({@link uniformity}); lower is more uniform. */
   uniformity: number;
+  /** The normalized features' std and its reference ({@link normalizedStd}). */
   normalizedStd: NormalizedStd;
+  /** exp(entropy of the normalized singular values) ({@link effectiveRank}). */
   effectiveRank: number;
 }
 
+/** Options of {@link representationHealth}. */
 export interface RepresentationHealthOptions {
   /** (N, D) features whose row i is the positive of row i of `features` (for ℓ_align). */
   positiveFeatures?: FeaturesLike;
+  /** Alignment's exponent α (default 2). */
   alpha?: number;
+  /** Uniformity's t (default 2). */
   t?: number;
 }
 

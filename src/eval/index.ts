@@ -4,6 +4,8 @@
  * zero-shot classification and retrieval, raw-pixel baselines, and the markdown report.
  * Every function takes features — typed arrays with their shape, or Tensors (N, D) — so any
  * encoder can be evaluated; see docs/evaluation.md.
+ *
+ * @module
  */
 export {
   asFeatureMatrix,

@@ -26,6 +26,8 @@
  * Cost: the similarities are computed one block of test rows at a time (a gemm of the block
  * against all train features), and each row's k best are found with a bounded heap in
  * O(n log k), not a full sort. Memory: one (block, n) buffer.
+ *
+ * @module
  */
 import {
   accuracy,
@@ -42,8 +44,10 @@ import {
 import { checkOptions } from "../tensor/options.js";
 import type { EvaluationProgressFn } from "./progress.js";
 
+/** How the k neighbours' votes are weighted: `"exponential"` exp(s/τ) (default), `"similarity"` s, or `"uniform"` 1. */
 export type KnnWeighting = "exponential" | "similarity" | "uniform";
 
+/** Options of {@link knnPredict} and {@link knnAccuracy}. */
 export interface KnnOptions {
   /** Neighbours per test row. Default 20. */
   k?: number;
@@ -57,13 +61,19 @@ export interface KnnOptions {
   onProgress?: EvaluationProgressFn;
 }
 
+/** The result of {@link knnAccuracy}. */
 export interface KnnResult {
+  /** Test accuracy, in [0, 1]. */
   accuracy: number;
   /** ŷ for each test row (m,). */
   predictions: Int32Array;
+  /** The number of neighbours used. */
   k: number;
+  /** The τ of the exponential weights used. */
   temperature: number;
+  /** The weighting used. */
   weighting: KnnWeighting;
+  /** C, the number of classes. */
   numClasses: number;
 }
 

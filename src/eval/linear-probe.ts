@@ -39,6 +39,8 @@
  *    Nothing is random, so the same features give the same accuracy bit for bit.
  *
  * Shapes: train features (n, D), test features (m, D), labels (n,), (m,) in 0 … C−1.
+ *
+ * @module
  */
 import { gemm } from "../ops/gemm.js";
 import {
@@ -54,6 +56,7 @@ import {
 import { checkOptions } from "../tensor/options.js";
 import type { EvaluationProgressFn } from "./progress.js";
 
+/** Options of {@link linearProbe}. */
 export interface LinearProbeOptions {
   /** λ, the L2 penalty (λ/2)‖W‖² on the weights (not the bias). Default 1e-4. */
   weightDecay?: number;
@@ -81,8 +84,11 @@ export interface LinearProbeOptions {
   onProgress?: EvaluationProgressFn;
 }
 
+/** The result of {@link linearProbe}: accuracies, the optimizer's report and the fitted classifier. */
 export interface LinearProbeResult {
+  /** Accuracy on the test features, in [0, 1]. */
   testAccuracy: number;
+  /** Accuracy on the training features, in [0, 1]. */
   trainAccuracy: number;
   /** Mean cross entropy on train at the solution (without the penalty). */
   trainLoss: number;
@@ -92,18 +98,23 @@ export interface LinearProbeResult {
   gradientMaxAbs: number;
   /** L-BFGS iterations taken, and objective/gradient evaluations (line search included). */
   iterations: number;
+  /** Objective and gradient evaluations (line search included). */
   evaluations: number;
   /** True when the gradient tolerance was reached (false: maxIterations or a failed line search). */
   converged: boolean;
+  /** The λ used. */
   weightDecay: number;
+  /** C, the number of classes. */
   numClasses: number;
   /** Predicted class of each test row (m,). */
   testPredictions: Int32Array;
   /** The fitted classifier, in the standardized coordinates: weights (D, C) row-major, bias (C). */
   weights: Float64Array;
+  /** The fitted bias (C). */
   bias: Float64Array;
   /** The standardization fitted on train: Z = (X − mean) / scale (mean 0, scale 1 if disabled). */
   mean: Float64Array;
+  /** The per-feature scale of the standardization (D). */
   scale: Float64Array;
 }
 
@@ -222,7 +233,12 @@ const ZERO_SCALE = 10 * Number.EPSILON;
  * Per-feature mean and scale of the training features (two passes in float64: mean, then the
  * population variance around it). scale_j = std_j, or 1 for a constant feature.
  */
-export function fitStandardizer(train: FeatureMatrix): { mean: Float64Array; scale: Float64Array } {
+export function fitStandardizer(train: FeatureMatrix): {
+  /** The per-feature mean (D). */
+  mean: Float64Array;
+  /** The per-feature scale (D): the std, or 1 where it is 0. */
+  scale: Float64Array;
+} {
   const { data, rows, dim } = train;
   const mean = new Float64Array(dim);
   for (let i = 0; i < rows; i++) for (let j = 0; j < dim; j++) mean[j] += data[i * dim + j];

@@ -9,13 +9,19 @@
  *   total     units of the stage; for a single L-BFGS fit its maxIterations (an upper bound: a fit
  *             that converges ends with `done === total` reported once, at its end)
  *   detail    what the number alone does not say, e.g. "λ 1e-4, L-BFGS iteration 37"
+ *
+ * @module
  */
 
 /** One report of an evaluation's progress (see the file header). */
 export interface EvaluationProgress {
+  /** What runs: "features: train images", "kNN", "linear probe", …. */
   stage: string;
+  /** Units of the stage done so far; equals `total` when the stage ends. */
   done: number;
+  /** Units of the stage (for one L-BFGS fit, its maxIterations: an upper bound). */
   total: number;
+  /** What the number alone does not say, e.g. "λ 1e-4, L-BFGS iteration 37". */
   detail?: string;
 }
 

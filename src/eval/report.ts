@@ -6,12 +6,15 @@
  * Accuracies and recalls are percentages with one decimal; an evaluation that does not apply to a
  * method (zero-shot without a text encoder, health of raw pixels) shows "—". The legend under
  * the table says what each column measures, so a pasted table explains itself.
+ *
+ * @module
  */
 import type { NormalizedStd } from "./health.js";
 import { checkOptions } from "../tensor/options.js";
 
 /** One method's numbers; every field but `method` is optional. Accuracies are in [0, 1]. */
 export interface EvaluationRow {
+  /** The method's name (the first column). */
   method: string;
   /** Feature dimension D. */
   dim?: number;
@@ -22,13 +25,23 @@ export interface EvaluationRow {
   /** Zero-shot test accuracy (prompt ensemble). */
   zeroShot?: number;
   /** Retrieval recall@1 in both directions. */
-  recallAt1?: { imageToText: number; textToImage: number };
+  recallAt1?: {
+    /** recall@1 of image → text. */
+    imageToText: number;
+    /** recall@1 of text → image. */
+    textToImage: number;
+  };
+  /** ℓ_align of positive pairs (lower is better). */
   alignment?: number;
+  /** ℓ_uniform (lower is more uniform). */
   uniformity?: number;
+  /** The normalized features' std and its reference. */
   normalizedStd?: NormalizedStd;
+  /** The effective rank of the features. */
   effectiveRank?: number;
 }
 
+/** Options of {@link formatEvaluationTable}. */
 export interface ReportOptions {
   /** Print the column legend under the table (default true). */
   legend?: boolean;
@@ -36,6 +49,7 @@ export interface ReportOptions {
 
 const DASH = "—";
 
+/** The report table's column headers, in order. */
 export const REPORT_COLUMNS = [
   "method",
   "dim",

@@ -23,6 +23,8 @@
  *
  * Both directions are computed block by block from gemm; the diagonal s_ii used in a block is the
  * one computed in that same block, so each comparison is between numbers of one computation.
+ *
+ * @module
  */
 import {
   asFeatureMatrix,
@@ -35,18 +37,23 @@ import {
 } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link retrievalRecall} and {@link groupedRetrievalRecall}. */
 export interface RetrievalOptions {
   /** Cut-offs K of recall@K. Default [1, 5]. */
   ks?: readonly number[];
 }
 
+/** The result of {@link retrievalRecall}: recall@K both ways and the ranks behind it. */
 export interface RetrievalResult {
   /** recall@K for each K in ks: imageToText[K], textToImage[K]. */
   imageToText: Record<number, number>;
+  /** recall@K of text → image for each K in `ks`. */
   textToImage: Record<number, number>;
   /** Pessimistic 0-based rank of the true item for each query (N,). */
   imageToTextRanks: Int32Array;
+  /** Pessimistic 0-based rank of the true image for each text query (N). */
   textToImageRanks: Int32Array;
+  /** The cut-offs K used. */
   ks: number[];
 }
 
@@ -105,13 +112,19 @@ export function recallAtK(ranks: Int32Array, ks: readonly number[]): Record<numb
   return recall;
 }
 
+/** The result of {@link groupedRetrievalRecall}: recall@K when several images share one caption. */
 export interface GroupedRetrievalResult {
   /** recall@K of image → caption over the N images, and caption → image over the U captions. */
   imageToText: Record<number, number>;
+  /** recall@K of caption → image (any image of the caption's group counts). */
   textToImage: Record<number, number>;
+  /** Pessimistic 0-based rank of its caption for each image, among the U captions (N). */
   imageToTextRanks: Int32Array;
+  /** Pessimistic 0-based rank, for each caption, of its best-scoring image among the N images (U). */
   textToImageRanks: Int32Array;
+  /** U, the number of distinct captions. */
   captions: number;
+  /** The cut-offs K used. */
   ks: number[];
 }
 

@@ -25,14 +25,18 @@
  * raw pixels overfit (a stronger λ raises their test accuracy) and so do 256-d features; one
  * fixed λ favours some representations over others. docs/evaluation.md ("Measured on this
  * split") has the numbers.
+ *
+ * @module
  */
 import { linearProbe, type LinearProbeOptions, type LinearProbeResult } from "./linear-probe.js";
 import { asFeatureMatrix, asLabels, countClasses, type FeatureMatrix, type FeaturesLike, type LabelsLike } from "./features.js";
 import { checkOptions } from "../tensor/options.js";
 import type { EvaluationProgress, EvaluationProgressFn } from "./progress.js";
 
+/** The λ values {@link linearProbeValidated} tries by default: 1e-5 … 1e-1. */
 export const WEIGHT_DECAY_GRID: readonly number[] = [1e-5, 1e-4, 1e-3, 1e-2, 1e-1];
 
+/** Options of {@link linearProbeValidated}: the probe's, with λ chosen from a grid. */
 export interface ValidatedProbeOptions extends Omit<LinearProbeOptions, "weightDecay" | "initialClassifier"> {
   /** Candidate λ values (default WEIGHT_DECAY_GRID). */
   grid?: readonly number[];
@@ -47,13 +51,24 @@ export interface ValidatedProbeOptions extends Omit<LinearProbeOptions, "weightD
   onProgress?: EvaluationProgressFn;
 }
 
+/** The result of {@link linearProbeValidated}: the final probe's, plus every candidate's validation accuracy. */
 export interface ValidatedProbeResult extends LinearProbeResult {
   /** Validation accuracy of every candidate λ, in grid order. */
-  validation: { weightDecay: number; accuracy: number }[];
+  validation: {
+    /** The candidate λ. */
+    weightDecay: number;
+    /** The probe's accuracy on the validation rows with it. */
+    accuracy: number;
+  }[];
 }
 
 /** Rows of each class: all but the last ⌈f·n_c⌉ go to `fit`, those to `validation`. */
-export function stratifiedHoldout(labels: Int32Array, fraction: number): { fit: Int32Array; validation: Int32Array } {
+export function stratifiedHoldout(labels: Int32Array, fraction: number): {
+  /** The rows to fit on, ascending. */
+  fit: Int32Array;
+  /** The held-out rows, ascending. */
+  validation: Int32Array;
+} {
   if (!(fraction > 0 && fraction < 1)) throw new Error(`stratifiedHoldout: fraction must be in (0, 1), got ${fraction}`);
   const byClass = new Map<number, number[]>();
   labels.forEach((label, row) => {
@@ -82,6 +97,13 @@ function takeRows(features: FeatureMatrix, rows: Int32Array): FeatureMatrix {
   return { data, rows: rows.length, dim: features.dim };
 }
 
+/**
+ * The linear probe with λ chosen on a stratified held-out part of the training split (the last 10% of each class by default), then refit
+ * on the whole training split and scored once on test.
+ * The protocol of SimCLR (appendix B.5) and CLIP (appendix A.3).
+ *
+ * @returns the refit probe's result with the validation accuracy of every λ.
+ */
 export function linearProbeValidated(
   trainFeatures: FeaturesLike,
   trainLabels: LabelsLike,

@@ -19,6 +19,8 @@
  * some classes down. PyTorch (CLIP's notebook):
  *   class_embeddings /= class_embeddings.norm(dim=-1, keepdim=True)
  *   class_embedding = class_embeddings.mean(dim=0); class_embedding /= class_embedding.norm()
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import {
@@ -35,7 +37,16 @@ import {
 import { checkOptions } from "../tensor/options.js";
 
 /** Prompt embeddings (C, P, D): as a Tensor, or a row-major typed array with its shape. */
-export type PromptEmbeddingsLike = Tensor | { data: FeatureArray; classes: number; prompts: number; dim: number };
+export type PromptEmbeddingsLike = Tensor | {
+  /** (C, P, E) row-major. */
+  data: FeatureArray;
+  /** C, the number of classes. */
+  classes: number;
+  /** P, prompts per class. */
+  prompts: number;
+  /** E, the embedding size. */
+  dim: number;
+};
 
 /** The checked prompt embeddings, flattened to (C·P, D) rows: row c·P + p is prompt p of class c. */
 function asPromptEmbeddings(fn: string, input: PromptEmbeddingsLike): { rows: FeatureMatrix; classes: number; prompts: number } {
@@ -109,14 +120,19 @@ function predictWithUnitRows(images: Float64Array, rows: number, classes: Float6
   return predictions;
 }
 
+/** The result of {@link zeroShotAccuracy}: accuracy and predictions with one prompt and with the prompt ensemble. */
 export interface ZeroShotResult {
   /** Accuracy with the first prompt of each class only. */
   singlePromptAccuracy: number;
   /** Accuracy with all P prompts ensembled. */
   ensembleAccuracy: number;
+  /** The predicted class of each image with the first prompt only (m). */
   singlePromptPredictions: Int32Array;
+  /** The predicted class of each image with the ensembled prompts (m). */
   ensemblePredictions: Int32Array;
+  /** C, the number of classes. */
   classes: number;
+  /** P, the number of prompts per class. */
   promptsPerClass: number;
 }
 

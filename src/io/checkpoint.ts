@@ -35,6 +35,8 @@
  *
  * `saveModule` writes atomically (a temporary file renamed over the path) and then removes the
  * temporary files a killed earlier write of the same path left behind (src/io/temporary-files.ts).
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
@@ -49,17 +51,22 @@ import { checkOptions } from "../tensor/options.js";
 
 /** The metadata key that holds the optimizer's JSON, and the prefix of its state tensors. */
 export const OPTIMIZER_METADATA_KEY = "optimizer.state";
+/** The prefix of the optimizer's state tensors in a checkpoint ("optimizer.state.0.momentumBuffer"). */
 export const OPTIMIZER_TENSOR_PREFIX = "optimizer.state.";
 
 type AnyOptimizer = Optimizer<{ lr: number }>;
 
+/** Options of {@link saveModule}. */
 export interface SaveModuleOptions {
+  /** Also save this optimizer's state (tensors and JSON), so that training can resume exactly. */
   optimizer?: AnyOptimizer;
   /** String values only (method, hyperparameters as JSON, step, seed, …). */
   metadata?: Record<string, string>;
 }
 
+/** Options of {@link loadModule}. */
 export interface LoadModuleOptions {
+  /** Also restore this optimizer's state from the checkpoint. */
   optimizer?: AnyOptimizer;
 }
 
@@ -124,7 +131,10 @@ function renameKeys(record: Record<string, unknown>, rename: (key: string) => st
   return Object.fromEntries(Object.entries(record).map(([key, value]) => [rename(key), value]));
 }
 
-/** Save `module` (and `optimizer`'s state) to `filePath`, atomically. */
+/**
+ * Save `module` (and `optimizer`'s state) to `filePath`, atomically.
+ * PyTorch: `torch.save({'model': m.state_dict(), 'optimizer': opt.state_dict()})`, here as safetensors with PyTorch's key names.
+ */
 export function saveModule(filePath: string, module: Module, options: SaveModuleOptions = {}): void {
   checkOptions("saveModule", options, { optimizer: true, metadata: true });
   const op = "saveModule";
@@ -184,8 +194,12 @@ export function saveModule(filePath: string, module: Module, options: SaveModule
 /**
  * Load a checkpoint written by `saveModule` into `module` (and `optimizer`). Returns the file's
  * metadata. Throws — changing nothing — if the file is invalid or does not match.
+ * PyTorch: `m.load_state_dict(…)` and `opt.load_state_dict(…)` from such a file.
  */
-export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): { metadata: Record<string, string> } {
+export function loadModule(filePath: string, module: Module, options: LoadModuleOptions = {}): {
+  /** The checkpoint's string metadata, as saved. */
+  metadata: Record<string, string>;
+} {
   checkOptions("loadModule", options, { optimizer: true });
   const fail = (problem: string): never => {
     throw new Error(`loadModule: '${filePath}' does not match the ${problem}`);

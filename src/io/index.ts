@@ -1,4 +1,8 @@
-// Barrel of src/io for every runtime: safetensors on bytes. Files and checkpoints (Node) are in ./node.ts.
+/**
+ * Barrel of src/io for every runtime: safetensors on bytes. Files and checkpoints (Node) are in ./node.ts.
+ *
+ * @module
+ */
 export {
   serializeSafetensors,
   parseSafetensors,

@@ -1,4 +1,8 @@
-// Barrel of src/io's Node part: safetensors files and module/optimizer checkpoints (they read and write paths).
+/**
+ * Barrel of src/io's Node part: safetensors files and module/optimizer checkpoints (they read and write paths).
+ *
+ * @module
+ */
 export { saveSafetensors, loadSafetensors, writeFileAtomic } from "./safetensors.js";
 export {
   saveModule,

@@ -29,13 +29,17 @@
  * nesting and size before it is parsed, and every field is checked before a tensor is allocated (the
  * "reading" section below). Every error is one line naming the file, the tensor or field, and the
  * bad value cut to 100 characters.
+ *
+ * @module
  */
 import { Tensor, allocate, type DType, type TypedArray } from "../tensor/tensor.js";
 import { numel, shapeToString } from "../tensor/shape.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Named tensors: a Map or a plain object of name → tensor. */
 export type TensorMap = Map<string, Tensor> | Record<string, Tensor>;
 
+/** What {@link loadSafetensors} and {@link parseSafetensors} return: the tensors and the metadata. */
 export interface SafetensorsContents {
   /** The tensors, in the order of the file's header. Each is a fresh contiguous tensor. */
   tensors: Map<string, Tensor>;
@@ -221,6 +225,7 @@ const SCAN_CHUNK_BYTES = 1 << 20;
 /** Values and names are quoted in messages cut to this many characters. */
 const QUOTE_LIMIT = 100;
 
+/** Options of {@link loadSafetensors} and {@link parseSafetensors}. */
 export interface LoadSafetensorsOptions {
   /**
    * Read only these tensors (the header is still validated whole). `[]` reads the metadata alone,

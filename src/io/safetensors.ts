@@ -9,6 +9,8 @@
  *
  * Reads never hold the whole file: the reader of ./safetensors-bytes.ts asks for the length, the
  * header, then each tensor, by positioned reads of the open file.
+ *
+ * @module
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -38,6 +40,7 @@ const READ_CHUNK_BYTES = 1 << 30;
  * Write `tensors` (any shapes; float32 or float64) and optional string metadata to `filePath`,
  * atomically. Metadata values must be strings (the format says so): JSON-encode structured values,
  * e.g. `{ hyperparameters: JSON.stringify({ lr: 0.1 }) }`.
+ * Python: `safetensors.torch.save_file`.
  */
 export function saveSafetensors(filePath: string, tensors: TensorMap, metadata?: Record<string, string>): void {
   writeFileAtomic(filePath, safetensorsChunks("saveSafetensors", filePath, tensors, metadata), "saveSafetensors");

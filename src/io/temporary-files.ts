@@ -8,6 +8,8 @@
  * flight) or a process id that no longer runs. A live process's file is left alone: it may be
  * another writer of the same path, between its write and its rename. (A dead writer's id reused
  * by an unrelated process keeps its file until that process ends: harmless, and rare.)
+ *
+ * @module
  */
 import { readdirSync, unlinkSync } from "node:fs";
 import { basename, dirname, join } from "node:path";

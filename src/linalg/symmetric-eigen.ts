@@ -1,4 +1,3 @@
-import { checkOptions } from "../tensor/options.js";
 /**
  * Eigenvalues (and, on request, eigenvectors) of a real symmetric matrix by the cyclic Jacobi
  * method, in float64; and the effective rank of a spectrum. One routine for the whole project:
@@ -26,8 +25,11 @@ import { checkOptions } from "../tensor/options.js";
  * positive semi-definite matrix to high relative accuracy, which matters when they enter
  * log-terms (effective rank). O(n³) per sweep, about 6–10 sweeps: fine for D ≤ a few hundred.
  * PyTorch: torch.linalg.eigh / eigvalsh (LAPACK's syevd: another algorithm, the same numbers).
+ *
+ * @module
  */
-
+import { checkOptions } from "../tensor/options.js";
+/** The result of {@link symmetricEigen}: eigenvalues and (optionally) eigenvectors. */
 export interface SymmetricEigen {
   /** Eigenvalues, in decreasing order. */
   values: Float64Array;
@@ -37,6 +39,7 @@ export interface SymmetricEigen {
   sweeps: number;
 }
 
+/** Options of {@link symmetricEigen}. */
 export interface SymmetricEigenOptions {
   /** Accumulate the eigenvectors (default true). Without them a sweep costs about 2/3 as much. */
   vectors?: boolean;
@@ -44,7 +47,11 @@ export interface SymmetricEigenOptions {
   maxSweeps?: number;
 }
 
-/** matrix: n×n row-major, symmetric (checked), left unchanged. */
+/**
+ * Eigenvalues (decreasing) and, unless `vectors: false`, eigenvectors of a real symmetric n×n
+ * matrix by the cyclic Jacobi method in float64. `matrix` is row-major, checked for symmetry and
+ * left unchanged. PyTorch: `torch.linalg.eigh` (ascending there, decreasing here).
+ */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number, options: SymmetricEigenOptions = {}): SymmetricEigen {
   checkOptions("symmetricEigen", options, { vectors: true, maxSweeps: true });
   const wantVectors = options.vectors ?? true;

@@ -23,12 +23,23 @@
  * PyTorch (lightly.loss.NegativeCosineSimilarity is −cos, the same up to 2 − 2·):
  *   p = F.normalize(prediction, dim=1); z = F.normalize(target.detach(), dim=1)
  *   (2 - 2 * (p * z).sum(dim=1)).mean()
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";
 import { checkSameDtype } from "../ops/util.js";
 import { checkEmbeddings, checkSameShape } from "./checks.js";
 
+/**
+ * BYOL's loss, one direction: `mean_i ‖normalize(p_i) − normalize(z_i)‖² = mean_i (2 − 2 cos(p_i, z_i))`, in [0, 4]; no gradient reaches
+ * the target.
+ * PyTorch: `(2 - 2 * (F.normalize(p, dim=1) * F.normalize(z.detach(), dim=1)).sum(1)).mean()`.
+ *
+ * @param prediction (N, D), the online network's prediction.
+ * @param target (N, D), the target network's projection of the other view.
+ * @returns the loss, a 0-d tensor.
+ */
 export function byolLoss(prediction: Tensor, target: Tensor): Tensor {
   checkEmbeddings("byolLoss", "prediction", prediction);
   checkEmbeddings("byolLoss", "target", target);

@@ -7,6 +7,8 @@
  * rather than deep inside a matmul, or, worse, silently returns NaN. The dtype check is the ops'
  * own (checkSameDtype in ../ops/util.ts), and so is the reduction check (checkReduction in
  * ../ops/functional.ts).
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";

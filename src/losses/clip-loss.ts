@@ -31,6 +31,8 @@
  * on features the model has already normalized, and its `logit_scale` argument is the
  * *exponentiated* scale (the model returns self.logit_scale.exp()); here `logitScale` is the
  * stored s itself and the loss takes exp(s).
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
@@ -40,6 +42,7 @@ import { checkSameDtype, requireTensor } from "../ops/util.js";
 import { FLOAT32_MAX, arangeLabels, checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link clipLoss}: give a temperature τ or a logit scale s = log(1/τ), not both. */
 export interface ClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
   temperature?: number | Tensor;
@@ -47,6 +50,16 @@ export interface ClipLossOptions {
   logitScale?: number | Tensor;
 }
 
+/**
+ * CLIP's symmetric loss over N matched image–text pairs: the mean of the image→text and text→image cross entropies of `normalize(I)
+ * normalize(T)ᵀ / τ`, the pair (i, i) being the positive.
+ * PyTorch: `open_clip.loss.ClipLoss` (whose `logit_scale` is exp(s)).
+ *
+ * @param imageFeatures (N, D).
+ * @param textFeatures (N, D); row i matches image i.
+ * @param options `temperature` τ (default 0.07, a number or a learnable 0-d tensor) or `logitScale` s = log(1/τ).
+ * @returns the loss, a 0-d tensor.
+ */
 export function clipLoss(imageFeatures: Tensor, textFeatures: Tensor, options: ClipLossOptions = {}): Tensor {
   checkOptions("clipLoss", options, { temperature: true, logitScale: true });
   checkEmbeddings("clipLoss", "imageFeatures", imageFeatures);

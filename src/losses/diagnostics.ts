@@ -7,6 +7,8 @@
  *   gradientNorms(namedParameters)   ‖∂L/∂θ‖ per parameter, flagging zero / non-finite (step 3)
  *   temperatureSweep(loss, τs)       the loss at several temperatures (step 4)
  *   collapseMonitor(z)               spread and effective rank of the embeddings ("Problem 2")
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
@@ -20,23 +22,29 @@ import { checkOptions } from "../tensor/options.js";
 
 // ---- similarityStats ----------------------------------------------------------------------------
 
+/** The result of {@link similarityStats}: the spread of a batch's pairwise cosine similarities, and the positives' when given. */
 export interface SimilarityStats {
   /** N, the number of embeddings. */
   count: number;
   /** Over the N(N − 1) pairs i ≠ j of cos(z_i, z_j). */
   offDiagonalMax: number;
+  /** The smallest off-diagonal cosine. */
   offDiagonalMin: number;
+  /** The mean off-diagonal cosine. */
   offDiagonalMean: number;
+  /** The standard deviation of the off-diagonal cosines. */
   offDiagonalStd: number;
   /** Mean ‖z_i‖ before normalization (cosines cannot show a norm blow-up; this can). */
   meanNorm: number;
   /** With positives: mean and min of cos(z_i, positives_i). */
   positiveMean?: number;
+  /** With positives: the smallest cos(z_i, positives_i). */
   positiveMin?: number;
   /** With positives: mean of cos(z_i, positives_j), i ≠ j (the in-batch negatives). */
   negativeMean?: number;
   /** positiveMean − negativeMean: > 0 once the model tells pairs apart. */
   gap?: number;
+  /** The numbers above as a printable table. */
   table: string;
 }
 
@@ -96,10 +104,14 @@ export function similarityStats(z: Tensor, positives?: Tensor): SimilarityStats 
 
 // ---- gradientNorms ------------------------------------------------------------------------------
 
+/** The verdict on one parameter's gradient in {@link gradientNorms}. */
 export type GradientStatus = "ok" | "zero" | "non-finite" | "no grad" | "frozen";
 
+/** One parameter's row in a {@link GradientNormReport}. */
 export interface GradientNormEntry {
+  /** The parameter's dotted name ("0.weight"). */
   name: string;
+  /** The parameter's shape. */
   shape: number[];
   /** ‖grad‖₂ (NaN or Infinity when the gradient holds such values; null without a gradient). */
   norm: number | null;
@@ -108,12 +120,15 @@ export interface GradientNormEntry {
   status: GradientStatus;
 }
 
+/** The result of {@link gradientNorms}: one entry per parameter, the total norm and the problems. */
 export interface GradientNormReport {
+  /** One entry per parameter, in the order given. */
   entries: GradientNormEntry[];
   /** √(Σ ‖g‖²) over the finite gradients: the number clipGradNorm would see. */
   totalNorm: number;
   /** The entries whose status is "zero", "non-finite" or "no grad". */
   problems: GradientNormEntry[];
+  /** The entries as a printable table. */
   table: string;
 }
 
@@ -166,17 +181,24 @@ function l2Norm(t: Tensor): number {
 
 // ---- temperatureSweep ---------------------------------------------------------------------------
 
+/** The temperatures {@link temperatureSweep} tries by default: 0.01, 0.05, 0.1, 0.2, 0.5. */
 export const DEFAULT_SWEEP_TEMPERATURES: readonly number[] = [0.01, 0.05, 0.1, 0.2, 0.5];
 
+/** One temperature of a {@link TemperatureSweep} and the loss at it. */
 export interface TemperatureSweepRow {
+  /** τ. */
   temperature: number;
+  /** The loss at τ. */
   loss: number;
 }
 
+/** The result of {@link temperatureSweep}: the loss at each temperature. */
 export interface TemperatureSweep {
+  /** One row per temperature, in the order given. */
   rows: TemperatureSweepRow[];
   /** With embeddings: log(2N − 1), the NT-Xent of identical embeddings and its τ → ∞ limit. */
   chanceLoss?: number;
+  /** The rows as a printable table. */
   table: string;
 }
 
@@ -219,6 +241,7 @@ export function temperatureSweep(
 
 // ---- collapseMonitor ----------------------------------------------------------------------------
 
+/** Options of {@link collapseMonitor}. */
 export interface CollapseOptions {
   /** Flag when stdRatio < this. Default 0.1. */
   minStdRatio?: number;
@@ -226,11 +249,18 @@ export interface CollapseOptions {
   minEffectiveRank?: number;
 }
 
+/**
+ * The result of {@link collapseMonitor}: per-dimension spread, spectrum and effective rank of a batch of embeddings, and whether it looks
+ * collapsed.
+ */
 export interface CollapseReport {
+  /** N, the number of embeddings. */
   count: number;
+  /** D, the embedding dimension. */
   dimension: number;
   /** std over the batch of each coordinate of the L2-normalized embeddings (unbiased), (D). */
   perDimensionStd: Float64Array;
+  /** The mean of `perDimensionStd`. */
   meanStd: number;
   /** 1/√D: the per-coordinate std of directions spread evenly over the sphere. */
   expectedStd: number;
@@ -244,9 +274,13 @@ export interface CollapseReport {
   maxRank: number;
   /** The chapter's monitor: mean over dims of var(z) on the raw embeddings, and its flag (< 0.001). */
   chapterVariance: number;
+  /** True when `chapterVariance` < 0.001 (the chapter's flag). */
   chapterWarning: boolean;
+  /** True when any of the options' thresholds is crossed (see `reasons`). */
   collapsed: boolean;
+  /** The thresholds crossed, e.g. "stdRatio 0.02 < 0.1" (empty when healthy). */
   reasons: string[];
+  /** The numbers above as a printable table. */
   table: string;
 }
 

@@ -36,6 +36,8 @@
  *                         ranks' losses. What that costs is measured in spec/losses/distributed.spec.ts.
  *
  * Shapes: imageFeatures[q], textFeatures[q] (n_q, D), one per rank; the loss is 0-d.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { cat } from "../ops/indexing.js";
@@ -45,6 +47,7 @@ import { checkOptions } from "../tensor/options.js";
 import { checkEmbeddings, checkSameShape } from "./checks.js";
 import { resolveClipScale, type ClipLossOptions } from "./clip-loss.js";
 
+/** Options of {@link allGather}. */
 export interface AllGatherOptions {
   /** torch.distributed.nn.all_gather (true, default) or torch.distributed.all_gather (false). */
   withGrad?: boolean;
@@ -66,6 +69,7 @@ export function allGather(shards: readonly Tensor[], rank: number, options: AllG
   return cat(shards.map((shard, q) => (q === rank && keepLocal ? shard : shard.detach())), 0);
 }
 
+/** Options of {@link distributedClipLoss}: the clip loss's plus the rank layout and open_clip's switches. */
 export interface DistributedClipLossOptions extends ClipLossOptions {
   /** W: the number of ranks (must equal the number of shards). */
   worldSize: number;
@@ -129,6 +133,7 @@ export function distributedClipLoss(
   return sum.mul(0.5 * worldSize / globalBatch); // (W/B)·½Σ: open_clip's local mean when the shards are equal
 }
 
+/** The result of {@link dataParallelClipLoss}: each rank's loss and their mean. */
 export interface DataParallelClipLoss {
   /** L_r, the loss each rank computes (and logs). */
   rankLosses: Tensor[];

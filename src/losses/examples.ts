@@ -3,6 +3,8 @@
  * `// #endregion` is copied verbatim into the doc, followed by what the function returns;
  * spec/losses/docs.spec.ts checks that both the code and the printed numbers still match.
  * The inputs are small enough to check by hand: the closed forms are in the comments.
+ *
+ * @module
  */
 import { tensor } from "../tensor/creation.js";
 import { Generator } from "../tensor/random.js";

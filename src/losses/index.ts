@@ -2,6 +2,8 @@
  * The contrastive losses (chapter 7) and the troubleshooting helpers of chapter 7.6.
  * Each loss lives in its own file, which opens with its equation, source and shapes;
  * docs/losses.md puts them side by side with worked examples and the PyTorch equivalents.
+ *
+ * @module
  */
 export { infoNCE, rawInfoNCE, infoNCEFromSimilarities, type InfoNCEOptions, type InfoNCEWorkedExample } from "./info-nce.js";
 export { ntXent, positiveIndices, type NTXentOptions } from "./nt-xent.js";

@@ -33,6 +33,8 @@
  *   F.cross_entropy(logits, torch.zeros(N, dtype=torch.long))
  * or F.cross_entropy(q @ k.T / tau, torch.arange(N)) in-batch. The package info-nce-pytorch
  * (`info_nce(query, positive_key, negative_keys, temperature=0.1)`) is the same function.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { tensor } from "../tensor/creation.js";
@@ -44,6 +46,7 @@ import { arangeLabels, checkEmbeddings, checkFinite, checkSameEmbeddingDim, chec
 import { checkMetric, pairwiseScores, prepare, rowScores, type SimilarityMetric } from "./similarity.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link infoNCE}. */
 export interface InfoNCEOptions {
   /** τ, default 0.1. */
   temperature?: number;
@@ -53,6 +56,17 @@ export interface InfoNCEOptions {
   metric?: SimilarityMetric;
 }
 
+/**
+ * InfoNCE: for each query, −log of the softmax probability of its positive key among the candidates (similarities / τ). Row i's positive
+ * is `positiveKey[i]`; the negatives are `negativeKeys` (shared by every row) or, when omitted, the other rows' positive keys (in-batch).
+ * PyTorch: `info_nce(query, positive_key, negative_keys, temperature=0.1)` of the info-nce-pytorch package.
+ *
+ * @param query (N, D).
+ * @param positiveKey (N, D).
+ * @param negativeKeys (M, D), or null/omitted for in-batch negatives.
+ * @param options temperature τ (default 0.1), reduction (default "mean"), metric (default "cosine").
+ * @returns a 0-d tensor, or (N) with reduction "none".
+ */
 export function infoNCE(query: Tensor, positiveKey: Tensor, negativeKeys?: Tensor | null, options: InfoNCEOptions = {}): Tensor {
   checkOptions("infoNCE", options, { temperature: true, reduction: true, metric: true });
   const temperature = checkTemperature("infoNCE", options.temperature ?? 0.1);
@@ -114,6 +128,7 @@ export function rawInfoNCE(logits: Tensor, options: { reduction?: Reduction } = 
   return crossEntropy(logits, new Int32Array(logits.shape[0]), { reduction });
 }
 
+/** The numbers {@link infoNCEFromSimilarities} returns for one query: its logits, the positive's probability and the loss. */
 export interface InfoNCEWorkedExample {
   /** similarities / τ, positive first. */
   logits: number[];

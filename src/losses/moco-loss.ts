@@ -26,6 +26,8 @@
  *   logits = torch.cat([l_pos, l_neg], dim=1) / self.T;  labels = zeros(N)
  * Note the official queue is stored transposed, (D, K), one key per column; here it is (K, D),
  * one key per row, like every other batch of embeddings.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { cat } from "../ops/indexing.js";
@@ -34,11 +36,23 @@ import { checkSameDtype } from "../ops/util.js";
 import { checkEmbeddings, checkSameEmbeddingDim, checkSameShape, checkTemperature } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link mocoLoss}. */
 export interface MocoLossOptions {
   /** τ, default 0.07 (MoCo v1; v2 uses 0.2). */
   temperature?: number;
 }
 
+/**
+ * MoCo's loss: InfoNCE of each query against its key (the positive, column 0) and the K queued keys (the negatives), cosine similarities
+ * / τ; no gradient reaches key or queue.
+ * PyTorch: facebookresearch/moco's `MoCo.forward` logits with `F.cross_entropy(logits, zeros(N))` (its queue is stored (D, K)).
+ *
+ * @param query (N, D), from the query encoder.
+ * @param key (N, D), from the momentum encoder.
+ * @param queue (K, D), past keys, one per row, read before this batch is enqueued.
+ * @param options `temperature` τ (default 0.07).
+ * @returns the mean loss, a 0-d tensor.
+ */
 export function mocoLoss(query: Tensor, key: Tensor, queue: Tensor, options: MocoLossOptions = {}): Tensor {
   checkOptions("mocoLoss", options, { temperature: true });
   const temperature = checkTemperature("mocoLoss", options.temperature ?? 0.07);

@@ -40,6 +40,8 @@
  *   z = F.normalize(torch.cat([z1, z2]), dim=1)
  *   logits = (z @ z.T / tau).masked_fill(torch.eye(2 * N, dtype=torch.bool), float("-inf"))
  *   F.cross_entropy(logits, (torch.arange(2 * N) + N) % (2 * N))
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { eye } from "../tensor/creation.js";
@@ -51,15 +53,26 @@ import { shapeToString } from "../tensor/shape.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link ntXent}. */
 export interface NTXentOptions {
   /** τ, default 0.5 (SimCLR's CIFAR-10 setting and lightly's default). */
   temperature?: number;
 }
 
 /**
- * NT-Xent over two views: the checks, z = normalize(cat(z1, z2)), S = z zᵀ, then the rest of the
+ * NT-Xent, SimCLR's loss: each of the 2N views must pick its other view among the 2N − 1 others
+ * by softmax over cosine similarities / τ; the mean over the 2N rows (a 0-d tensor).
+ *
+ * PyTorch: `lightly.loss.NTXentLoss(temperature=0.5)(z1, z2)` (the same value).
+ *
+ * Implementation: the checks, z = normalize(cat(z1, z2)), S = z zᵀ, then the rest of the
  * formula in one fused op, `ntXentFromSimilarities`. `ntXentReference` below is the same loss
  * written with the plain ops; spec/losses/fused.spec.ts compares the two.
+ *
+ * @param z1 the first views' embeddings (N, D), not necessarily normalized.
+ * @param z2 the second views' embeddings (N, D); row i is the same image as z1's row i.
+ * @param options `temperature` τ (default 0.5).
+ * @returns the loss, a 0-d tensor.
  */
 export function ntXent(z1: Tensor, z2: Tensor, options: NTXentOptions = {}): Tensor {
   const temperature = checkNtXentArguments(z1, z2, options);

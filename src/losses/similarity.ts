@@ -20,6 +20,8 @@
  * ‖a‖² + ‖b‖² − 2aᵀb, which holds only N·M but loses digits to cancellation when a ≈ b.
  *
  * PyTorch: F.normalize(a) @ F.normalize(b).T, a @ b.T, and -torch.cdist(a, b) ** 2.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { normalize } from "../ops/functional.js";
@@ -27,14 +29,19 @@ import { checkSameDtype } from "../ops/util.js";
 import { checkEmbeddings, checkSameEmbeddingDim, checkSameShape } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** How two embeddings are compared: `"cosine"` (normalize, then dot), `"dot"` (raw inner product) or `"euclidean"` (−‖a − b‖²). */
 export type SimilarityMetric = "cosine" | "dot" | "euclidean";
 
+/** Options of {@link similarity} and {@link pairedSimilarity}. */
 export interface SimilarityOptions {
   /** Default "cosine". */
   metric?: SimilarityMetric;
 }
 
-/** The (N, M) matrix of sim(a_i, b_j). */
+/**
+ * The (N, M) matrix of sim(a_i, b_j).
+ * PyTorch (cosine): `F.normalize(a) @ F.normalize(b).T`.
+ */
 export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}): Tensor {
   checkOptions("similarity", options, { metric: true });
   const metric = checkMetric("similarity", options.metric ?? "cosine");
@@ -45,7 +52,10 @@ export function similarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}
   return pairwiseScores(prepare(a, metric), prepare(b, metric), metric);
 }
 
-/** The (N) vector of sim(a_i, b_i): one score per row pair. */
+/**
+ * The (N) vector of sim(a_i, b_i): one score per row pair.
+ * PyTorch (cosine): `F.cosine_similarity(a, b, dim=1)`.
+ */
 export function pairedSimilarity(a: Tensor, b: Tensor, options: SimilarityOptions = {}): Tensor {
   checkOptions("pairedSimilarity", options, { metric: true });
   const metric = checkMetric("pairedSimilarity", options.metric ?? "cosine");

@@ -54,6 +54,8 @@
  * kernels, plus a ring over GPUs): image→text only; its CLIP loss averages two calls, (q, k) and
  * (k, q), each recomputing Q Kᵀ, where one walk over the blocks here serves both directions.
  * Dense equivalents: F.cross_entropy(q @ k.T / tau, torch.arange(N)) and open_clip's ClipLoss.
+ *
+ * @module
  */
 import { Tensor, allocate } from "../tensor/tensor.js";
 import { defineOp, type Recordable, type Unchanged } from "../autograd/registry.js";
@@ -68,6 +70,7 @@ import { checkOptions } from "../tensor/options.js";
 /** Default side of a logit block: 256 × 256 float64 = 512 KiB, the size of the GEMM's B panel. */
 export const DEFAULT_TILE_SIZE = 256;
 
+/** Options of {@link tiledInfoNCE}. */
 export interface TiledInfoNCEOptions {
   /** τ, default 0.1 (as infoNCE). */
   temperature?: number;
@@ -97,6 +100,7 @@ export function tiledInfoNCE(query: Tensor, key: Tensor, options: TiledInfoNCEOp
   return reduction === "sum" ? rowLosses.sum() : rowLosses.mean();
 }
 
+/** Options of {@link tiledClipLoss}: as {@link ClipLossOptions}, plus the tile size. */
 export interface TiledClipLossOptions {
   /** τ: a number (default 0.07) or a 0-d tensor, learnable when it has requiresGrad. */
   temperature?: number | Tensor;

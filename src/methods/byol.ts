@@ -16,6 +16,8 @@
  * Shapes: views (N, 1, 28, 28) → h (N, 256) → z (N, 128) → p (N, 128).
  * PyTorch: lightly `BYOLProjectionHead`, `BYOLPredictionHead`, `NegativeCosineSimilarity`;
  * deepmind-research/byol.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -30,27 +32,49 @@ import type { TwoViewBatch } from "../data/loader.js";
 import { copyWeights, FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link BYOL}. */
 export interface BYOLOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
   /** τ₀, the target momentum at step 0. */
   baseMomentum?: number;
+  /** The projection size (default 128). */
   projectionDim?: number;
+  /** The hidden width of the projector and predictor (default 512). */
   hiddenDim?: number;
   /** Batch norm in the projector and predictor (default true; false reproduces the collapse). */
   batchNorm?: boolean;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
+/**
+ * BYOL: an online network (encoder, projector, predictor) regresses the target network's projection of the other view ({@link byolLoss},
+ * symmetrized); the target is an EMA of the online network with a cosine-rising momentum. No negatives. PyTorch/lightly:
+ * `BYOLProjectionHead`, `BYOLPredictionHead`.
+ */
 export class BYOL extends Module implements ContrastiveMethod<TwoViewBatch> {
+  /** `"byol"`. */
   readonly methodName = "byol" as const;
   readonly encoder: Sequential;
+  /** The online projector g_θ, MLP 256 → hidden → projectionDim. */
   readonly projector: MLP;
+  /** The online predictor q_θ, MLP projectionDim → hidden → projectionDim. */
   readonly predictor: MLP;
+  /** The target encoder f_ξ, an EMA of `encoder`. */
   readonly targetEncoder: Sequential;
+  /** The target projector g_ξ, an EMA of `projector`. */
   readonly targetProjector: MLP;
+  /** τ₀, the target momentum at step 0 (default 0.99). */
   readonly baseMomentum: number;
+  /** The momentum of the latest target update (τ₀ rising to 1 over training). */
   currentMomentum: number;
 
+  /**
+   * Build the online encoder, projector and predictor, and the target copies.
+   *
+   * @param options encoder, baseMomentum, projectionDim, hiddenDim, batchNorm, generator.
+   */
   constructor(options: BYOLOptions) {
     super();
     checkOptions("BYOL", options, {

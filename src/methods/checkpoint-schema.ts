@@ -14,6 +14,8 @@
  * range; the message names the file, the field and the value found. The rules are data (one row
  * per field), so adding a field to TrainConfig without a row here fails the "unknown key" check
  * of the next checkpoint written: impossible to miss.
+ *
+ * @module
  */
 import { METHOD_NAMES, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 import type { LoaderState } from "../data/loader.js";

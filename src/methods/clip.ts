@@ -21,6 +21,8 @@
  * retrieval is meaningless (50 distinct captions, all ties). See docs/data.md.
  *
  * PyTorch: open_clip `CLIP` (`logit_scale`, `encode_image`, `encode_text`), `ClipLoss`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -40,17 +42,26 @@ import { IMAGE_PIXELS } from "../data/mnist.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type ImageEncoder } from "./common.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** CLIP's image towers: the shared `"mlp"` or `"conv"` encoder, or a small `"vit"`. */
 export type ClipImageTower = "mlp" | "conv" | "vit";
+/** CLIP's text towers: `"bow"` (mean of word embeddings) or `"transformer"`. */
 export type ClipTextTower = "bow" | "transformer";
 
+/** Options of {@link CLIP}. */
 export interface CLIPOptions {
+  /** The tokenizer's vocabulary size. */
   vocabSize: number;
+  /** The caption length in tokens (the transformer's position embeddings). */
   maxLength: number;
+  /** The image tower (default `"mlp"`). */
   imageTower?: ClipImageTower;
+  /** The text tower (default `"bow"`). */
   textTower?: ClipTextTower;
+  /** The joint embedding size (default 128). */
   embedDim?: number;
   /** τ₀: logitScale starts at log(1/τ₀). */
   initialTemperature?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
@@ -74,7 +85,15 @@ function maskedMean(embedded: Tensor, tokens: Int32Array, batchSize: number, len
 
 /** Bag of words: the masked mean of the word embeddings. */
 export class BagOfWordsEncoder extends Module {
+  /** The word embeddings (vocabSize, width), padding row 0. */
   readonly embedding: Embedding;
+  /**
+   * An embedding table of `vocabSize` words of size `width`, padding row 0.
+   *
+   * @param vocabSize the vocabulary size.
+   * @param width the embedding width.
+   * @param generator the init's generator.
+   */
   constructor(vocabSize: number, width: number, generator: Generator) {
     super();
     this.embedding = this.registerModule("embedding", new Embedding(vocabSize, width, { paddingIdx: PAD_ID, generator }));
@@ -87,9 +106,20 @@ export class BagOfWordsEncoder extends Module {
 
 /** Word + position embeddings → pre-norm Transformer (padding masked) → masked mean. */
 export class TransformerTextEncoder extends Module {
+  /** The word embeddings (vocabSize, width), padding row 0. */
   readonly embedding: Embedding;
+  /** The learned position embeddings (1, maxLength, width), N(0, 0.01²) at init. */
   readonly positionEmbedding: Parameter;
+  /** Two pre-norm layers of width `width`, 4 heads, with a final LayerNorm. */
   readonly transformer: TransformerEncoder;
+  /**
+   * Build the embeddings and a 2-layer Transformer of width `width`.
+   *
+   * @param vocabSize the vocabulary size.
+   * @param maxLength the longest caption in tokens.
+   * @param width the model width.
+   * @param generator the init's generator.
+   */
   constructor(vocabSize: number, maxLength: number, width: number, generator: Generator) {
     super();
     this.embedding = this.registerModule("embedding", new Embedding(vocabSize, width, { paddingIdx: PAD_ID, generator }));
@@ -113,15 +143,29 @@ export class TransformerTextEncoder extends Module {
   }
 }
 
+/**
+ * CLIP: an image tower and a text tower projected into one space and trained with {@link clipLoss} over matched (image, caption) pairs,
+ * with a learned logit scale clamped to [0, log 100]. PyTorch: open_clip `CLIP` + `ClipLoss`.
+ */
 export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch> {
   readonly methodName = "clip" as const;
   readonly encoder: ImageEncoder;
+  /** W_i, a bias-free Linear from the image features to the joint space. */
   readonly imageProjection: Linear;
+  /** The text tower ({@link BagOfWordsEncoder} or {@link TransformerTextEncoder}). */
   readonly textEncoder: BagOfWordsEncoder | TransformerTextEncoder;
+  /** W_t, a bias-free Linear from the text features to the joint space. */
   readonly textProjection: Linear;
+  /** s = log(1/τ), a learned 0-d parameter, initialized to log(1/initialTemperature). open_clip: `logit_scale`. */
   readonly logitScale: ParameterType;
+  /** The caption length in tokens. */
   readonly maxLength: number;
 
+  /**
+   * Build the two towers, their projections and the logit scale.
+   *
+   * @param options see {@link CLIPOptions}.
+   */
   constructor(options: CLIPOptions) {
     super();
     checkOptions("CLIP", options, {
@@ -197,7 +241,12 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   }
 
   /** Normalized text embeddings of a list of token rows, in eval mode (for zero-shot and retrieval). */
-  embedTexts(tokens: Int32Array, count: number): { features: Float32Array; dim: number } {
+  embedTexts(tokens: Int32Array, count: number): {
+    /** (count, dim) unit rows, row-major. */
+    features: Float32Array;
+    /** The joint embedding size. */
+    dim: number;
+  } {
     const wasTraining = this.training;
     this.eval();
     try {
@@ -211,7 +260,12 @@ export class CLIP extends Module implements ContrastiveMethod<ImageCaptionBatch>
   }
 
   /** Normalized image embeddings u/‖u‖ (the CLIP space, not the encoder features). */
-  embedImagesJoint(images: Float32Array, count: number, batchSize = 500): { features: Float32Array; dim: number } {
+  embedImagesJoint(images: Float32Array, count: number, batchSize = 500): {
+    /** (count, dim) unit rows, row-major. */
+    features: Float32Array;
+    /** The joint embedding size. */
+    dim: number;
+  } {
     const wasTraining = this.training;
     this.eval();
     try {

@@ -8,6 +8,8 @@
  *   mlp encoder    x (B, 1, 28, 28) → flatten (B, 784) → Linear 512 → ReLU → Linear 256 → h (B, 256)
  *   conv encoder   x → Conv 32 (3×3, pad 1) → BN → ReLU → MaxPool 2 → Conv 64 → BN → ReLU → MaxPool 2
  *                    → flatten (B, 64·7·7) → Linear 256 → h (B, 256)
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -22,9 +24,16 @@ import { MaxPool2d } from "../nn/pooling.js";
 import type { TwoViewBatch, ImageCaptionBatch } from "../data/loader.js";
 import { IMAGE_PIXELS, IMAGE_SIDE } from "../data/mnist.js";
 
+/** The built-in image encoders: `"mlp"` (784 → 512 → 256) or `"conv"` (two conv–BN–ReLU–pool blocks, then Linear to 256). */
 export type EncoderKind = "mlp" | "conv";
+/** D = 256, the size of every encoder's output features h. */
 export const FEATURE_DIM = 256;
 
+/**
+ * A fresh image encoder f: (B, 1, 28, 28) → (B, {@link FEATURE_DIM}), a Sequential with PyTorch's state-dict keys.
+ * @param kind `"mlp"` or `"conv"`.
+ * @param generator the seeded generator of the init.
+ */
 export function imageEncoder(kind: EncoderKind, generator: Generator): Sequential {
   if (kind === "mlp") {
     return new Sequential(
@@ -58,6 +67,7 @@ export function imageTensor(pixels: Float32Array, batchSize: number): Tensor {
 
 /** What the trainer needs from a method. */
 export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> extends Module {
+  /** Which method this is (`"simclr"`, `"moco"`, …), as saved in checkpoints. */
   readonly methodName: MethodName;
   /** The representation evaluated by the linear probe and kNN. */
   readonly encoder: ImageEncoder;
@@ -68,22 +78,34 @@ export interface ContrastiveMethod<Batch = TwoViewBatch | ImageCaptionBatch> ext
   /** Work after each optimizer step (EMA targets, the logit-scale clamp); `step` counts from 1. */
   afterOptimizerStep(step: number, totalSteps: number): void;
   /** One number to show in the progress bar (temperature or logit scale), or null. */
-  progressExtra(): { label: string; value: number } | null;
+  progressExtra(): {
+    /** Its short name on the progress line. */
+    label: string;
+    /** Its current value. */
+    value: number;
+  } | null;
 }
 
+/** The names of the training methods, as the CLI and checkpoints spell them. */
 export type MethodName = "simclr" | "moco" | "byol" | "clip";
 
 /** Any module that maps images (B, 1, 28, 28) to features (B, D). */
 export type ImageEncoder = TensorModule;
 
-/** Trainable (requiresGrad) parameters of `module`, under their dotted names. */
+/**
+ * Trainable (requiresGrad) parameters of `module`, under their dotted names.
+ * PyTorch: `[(n, p) for n, p in m.named_parameters() if p.requires_grad]`.
+ */
 export function trainableOf(module: Module, prefix = ""): [string, Parameter][] {
   return [...module.namedParameters()].filter(([, p]) => p.requiresGrad).map((
     [name, p],
   ) => [prefix === "" ? name : `${prefix}.${name}`, p]);
 }
 
-/** A deep copy of a module's values into a freshly built twin (used for EMA targets and key encoders). */
+/**
+ * A deep copy of a module's values into a freshly built twin (used for EMA targets and key encoders).
+ * PyTorch: `copy.deepcopy(module)` (here into a twin built with the same constructor).
+ */
 export function copyWeights<M extends Module>(source: Module, twin: M): M {
   twin.loadStateDict(source.stateDict());
   twin.requiresGrad_(false);

@@ -3,25 +3,36 @@
  * value) and its progress (`TrainState`): what a checkpoint stores as its `config` and
  * `trainState` metadata. The training loop is src/methods/trainer.ts; the checks of a saved
  * config and state are src/methods/checkpoint-schema.ts.
+ *
+ * @module
  */
 import type { EncoderKind, MethodName } from "./common.js";
 import type { ClipImageTower, ClipTextTower } from "./clip.js";
 import { checkOptions } from "../tensor/options.js";
 import { FLOAT32_MAX } from "../losses/checks.js";
 
+/** Every training method, in the order the CLI lists them. */
 export const METHOD_NAMES: readonly MethodName[] = ["simclr", "moco", "byol", "clip"];
 
+/** Everything a training run is made from (the CLI's flags); {@link defaultConfig} fills the defaults per method. */
 export interface TrainConfig {
+  /** The method to train. */
   method: MethodName;
+  /** Passes over the training split. */
   epochs: number;
+  /** Images (or image–caption pairs) per step. */
   batchSize: number;
+  /** AdamW's peak learning rate (after warmup, before the cosine decay). */
   lr: number;
   /** τ for SimCLR and MoCo; CLIP's initial τ (then learned). Defaults per method. */
   temperature?: number;
+  /** The seed of every generator of the run (init, order, augmentations). */
   seed: number;
+  /** The image encoder of SimCLR, MoCo and BYOL (default `"mlp"`). */
   encoder: EncoderKind;
   /** CLIP only. */
   imageTower?: ClipImageTower;
+  /** CLIP only: the text tower. */
   textTower?: ClipTextTower;
   /** AdamW's decoupled weight decay λ on the weight matrices (`--wd`; none on biases, norms, CLIP's logit scale). */
   weightDecay: number;
@@ -65,8 +76,13 @@ export const TRAIN_CONFIG_KEYS = {
   symmetricLoss: true,
 } as const;
 
+/** The default τ of each method (BYOL has none: 0). */
 export const DEFAULT_TEMPERATURE: Record<MethodName, number> = { simclr: 0.5, moco: 0.2, byol: 0, clip: 0.07 };
 
+/**
+ * The default configuration of `method` (epochs, batch size, lr, τ, …), with `overrides` applied.
+ * @param overrides fields that replace the defaults (checked by name).
+ */
 export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig> = {}): TrainConfig {
   checkOptions("defaultConfig", overrides, TRAIN_CONFIG_KEYS);
   const base: TrainConfig = {
@@ -87,11 +103,17 @@ export function defaultConfig(method: MethodName, overrides: Partial<TrainConfig
   return config;
 }
 
+/** The progress of a run: what a checkpoint stores besides the weights. */
 export interface TrainState {
+  /** Epochs completed. */
   epoch: number;
+  /** Optimizer steps taken. */
   step: number;
+  /** The mean loss of each completed epoch. */
   lossPerEpoch: number[];
+  /** The loss of every step. */
   lossPerStep: number[];
+  /** Training time so far, in seconds. */
   wallSeconds: number;
 }
 
@@ -114,6 +136,7 @@ export function mocoKeysPerStep(config: TrainConfig): number {
   return mocoSymmetric(config) ? 2 * config.batchSize : config.batchSize;
 }
 
+/** Throw a one-line error naming the flag when a config value is out of range (e.g. "train: --epochs must be a positive integer"). */
 export function validateConfig(config: TrainConfig): void {
   checkOptions("validateConfig", config, TRAIN_CONFIG_KEYS);
   const fail = (message: string): never => {

@@ -3,6 +3,8 @@
  *   encoder features h = f(x) of the train and test splits → linear probe, kNN, representation health
  *   CLIP also: zero-shot accuracy (single prompt and prompt ensemble) and image↔caption retrieval
  *   against the test images' attribute captions written with a held-out template.
+ *
+ * @module
  */
 import { noGrad } from "../autograd/tape.js";
 import type { Tensor } from "../tensor/tensor.js";
@@ -27,6 +29,7 @@ import { augmentBatch, defaultAugmentation } from "../data/augment.js";
 import { checkOptions } from "../tensor/options.js";
 import type { EvaluationProgressFn } from "../eval/progress.js";
 
+/** The result of {@link evaluateMethod}: {@link EvaluationResult} with CLIP's retrieval over distinct captions. */
 export interface MethodEvaluation extends Omit<EvaluationResult, "retrieval"> {
   /** CLIP: image ↔ caption retrieval over the distinct attribute captions of the test split. */
   retrieval?: GroupedRetrievalResult;
@@ -126,7 +129,14 @@ export function similaritySample(
   method: ContrastiveMethod,
   data: MnistData,
   options: { count?: number; seed?: number } = {},
-): { values: Float64Array; size: number; labels: Int32Array } {
+): {
+  /** The (size, size) cosine similarities, row-major. */
+  values: Float64Array;
+  /** The number of images. */
+  size: number;
+  /** Their labels (size). */
+  labels: Int32Array;
+} {
   checkOptions("similaritySample", options, { count: true, seed: true });
   const count = Math.min(options.count ?? 30, data.test.count);
   // The first images of each digit in turn, so that same-digit pairs form blocks.

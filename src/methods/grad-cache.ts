@@ -47,6 +47,8 @@
  * torch.dot(reps.flatten(), cached_grad.flatten()), the same vector–Jacobian product as
  * `z.backward(u)` here; its functional form is the `@cached` / `@cat_input_tensor` decorators.
  * Here a tower is { forward, chunks }; a tied encoder is the same forward in two towers.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
@@ -59,7 +61,9 @@ import { checkOptions } from "../tensor/options.js";
 
 /** One encoder and its sub-batches. `forward` maps one chunk to its (n_c, D) embeddings. */
 export interface GradCacheTower<Chunk = Tensor> {
+  /** Embed one chunk: (n_c, …) → (n_c, D). */
   forward(chunk: Chunk): Tensor;
+  /** The sub-batches, in order; their embeddings are concatenated along dim 0. */
   chunks: readonly Chunk[];
 }
 
@@ -72,10 +76,15 @@ interface GradCacheCommon {
   checkDeterminism?: boolean;
 }
 
+/** Options of {@link gradCache}: one tower (`forward` and `chunks`) or several (`towers`), and the full-batch loss. */
 export type GradCacheOptions<Chunk = Tensor> =
-  | (GradCacheCommon & { towers: readonly GradCacheTower<unknown>[] })
+  | (GradCacheCommon & {
+    /** Several encoders (e.g. CLIP's image and text towers), each with its chunks. */
+    towers: readonly GradCacheTower<unknown>[];
+  })
   | (GradCacheCommon & GradCacheTower<Chunk>);
 
+/** What {@link gradCache} returns: the loss value, the cached embeddings and their gradients. */
 export interface GradCacheResult {
   /** The loss value of the full batch. */
   loss: number;

@@ -1,4 +1,8 @@
-// Barrel of src/methods: the four methods, the shared encoder, the training loop and evaluation.
+/**
+ * Barrel of src/methods: the four methods, the shared encoder, the training loop and evaluation.
+ *
+ * @module
+ */
 export {
   imageEncoder,
   imageTensor,

@@ -33,6 +33,8 @@
  *
  * PyTorch: facebookresearch/moco `moco/builder.py` (MoCo class, `_dequeue_and_enqueue`,
  * `_momentum_update_key_encoder`); lightly `MemoryBankModule`.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -48,33 +50,56 @@ import type { TwoViewBatch } from "../data/loader.js";
 import { copyWeights, FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link MoCo} (MoCo v2's hyperparameters for short runs by default). */
 export interface MoCoOptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
+  /** InfoNCE's τ (default 0.2, MoCo v2). */
   temperature?: number;
   /** K, the number of keys in the queue (a multiple of the batch size). */
   queueSize?: number;
   /** m, the key encoder's momentum. */
   momentum?: number;
+  /** The projection size (default 128). */
   projectionDim?: number;
   /** The symmetrized loss ½[L(q₁, k₂) + L(q₂, k₁)] (default true); false: v2's one-sided L(q₁, k₂). */
   symmetric?: boolean;
   /** BatchNorm1d after the heads' hidden Linear (default false, as v2's head; MoCo v3 has it). */
   projectorBatchNorm?: boolean;
+  /** Seeded generator for the init and the initial queue (required). */
   generator: Generator;
 }
 
+/**
+ * MoCo v2: queries from encoder + head, keys from their momentum (EMA) copies, InfoNCE against a queue of past keys ({@link mocoLoss});
+ * symmetrized by default. q, k (N, 128), queue (K, 128). PyTorch: facebookresearch/moco `MoCo`.
+ */
 export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
+  /** `"moco"`. */
   readonly methodName = "moco" as const;
   readonly encoder: Sequential;
+  /** The query projection head, MLP 256 → 256 → ReLU → projectionDim. */
   readonly projector: MLP;
+  /** The key encoder, an EMA of `encoder` (never trained by backprop). */
   readonly keyEncoder: Sequential;
+  /** The key projection head, an EMA of `projector`. */
   readonly keyProjector: MLP;
+  /** InfoNCE's τ. */
   readonly temperature: number;
+  /** m, the key encoder's EMA momentum (default 0.99). */
   readonly momentum: number;
+  /** K, the number of keys in the queue (default 4096). */
   readonly queueSize: number;
+  /** The size of q and k (default 128). */
   readonly projectionDim: number;
+  /** Whether the loss is symmetrized over the two views (default true). */
   readonly symmetric: boolean;
 
+  /**
+   * Build the query encoder and head, their key copies and a queue of random unit keys.
+   *
+   * @param options see {@link MoCoOptions}.
+   */
   constructor(options: MoCoOptions) {
     super();
     checkOptions("MoCo", options, {
@@ -113,10 +138,12 @@ export class MoCo extends Module implements ContrastiveMethod<TwoViewBatch> {
     this.registerBuffer("queuePointer", Tensor.fromTypedArray(new Float32Array(1), []));
   }
 
+  /** The queue of past keys (K, projectionDim), unit rows; a buffer, saved with the model. */
   get queue(): Tensor {
     return this.getBuffer("queue");
   }
 
+  /** Where the next keys are written in the queue (a buffer, saved with the model). */
   get queuePointer(): number {
     return this.getBuffer("queuePointer").item();
   }

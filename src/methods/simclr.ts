@@ -15,6 +15,8 @@
  * see docs/errata.md.
  *
  * PyTorch/lightly: `lightly.models.modules.SimCLRProjectionHead`, `lightly.loss.NTXentLoss`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -26,19 +28,36 @@ import type { TwoViewBatch } from "../data/loader.js";
 import { FEATURE_DIM, imageEncoder, imageTensor, trainableOf, type ContrastiveMethod, type EncoderKind } from "./common.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link SimCLR}. */
 export interface SimCLROptions {
+  /** The image encoder (default `"mlp"`). */
   encoder?: EncoderKind;
+  /** NT-Xent's τ (default 0.5). */
   temperature?: number;
+  /** The projection size (default 128). */
   projectionDim?: number;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
+/**
+ * SimCLR: two augmented views per image through encoder f and projection head g, trained with {@link ntXent} over the 2N views. Views (N,
+ * 1, 28, 28) → h (N, 256) → z (N, 128). PyTorch/lightly: `SimCLRProjectionHead` + `NTXentLoss`.
+ */
 export class SimCLR extends Module implements ContrastiveMethod<TwoViewBatch> {
+  /** `"simclr"`. */
   readonly methodName = "simclr" as const;
   readonly encoder: Sequential;
+  /** The projection head g, MLP 256 → 256 → BN → ReLU → projectionDim. */
   readonly projector: MLP;
+  /** NT-Xent's τ. */
   readonly temperature: number;
 
+  /**
+   * Build the encoder and the projection head.
+   *
+   * @param options encoder, temperature, projectionDim, generator.
+   */
   constructor(options: SimCLROptions) {
     super();
     checkOptions("SimCLR", options, { encoder: true, temperature: true, projectionDim: true, generator: true });

@@ -14,6 +14,8 @@
  * the same bits as an uninterrupted one: parameters and buffers (BatchNorm statistics, MoCo's
  * queue and pointer), the optimizer's moments and step counts, the loader's epoch order and its
  * augmentation generator, the step counter and the loss history.
+ *
+ * @module
  */
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -56,19 +58,30 @@ export interface Progress {
   step: number;
   /** The epoch this step belongs to, from 1. */
   epoch: number;
+  /** The number of epochs of the run. */
   epochs: number;
+  /** The step within the epoch, 1-based. */
   stepInEpoch: number;
+  /** Steps per epoch. */
   stepsPerEpoch: number;
+  /** This step's loss. */
   loss: number;
   /** The learning rate this step used. */
   lr: number;
   /** The method's own number: τ (SimCLR, MoCo), the logit scale (CLIP), the EMA momentum (BYOL). */
-  extra: { label: string; value: number } | null;
+  extra: {
+    /** Its short name. */
+    label: string;
+    /** Its value. */
+    value: number;
+  } | null;
   /** ‖g‖₂ of all gradients before clipping; only with `gradClipNorm` (computing it is the clipping's first half). */
   gradNorm?: number;
+  /** Training throughput, images per second. */
   samplesPerSecond: number;
   /** Wall-clock seconds of training so far, over every session of a resumed run. */
   wallSeconds: number;
+  /** Estimated seconds left. */
   etaSeconds: number;
 }
 
@@ -76,13 +89,21 @@ type AnyLoader = TwoViewLoader | ImageCaptionLoader;
 
 /** Everything a run is made of, built deterministically from the config. */
 export interface Run {
+  /** The run's configuration. */
   config: TrainConfig;
+  /** The method being trained. */
   method: ContrastiveMethod;
+  /** Its data loader. */
   loader: AnyLoader;
+  /** The AdamW optimizer over the method's trainable parameters. */
   optimizer: AdamW;
+  /** The training split (limited by `trainLimit`). */
   train: Split;
+  /** Steps per epoch. */
   stepsPerEpoch: number;
+  /** Steps of the whole run (epochs × stepsPerEpoch). */
   totalSteps: number;
+  /** Epochs, steps and losses so far. */
   state: TrainState;
 }
 
@@ -98,6 +119,7 @@ export function limitSplit(split: Split, limit: number): Split {
   return { images: gatherImages(split.images, IMAGE_PIXELS, indices), labels, count: limit }; // (n, 784), (n,)
 }
 
+/** A fresh run from a config: the data, the method, its loader and optimizer, at step 0 (validated first). */
 export function createRun(config: TrainConfig): Run {
   checkOptions("createRun", config, TRAIN_CONFIG_KEYS);
   validateConfig(config);
@@ -166,6 +188,7 @@ export function createRun(config: TrainConfig): Run {
   };
 }
 
+/** The checkpoint's file name inside a run directory. */
 export const CHECKPOINT_FILE = "checkpoint.safetensors";
 
 /** Save the run at an epoch boundary (atomic). */

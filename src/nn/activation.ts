@@ -8,19 +8,28 @@
  *   Sigmoid(x) = 1/(1 + e^−x)                         ∂/∂x = σ(x)(1 − σ(x))
  *
  * No parameters, no state dict entries (in PyTorch too, so Sequential indices line up).
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { gelu, relu, sigmoid, tanh } from "../ops/activations.js";
 import { Module } from "./module.js";
 
+/** `max(x, 0)` elementwise as a module ({@link relu}). PyTorch: `torch.nn.ReLU`. */
 export class ReLU extends Module {
   forward(x: Tensor): Tensor {
     return relu(x);
   }
 }
 
+/** GELU, exact `x·Φ(x)`, as a module ({@link gelu}). PyTorch: `torch.nn.GELU`. */
 export class GELU extends Module {
   /** Only the exact erf form ("none") is implemented; PyTorch also offers approximate = "tanh". */
+  /**
+   * The exact GELU module.
+   *
+   * @param approximate only `"none"` (the exact erf form, the default).
+   */
   constructor(readonly approximate: "none" = "none") {
     super();
     if (approximate !== "none") throw new Error(`GELU: approximate must be "none" (the exact erf form), got "${approximate}"`);
@@ -30,18 +39,21 @@ export class GELU extends Module {
   }
 }
 
+/** Hyperbolic tangent as a module ({@link tanh}). PyTorch: `torch.nn.Tanh`. */
 export class Tanh extends Module {
   forward(x: Tensor): Tensor {
     return tanh(x);
   }
 }
 
+/** The logistic sigmoid as a module ({@link sigmoid}). PyTorch: `torch.nn.Sigmoid`. */
 export class Sigmoid extends Module {
   forward(x: Tensor): Tensor {
     return sigmoid(x);
   }
 }
 
+/** The activations {@link MLP} and {@link TransformerEncoderLayer} accept by name. */
 export type ActivationName = "relu" | "gelu" | "tanh" | "sigmoid";
 
 /** A fresh activation module by name (used by MLP and TransformerEncoderLayer). */

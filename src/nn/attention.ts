@@ -34,6 +34,8 @@
  *
  * batchFirst defaults to TRUE here (inputs (B, T, E)); PyTorch's default is batch_first=False,
  * so a port writes batch_first=True explicitly.
+ *
+ * @module
  */
 import { Tensor, checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -96,6 +98,7 @@ export const maskedSoftmax = defineOp("maskedSoftmax", (x: Tensor, masks: readon
   return { output: out, inputs: [x], backward: (g) => [softmaxBackward(out, g, -1)] };
 });
 
+/** Masks and outputs of a {@link MultiheadAttention} forward call (1 in a mask = not allowed to attend). */
 export interface AttentionOptions {
   /** (B, S), 1 = padding key. */
   keyPaddingMask?: Tensor | null;
@@ -107,6 +110,7 @@ export interface AttentionOptions {
   averageAttnWeights?: boolean;
 }
 
+/** Options of {@link MultiheadAttention}. */
 export interface MultiheadAttentionOptions {
   /** Inputs are (B, T, E) (default true here; torch's default is false, i.e. (T, B, E)). */
   batchFirst?: boolean;
@@ -114,22 +118,42 @@ export interface MultiheadAttentionOptions {
   bias?: boolean;
   /** Dropout on the attention weights in training (default 0). */
   dropout?: number;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
   /** Seeded generator for the init and the dropout masks (required). */
   generator: Generator;
 }
 
+/**
+ * Multi-head scaled dot-product attention: `softmax(Q Kᵀ/√d + mask) V` per head, concatenated and projected; (B, T, E) queries, (B, S, E)
+ * keys and values → [(B, T, E) output, weights]. Packed `inProjWeight` (3E, E) as PyTorch. PyTorch: `torch.nn.MultiheadAttention`.
+ */
 export class MultiheadAttention extends Module {
+  /** The model width E. */
   readonly embedDim: number;
+  /** The number of heads H (E must be divisible by H). */
   readonly numHeads: number;
+  /** The width of one head, d = E / H. */
   readonly headDim: number;
+  /** Whether inputs are (B, T, E) (default true) rather than (T, B, E). */
   readonly batchFirst: boolean;
+  /** Dropout probability on the attention weights in training (default 0). */
   readonly dropout: number;
+  /** `[W_q; W_k; W_v]`, (3E, E), Xavier-uniform initialized. */
   readonly inProjWeight: Parameter;
+  /** `[b_q; b_k; b_v]`, (3E), zeros; null without bias. */
   readonly inProjBias: Parameter | null;
+  /** The output projection, a Linear(E, E) with zero bias. */
   readonly outProj: Linear;
   private readonly generator: Generator;
 
+  /**
+   * Multi-head attention of width `embedDim` with `numHeads` heads, initialized as PyTorch (same draw order).
+   *
+   * @param embedDim the model width E.
+   * @param numHeads the number of heads H.
+   * @param options batchFirst, bias, dropout, dtype, generator.
+   */
   constructor(embedDim: number, numHeads: number, options: MultiheadAttentionOptions) {
     super();
     checkOptions("MultiheadAttention", options, { batchFirst: true, bias: true, dropout: true, dtype: true, generator: true });

@@ -29,6 +29,8 @@
  * runningMean (running_mean), runningVar (running_var), numBatchesTracked (num_batches_tracked;
  * a 0-d tensor of the module's dtype here, int64 in torch) — buffers absent when
  * trackRunningStats = false.
+ *
+ * @module
  */
 import { Tensor, checkDType, type DType } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
@@ -41,17 +43,21 @@ import { castTo, checkDtype, checkFeatures, renamedError } from "./util.js";
 import { mutableStorage } from "../tensor/version.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link batchNorm}. */
 export interface BatchNormFunctionalOptions {
   /** γ (C) and β (C); null for no affine transform. */
   weight?: Tensor | null;
+  /** β (C); null or omitted for none. */
   bias?: Tensor | null;
   /** Running statistics (C), updated in place in training mode when given. */
   runningMean?: Tensor | null;
+  /** The running variance (C), updated in place in training mode when given. */
   runningVar?: Tensor | null;
   /** Use (and update) the batch statistics; else normalize with the running ones. */
   training: boolean;
   /** Weight of the new batch in the running update (0.1). */
   momentum?: number;
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
 }
 
@@ -210,7 +216,9 @@ function writableData(op: string, t: Tensor): { data: Float32Array | Float64Arra
   return mutableStorage(t);
 }
 
+/** Options of {@link BatchNorm1d} and {@link BatchNorm2d}; the defaults are PyTorch's. */
 export interface BatchNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
   /** Weight of the new batch in the running update (default 0.1); null = cumulative average. */
   momentum?: number | null;
@@ -218,23 +226,37 @@ export interface BatchNormOptions {
   affine?: boolean;
   /** Keep running statistics for evaluation (default true); else batch statistics always. */
   trackRunningStats?: boolean;
+  /** Dtype of the parameters and buffers (default `"float32"`). */
   dtype?: DType;
 }
 
 /** The shared implementation of BatchNorm1d and BatchNorm2d (PyTorch: _BatchNorm). */
 export abstract class BatchNorm extends Module {
+  /** The number of channels C. */
   readonly numFeatures: number;
+  /** Added to the variance before the square root (default 1e-5). */
   readonly eps: number;
+  /** Weight of the new batch in the running update (default 0.1); null for a cumulative average. */
   readonly momentum: number | null;
+  /** Whether γ and β are learned (default true). */
   readonly affine: boolean;
+  /** Whether running statistics are kept for eval mode (default true). */
   readonly trackRunningStats: boolean;
+  /** γ, (C), initialized to 1; null without `affine`. */
   readonly weight: Parameter | null;
+  /** β, (C), initialized to 0; null without `affine`. */
   readonly bias: Parameter | null;
 
   /** The accepted input ranks, e.g. [2, 3] for BatchNorm1d. */
   protected abstract readonly ranks: readonly number[];
   protected abstract readonly layout: string;
 
+  /**
+   * BatchNorm over `numFeatures` channels: γ = 1, β = 0, running mean 0 and variance 1.
+   *
+   * @param numFeatures the number of channels C.
+   * @param options eps, momentum, affine, trackRunningStats, dtype (PyTorch's defaults).
+   */
   constructor(numFeatures: number, options: BatchNormOptions = {}) {
     super();
     checkOptions(new.target.name, options, { eps: true, affine: true, trackRunningStats: true, dtype: true, momentum: "nullable" });
@@ -256,12 +278,15 @@ export abstract class BatchNorm extends Module {
     }
   }
 
+  /** The running mean (C), a buffer; null without `trackRunningStats`. */
   get runningMean(): Tensor | null {
     return this.trackRunningStats ? this.getBuffer("runningMean") : null;
   }
+  /** The running (unbiased) variance (C), a buffer; null without `trackRunningStats`. */
   get runningVar(): Tensor | null {
     return this.trackRunningStats ? this.getBuffer("runningVar") : null;
   }
+  /** How many training batches updated the running statistics (a scalar buffer); null without `trackRunningStats`. */
   get numBatchesTracked(): Tensor | null {
     return this.trackRunningStats ? this.getBuffer("numBatchesTracked") : null;
   }

@@ -10,6 +10,8 @@
  *
  * ModuleList holds modules under the same "0", "1", … names without defining a forward
  * (TransformerEncoder keeps its layers in one, as PyTorch's `layers`).
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { Module } from "./module.js";
@@ -19,9 +21,15 @@ export interface TensorModule extends Module {
   forward(x: Tensor): Tensor;
 }
 
+/** An indexed list of modules, registered as children "0", "1", …; it has no forward (iterate over it). PyTorch: `torch.nn.ModuleList`. */
 export class ModuleList<M extends Module = Module> extends Module {
   private readonly items: M[] = [];
 
+  /**
+   * A list of `modules`, registered as "0", "1", ….
+   *
+   * @param modules the initial modules (default none), appended in order.
+   */
   constructor(modules: Iterable<M> = []) {
     super();
     for (const module of modules) this.append(module);
@@ -35,6 +43,7 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this;
   }
 
+  /** The number of modules. */
   get length(): number {
     return this.items.length;
   }
@@ -48,6 +57,7 @@ export class ModuleList<M extends Module = Module> extends Module {
     return this.items[i];
   }
 
+  /** The modules in order (`for (const m of list)`). */
   [Symbol.iterator](): IterableIterator<M> {
     return this.items[Symbol.iterator]();
   }
@@ -57,7 +67,13 @@ export class ModuleList<M extends Module = Module> extends Module {
   }
 }
 
+/** Modules applied in order, `mₖ(… m₁(m₀(x)))`, named "0", "1", … as in PyTorch. PyTorch: `torch.nn.Sequential`. */
 export class Sequential extends ModuleList<TensorModule> {
+  /**
+   * Chain `modules`, registered as "0", "1", ….
+   *
+   * @param modules the modules to chain, each mapping one tensor to one tensor.
+   */
   constructor(...modules: TensorModule[]) {
     super(modules);
   }

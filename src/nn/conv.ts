@@ -25,6 +25,8 @@
  *
  * Conv2d init (PyTorch's default): W ~ kaiming_uniform(a = √5) = U(±1/√fan_in) and
  * b ~ U(±1/√fan_in), fan_in = C·kh·kw. State dict: "weight" (Cout, C, kh, kw), "bias" (Cout).
+ *
+ * @module
  */
 import { Tensor, allocate, checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -37,6 +39,7 @@ import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./i
 import { castTo, checkDtype, checkFeatures, forwardAs } from "./util.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** A 2-D size: one number for both axes, or `[h, w]`. PyTorch: an int or a tuple. */
 export type Pair = number | readonly [number, number];
 
 /** A size given as n or [h, w], checked (min 1 for kernels and strides, 0 for padding). */
@@ -50,9 +53,13 @@ export function pair(owner: string, name: string, value: Pair, min: number): [nu
   return [a, b];
 }
 
+/** The geometry of a sliding window ({@link Conv2d}, {@link unfold}); PyTorch's defaults. */
 export interface WindowOptions {
+  /** The step between windows (default 1). */
   stride?: Pair;
+  /** Zero padding on each side (default 0). */
   padding?: Pair;
+  /** The spacing between kernel elements (default 1). */
   dilation?: Pair;
 }
 
@@ -333,22 +340,46 @@ export const conv2d = defineOp("conv2d", (
   };
 });
 
+/** Options of {@link Conv2d}: the window plus the parameters'. */
 export interface Conv2dOptions extends WindowOptions {
+  /** Learn an additive bias per output channel (default true). */
   bias?: boolean;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
+/**
+ * A 2-D convolution (cross-correlation, as PyTorch): (N, Cin, H, W) → (N, Cout, H′, W′), as unfold + matmul. Init as PyTorch:
+ * U(±1/√fan_in). PyTorch: `torch.nn.Conv2d`.
+ */
 export class Conv2d extends Module {
+  /** Input channels Cin. */
   readonly inChannels: number;
+  /** Output channels Cout. */
   readonly outChannels: number;
+  /** The kernel size `[kh, kw]`. */
   readonly kernelSize: [number, number];
+  /** The stride `[sh, sw]` (default 1). */
   readonly stride: [number, number];
+  /** The zero padding `[ph, pw]` (default 0). */
   readonly padding: [number, number];
+  /** The dilation `[dh, dw]` (default 1). */
   readonly dilation: [number, number];
+  /** The kernel, (Cout, Cin, kh, kw). */
   readonly weight: Parameter;
+  /** The bias, (Cout), or null when `bias: false`. */
   readonly bias: Parameter | null;
 
+  /**
+   * A convolution from `inChannels` to `outChannels` with a kh×kw kernel, initialized as PyTorch.
+   *
+   * @param inChannels Cin.
+   * @param outChannels Cout.
+   * @param kernelSize kh×kw (a number for square).
+   * @param options stride, padding, dilation, bias, dtype, generator.
+   */
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, options: Conv2dOptions) {
     super();
     checkOptions("Conv2d", options, { stride: true, padding: true, dilation: true, bias: true, dtype: true, generator: true });

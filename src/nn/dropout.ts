@@ -8,6 +8,8 @@
  * Scaling the kept values by 1/(1 − p) keeps E[y] = x, so evaluation needs no rescaling.
  * The mask stream comes from the Generator given at construction: same seed, same masks.
  * No parameters, no state dict entries.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -16,7 +18,12 @@ import { mul } from "../ops/elementwise.js";
 import { Module } from "./module.js";
 import { requireGenerator } from "./init.js";
 
+/**
+ * Zeroes each element with probability p in training mode and scales the rest by 1/(1 − p); the identity in eval mode. PyTorch:
+ * `torch.nn.Dropout`.
+ */
 export class Dropout extends Module {
+  /** Drop probability (default 0.5). */
   readonly p: number;
   private readonly generator: Generator | null;
 

@@ -10,6 +10,8 @@
  *
  * Indices: an Int32Array or number[] (with an optional shape, default (n)), or a Tensor of whole
  * numbers of any shape; the output shape is the index shape + (D). State dict: "weight".
+ *
+ * @module
  */
 import { Tensor, checkDType, type DType, type IndexLike } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -66,19 +68,34 @@ export const embedding = defineOp("embedding", (
   };
 });
 
+/** Options of {@link Embedding}. */
 export interface EmbeddingOptions {
   /** Index of the padding row: zero at init, never updated by gradients. Negative counts from the end. */
   paddingIdx?: number | null;
+  /** Weight dtype (default `"float32"`). */
   dtype?: DType;
+  /** Seeded generator for the N(0, 1) init (required). */
   generator: Generator;
 }
 
+/** A lookup table: token ids (…) → rows of `weight`, (…, embeddingDim); initialized N(0, 1) as PyTorch. PyTorch: `torch.nn.Embedding`. */
 export class Embedding extends Module {
+  /** The vocabulary size (rows of the table). */
   readonly numEmbeddings: number;
+  /** The size D of each embedding vector. */
   readonly embeddingDim: number;
+  /** The padding row (made non-negative), zero and never updated; null for none. */
   readonly paddingIdx: number | null;
+  /** The table, (numEmbeddings, embeddingDim). */
   readonly weight: Parameter;
 
+  /**
+   * A table of `numEmbeddings` vectors of size `embeddingDim`, drawn N(0, 1) (the padding row zeroed).
+   *
+   * @param numEmbeddings vocabulary size.
+   * @param embeddingDim vector size D.
+   * @param options paddingIdx, dtype, generator.
+   */
   constructor(numEmbeddings: number, embeddingDim: number, options: EmbeddingOptions) {
     super();
     checkOptions("Embedding", options, { dtype: true, generator: true, paddingIdx: "nullable" });

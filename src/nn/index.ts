@@ -1,6 +1,8 @@
 /**
  * Neural-network modules (PyTorch: torch.nn). One file per module or close family; each opens
  * with its equation, its PyTorch name and its state-dict keys. See docs/nn-and-optim.md.
+ *
+ * @module
  */
 export * from "./module.js";
 export {

@@ -16,6 +16,8 @@
  *
  * PyTorch streams differ from ours (Mersenne Twister vs xoshiro128**): a port reproduces the
  * distributions, not the numbers.
+ *
+ * @module
  */
 import type { DType, Tensor } from "../tensor/tensor.js";
 import { zeros } from "../tensor/creation.js";
@@ -41,33 +43,52 @@ function fill(t: Tensor, draw: () => number): Tensor {
   return t;
 }
 
-/** w ~ U(low, high), in place. */
+/**
+ * w ~ U(low, high), in place.
+ * PyTorch: `torch.nn.init.uniform_`.
+ */
 export function uniform_(t: Tensor, low: number, high: number, generator: Generator): Tensor {
   requireGenerator("uniform_", generator);
   return fill(t, () => generator.uniform(low, high));
 }
 
-/** w ~ N(mean, std²), in place. */
+/**
+ * w ~ N(mean, std²), in place.
+ * PyTorch: `torch.nn.init.normal_`.
+ */
 export function normal_(t: Tensor, mean: number, std: number, generator: Generator): Tensor {
   requireGenerator("normal_", generator);
   return fill(t, () => generator.normal(mean, std));
 }
 
-/** w = value, in place. */
+/**
+ * w = value, in place.
+ * PyTorch: `torch.nn.init.constant_`.
+ */
 export function constant_(t: Tensor, value: number): Tensor {
   return fill(t, () => value);
 }
 
+/** Fill `t` with 0 in place (outside autograd); returns t. PyTorch: `torch.nn.init.zeros_`. */
 export function zeros_(t: Tensor): Tensor {
   return constant_(t, 0);
 }
 
+/** Fill `t` with 1 in place (outside autograd); returns t. PyTorch: `torch.nn.init.ones_`. */
 export function ones_(t: Tensor): Tensor {
   return constant_(t, 1);
 }
 
-/** fan_in = shape[1]·receptive field, fan_out = shape[0]·receptive field (needs ≥ 2 dims). */
-export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: number } {
+/**
+ * fan_in = shape[1]·receptive field, fan_out = shape[0]·receptive field (needs ≥ 2 dims).
+ * PyTorch: `torch.nn.init._calculate_fan_in_and_fan_out`.
+ */
+export function calculateFanInAndFanOut(t: Tensor): {
+  /** Inputs per output unit: dim 1 × the receptive field. */
+  fanIn: number;
+  /** Outputs per input unit: dim 0 × the receptive field. */
+  fanOut: number;
+} {
   const shape = t.shape;
   if (shape.length < 2) {
     throw new Error(
@@ -78,10 +99,13 @@ export function calculateFanInAndFanOut(t: Tensor): { fanIn: number; fanOut: num
   return { fanIn: shape[1] * receptiveField, fanOut: shape[0] * receptiveField };
 }
 
+/** Options of {@link kaimingUniform_}; the defaults are PyTorch's. */
 export interface KaimingOptions {
   /** Negative slope of the leaky ReLU that follows (PyTorch's default layers use √5). */
   a?: number;
+  /** Whether the variance is preserved in the forward pass (`"fanIn"`, default) or the backward pass (`"fanOut"`). */
   mode?: "fanIn" | "fanOut";
+  /** The nonlinearity whose gain is used (default `"leakyRelu"` with slope `a`). */
   nonlinearity?: "leakyRelu" | "relu" | "linear" | "tanh";
 }
 
@@ -102,7 +126,10 @@ export function calculateGain(nonlinearity: KaimingOptions["nonlinearity"], para
   }
 }
 
-/** He uniform: U(−b, b) with b = gain·√(3/fan), fan = fan_in (default) or fan_out. */
+/**
+ * He uniform: U(−b, b) with b = gain·√(3/fan), fan = fan_in (default) or fan_out.
+ * PyTorch: `torch.nn.init.kaiming_uniform_`.
+ */
 export function kaimingUniform_(t: Tensor, options: KaimingOptions, generator: Generator): Tensor {
   checkOptions("kaimingUniform_", options, { a: true, mode: true, nonlinearity: true });
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
@@ -112,7 +139,10 @@ export function kaimingUniform_(t: Tensor, options: KaimingOptions, generator: G
   return uniform_(t, -bound, bound, generator);
 }
 
-/** Glorot uniform: U(−b, b) with b = gain·√(6/(fan_in + fan_out)). */
+/**
+ * Glorot uniform: U(−b, b) with b = gain·√(6/(fan_in + fan_out)).
+ * PyTorch: `torch.nn.init.xavier_uniform_`.
+ */
 export function xavierUniform_(t: Tensor, gain: number, generator: Generator): Tensor {
   const { fanIn, fanOut } = calculateFanInAndFanOut(t);
   const bound = gain * Math.sqrt(6 / (fanIn + fanOut));

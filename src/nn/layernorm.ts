@@ -15,6 +15,8 @@
  *
  * State dict: weight, bias (shape normalizedShape) — the same keys as PyTorch; absent when
  * elementwiseAffine = false.
+ *
+ * @module
  */
 import { Tensor, checkDType, type DType } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
@@ -112,20 +114,38 @@ export const layerNorm = defineOp("layerNorm", (
   };
 });
 
+/** Options of {@link LayerNorm}; the defaults are PyTorch's. */
 export interface LayerNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
   eps?: number;
   /** Learn γ (init 1) and β (init 0) of shape normalizedShape (default true). */
   elementwiseAffine?: boolean;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
 }
 
+/**
+ * Layer normalization over the last axes (`normalizedShape`): `y = (x − mean) / √(var + eps) · γ + β`, statistics per sample. PyTorch:
+ * `torch.nn.LayerNorm`.
+ */
 export class LayerNorm extends Module {
+  /** The trailing shape normalized over, e.g. `[D]`. */
   readonly normalizedShape: readonly number[];
+  /** Added to the (biased) variance before the square root (default 1e-5). */
   readonly eps: number;
+  /** Whether γ and β are learned (default true). */
   readonly elementwiseAffine: boolean;
+  /** γ, shape `normalizedShape`, initialized to 1; null without `elementwiseAffine`. */
   readonly weight: Parameter | null;
+  /** β, shape `normalizedShape`, initialized to 0; null without `elementwiseAffine`. */
   readonly bias: Parameter | null;
 
+  /**
+   * A LayerNorm over the trailing `normalizedShape` axes, γ = 1 and β = 0 at init.
+   *
+   * @param normalizedShape the trailing axes to normalize over (a number is one axis).
+   * @param options eps, elementwiseAffine, dtype.
+   */
   constructor(normalizedShape: number | readonly number[], options: LayerNormOptions = {}) {
     super();
     checkOptions("LayerNorm", options, { eps: true, elementwiseAffine: true, dtype: true });

@@ -8,6 +8,8 @@
  * U(−1/√in, 1/√in), and b ~ U(−1/√in, 1/√in).
  *
  * State dict keys: "weight" (out, in), "bias" (out) — the same as PyTorch.
+ *
+ * @module
  */
 import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -18,20 +20,37 @@ import { emptyParameter, kaimingUniform_, requireGenerator, uniform_ } from "./i
 import { checkDtype, checkFeatures } from "./util.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link Linear}. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
   /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
+/**
+ * A fully connected layer, `y = x Wᵀ + b`: (…, inFeatures) → (…, outFeatures). Weight and bias start U(±1/√inFeatures), as PyTorch. State
+ * dict: `weight` (out, in), `bias` (out). PyTorch: `torch.nn.Linear`.
+ */
 export class Linear extends Module {
+  /** Size of each input sample (the last axis). */
   readonly inFeatures: number;
+  /** Size of each output sample. */
   readonly outFeatures: number;
+  /** The weight W, (outFeatures, inFeatures). */
   readonly weight: Parameter;
+  /** The bias b, (outFeatures), or null when `bias: false`. */
   readonly bias: Parameter | null;
 
+  /**
+   * A Linear map from `inFeatures` to `outFeatures`, initialized U(±1/√inFeatures) as PyTorch.
+   *
+   * @param inFeatures input size.
+   * @param outFeatures output size.
+   * @param options bias (default true), dtype and the init's generator.
+   */
   constructor(inFeatures: number, outFeatures: number, options: LinearOptions) {
     super();
     checkOptions("Linear", options, { bias: true, dtype: true, generator: true });

@@ -18,6 +18,8 @@
  *
  * PyTorch has no MLP class in torch.nn (torchvision.ops.MLP is similar but orders dropout
  * differently); port it as the nn.Sequential it builds.
+ *
+ * @module
  */
 import { checkDType, type DType } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -29,6 +31,7 @@ import { ReLU, activationModule, type ActivationName } from "./activation.js";
 import { requireGenerator } from "./init.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link MLP}. */
 export interface MLPOptions {
   /** Activation between layers (default "relu"). */
   activation?: ActivationName;
@@ -40,13 +43,26 @@ export interface MLPOptions {
   lastBatchNorm?: boolean;
   /** Bias in every Linear (default true; often false when a BatchNorm follows). */
   bias?: boolean;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
+  /** Seeded generator for the layers' init (required). */
   generator: Generator;
 }
 
+/**
+ * A multilayer perceptron: Linear layers of the given sizes with an activation (and optionally BatchNorm1d) between them, none after the
+ * last; (N, sizes[0]) → (N, sizes[last]). A {@link Sequential}, so its keys are PyTorch's ("0.weight", …).
+ */
 export class MLP extends Sequential {
+  /** The layer widths, input first, e.g. `[784, 256, 128]`. */
   readonly sizes: readonly number[];
 
+  /**
+   * Build the Linear layers (and activations, batch norms) for `sizes`.
+   *
+   * @param sizes the widths, input first (at least two).
+   * @param options activation, batch norm, bias, dtype, generator.
+   */
   constructor(sizes: readonly number[], options: MLPOptions) {
     super();
     checkOptions("MLP", options, {

@@ -7,19 +7,35 @@
  * `this.registerModule` — so that the order of `namedParameters()` is the order of registration,
  * as in PyTorch, and a state dict's keys are the dotted paths PyTorch would produce
  * ("encoder.0.weight").
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
 import { mutableStorage } from "../tensor/version.js";
 
-/** A leaf tensor that a module trains. */
+/**
+ * A leaf tensor that a module trains.
+ * PyTorch: `torch.nn.Parameter`.
+ */
 export class Parameter extends Tensor {
+  /**
+   * Make a trainable leaf from `data`.
+   *
+   * @param data the initial values (used in place when contiguous, else copied).
+   * @param requiresGrad whether it is trained (default true).
+   */
   constructor(data: Tensor, requiresGrad = true) {
     super(data.isContiguous() && data.storage.offset === 0 ? data.storage : data.detach().clone().storage, requiresGrad);
   }
 }
 
+/**
+ * The base of every layer and model: named parameters, buffers and child modules, registered explicitly so that state-dict keys and order
+ * are PyTorch's. PyTorch: `torch.nn.Module`.
+ */
 export abstract class Module {
+  /** True in training mode (the default), false after {@link Module.eval}. PyTorch: `Module.training`. */
   training = true;
   private readonly parameterSlots = new Map<string, Parameter | null>();
   private readonly bufferSlots = new Map<string, Tensor>();
@@ -28,16 +44,19 @@ export abstract class Module {
   /** The computation; subclasses define it with their own signature. */
   abstract forward(...inputs: unknown[]): unknown;
 
+  /** Register a parameter under `name` (null for an absent optional one, e.g. no bias). PyTorch: `register_parameter`. */
   registerParameter(name: string, value: Parameter | null): void {
     this.checkName("registerParameter", name);
     this.parameterSlots.set(name, value);
   }
 
+  /** Register a buffer, state that is saved but not trained (e.g. running statistics). PyTorch: `register_buffer`. */
   registerBuffer(name: string, value: Tensor): void {
     this.checkName("registerBuffer", name);
     this.bufferSlots.set(name, value);
   }
 
+  /** Register a child module under `name`; returns the child. PyTorch: `add_module`. */
   registerModule<M extends Module>(name: string, child: M): M {
     this.checkName("registerModule", name);
     this.childSlots.set(name, child);
@@ -54,16 +73,19 @@ export abstract class Module {
     this.bufferSlots.set(name, value);
   }
 
+  /** The current value of the buffer `name` (an error if there is none). */
   protected getBuffer(name: string): Tensor {
     const value = this.bufferSlots.get(name);
     if (!value) throw new Error(`${this.constructor.name}: no buffer named '${name}'`);
     return value;
   }
 
+  /** The direct children with their names. PyTorch: `named_children`. */
   *namedChildren(): IterableIterator<[string, Module]> {
     yield* this.childSlots.entries();
   }
 
+  /** The direct children. PyTorch: `children`. */
   *children(): IterableIterator<Module> {
     yield* this.childSlots.values();
   }
@@ -74,10 +96,12 @@ export abstract class Module {
     for (const [name, child] of this.childSlots) yield* child.namedModules(prefix === "" ? name : `${prefix}.${name}`);
   }
 
+  /** This module and every descendant, depth first. PyTorch: `modules`. */
   *modules(): IterableIterator<Module> {
     for (const [, module] of this.namedModules()) yield module;
   }
 
+  /** Every parameter with its dotted name ("0.weight"), in registration order, each shared parameter once. PyTorch: `named_parameters`. */
   *namedParameters(prefix = ""): IterableIterator<[string, Parameter]> {
     const seen = new Set<Parameter>();
     for (const [path, module] of this.namedModules(prefix)) {
@@ -89,10 +113,12 @@ export abstract class Module {
     }
   }
 
+  /** Every parameter, in the order of {@link Module.namedParameters}: what an optimizer takes. PyTorch: `parameters`. */
   parameters(): Parameter[] {
     return [...this.namedParameters()].map(([, p]) => p);
   }
 
+  /** Every buffer with its dotted name. PyTorch: `named_buffers`. */
   *namedBuffers(prefix = ""): IterableIterator<[string, Tensor]> {
     for (const [path, module] of this.namedModules(prefix)) {
       for (const [name, buffer] of module.bufferSlots) yield [path === "" ? name : `${path}.${name}`, buffer];
@@ -143,7 +169,12 @@ export abstract class Module {
    * `strict` (the default) a missing or unexpected key is an error, and nothing is changed unless
    * everything matches, so a failed load never leaves a half-loaded model.
    */
-  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, strict = true): { missingKeys: string[]; unexpectedKeys: string[] } {
+  loadStateDict(state: Map<string, Tensor> | Record<string, Tensor>, strict = true): {
+    /** Keys of this module that `state` lacks (left unchanged). */
+    missingKeys: string[];
+    /** Keys of `state` this module does not have (ignored). */
+    unexpectedKeys: string[];
+  } {
     const incoming = state instanceof Map ? state : new Map(Object.entries(state));
     const own = this.stateDict();
     const missingKeys = [...own.keys()].filter((k) => !incoming.has(k));
@@ -178,7 +209,10 @@ export abstract class Module {
   }
 }
 
-/** Overwrite the values of contiguous `target` with those of `source` (same shape), outside autograd. */
+/**
+ * Overwrite the values of contiguous `target` with those of `source` (same shape), outside autograd.
+ * PyTorch: `target.copy_(source)` under `torch.no_grad()`.
+ */
 export function copyInto(target: Tensor, source: Tensor): void {
   if (!target.isContiguous()) throw new Error("copyInto: target must be contiguous");
   const values = source.toTypedArray();

@@ -15,6 +15,8 @@
  *
  * Each op is one primitive: a typed-array loop forward, and a rule that scatters ḡ back.
  * No parameters, no state dict entries.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";
@@ -25,10 +27,13 @@ import { pair, slidingWindow, type Pair, type Window } from "./conv.js";
 import { forwardAs } from "./util.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link maxPool2d}. */
 export interface PoolOptions {
   /** Default: the kernel size (non-overlapping windows). */
   stride?: Pair | null;
+  /** Implicit padding on each side (default 0; −∞ for max pooling). */
   padding?: Pair;
+  /** The spacing between window elements (default 1). */
   dilation?: Pair;
 }
 
@@ -103,6 +108,7 @@ export const maxPool2d = defineOp("maxPool2d", (x: Tensor, kernelSize: Pair, opt
   };
 });
 
+/** Options of {@link avgPool2d}. */
 export interface AvgPoolOptions extends Omit<PoolOptions, "dilation"> {
   /** Count the zero padding in the window size (default true, as torch). */
   countIncludePad?: boolean;
@@ -253,8 +259,18 @@ export const adaptiveAvgPool2d = defineOp("adaptiveAvgPool2d", (x: Tensor, outpu
   };
 });
 
+/** Max pooling over k×k windows: (N, C, H, W) → (N, C, H′, W′) ({@link maxPool2d}). PyTorch: `torch.nn.MaxPool2d`. */
 export class MaxPool2d extends Module {
+  /** The stride (default: the kernel size). */
   readonly stride: Pair;
+  /**
+   * Max pooling with the given window.
+   *
+   * @param kernelSize the window size.
+   * @param stride the step (default the kernel size).
+   * @param padding implicit −∞ padding (default 0).
+   * @param dilation the window's spacing (default 1).
+   */
   constructor(readonly kernelSize: Pair, stride?: Pair | null, readonly padding: Pair = 0, readonly dilation: Pair = 1) {
     super();
     pair("MaxPool2d", "kernelSize", kernelSize, 1);
@@ -268,8 +284,18 @@ export class MaxPool2d extends Module {
   }
 }
 
+/** Average pooling over k×k windows: (N, C, H, W) → (N, C, H′, W′) ({@link avgPool2d}). PyTorch: `torch.nn.AvgPool2d`. */
 export class AvgPool2d extends Module {
+  /** The stride (default: the kernel size). */
   readonly stride: Pair;
+  /**
+   * Average pooling with the given window.
+   *
+   * @param kernelSize the window size.
+   * @param stride the step (default the kernel size).
+   * @param padding zero padding (default 0).
+   * @param countIncludePad count the padding in each window's size (default true).
+   */
   constructor(readonly kernelSize: Pair, stride?: Pair | null, readonly padding: Pair = 0, readonly countIncludePad = true) {
     super();
     pair("AvgPool2d", "kernelSize", kernelSize, 1);
@@ -283,7 +309,16 @@ export class AvgPool2d extends Module {
   }
 }
 
+/**
+ * Average pooling to a fixed output size (windows chosen as PyTorch does): (N, C, H, W) → (N, C, oh, ow) ({@link adaptiveAvgPool2d}).
+ * PyTorch: `torch.nn.AdaptiveAvgPool2d`.
+ */
 export class AdaptiveAvgPool2d extends Module {
+  /**
+   * Adaptive average pooling to `outputSize`.
+   *
+   * @param outputSize the output `[oh, ow]` (a number for square).
+   */
   constructor(readonly outputSize: Pair) {
     super();
     pair("AdaptiveAvgPool2d", "outputSize", outputSize, 1);

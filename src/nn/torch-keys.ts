@@ -9,6 +9,8 @@
  * Use it to load a PyTorch state dict (saved as safetensors) into a module here, or the reverse:
  *   model.loadStateDict(fromTorchStateDict(torchState))
  * Values are passed through (not copied); dtypes and shapes are checked by loadStateDict.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 
@@ -28,10 +30,12 @@ export function fromTorchKey(key: string): string {
     .join(".");
 }
 
+/** A state dict with PyTorch's snake_case keys ("selfAttn.inProjWeight" → "self_attn.in_proj_weight"); values are not copied. */
 export function toTorchStateDict(state: Map<string, Tensor>): Map<string, Tensor> {
   return new Map([...state].map(([key, value]) => [toTorchKey(key), value]));
 }
 
+/** A state dict with this project's camelCase keys, from PyTorch's (a Map or a plain object); values are not copied. */
 export function fromTorchStateDict(state: Map<string, Tensor> | Record<string, Tensor>): Map<string, Tensor> {
   const entries = state instanceof Map ? [...state] : Object.entries(state);
   return new Map(entries.map(([key, value]) => [fromTorchKey(key), value]));

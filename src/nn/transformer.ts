@@ -25,6 +25,8 @@
  * dropout = 0 (torch 0.1), activation = "gelu" (torch "relu"), dimFeedforward = 4·dModel (torch 2048),
  * batchFirst = true (torch False). And torch's TransformerEncoder deep-copies ONE layer numLayers
  * times (all layers start with identical weights); here every layer gets its own init.
+ *
+ * @module
  */
 import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -40,6 +42,7 @@ import { MultiheadAttention } from "./attention.js";
 import { requireGenerator } from "./init.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link TransformerEncoderLayer} (defaults differ from PyTorch's where noted). */
 export interface TransformerEncoderLayerOptions {
   /** Hidden size of the feed-forward block (default 4·dModel). */
   dimFeedforward?: number;
@@ -49,15 +52,19 @@ export interface TransformerEncoderLayerOptions {
   activation?: "gelu" | "relu";
   /** Pre-norm residuals (default true). */
   normFirst?: boolean;
+  /** The LayerNorms' eps (default 1e-5). */
   layerNormEps?: number;
   /** Inputs (B, T, dModel) (default true). */
   batchFirst?: boolean;
   /** Biases in the attention projections and the feed-forward Linears (default true; the LayerNorms keep theirs). */
   bias?: boolean;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
+  /** Seeded generator for the init and dropout (required). */
   generator: Generator;
 }
 
+/** The masks of a {@link TransformerEncoderLayer} or {@link TransformerEncoder} forward call (1 = masked). */
 export interface EncoderMasks {
   /** (T, T), 1 = query t may not attend to key s. */
   srcMask?: Tensor | null;
@@ -65,21 +72,45 @@ export interface EncoderMasks {
   srcKeyPaddingMask?: Tensor | null;
 }
 
+/**
+ * One Transformer encoder layer: self-attention and a feed-forward block, each with a residual and a LayerNorm (pre-norm by default); (B,
+ * T, dModel) → (B, T, dModel). PyTorch: `torch.nn.TransformerEncoderLayer` (other defaults: see the module comment).
+ */
 export class TransformerEncoderLayer extends Module {
+  /** The model width. */
   readonly dModel: number;
+  /** The number of attention heads. */
   readonly nHead: number;
+  /** The feed-forward hidden width (default 4·dModel). */
   readonly dimFeedforward: number;
+  /** Pre-norm (true, the default) or post-norm (false, the original Transformer and PyTorch's default). */
   readonly normFirst: boolean;
+  /** The feed-forward activation (default `"gelu"`). */
   readonly activation: "gelu" | "relu";
+  /** The self-attention block. */
   readonly selfAttn: MultiheadAttention;
+  /** The first feed-forward Linear, dModel → dimFeedforward. */
   readonly linear1: Linear;
+  /** Dropout inside the feed-forward block. */
   readonly dropout: Dropout;
+  /** The second feed-forward Linear, dimFeedforward → dModel. */
   readonly linear2: Linear;
+  /** The LayerNorm of the attention block. */
   readonly norm1: LayerNorm;
+  /** The LayerNorm of the feed-forward block. */
   readonly norm2: LayerNorm;
+  /** Dropout on the attention block's output. */
   readonly dropout1: Dropout;
+  /** Dropout on the feed-forward block's output. */
   readonly dropout2: Dropout;
 
+  /**
+   * Build one encoder layer (its attention, feed-forward Linears and LayerNorms).
+   *
+   * @param dModel the model width.
+   * @param nHead the number of heads.
+   * @param options see {@link TransformerEncoderLayerOptions}.
+   */
   constructor(dModel: number, nHead: number, options: TransformerEncoderLayerOptions) {
     super();
     checkOptions("TransformerEncoderLayer", options, {
@@ -150,6 +181,7 @@ export class TransformerEncoderLayer extends Module {
   }
 }
 
+/** Options of {@link TransformerEncoder}. */
 export interface TransformerEncoderOptions {
   /** A final LayerNorm after the last layer (pre-norm stacks need one; ViT's "norm"). */
   norm?: LayerNorm | null;
@@ -157,13 +189,22 @@ export interface TransformerEncoderOptions {
 
 /** A config for building each layer: TransformerEncoderLayer's arguments in one object. */
 export interface TransformerEncoderLayerConfig extends TransformerEncoderLayerOptions {
+  /** The model width of each layer. */
   dModel: number;
+  /** The number of heads of each layer. */
   nHead: number;
 }
 
+/**
+ * A stack of {@link TransformerEncoderLayer}s, each with its own init, and an optional final LayerNorm; (B, T, dModel) → (B, T, dModel).
+ * PyTorch: `torch.nn.TransformerEncoder`.
+ */
 export class TransformerEncoder extends Module {
+  /** The layers, state-dict keys "layers.0.…", "layers.1.…". */
   readonly layers: ModuleList<TransformerEncoderLayer>;
+  /** The number of layers. */
   readonly numLayers: number;
+  /** The final LayerNorm (keys "norm.…"), or null. */
   readonly norm: LayerNorm | null;
 
   /**

@@ -1,5 +1,7 @@
 /**
  * Small checks and conversions shared by the modules of src/nn.
+ *
+ * @module
  */
 import type { DType, Tensor } from "../tensor/tensor.js";
 import { shapeToString } from "../tensor/shape.js";

@@ -19,6 +19,8 @@
  * State dict keys, in order: patchEmbed.clsToken, patchEmbed.posEmbed, patchEmbed.proj.{weight,bias},
  * encoder.layers.i.… (see transformer.ts), encoder.norm.{weight,bias}, head.{weight,bias}.
  * Neither class is in torch.nn; timm's names are cls_token, pos_embed, patch_embed.proj, blocks.i, norm, head.
+ *
+ * @module
  */
 import { checkDType, type DType, type Tensor } from "../tensor/tensor.js";
 import type { Generator } from "../tensor/random.js";
@@ -40,27 +42,51 @@ import { checkOptions } from "../tensor/options.js";
 /** The default image side: 28, MNIST's (nn sits below data/, so the number is restated, not imported). */
 export const DEFAULT_IMAGE_SIZE = 28;
 
+/** Options of {@link PatchEmbedding}. */
 export interface PatchEmbeddingOptions {
+  /** The token width D. */
   embedDim: number;
+  /** The image side H = W in pixels (default 28, MNIST's). */
   imageSize?: number;
+  /** The patch side p (default 7); must divide imageSize. */
   patchSize?: number;
+  /** The number of image channels C (default 1). */
   inChannels?: number;
   /** Prepend a learned class token (default true). */
   classToken?: boolean;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
+  /** Seeded generator for the init (required). */
   generator: Generator;
 }
 
+/**
+ * ViT's patch embedding: cut (B, C, H, W) images into p×p patches, project each to D, prepend the class token and add the position
+ * embedding → (B, P(+1), D). Not in torch.nn (timm: `PatchEmbed` + `cls_token` + `pos_embed`).
+ */
 export class PatchEmbedding extends Module {
+  /** The image side H = W. */
   readonly imageSize: number;
+  /** The patch side p. */
   readonly patchSize: number;
+  /** The number of image channels C. */
   readonly inChannels: number;
+  /** The token width D. */
   readonly embedDim: number;
+  /** The number of patches P = (H/p)². */
   readonly numPatches: number;
+  /** The patch projection, a Linear(C·p·p, D) (a Conv2d with kernel = stride = p, viewed flat). */
   readonly proj: Linear;
+  /** The learned class token (1, 1, D); null without `classToken`. */
   readonly clsToken: Parameter | null;
+  /** The learned position embedding (1, P(+1), D). */
   readonly posEmbed: Parameter;
 
+  /**
+   * Build the patch projection, class token and position embedding.
+   *
+   * @param options embedDim, imageSize, patchSize, inChannels, classToken, dtype, generator.
+   */
   constructor(options: PatchEmbeddingOptions) {
     super();
     checkOptions("PatchEmbedding", options, {
@@ -114,33 +140,57 @@ export class PatchEmbedding extends Module {
   }
 }
 
+/** Options of {@link VisionTransformer}. */
 export interface VisionTransformerOptions {
+  /** The token width D. */
   embedDim: number;
   /** Number of encoder layers. */
   depth: number;
+  /** Attention heads per layer (must divide embedDim). */
   numHeads: number;
+  /** The image side in pixels (default 28). */
   imageSize?: number;
+  /** The patch side (default 7). */
   patchSize?: number;
+  /** The number of image channels (default 1). */
   inChannels?: number;
   /** Feed-forward width = mlpRatio·embedDim (default 4). */
   mlpRatio?: number;
+  /** Dropout in the encoder layers (default 0). */
   dropout?: number;
+  /** The feed-forward activation (default `"gelu"`). */
   activation?: "gelu" | "relu";
   /** "cls" (default): the class token's output; "mean": the mean over patch tokens (no class token). */
   pool?: "cls" | "mean";
   /** Output size of the linear head; 0 (default) = no head, the pooled (B, embedDim) features. */
   numClasses?: number;
+  /** Parameter dtype (default `"float32"`). */
   dtype?: DType;
+  /** Seeded generator for the init and dropout (required). */
   generator: Generator;
 }
 
+/**
+ * A small Vision Transformer: {@link PatchEmbedding}, a pre-norm {@link TransformerEncoder} with a final LayerNorm, class-token or mean
+ * pooling and an optional linear head; (B, C, H, W) → (B, numClasses or D). Not in torch.nn (timm: `VisionTransformer`).
+ */
 export class VisionTransformer extends Module {
+  /** How the tokens are pooled: `"cls"` (the class token, default) or `"mean"`. */
   readonly pool: "cls" | "mean";
+  /** The token width D. */
   readonly embedDim: number;
+  /** The patch embedding (keys "patchEmbed.…"). */
   readonly patchEmbed: PatchEmbedding;
+  /** The encoder (keys "encoder.layers.i.…", "encoder.norm.…"). */
   readonly encoder: TransformerEncoder;
+  /** The head: a Linear(D, numClasses), or an Identity when numClasses = 0. */
   readonly head: Linear | Identity;
 
+  /**
+   * Build the patch embedding, the encoder and the head.
+   *
+   * @param options see {@link VisionTransformerOptions}.
+   */
   constructor(options: VisionTransformerOptions) {
     super();
     checkOptions("VisionTransformer", options, {

@@ -4,6 +4,8 @@
  * The softmax family is computed with the max subtracted first (the log-sum-exp trick):
  *   logsumexp(x) = m + log Σ_j exp(x_j − m),  m = max_j x_j
  * so no exp ever sees a large positive argument: finite for inputs of any magnitude.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis } from "../tensor/shape.js";
@@ -25,6 +27,7 @@ function mapValues(x: Tensor, f: (v: number) => number): Tensor {
 }
 
 // tanh:  ∂/∂x = 1 − tanh²(x)
+/** Hyperbolic tangent elementwise. PyTorch: `torch.tanh`. */
 export const tanh = defineOp("tanh", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("tanh", a);
   const out = mapValues(x, Math.tanh);
@@ -32,6 +35,7 @@ export const tanh = defineOp("tanh", (a: Tensor): Recordable | Unchanged => {
 });
 
 // σ(x) = 1 / (1 + e^−x), computed without overflow on either side:  ∂/∂x = σ(x)(1 − σ(x))
+/** The logistic sigmoid `σ(x) = 1 / (1 + e⁻ˣ)` elementwise, without overflow for large |x|. PyTorch: `torch.sigmoid`. */
 export const sigmoid = defineOp("sigmoid", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("sigmoid", a);
   const out = mapValues(x, (v) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v))));
@@ -41,6 +45,7 @@ export const sigmoid = defineOp("sigmoid", (a: Tensor): Recordable | Unchanged =
 // relu(x) = max(x, 0):  ∂/∂x = 1 where x > 0, else 0 (0 at x = 0, as torch.relu; not
 // maximum(x, 0)'s ½ at the tie: docs/porting.md, "Ties and kinks")
 // NaN stays NaN and passes its gradient, as torch.relu (`v <= 0` is false for NaN).
+/** `max(x, 0)` elementwise (gradient 0 at 0; NaN passes through). PyTorch: `torch.relu`. */
 export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("relu", a);
   const { data, offset } = contiguousData(x);
@@ -65,6 +70,9 @@ export const relu = defineOp("relu", (a: Tensor): Recordable | Unchanged => {
 });
 
 // gelu(x) = x·Φ(x) (exact, erf form, as F.gelu's default):  ∂/∂x = Φ(x) + x·φ(x)
+/**
+ * GELU, exact form `x·Φ(x)` with Φ the standard normal CDF (via {@link erfc}). PyTorch: `torch.nn.functional.gelu` (approximate="none").
+ */
 export const gelu = defineOp("gelu", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("gelu", a);
   const out = mapValues(x, (v) => v * normalCdf(v));
@@ -110,6 +118,7 @@ function logSumExpKeep(x: Tensor, axis: number): Tensor {
 }
 
 // logsumexp_d(x):  ∂/∂x_j = softmax(x)_j
+/** `log Σ_d exp(x)` along `dim`, shifted by the maximum so it does not overflow. PyTorch: `torch.logsumexp`. */
 export const logsumexp = defineOp("logsumexp", (a: Tensor, dim: number, keepdim: boolean = false): Recordable | Unchanged => {
   const x = requireTensor("logsumexp", a);
   const axis = normalizeAxis("logsumexp", dim, x.ndim);
@@ -131,6 +140,7 @@ function expShifted(x: Tensor, shift: Tensor): Tensor {
 }
 
 // softmax_d(x)_j = exp(x_j − logsumexp(x)):  ∂L/∂x = s ⊙ (g − Σ_j g_j s_j)
+/** `exp(x_j) / Σ_k exp(x_k)` along `dim`, computed stably. PyTorch: `torch.softmax`. */
 export const softmax = defineOp("softmax", (a: Tensor, dim: number): Recordable | Unchanged => {
   const x = requireTensor("softmax", a);
   const axis = normalizeAxis("softmax", dim, x.ndim);
@@ -149,6 +159,7 @@ export function softmaxBackward(s: Tensor, g: Tensor, axis: number): Tensor {
 }
 
 // logSoftmax_d(x)_j = x_j − logsumexp(x):  ∂L/∂x = g − softmax(x) · Σ_j g_j
+/** `x_j − logsumexp(x)` along `dim`: the log of {@link softmax}, without its underflow. PyTorch: `torch.nn.functional.log_softmax`. */
 export const logSoftmax = defineOp("logSoftmax", (a: Tensor, dim: number): Recordable | Unchanged => {
   const x = requireTensor("logSoftmax", a);
   const axis = normalizeAxis("logSoftmax", dim, x.ndim);

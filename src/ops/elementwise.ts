@@ -8,6 +8,8 @@
  * Forward kernels: the strided loops of src/tensor/strided.ts (add, sub, mul, div, exp, log, …, named
  * as in scijs `ndarray-ops`, which they replace) run over the broadcast views directly, with stride 0
  * along broadcast axes, so broadcasting never materializes a copy.
+ *
+ * @module
  */
 import { loops } from "../tensor/strided.js";
 import { Tensor, type DType, type TensorLike, type TypedArray } from "../tensor/tensor.js";
@@ -75,24 +77,28 @@ function broadcastBinary(
 export const stridedBinaryKernels = { add: loops.add, sub: loops.sub, mul: loops.mul, div: loops.div } as const;
 
 // a + b:  ∂/∂a = 1, ∂/∂b = 1
+/** `a + b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.add`. */
 export const add = defineOp("add", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("add", a, b, loops.add, addFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, g] };
 });
 
 // a − b:  ∂/∂a = 1, ∂/∂b = −1
+/** `a − b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.sub`. */
 export const sub = defineOp("sub", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("sub", a, b, loops.sub, subFlat);
   return { output: out, inputs: [x, y], backward: (g) => [g, y.requiresGrad ? neg(g) : null] };
 });
 
 // a · b:  ∂/∂a = b, ∂/∂b = a
+/** `a · b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.mul`. */
 export const mul = defineOp("mul", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("mul", a, b, loops.mul, mulFlat);
   return { output: out, inputs: [x, y], backward: (g) => [x.requiresGrad ? mul(g, y) : null, y.requiresGrad ? mul(g, x) : null] };
 });
 
 // a / b:  ∂/∂a = 1/b, ∂/∂b = −a/b² = −out/b
+/** `a / b` elementwise, broadcasting (either side may be a number). PyTorch: `torch.div`. */
 export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("div", a, b, loops.div, divFlat);
   return {
@@ -106,6 +112,7 @@ export const div = defineOp("div", (a: TensorLike, b: TensorLike): Recordable | 
 });
 
 // a^b:  ∂/∂a = b·a^(b−1),  ∂/∂b = a^b · ln a  (defined for a > 0)
+/** `a ** b` elementwise, broadcasting; the gradient in b needs a > 0. PyTorch: `torch.pow`. */
 export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   if (typeof b === "number") {
     const x = requireTensor("pow", a);
@@ -129,6 +136,7 @@ export const pow = defineOp("pow", (a: TensorLike, b: TensorLike): Recordable | 
 // torch 1.13: docs/porting.md, "Ties and kinks"), the average of the two one-sided derivatives.
 // With broadcasting, a scalar tied with k elements collects k halves (the tape sums them). A NaN
 // on either side sends the whole gradient to both inputs, as torch does.
+/** Elementwise maximum of a and b, broadcasting; at a tie each side gets half the gradient, as in PyTorch. PyTorch: `torch.maximum`. */
 export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("maximum", a, b, loops.max);
   return {
@@ -143,6 +151,7 @@ export const maximum = defineOp("maximum", (a: TensorLike, b: TensorLike): Recor
 
 // min(a, b):  ∂/∂a = 1 where a < b, ½ where a = b, 0 where a > b;  ∂/∂b the mirror image
 // (ties split in half, NaN to both, as torch.minimum).
+/** Elementwise minimum of a and b, broadcasting; at a tie each side gets half the gradient, as in PyTorch. PyTorch: `torch.minimum`. */
 export const minimum = defineOp("minimum", (a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const { out, a: x, b: y } = broadcastBinary("minimum", a, b, loops.min);
   return {
@@ -173,12 +182,14 @@ function unary(x: Tensor, kernel: (out: Tensor["storage"], a: Tensor["storage"])
 }
 
 // −a:  ∂/∂a = −1
+/** `−a` elementwise. PyTorch: `torch.neg`. */
 export const neg = defineOp("neg", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("neg", a);
   return { output: unary(x, loops.neg), inputs: [x], backward: (g) => [neg(g)] };
 });
 
 // e^a:  ∂/∂a = e^a (the output itself)
+/** `eᵃ` elementwise. PyTorch: `torch.exp`. */
 export const exp = defineOp("exp", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("exp", a);
   const out = unary(x, loops.exp);
@@ -186,12 +197,14 @@ export const exp = defineOp("exp", (a: Tensor): Recordable | Unchanged => {
 });
 
 // ln a:  ∂/∂a = 1/a
+/** Natural logarithm `ln a` elementwise. PyTorch: `torch.log`. */
 export const log = defineOp("log", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("log", a);
   return { output: unary(x, loops.log), inputs: [x], backward: (g) => [div(g, x)] };
 });
 
 // √a:  ∂/∂a = 1 / (2√a)
+/** `√a` elementwise. PyTorch: `torch.sqrt`. */
 export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("sqrt", a);
   const out = unary(x, loops.sqrt);
@@ -199,12 +212,14 @@ export const sqrt = defineOp("sqrt", (a: Tensor): Recordable | Unchanged => {
 });
 
 // |a|:  ∂/∂a = sign(a)  (0 at a = 0, as torch.abs; docs/porting.md, "Ties and kinks")
+/** `|a|` elementwise (gradient 0 at 0). PyTorch: `torch.abs`. */
 export const abs = defineOp("abs", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("abs", a);
   return { output: unary(x, loops.abs), inputs: [x], backward: (g) => [mul(g, sign(x))] };
 });
 
 // a²:  ∂/∂a = 2a
+/** `a²` elementwise. PyTorch: `torch.square`. */
 export const square = defineOp("square", (a: Tensor): Recordable | Unchanged => {
   const x = requireTensor("square", a);
   const out = emptyTensor(x.dtype, x.shape);
@@ -212,7 +227,10 @@ export const square = defineOp("square", (a: Tensor): Recordable | Unchanged => 
   return { output: out, inputs: [x], backward: (g) => [mul(g, mul(x, 2))] };
 });
 
-/** sign(a) ∈ {−1, 0, 1}; not differentiable (no record). */
+/**
+ * sign(a) ∈ {−1, 0, 1}; not differentiable (no record).
+ * PyTorch: `torch.sign`.
+ */
 export function sign(a: Tensor): Tensor {
   const { data, offset } = contiguousData(a);
   const out = emptyTensor(a.dtype, a.shape);
@@ -223,6 +241,10 @@ export function sign(a: Tensor): Tensor {
 
 // clamp(a, lo, hi):  ∂/∂a = 1 where lo ≤ a ≤ hi, else 0. At a bound (a = lo or a = hi) the
 // gradient passes, as torch.clamp's does; also when lo = hi (docs/porting.md, "Ties and kinks").
+/**
+ * Clip every element to [min, max]; an omitted (or null) bound is ±∞. The gradient passes inside and at the bounds. PyTorch:
+ * `torch.clamp`.
+ */
 export const clamp = defineOp("clamp", (a: Tensor, min?: number | null, max?: number | null): Recordable | Unchanged => {
   const x = requireTensor("clamp", a);
   const lo = min ?? -Infinity;

@@ -10,8 +10,11 @@
  *
  * Using erfc instead of 1 + erf keeps Φ(x) accurate for very negative x, where 1 + erf(x) loses
  * every digit to cancellation.
+ *
+ * @module
  */
 
+/** erx: erf(1) rounded to single precision, the constant term of erf on [0.84375, 1.25) (fdlibm's `erx`). */
 const ERX = 8.45062911510467529297e-01;
 // erf on [0, 0.84375]: erf(x) = x + x·P(x²)/Q(x²)
 const PP = [
@@ -108,6 +111,7 @@ function highPart(x: number): number {
   return splitBuffer[0];
 }
 
+/** The complementary error function `erfc(x) = 1 − erf(x)` on a number, to about one ulp (fdlibm's algorithm). PyTorch: `math.erfc`. */
 export function erfc(x: number): number {
   if (Number.isNaN(x)) return NaN;
   const ax = Math.abs(x);
@@ -129,6 +133,7 @@ export function erfc(x: number): number {
   return x > 0 ? tail : 2 - tail;
 }
 
+/** The error function `erf(x) = (2/√π) ∫₀ˣ e^(−t²) dt` on a number, as `1 − erfc(x)`. PyTorch: `math.erf`. */
 export function erf(x: number): number {
   return 1 - erfc(x);
 }

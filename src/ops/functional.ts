@@ -1,6 +1,8 @@
 /**
  * Functional ops with a stable fused gradient: normalize, crossEntropy, mseLoss, and a few
  * compositions (linear, dropout, cosineSimilarity). PyTorch: `torch.nn.functional` (F.*).
+ *
+ * @module
  */
 import { Tensor, type DType, type IndexLike, type TypedArray } from "../tensor/tensor.js";
 import { normalizeAxis, sameShape, shapeToString } from "../tensor/shape.js";
@@ -15,9 +17,13 @@ import { logSumExpOf } from "./activations.js";
 import type { Generator } from "../tensor/random.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link normalize}. */
 export interface NormalizeOptions {
+  /** The axis to normalize along (default 1). */
   dim?: number;
+  /** The norm's exponent p (default 2). */
   p?: number;
+  /** The floor of the denominator, `max(‖x‖_p, eps)` (default 1e-12). */
   eps?: number;
 }
 
@@ -115,7 +121,9 @@ export function checkReduction(op: string, reduction: unknown): Reduction {
   return reduction;
 }
 
+/** Options of {@link crossEntropy}. */
 export interface CrossEntropyOptions {
+  /** `"mean"` (default) over the batch, `"sum"`, or `"none"` for the per-sample losses. */
   reduction?: Reduction;
   /** ε: the target becomes (1 − ε)·one-hot + ε/C, as in PyTorch. */
   labelSmoothing?: number;

@@ -15,6 +15,8 @@
  * the join it copies those rows of C back. That is O(M·K + K·N + M·N) copies against M·N·K
  * multiply-adds; the threshold below keeps it a few percent. Each worker packs its operands from the
  * shared copies into its own cache-sized blocks, as the one-thread kernel does.
+ *
+ * @module
  */
 import { parallelFor, sharedMemory, splitRange, threadsFor } from "../parallel/index.js";
 
@@ -53,7 +55,8 @@ const TASK = { moduleUrl: new URL("./gemm-worker-task.js", import.meta.url).href
 
 /**
  * Compute C (+)= A·B split over the pool when it is large enough and there are threads; returns
- * false (and does nothing) otherwise, and the caller runs the one-thread kernel. Called by `gemm`
+ * false (and does nothing) otherwise, and the caller runs the one-thread kernel. `kernel` computes the
+ * caller's band; `kernelCode` tells the workers which kernel to run on theirs (the same one). Called by `gemm`
  * after it has checked the arguments and zeroed C (unless accumulating), so every band accumulates.
  */
 export function gemmOnPool(
@@ -65,6 +68,7 @@ export function gemmOnPool(
   C: Float32Array | Float64Array,
   cOffset: number,
   kernel: Kernel,
+  kernelCode: number,
 ): boolean {
   if (2 * M * N * K < parallelMinFlops) return false;
   const threads = threadsFor(M, { grain: GRAIN });
@@ -96,6 +100,7 @@ export function gemmOnPool(
     ...operandParams(B, b, bByte),
     C instanceof Float32Array ? 32 : 64,
     cByte,
+    kernelCode, // params[KERNEL_PARAM]: which kernel the workers run, the caller's (see gemmRowsTask)
   ];
   parallelFor(TASK, M, (begin, end) => kernel(end - begin, N, K, shiftRows(A, begin), B, C, cOffset + begin * N, true), {
     grain: GRAIN,
@@ -104,6 +109,9 @@ export function gemmOnPool(
   C.set(cShared, cOffset + workerRows * N);
   return true;
 }
+
+/** The index in the job's params of the kernel code the caller passed to gemmOnPool (0 scalar, 1 wasm). */
+export const KERNEL_PARAM = 18;
 
 /** The worker's share: rows [begin, end) of C, from the shared copies the caller made (see gemmOnPool for the layout). */
 export function runGemmRows(kernel: Kernel, begin: number, end: number, p: Float64Array, memory: SharedArrayBuffer): void {

@@ -4,6 +4,11 @@
  *   C = A · B   (or C += A · B when `accumulate`),    C[i, j] = Σ_k A[i, k] · B[k, j]
  *   A: M×K (any strides),  B: K×N (any strides),  C: M×N row-major, contiguous from `cOffset`.
  *
+ * Two kernels behind one `gemm`: this file's scalar TypeScript kernel (described below; every product
+ * with a Float64Array, and the reference and fallback as `gemmScalar`), and, when A, B and C are all
+ * Float32Array, the WebAssembly SIMD kernel of ./gemm-wasm.ts (float32 sums in k order, 4×8 f32x4
+ * tile; docs/performance.md, "The WebAssembly SIMD kernel"). `setGemmKernel` chooses explicitly.
+ *
  * A naive triple loop does 2·M·N·K flops but also about that many array loads, most of them with
  * a large stride (B[k, j] walks down a column). This file arranges the same arithmetic so that
  * almost every load hits L1 cache and every loaded number is used several times. Three ideas,
@@ -68,8 +73,11 @@
  *    "polymorphic" element access. Only the packing and the final store touch those arrays.
  *  - `(x + 1) | 0` tells V8 the index is a 32-bit integer, which removes an overflow check
  *    per load.
+ *
+ * @module
  */
 import { gemmOnPool } from "./gemm-parallel.js";
+import { type Float32View, gemmWasmKernel, wasmGemmAvailable, wasmGemmWorthIt } from "./gemm-wasm.js";
 
 /** A strided 2-D view: element (r, c) is data[offset + r·rowStride + c·colStride]. */
 export interface MatrixView {
@@ -113,6 +121,75 @@ export function gemm(
   cOffset: number,
   accumulate: boolean,
 ): void {
+  // The kernel is chosen once, from the whole product's shape: the pool's bands (some rows each) then
+  // all run that kernel, so the bits cannot depend on how the rows were split.
+  const kernel = kernelSetting === "wasm" && wasmGemmWorthIt(M, N, K) ? "wasm" : "scalar";
+  gemmUsing(kernel, M, N, K, A, B, C, cOffset, accumulate);
+}
+
+/**
+ * The same product always on the plain TypeScript kernel of this file, whatever `setGemmKernel` says:
+ * the reference the WebAssembly kernel is checked against, and its fallback (also on the pool).
+ */
+export function gemmScalar(
+  M: number,
+  N: number,
+  K: number,
+  A: MatrixView,
+  B: MatrixView,
+  C: Float32Array | Float64Array,
+  cOffset: number,
+  accumulate: boolean,
+): void {
+  gemmUsing("scalar", M, N, K, A, B, C, cOffset, accumulate);
+}
+
+/** The GEMM kernels: "scalar" (this file, doubles) and "wasm" (./gemm-wasm.ts, float32 SIMD; float32 operands only). */
+export type GemmKernelName = "scalar" | "wasm";
+
+/** The setting `gemm` follows: the wasm kernel wherever WebAssembly SIMD runs. */
+let kernelSetting: GemmKernelName = wasmGemmAvailable ? "wasm" : "scalar";
+
+/**
+ * Choose the kernel `gemm` (and so matmul, linear, conv2d …) uses for float32 products; returns the previous
+ * setting. "wasm" (the default where WebAssembly SIMD is available): A, B and C all Float32Array run on
+ * the WebAssembly SIMD kernel, float32 sums in k order; anything with a Float64Array stays on the scalar
+ * kernel. "scalar": every product on the TypeScript kernel of this file (double sums, rounded to float32
+ * once per K block). Throws on an unknown name, and on "wasm" where WebAssembly SIMD is unavailable.
+ */
+export function setGemmKernel(name: GemmKernelName): GemmKernelName {
+  if (name !== "scalar" && name !== "wasm") {
+    throw new RangeError(`setGemmKernel: unknown kernel ${JSON.stringify(name)} (expected "scalar" or "wasm")`);
+  }
+  if (name === "wasm" && !wasmGemmAvailable) {
+    throw new Error(`setGemmKernel: "wasm" needs WebAssembly with SIMD, which this engine does not run`);
+  }
+  const previous = kernelSetting;
+  kernelSetting = name;
+  return previous;
+}
+
+/** The kernel `gemm` uses now (see `setGemmKernel`). */
+export function getGemmKernel(): GemmKernelName {
+  return kernelSetting;
+}
+
+/**
+ * `gemm` with an explicit kernel and no shape rule: "wasm" runs every all-float32 product on the wasm
+ * kernel, whatever its size (anything with a Float64Array still runs on the scalar kernel). What
+ * `gemm`, `gemmScalar` and the pool's bands (in the caller and in the workers) call.
+ */
+export function gemmUsing(
+  kernel: GemmKernelName,
+  M: number,
+  N: number,
+  K: number,
+  A: MatrixView,
+  B: MatrixView,
+  C: Float32Array | Float64Array,
+  cOffset: number,
+  accumulate: boolean,
+): void {
   checkSize("M", M);
   checkSize("N", N);
   checkSize("K", K);
@@ -129,8 +206,14 @@ export function gemm(
   checkView("B", B, K, N);
   // A large product is split into bands of rows over the worker pool; each band runs this same
   // function on one thread (./gemm-parallel.ts, where the same-bits argument is).
-  if (gemmOnPool(M, N, K, A, B, C, cOffset, gemm)) return;
+  const band = (m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: typeof C, offset: number, acc: boolean) =>
+    gemmUsing(kernel, m, n, k, a, b, c, offset, acc);
+  if (gemmOnPool(M, N, K, A, B, C, cOffset, band, kernel === "wasm" ? 1 : 0)) return;
   const c32 = C instanceof Float32Array;
+  if (kernel === "wasm" && c32 && A.data instanceof Float32Array && B.data instanceof Float32Array) {
+    gemmWasmKernel(M, N, K, A as Float32View, B as Float32View, C as Float32Array, cOffset);
+    return;
+  }
 
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);

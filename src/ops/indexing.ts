@@ -5,6 +5,8 @@
  * whole numbers (PyTorch uses int64 tensors; this project's tensors are floating point, and
  * integer indices up to 2^24 are exact even in float32). Every index is range-checked, and a
  * negative index is refused (no Python-style wrap), as in PyTorch.
+ *
+ * @module
  */
 import { loops } from "../tensor/strided.js";
 import { Tensor, type IndexLike, type TensorLike } from "../tensor/tensor.js";
@@ -41,6 +43,7 @@ export function toIndexArray(op: string, index: IndexLike, size: number, what: s
 }
 
 // concatenate along dim:  the gradient of each input is its slice of the output gradient
+/** Concatenate tensors of the same shape except along `dim` (default 0). PyTorch: `torch.cat`. */
 export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0): Recordable | Unchanged => {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error("cat: expected a non-empty list of tensors");
   const first = requireTensor("cat", tensors[0], "tensors[0]");
@@ -80,6 +83,7 @@ export const cat = defineOp("cat", (tensors: readonly Tensor[], dim: number = 0)
 });
 
 // stack along a new dim:  cat of unsqueezed inputs
+/** Stack tensors of the same shape along a new axis `dim` (default 0). PyTorch: `torch.stack`. */
 export function stack(tensors: readonly Tensor[], dim = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0) throw new Error("stack: expected a non-empty list of tensors");
   const shape = tensors[0].shape;
@@ -110,6 +114,7 @@ function scatterAddAlong(source: Tensor, index: Int32Array, axis: number, target
 }
 
 // out = x[…, index[j], …] along dim:  ∂/∂x scatters the gradient back, adding at repeated indices
+/** The slices at `index` along `dim`, in that order (repeats allowed; their gradients add). PyTorch: `torch.index_select`. */
 export const indexSelect = defineOp("indexSelect", (a: Tensor, dim: number, index: IndexLike): Recordable | Unchanged => {
   const x = requireTensor("indexSelect", a);
   const axis = normalizeAxis("indexSelect", dim, x.ndim);
@@ -130,6 +135,7 @@ export const indexSelect = defineOp("indexSelect", (a: Tensor, dim: number, inde
 });
 
 // out[i][j] = x[i][index[i][j]] (dim = 1):  ∂/∂x adds g[i][j] at x[i][index[i][j]]
+/** Pick along `dim` by an index tensor: for dim 1, `out[i][j] = x[i][index[i][j]]`; out has index's shape. PyTorch: `torch.gather`. */
 export const gather = defineOp("gather", (a: Tensor, dim: number, index: Tensor): Recordable | Unchanged => {
   const x = requireTensor("gather", a);
   const idx = requireTensor("gather", index, "index");
@@ -173,6 +179,7 @@ export const gather = defineOp("gather", (a: Tensor, dim: number, index: Tensor)
 });
 
 // where(cond, a, b) = a where cond ≠ 0 else b:  ∂/∂a = cond, ∂/∂b = 1 − cond
+/** `a` where `condition` is nonzero, else `b`, broadcasting all three (a or b may be a number). PyTorch: `torch.where`. */
 export const where = defineOp("where", (condition: Tensor, a: TensorLike, b: TensorLike): Recordable | Unchanged => {
   const cond = requireTensor("where", condition, "condition");
   const like = a instanceof Tensor ? a : b instanceof Tensor ? b : cond;
@@ -223,6 +230,7 @@ function booleanMask(op: string, cond: Tensor, shape: number[], dtype: Tensor["d
 }
 
 // maskedFill(x, mask, v) = v where mask ≠ 0 else x:  ∂/∂x = 1 − mask
+/** A copy of x with `value` wherever `mask` (broadcast to x) is nonzero. PyTorch: `Tensor.masked_fill`. */
 export const maskedFill = defineOp("maskedFill", (a: Tensor, maskTensor: Tensor, value: number): Recordable | Unchanged => {
   const x = requireTensor("maskedFill", a);
   const m = requireTensor("maskedFill", maskTensor, "mask");

@@ -8,6 +8,8 @@
  * operand is a row (left) or a column (right) vector whose extra dim is removed from the result.
  * The arithmetic runs in the blocked, register-tiled kernel of ./gemm.ts, which reads any strides,
  * so transposed operands (z.matmul(z.transpose(0, 1))) are never copied.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { broadcastShapes, contiguousStrides, shapeToString } from "../tensor/shape.js";
@@ -16,6 +18,10 @@ import { broadcastView, checkSameDtype, emptyTensor, requireTensor } from "./uti
 import { gemm } from "./gemm.js";
 import { reshape, transpose, squeeze } from "./views.js";
 
+/**
+ * Matrix product `a @ b`: (M, K) @ (K, N) → (M, N), batched over broadcast leading axes; a 1-D operand is a vector. Transposed views are
+ * read in place. PyTorch: `torch.matmul`.
+ */
 export function matmul(a: Tensor, b: Tensor): Tensor {
   const left = requireTensor("matmul", a, "left operand");
   const right = requireTensor("matmul", b, "right operand");

@@ -5,6 +5,8 @@
  * product of the sizes before d and inner the product after it, and combines the n values of
  * each (outer, inner) pair. Its gradient is the output gradient broadcast back along d
  * (a stride-0 view, not a copy), times the local derivative.
+ *
+ * @module
  */
 import { Tensor } from "../tensor/tensor.js";
 import { normalizeAxis, shapeToString } from "../tensor/shape.js";
@@ -81,6 +83,10 @@ function spreadBack(g: Tensor, keptShape: number[], inputShape: number[]): Tenso
 }
 
 // sum_d x:  ∂/∂x = 1 (the gradient is copied along d)
+/**
+ * Sum over all elements (`dim` omitted or null), or over one axis or a list of axes; `keepdim` keeps them with size 1 (default false).
+ * PyTorch: `torch.sum`.
+ */
 export const sum = defineOp("sum", (a: Tensor, dim?: DimArg, keepdim: boolean = false): Recordable | Unchanged => {
   const x = requireTensor("sum", a);
   const axes = reductionAxes("sum", x, dim);
@@ -91,6 +97,7 @@ export const sum = defineOp("sum", (a: Tensor, dim?: DimArg, keepdim: boolean = 
 });
 
 // mean_d x = sum_d x / n:  ∂/∂x = 1/n
+/** Mean over all elements or over `dim` (one axis or several); `keepdim` as in {@link sum}. PyTorch: `torch.mean`. */
 export function mean(a: Tensor, dim?: DimArg, keepdim = false): Tensor {
   const x = requireTensor("mean", a);
   const axes = reductionAxes("mean", x, dim);
@@ -149,12 +156,17 @@ function equalMask(x: Tensor, y: Tensor): Tensor {
   return mask;
 }
 
+/**
+ * Maximum values over all elements or along `dim` (values only: use {@link argmax} for indices); at ties the gradient is shared equally.
+ * PyTorch: `torch.amax`.
+ */
 export const max = defineOp("max", (
   a: Tensor,
   dim?: number | null,
   keepdim: boolean = false,
 ): Recordable => extreme("max", a, dim, keepdim));
 
+/** Minimum values over all elements or along `dim` (values only); at ties the gradient is shared equally. PyTorch: `torch.amin`. */
 export const min = defineOp("min", (
   a: Tensor,
   dim?: number | null,
@@ -213,12 +225,16 @@ export function variance(a: Tensor, dim?: DimArg, options: { unbiased?: boolean;
   return div(sum(square(centered), axes, options.keepdim ?? false), divisor);
 }
 
+/** Standard deviation √{@link var} over `dim`; `unbiased` (default true) divides by n − 1. PyTorch: `torch.std`. */
 export function std(a: Tensor, dim?: DimArg, options: { unbiased?: boolean; keepdim?: boolean } = {}): Tensor {
   checkOptions("std", options, { unbiased: true, keepdim: true });
   return sqrt(variance(a, dim, options));
 }
 
-/** ‖x‖_p = (Σ |x|^p)^(1/p) over everything or along `dim`. */
+/**
+ * ‖x‖_p = (Σ |x|^p)^(1/p) over everything or along `dim`.
+ * PyTorch: `torch.linalg.vector_norm(x, ord=p, dim)`.
+ */
 export function norm(a: Tensor, p = 2, dim?: number | null, keepdim = false): Tensor {
   const x = requireTensor("norm", a);
   if (!(p > 0)) throw new Error(`norm: p must be positive, got ${p}`);

@@ -1,5 +1,7 @@
 /**
  * Small helpers shared by the ops: argument checks, output allocation, broadcast views.
+ *
+ * @module
  */
 import { loops, stridedArray } from "../tensor/strided.js";
 import { Tensor, allocate, type DType, type Storage, type TensorLike, type TypedArray } from "../tensor/tensor.js";

@@ -9,6 +9,8 @@
  * Gradients: a view's rule undoes the view on the gradient (transpose back, reshape back, pad the
  * slice with zeros). `expand`'s rule is the identity: the tape sums the gradient over the expanded
  * axes, which is exactly un-broadcasting.
+ *
+ * @module
  */
 import { loops, stridedArray } from "../tensor/strided.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -21,6 +23,7 @@ function view(x: Tensor, shape: number[], stride: number[], offset: number): Ten
 }
 
 // swap two axes:  the gradient is transposed back
+/** Swap axes `dim0` and `dim1` (negative axes count from the end): a view over the same buffer. PyTorch: `torch.transpose`. */
 export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
   const x = requireTensor("transpose", a);
   const p = normalizeAxis("transpose", dim0, x.ndim);
@@ -32,6 +35,7 @@ export function transpose(a: Tensor, dim0: number, dim1: number): Tensor {
 }
 
 // reorder axes: out axis i is input axis dims[i];  the gradient is permuted by the inverse
+/** Reorder the axes: output axis i is input axis `dims[i]` (a view). PyTorch: `torch.permute`. */
 export const permute = defineOp("permute", (a: Tensor, dims: number[]): Recordable | Unchanged => {
   const x = requireTensor("permute", a);
   if (dims.length !== x.ndim) {
@@ -74,6 +78,10 @@ function resolveShape(op: string, x: Tensor, requested: number[]): number[] {
 }
 
 // same values, new shape:  the gradient is reshaped back
+/**
+ * The same values in a new shape (one entry may be −1, inferred); a view if the input is contiguous, else a copy. PyTorch:
+ * `torch.reshape`.
+ */
 export const reshape = defineOp("reshape", (a: Tensor, requested: number[]): Recordable | Unchanged => {
   const x = requireTensor("reshape", a);
   const shape = resolveShape("reshape", x, requested);
@@ -82,6 +90,7 @@ export const reshape = defineOp("reshape", (a: Tensor, requested: number[]): Rec
   return { output: out, inputs: [x], backward: (g) => [reshape(g, x.shape)] };
 });
 
+/** Merge axes `startDim…endDim` (inclusive; default all) into one; a 0-d tensor becomes shape [1]. PyTorch: `torch.flatten`. */
 export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
   const x = requireTensor("flatten", a);
   if (x.ndim === 0) return reshape(x, [1]);
@@ -93,6 +102,7 @@ export function flatten(a: Tensor, startDim = 0, endDim = -1): Tensor {
   return reshape(x, [...shape.slice(0, start), merged, ...shape.slice(end + 1)]);
 }
 
+/** Insert an axis of size 1 at `dim` (a view). PyTorch: `torch.unsqueeze`. */
 export function unsqueeze(a: Tensor, dim: number): Tensor {
   const x = requireTensor("unsqueeze", a);
   const axis = normalizeAxis("unsqueeze", dim, x.ndim + 1);
@@ -101,6 +111,7 @@ export function unsqueeze(a: Tensor, dim: number): Tensor {
   return reshape(x, shape);
 }
 
+/** Remove axis `dim` if its size is 1 (else return the input), or every size-1 axis when `dim` is omitted. PyTorch: `torch.squeeze`. */
 export function squeeze(a: Tensor, dim?: number): Tensor {
   const x = requireTensor("squeeze", a);
   if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
@@ -110,6 +121,7 @@ export function squeeze(a: Tensor, dim?: number): Tensor {
 }
 
 // broadcast to a larger shape (stride 0 along new or size-1 axes):  the tape sums the gradient back
+/** Broadcast size-1 (or new leading) axes to `requested` without copying (stride 0). PyTorch: `Tensor.expand`. */
 export const expand = defineOp("expand", (a: Tensor, requested: number[]): Recordable | Unchanged => {
   const x = requireTensor("expand", a);
   const lead = requested.length - x.ndim;
@@ -144,6 +156,7 @@ export const expand = defineOp("expand", (a: Tensor, requested: number[]): Recor
 });
 
 // x[start : start + length] along dim:  the gradient is zero outside the slice
+/** The `length` entries starting at `start` along `dim` (a view). PyTorch: `torch.narrow`. */
 export function narrow(a: Tensor, dim: number, start: number, length: number): Tensor {
   const x = requireTensor("narrow", a);
   const axis = normalizeAxis("narrow", dim, x.ndim);
@@ -157,7 +170,10 @@ export function narrow(a: Tensor, dim: number, start: number, length: number): T
   return slice(x, axis, begin, begin + length, 1);
 }
 
-/** Python's x[start:end:step] along one dim (negative start/end count from the end; clipped like Python). */
+/**
+ * Python's x[start:end:step] along one dim (negative start/end count from the end; clipped like Python).
+ * PyTorch: `x[start:end:step]` on one dim.
+ */
 export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, end?: number, step: number = 1): Recordable | Unchanged => {
   const x = requireTensor("slice", a);
   const axis = normalizeAxis("slice", dim, x.ndim);
@@ -192,6 +208,7 @@ export const slice = defineOp("slice", (a: Tensor, dim: number, start?: number, 
 });
 
 // x[index] along dim, dropping the axis:  the gradient is zero except at that index
+/** `x[index]` along `dim`, dropping that axis (a view; negative index counts from the end). PyTorch: `torch.select`. */
 export function select(a: Tensor, dim: number, index: number): Tensor {
   const x = requireTensor("select", a);
   const axis = normalizeAxis("select", dim, x.ndim);

@@ -17,6 +17,8 @@
  * Sources: Kingma & Ba 2015, "Adam" (Algorithm 1); Reddi et al. 2018 (AMSGrad); Loshchilov &
  * Hutter 2019, "Decoupled Weight Decay Regularization" (AdamW). Exact form: torch/optim/adam.py
  * and adamw.py, `_single_tensor_adam(w)`.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";
@@ -33,11 +35,17 @@ import {
 } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The hyperparameters of {@link Adam} and {@link AdamW} (per group). */
 export interface AdamOptions {
+  /** The learning rate (default 1e-3). */
   lr: number;
+  /** The moments' decay rates β₁, β₂ (default [0.9, 0.999]). */
   betas: [number, number];
+  /** Added to the denominator (default 1e-8). */
   eps: number;
+  /** Weight decay λ: L2 for Adam (default 0), decoupled for AdamW (default 0.01). */
   weightDecay: number;
+  /** Use AMSGrad's running maximum of v (default false). */
   amsgrad: boolean;
 }
 
@@ -121,6 +129,12 @@ abstract class AdamBase extends Optimizer<AdamOptions> {
 export class Adam extends AdamBase {
   protected readonly decoupledWeightDecay = false;
 
+  /**
+   * Build Adam over `params` (PyTorch's defaults).
+   *
+   * @param params parameters, named parameters or parameter groups.
+   * @param options lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0, amsgrad false by default.
+   */
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(
       params,
@@ -137,6 +151,12 @@ export class Adam extends AdamBase {
 export class AdamW extends AdamBase {
   protected readonly decoupledWeightDecay = true;
 
+  /**
+   * Build AdamW over `params` (PyTorch's defaults).
+   *
+   * @param params parameters, named parameters or parameter groups.
+   * @param options lr 1e-3, betas [0.9, 0.999], eps 1e-8, weightDecay 0.01, amsgrad false by default.
+   */
   constructor(params: OptimizerParams<AdamOptions>, options: Partial<AdamOptions> = {}) {
     super(
       params,

@@ -12,6 +12,8 @@
  *
  * Source: Pascanu, Mikolov & Bengio 2013, "On the difficulty of training recurrent neural networks",
  * Algorithm 1; exact form: torch/nn/utils/clip_grad.py.
+ *
+ * @module
  */
 import { loops } from "../tensor/strided.js";
 import { Tensor } from "../tensor/tensor.js";
@@ -19,11 +21,19 @@ import { contiguousData } from "../ops/util.js";
 import { mutableStorage } from "../tensor/version.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link clipGradNorm}. */
 export interface ClipGradNormOptions {
   /** Throw when the total norm is NaN or infinite (PyTorch's `error_if_nonfinite`; default false). */
   errorIfNonfinite?: boolean;
 }
 
+/**
+ * Scale all gradients in place so that their global p-norm is at most `maxNorm`; parameters without a gradient are ignored.
+ * PyTorch: `torch.nn.utils.clip_grad_norm_`.
+ *
+ * @param normType p (default 2; Infinity for the largest |g|).
+ * @returns the total norm before clipping, a number.
+ */
 export function clipGradNorm(
   parameters: Tensor | Iterable<Tensor>,
   maxNorm: number,

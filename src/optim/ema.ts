@@ -20,6 +20,8 @@
  *
  * Nothing is recorded on the autograd tape: the target's typed arrays are written directly
  * (PyTorch: the function runs under `@torch.no_grad()`).
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
@@ -28,11 +30,17 @@ import { mutableStorage } from "../tensor/version.js";
 import type { Module } from "../nn/module.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** Options of {@link emaUpdate}. */
 export interface EmaOptions {
   /** What to do with buffers: keep the target's own (default, as MoCo and BYOL), copy the online ones, or average them. */
   buffers?: "keep" | "copy" | "ema";
 }
 
+/**
+ * `θ_target ← m · θ_target + (1 − m) · θ_online` for every parameter, in place (MoCo's key encoder, BYOL's target); buffers are kept by
+ * default.
+ * @param m the momentum in [0, 1] (0 copies, 1 freezes).
+ */
 export function emaUpdate(target: Module, online: Module, m: number, options: EmaOptions = {}): void {
   checkOptions("emaUpdate", options, { buffers: true });
   const buffers = options.buffers ?? "keep";

@@ -1,4 +1,8 @@
-// Barrel of src/optim: optimizers, gradient clipping, schedules and the EMA of weights.
+/**
+ * Barrel of src/optim: optimizers, gradient clipping, schedules and the EMA of weights.
+ *
+ * @module
+ */
 export {
   Optimizer,
   type NamedTensor,

@@ -22,6 +22,8 @@
  *
  * Source: You, Gitman & Ginsburg 2017, "Large Batch Training of Convolutional Networks",
  * arXiv:1708.03888, Algorithm 1.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";
@@ -38,17 +40,24 @@ import {
 } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The hyperparameters of {@link LARS} (per group). */
 export interface LARSOptions {
+  /** The learning rate (required). */
   lr: number;
+  /** The momentum μ (default 0.9). */
   momentum: number;
+  /** Weight decay λ on adapted parameters (default 0). */
   weightDecay: number;
+  /** The trust coefficient η (default 0.001). */
   trustCoefficient: number;
 }
 
 /** Decides whether a parameter is excluded; `name` is undefined when the optimizer got unnamed parameters. */
 export type ParameterFilter = (name: string | undefined, param: Tensor) => boolean;
 
+/** The options of the {@link LARS} constructor: the hyperparameters plus the exclusion rules. */
 export interface LARSConstructorOptions extends Partial<LARSOptions> {
+  /** The learning rate (required). */
   lr: number;
   /** True: no trust scaling (and, by default, no weight decay). Default: `param.ndim < 2` (biases, norm parameters). */
   excludeFromAdaptation?: ParameterFilter;
@@ -63,10 +72,20 @@ interface LARSState extends ParamState {
   momentumBuffer: Tensor;
 }
 
+/**
+ * LARS, layer-wise adaptive rate scaling: each weight's step is scaled by the trust ratio η‖w‖/‖g‖; biases and norm parameters are
+ * excluded. Not in torch.optim (the barlowtwins / SimCLR form).
+ */
 export class LARS extends Optimizer<LARSOptions> {
   private readonly excludeFromAdaptation: ParameterFilter;
   private readonly excludeFromWeightDecay: ParameterFilter;
 
+  /**
+   * Build LARS over `params`.
+   *
+   * @param params parameters, named parameters or parameter groups.
+   * @param options `lr` (required), momentum 0.9, weightDecay 0, trustCoefficient 0.001, and the exclusion rules.
+   */
   constructor(params: OptimizerParams<LARSOptions>, options: LARSConstructorOptions) {
     checkOptions("LARS", options, {
       lr: true,

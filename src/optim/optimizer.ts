@@ -19,6 +19,8 @@
  * The update itself runs directly on the typed arrays of the parameters: a parameter is updated
  * in place, nothing is recorded on the autograd tape (PyTorch's `@torch.no_grad()` on `step`),
  * and no memory is allocated per element or per step once the state exists.
+ *
+ * @module
  */
 import { Tensor, allocate, type TypedArray } from "../tensor/tensor.js";
 import { sameShape, shapeToString } from "../tensor/shape.js";
@@ -33,7 +35,10 @@ export type NamedTensor = readonly [string, Tensor];
 export type ParamList = Iterable<Tensor> | Iterable<NamedTensor>;
 
 /** One group as given to a constructor: its parameters and any options that override the defaults. */
-export type ParamGroupSpec<O> = Partial<O> & { params: ParamList };
+export type ParamGroupSpec<O> = Partial<O> & {
+  /** The group's parameters (plain or named). */
+  params: ParamList;
+};
 
 /** What an optimizer constructor accepts: a parameter list, a named list, or a list of groups. */
 export type OptimizerParams<O> = ParamList | Iterable<ParamGroupSpec<O>>;
@@ -48,15 +53,21 @@ export interface ParamGroupFields {
   initialLr?: number;
 }
 
+/**
+ * One parameter group: its hyperparameters `O` (lr, …) plus the {@link ParamGroupFields}. PyTorch: an entry of `optimizer.param_groups`.
+ */
 export type ParamGroup<O> = O & ParamGroupFields;
 
 /** One value of per-parameter state: a buffer shaped like the parameter, or a number (a step count). */
 export type StateValue = Tensor | number;
+/** The state of one parameter: named buffers and counters (e.g. `momentumBuffer`, `step`). */
 export type ParamState = Record<string, StateValue>;
 
 /** Which state keys a parameter may have, and whether each is a tensor or a number. */
 export interface StateSchema {
+  /** The keys every state has once the parameter has taken a step. */
   required: Record<string, "tensor" | "number">;
+  /** The keys a state may have. */
   optional?: Record<string, "tensor" | "number">;
 }
 
@@ -67,19 +78,40 @@ export interface StateSchema {
  * indices of its parameters. Tensors here are copies, not the live buffers.
  */
 export interface OptimizerStateDict {
+  /** The state of each parameter, by its index. */
   state: Record<number, ParamState>;
-  paramGroups: Array<Record<string, unknown> & { params: number[]; paramNames?: string[] }>;
+  /** Each group's options with the indices (and names, if any) of its parameters. */
+  paramGroups: Array<
+    Record<string, unknown> & {
+      /** The indices of the group's parameters. */
+      params: number[];
+      /** Their names, when the optimizer has them. */
+      paramNames?: string[];
+    }
+  >;
 }
 
 /** The contiguous gradient of one parameter, as a typed array and an offset into it. */
 export interface GradientView {
+  /** The buffer holding the gradient's values. */
   data: TypedArray;
+  /** The index of the gradient's first value in `data`. */
   offset: number;
 }
 
-export abstract class Optimizer<O extends { lr: number }> {
+/**
+ * The base of {@link SGD}, {@link Adam}, {@link AdamW} and {@link LARS}: parameter groups with their own hyperparameters, per-parameter
+ * state, `step()`, `zeroGrad()` and a resumable state dict. PyTorch: `torch.optim.Optimizer`.
+ */
+export abstract class Optimizer<
+  O extends {
+    /** Every optimizer has a learning rate. */
+    lr: number;
+  },
+> {
   /** The options a group falls back to (the constructor's second argument, with defaults filled in). */
   readonly defaults: O;
+  /** The parameter groups; change `paramGroups[i].lr` at any time (schedules do). PyTorch: `param_groups`. */
   readonly paramGroups: ParamGroup<O>[] = [];
   /** Per-parameter state, keyed by the parameter tensor itself (as PyTorch's `optimizer.state`). */
   state = new Map<Tensor, ParamState>();

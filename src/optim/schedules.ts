@@ -3,12 +3,16 @@
  *
  * A schedule here is a plain function of the step, `(t) => value`, so that it can be printed,
  * plotted and tested on its own. `LambdaLR` applies one to an optimizer's groups, step by step.
+ *
+ * @module
  */
 import type { Optimizer } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** A schedule: a value (a learning-rate factor, a momentum) as a function of the step. */
 export type Schedule = (step: number) => number;
 
+/** Options of {@link cosineWithWarmup}. */
 export interface CosineWithWarmupOptions {
   /** The peak value, reached at the end of warmup. */
   baseLr: number;
@@ -56,6 +60,7 @@ export function cosineWithWarmup(options: CosineWithWarmupOptions): Schedule {
   };
 }
 
+/** Options of {@link cosineMomentum}. */
 export interface CosineMomentumOptions {
   /** τ₀, the momentum at step 0 (BYOL: 0.996 for 1000 epochs, 0.99 for short runs). */
   base: number;
@@ -106,13 +111,25 @@ export function constantMomentum(m: number): Schedule {
  *   for (…) { …; optimizer.step(); scheduler.step(); }
  */
 export class LambdaLR {
-  readonly optimizer: Optimizer<{ lr: number }>;
+  /** The optimizer whose groups' lr it sets. */
+  readonly optimizer: Optimizer<{
+    /** The learning rate it sets. */
+    lr: number;
+  }>;
+  /** The factor lr_g(t) = initialLr_g · factor(t). */
   readonly factor: Schedule;
   /** The learning rate each group started from. */
   readonly baseLrs: number[];
   /** The step whose lr is currently set (0 right after construction; PyTorch: `last_epoch`). */
   lastEpoch: number;
 
+  /**
+   * Attach a schedule to `optimizer`; a fresh start (lastEpoch −1) sets every group's lr to initialLr · factor(0).
+   *
+   * @param optimizer the optimizer to schedule.
+   * @param factor the schedule, step → factor.
+   * @param lastEpoch −1 (default) to start; a saved value to resume.
+   */
   constructor(optimizer: Optimizer<{ lr: number }>, factor: Schedule, lastEpoch = -1) {
     if (typeof factor !== "function") throw new Error("LambdaLR: factor must be a function (step) => number");
     this.optimizer = optimizer;
@@ -147,12 +164,23 @@ export class LambdaLR {
     return this.optimizer.paramGroups.map((group) => group.lr);
   }
 
-  stateDict(): { lastEpoch: number; baseLrs: number[] } {
+  /** The resumable state: the current step and the base learning rates. PyTorch: `scheduler.state_dict()`. */
+  stateDict(): {
+    /** The step whose lr is set. */
+    lastEpoch: number;
+    /** Each group's initial lr. */
+    baseLrs: number[];
+  } {
     return { lastEpoch: this.lastEpoch, baseLrs: this.baseLrs.slice() };
   }
 
   /** Restore the step counter and set the lrs of that step. */
-  loadStateDict(state: { lastEpoch: number; baseLrs?: number[] }): void {
+  loadStateDict(state: {
+    /** The step whose lr is set. */
+    lastEpoch: number;
+    /** Each group's initial lr. */
+    baseLrs?: number[];
+  }): void {
     if (!state || !Number.isInteger(state.lastEpoch) || state.lastEpoch < 0) {
       throw new Error(`LambdaLR.loadStateDict: lastEpoch must be an integer ≥ 0, got ${String(state?.lastEpoch)}`);
     }

@@ -14,6 +14,8 @@
  * Source: Sutskever et al. 2013 (momentum, Nesterov); the exact form is PyTorch's
  * (torch/optim/sgd.py, `_single_tensor_sgd`). Note PyTorch's momentum differs from the textbook
  * v = μv − lr·g: lr multiplies the buffer, not the gradient, which matters when lr changes.
+ *
+ * @module
  */
 import type { Tensor } from "../tensor/tensor.js";
 import { mutableStorage } from "../tensor/version.js";
@@ -30,11 +32,17 @@ import {
 } from "./optimizer.js";
 import { checkOptions } from "../tensor/options.js";
 
+/** The hyperparameters of {@link SGD} (per group). */
 export interface SGDOptions {
+  /** The learning rate (required). */
   lr: number;
+  /** The momentum μ (default 0: plain SGD). */
   momentum: number;
+  /** The dampening τ of the momentum (default 0). */
   dampening: number;
+  /** L2 weight decay λ added to the gradient (default 0). */
   weightDecay: number;
+  /** Nesterov momentum (default false; needs μ > 0 and τ = 0). */
   nesterov: boolean;
 }
 
@@ -42,7 +50,17 @@ interface SGDState extends ParamState {
   momentumBuffer: Tensor;
 }
 
+/**
+ * Stochastic gradient descent with momentum, weight decay and Nesterov, PyTorch's exact update (see the module comment). PyTorch:
+ * `torch.optim.SGD`.
+ */
 export class SGD extends Optimizer<SGDOptions> {
+  /**
+   * Build SGD over `params`.
+   *
+   * @param params parameters, named parameters or parameter groups.
+   * @param options `lr` (required), momentum, dampening, weightDecay, nesterov (default 0, 0, 0, false).
+   */
   constructor(params: OptimizerParams<SGDOptions>, options: Partial<SGDOptions> & { lr: number }) {
     checkOptions("SGD", options, { lr: true, momentum: true, dampening: true, weightDecay: true, nesterov: true });
     if (!options || options.lr === undefined) throw new Error("SGD: options.lr is required (PyTorch: torch.optim.SGD(params, lr=…))");

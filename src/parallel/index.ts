@@ -1,6 +1,8 @@
 /**
  * Threads: a persistent worker pool and a synchronous fork–join over SharedArrayBuffer
  * (./pool.ts; docs/performance.md, "The worker pool"), on the runtime given by ./platform.ts.
+ *
+ * @module
  */
 export {
   getNumThreads,

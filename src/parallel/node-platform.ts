@@ -2,6 +2,8 @@
  * The caller side's platform part, for Node (./platform.ts): how many cores there are, whether this
  * thread may block in `Atomics.wait`, and how to start a worker. Installed by the Node entry
  * (src/node.ts); the main entry never imports this file, so a browser bundle has no `node:` module.
+ *
+ * @module
  */
 import { availableParallelism } from "node:os";
 import { isMainThread, Worker } from "node:worker_threads";

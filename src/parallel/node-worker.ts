@@ -1,6 +1,8 @@
 /**
  * Worker entry for Node (`worker_threads`): a standalone module the pool starts with `new Worker(url)`.
  * Everything Node-specific of the worker side is here; the loop itself is ./worker-loop.ts.
+ *
+ * @module
  */
 import { parentPort, workerData } from "node:worker_threads";
 import type { GenerationMessage, WorkerInit } from "./protocol.js";

@@ -13,6 +13,8 @@
  *
  * Results are the same bits with or without workers (docs/performance.md, "The worker pool"), so the
  * platform changes the speed only.
+ *
+ * @module
  */
 import type { GenerationMessage, WorkerInit } from "./protocol.js";
 

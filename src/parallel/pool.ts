@@ -17,6 +17,8 @@
  * Threads: `setNumThreads(n)` (like `torch.set_num_threads`); by default min(available cores,
  * $CONTRASTIVE_NUM_THREADS when set). 1 means no workers. Workers start lazily on the first
  * parallel call and are `unref()`ed, so an idle pool never keeps the process alive.
+ *
+ * @module
  */
 import { onPlatformChange, threadPlatform, type WorkerHandle } from "./platform.js";
 import {
@@ -87,6 +89,7 @@ export function setNumThreads(n: number): void {
  * The number of threads a parallel call uses now: the setting, or 1 where workers are unavailable
  * (inside a worker, on a thread that may not block, after the workers failed to start, or inside the
  * caller's own share of a parallel call: a nested parallel call runs on one thread).
+ * PyTorch: `torch.get_num_threads`.
  */
 export function getNumThreads(): number {
   const platform = threadPlatform();

@@ -9,6 +9,8 @@
  * Every field is written by one side and read by the other after an Atomics handshake (the caller
  * stores then `Atomics.notify`s the job sequence number; the worker stores then notifies `done`),
  * so the plain reads in between see the values written before the handshake.
+ *
+ * @module
  */
 
 /** Job fields (Int32 indices). */

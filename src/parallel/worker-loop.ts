@@ -7,6 +7,8 @@
  * around `self.onmessage`) only supply the control block and a way to await the next message. The
  * wait is synchronous (a worker may block), but between a new memory generation's messages the loop
  * `await`s, which lets the worker's event loop deliver them.
+ *
+ * @module
  */
 import {
   CONTROL_BYTES,

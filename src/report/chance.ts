@@ -12,6 +12,8 @@
  *
  * (REFERENCE-CONVENTIONS: "with all embeddings identical, every row has 2N−1 equal candidates:
  * loss = log(2N−1). At batch 128 that is 5.5413; a run stuck near 5.5 has learned nothing.")
+ *
+ * @module
  */
 import type { ReferenceLine } from "./svg.js";
 

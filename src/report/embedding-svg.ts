@@ -6,6 +6,8 @@
  *                      (./neighbours.ts), each neighbour framed green (same digit) or red (another)
  * The pixels of the grid come in as image URLs (the CLI passes PNG data URLs made by
  * src/data/png.ts), so this file needs no image encoder and the SVG opens anywhere by itself.
+ *
+ * @module
  */
 import { checkOptions } from "../tensor/options.js";
 import { classColor, escapeXml, niceStep, px, svgOpen, textWidth, tickLabel, ticksBetween } from "./svg-common.js";
@@ -14,8 +16,9 @@ import { classColor, escapeXml, niceStep, px, svgOpen, textWidth, tickLabel, tic
 export interface ScatterOptions {
   /** The plot's title (default "embeddings, first two principal components"). */
   title?: string;
-  /** Axis captions (default "PC 1", "PC 2"). */
+  /** The x axis caption (default "PC 1"). */
   xLabel?: string;
+  /** The y axis caption (default "PC 2"). */
   yLabel?: string;
   /** Number of classes C in the legend (default 1 + the largest label). */
   numClasses?: number;
@@ -151,7 +154,9 @@ export interface GridImage {
 
 /** One row of the nearest-neighbour grid: a query and its neighbours, nearest first. */
 export interface NeighbourRow {
+  /** The query image (drawn in the first column). */
   query: GridImage;
+  /** Its neighbours, nearest first, each with its cosine similarity to the query. */
   neighbours: (GridImage & { similarity: number })[];
 }
 

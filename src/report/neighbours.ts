@@ -10,6 +10,8 @@
  * Each query keeps its k best so far in a sorted list (k is small: 8 in the grid), so a query costs
  * one pass over the pool, O(n·D + n·k). A row of zeros has similarity 0 with everything.
  * PyTorch: `torch.topk(F.normalize(q) @ F.normalize(pool).T, k)` (its order among ties is unspecified).
+ *
+ * @module
  */
 import { checkOptions } from "../tensor/options.js";
 
@@ -25,6 +27,7 @@ export interface NearestNeighbours {
   indices: Int32Array;
   /** (q, k) row-major: their cosine similarities, decreasing along each row. */
   similarities: Float64Array;
+  /** Neighbours per query. */
   k: number;
 }
 

@@ -18,6 +18,8 @@
  * eigensolver O(D³) per sweep.
  * PyTorch: `torch.pca_lowrank(X, q=2, center=True)` (randomized) or `U, S, Vh =
  * torch.linalg.svd(X - X.mean(0))`, y = (X − μ) Vhᵀ[:, :2]; scikit-learn `PCA(n_components=2)`.
+ *
+ * @module
  */
 import { checkOptions } from "../tensor/options.js";
 import { symmetricEigen } from "../linalg/symmetric-eigen.js";
@@ -40,7 +42,9 @@ export interface PrincipalComponents {
   explainedRatio: Float64Array;
   /** (D,) the mean μ that was subtracted. */
   mean: Float64Array;
+  /** n, the rows of the input. */
   rows: number;
+  /** D, the feature dimension of the input. */
   dim: number;
 }
 

@@ -2,6 +2,8 @@
  * What every picture of this folder shares: escaping text for XML, numbers for tick labels, the
  * opening of a standalone SVG document, "nice" tick positions, and the ten digit colours.
  * Internal to src/report (not exported from the package).
+ *
+ * @module
  */
 
 /** Text escaped for XML character data and attribute values. */

@@ -6,12 +6,15 @@
  *                     blue–white–red scale fixed to [−1, 1] so that plots compare across runs,
  *                     with its rows and columns grouped by label (digit)
  * The pictures of the embeddings (PCA scatter, nearest-neighbour grid) are in ./embedding-svg.ts.
+ *
+ * @module
  */
 import { checkOptions } from "../tensor/options.js";
 import { escapeXml, niceStep, px, svgOpen, textWidth, tickLabel, ticksBetween } from "./svg-common.js";
 
 /** A horizontal line to read a curve against, e.g. a loss's value at chance. */
 export interface ReferenceLine {
+  /** Where the line is drawn, on the loss's own scale. */
   value: number;
   /** Its legend entry, e.g. "chance: log(2N − 1) = 5.541". */
   label: string;
@@ -23,8 +26,9 @@ export interface LossCurveOptions {
   title?: string;
   /** Steps per epoch: draws the per-epoch mean and puts the x axis in epochs (0 or absent: in steps). */
   stepsPerEpoch?: number;
-  /** Size in pixels (default 720 × 360). */
+  /** Width in pixels (default 720). */
   width?: number;
+  /** Height in pixels (default 360). */
   height?: number;
   /** A dashed horizontal line with its own legend entry, e.g. the chance value of the loss. */
   reference?: ReferenceLine;

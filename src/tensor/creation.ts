@@ -1,17 +1,23 @@
 /**
  * Creating tensors: from values, constants, ranges and seeded random draws.
  * PyTorch: torch.tensor, zeros, ones, full, eye, arange, rand, randn (camelCase here).
+ *
+ * @module
  */
 import { Tensor, allocate, checkDType, dtypeOf, type DType, type NestedArray, type TypedArray } from "./tensor.js";
 import { checkShape, numel, shapeToString, type Shape } from "./shape.js";
 import type { Generator } from "./random.js";
 import { checkOptions } from "./options.js";
 
+/** The options every creation function takes. */
 export interface TensorOptions {
+  /** Element type (default `"float32"`). */
   dtype?: DType;
+  /** Make a leaf that gradients accumulate into (default false). */
   requiresGrad?: boolean;
 }
 
+/** Options of {@link tensor}: {@link TensorOptions} plus an explicit shape. */
 export interface TensorFromValuesOptions extends TensorOptions {
   /** Required when `values` is a flat typed array or flat list meant as a multi-dimensional tensor. */
   shape?: Shape;
@@ -20,6 +26,7 @@ export interface TensorFromValuesOptions extends TensorOptions {
 /**
  * `tensor(3)` is 0-d, `tensor([[1, 2], [3, 4]])` is (2, 2), `tensor(float32Array, { shape: [2, 3] })`
  * wraps a copy of typed data. The dtype defaults to float32, or to the typed array's own type.
+ * PyTorch: `torch.tensor`.
  */
 export function tensor(values: number | NestedArray | TypedArray, options: TensorFromValuesOptions = {}): Tensor {
   checkOptions("tensor", options, { dtype: true, requiresGrad: true, shape: true });
@@ -84,26 +91,32 @@ function inferShape(values: NestedArray): number[] {
   return shape;
 }
 
+/** A tensor of `shape` filled with `value` (float32 unless `options.dtype`). PyTorch: `torch.full`. */
 export function full(shape: Shape, value: number, options: TensorOptions = {}): Tensor {
   return filled("full", shape, value, options);
 }
 
+/** A tensor of `shape` filled with 0. PyTorch: `torch.zeros`. */
 export function zeros(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled("zeros", shape, 0, options);
 }
 
+/** A tensor of `shape` filled with 1. PyTorch: `torch.ones`. */
 export function ones(shape: Shape, options: TensorOptions = {}): Tensor {
   return filled("ones", shape, 1, options);
 }
 
+/** Zeros with the shape and dtype of `like` (the dtype can be overridden). PyTorch: `torch.zeros_like`. */
 export function zerosLike(like: Tensor, options: TensorOptions = {}): Tensor {
   return filledLike("zerosLike", like, 0, options);
 }
 
+/** Ones with the shape and dtype of `like`. PyTorch: `torch.ones_like`. */
 export function onesLike(like: Tensor, options: TensorOptions = {}): Tensor {
   return filledLike("onesLike", like, 1, options);
 }
 
+/** `value` everywhere, with the shape and dtype of `like`. PyTorch: `torch.full_like`. */
 export function fullLike(like: Tensor, value: number, options: TensorOptions = {}): Tensor {
   return filledLike("fullLike", like, value, options);
 }
@@ -127,7 +140,10 @@ function filled(fn: string, shape: Shape, value: number, options: TensorOptions,
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }
 
-/** n×m identity (m defaults to n). */
+/**
+ * n×m identity (m defaults to n).
+ * PyTorch: `torch.eye`.
+ */
 export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
   checkOptions("eye", options, TENSOR_OPTION_KEYS);
   const dtype = checkDType("eye", options.dtype);
@@ -137,7 +153,10 @@ export function eye(n: number, m = n, options: TensorOptions = {}): Tensor {
   return Tensor.fromTypedArray(data, [n, m], options.requiresGrad ?? false);
 }
 
-/** `arange(end)` or `arange(start, end, step)`: start, start+step, … < end. */
+/**
+ * `arange(end)` or `arange(start, end, step)`: start, start+step, … < end.
+ * PyTorch: `torch.arange`.
+ */
 export function arange(startOrEnd: number, end?: number, step = 1, options: TensorOptions = {}): Tensor {
   checkOptions("arange", options, TENSOR_OPTION_KEYS);
   const start = end === undefined ? 0 : startOrEnd;
@@ -154,7 +173,10 @@ export function arange(startOrEnd: number, end?: number, step = 1, options: Tens
   return Tensor.fromTypedArray(data, [count], options.requiresGrad ?? false);
 }
 
-/** Uniform [0, 1) draws from an explicit seeded generator. */
+/**
+ * Uniform [0, 1) draws from an explicit seeded generator.
+ * PyTorch: `torch.rand(shape, generator=g)`.
+ */
 export function rand(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
   checkOptions("rand", options, TENSOR_OPTION_KEYS);
   requireGenerator("rand", generator);
@@ -165,7 +187,10 @@ export function rand(shape: Shape, generator: Generator, options: TensorOptions 
   return Tensor.fromTypedArray(data, shape, options.requiresGrad ?? false);
 }
 
-/** Standard normal draws from an explicit seeded generator. */
+/**
+ * Standard normal draws from an explicit seeded generator.
+ * PyTorch: `torch.randn(shape, generator=g)`.
+ */
 export function randn(shape: Shape, generator: Generator, options: TensorOptions = {}): Tensor {
   checkOptions("randn", options, TENSOR_OPTION_KEYS);
   requireGenerator("randn", generator);

@@ -13,6 +13,8 @@
  *
  * The valid keys are given as an object with one entry per key of the options type, so the
  * compiler checks that the list is complete and has no typo: `{ temperature: true, … }`.
+ *
+ * @module
  */
 
 /** One entry per option key: `true`, or `"nullable"` when `null` is a meaningful value. */

@@ -8,6 +8,12 @@
  *
  * PyTorch equivalent: `torch.Generator().manual_seed(seed)`. The streams differ (PyTorch uses
  * Mersenne Twister / Philox), so a port reproduces distributions, not the exact numbers.
+ *
+ * @module
+ */
+/**
+ * A seeded pseudo-random generator (xoshiro128**, seeded through SplitMix32): the one source of randomness, so the same seed gives the
+ * same bits. PyTorch: `torch.Generator`.
  */
 export class Generator {
   private s0 = 0;
@@ -16,6 +22,11 @@ export class Generator {
   private s3 = 0;
   private spareNormal: number | null = null;
 
+  /**
+   * A generator seeded with `seed`.
+   *
+   * @param seed a non-negative integer seed (default 0).
+   */
   constructor(seed = 0) {
     checkSeed("Generator", seed);
     this.manualSeed(seed);
@@ -145,6 +156,7 @@ export class Generator {
     return [this.s0, this.s1, this.s2, this.s3, this.spareNormal === null ? NaN : this.spareNormal];
   }
 
+  /** Restore a state from {@link Generator.getState} (5 numbers); the stream continues exactly where it was. Returns this. */
   setState(state: readonly number[]): this {
     if (state.length !== 5) throw new Error(`Generator.setState: expected 5 numbers, got ${state.length}`);
     this.s0 = state[0] >>> 0;

@@ -4,8 +4,11 @@
  * A tensor of shape (d0, d1, …, dn−1) stored row-major has strides (d1·…·dn−1, …, dn−1, 1):
  * element [i0, …, in−1] lives at offset + Σ ik·stride_k. A broadcast axis has stride 0, so the same
  * number is read for every index along it; a transpose swaps two strides. Neither copies data.
+ *
+ * @module
  */
 
+/** A tensor shape: the length of each axis, e.g. `[N, D]`; `[]` is a scalar. PyTorch: `torch.Size`. */
 export type Shape = readonly number[];
 
 export function shapeToString(shape: Shape): string {
@@ -39,6 +42,7 @@ export function sameShape(a: Shape, b: Shape): boolean {
 /**
  * NumPy broadcasting: align shapes at the right; each pair of sizes must be equal or one of them 1.
  * (2, 3) with (3,) → (2, 3); (4, 1) with (1, 5) → (4, 5); (2, 3) with (2,) is an error.
+ * PyTorch: `torch.broadcast_shapes`.
  */
 export function broadcastShapes(opName: string, a: Shape, b: Shape): number[] {
   const rank = Math.max(a.length, b.length);

@@ -13,6 +13,8 @@
  * any rank. spec/tensor/strided.spec.ts checks every loop against the ndarray-ops kernel it replaces
  * (random shapes, strides, offsets, both dtypes, ±0, ±∞, NaN), bit for bit. docs/performance.md,
  * "Plain loops instead of generated code", has what it cost.
+ *
+ * @module
  */
 /** The element buffers tensors use (the same union as `TypedArray` in ./tensor.ts, restated here to avoid an import cycle). */
 type TypedArray = Float32Array | Float64Array;

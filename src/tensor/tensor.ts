@@ -12,11 +12,15 @@
  *
  * PyTorch: `torch.Tensor`. Differences a port should know: `max(dim)` returns the values only
  * (use `argmax(dim)` for the indices), and the dtype set is float32/float64.
+ *
+ * @module
  */
 import { loops, StridedArray, stridedArray, type StridedLike } from "./strided.js";
 import { contiguousStrides, numel, shapeToString, type Shape } from "./shape.js";
 
+/** The element type of a tensor: `"float32"` (default) or `"float64"` (gradient checks). PyTorch: `torch.float32`, `torch.float64`. */
 export type DType = "float32" | "float64";
+/** The typed arrays a tensor's storage can be: Float32Array or Float64Array. */
 export type TypedArray = Float32Array | Float64Array;
 /** A tensor's storage: a strided view over its buffer (./strided.ts). */
 export type Storage = StridedArray<TypedArray>;
@@ -81,9 +85,16 @@ export interface GradFn {
   readonly op: string;
 }
 
+/**
+ * An n-dimensional array over a Float32Array or Float64Array (a strided ndarray view) that records the ops applied to it for reverse-mode
+ * autograd. Create one with {@link tensor}, {@link zeros}, {@link randn}, …; the ops are functions ({@link add}, {@link matmul}, …) and
+ * methods (`x.add(y)`).
+ * PyTorch: `torch.Tensor`.
+ */
 export class Tensor {
   /** The strided view: `storage.data` is the buffer, with `shape`, `stride` and `offset`. */
   readonly storage: Storage;
+  /** The element type, `"float32"` (the default) or `"float64"`. PyTorch: `Tensor.dtype`. */
   readonly dtype: DType;
   /** Whether gradients flow to (leaf) or through (non-leaf) this tensor. */
   requiresGrad: boolean;
@@ -112,9 +123,11 @@ export class Tensor {
     return new Tensor(stridedArray(data, shape.slice(), contiguousStrides(shape), 0), requiresGrad);
   }
 
+  /** The shape, a fresh copy (e.g. `[N, D]`). PyTorch: `Tensor.shape`. */
   get shape(): number[] {
     return this.storage.shape.slice();
   }
+  /** The number of axes (0 for a scalar). PyTorch: `Tensor.ndim`. */
   get ndim(): number {
     return this.storage.shape.length;
   }
@@ -122,6 +135,7 @@ export class Tensor {
   numel(): number {
     return numel(this.storage.shape);
   }
+  /** The number of axes, as a method. PyTorch: `Tensor.dim()`. */
   dim(): number {
     return this.ndim;
   }
@@ -185,6 +199,7 @@ export class Tensor {
     return build(0);
   }
 
+  /** A one-line summary: shape, dtype and whether it requires grad (not the values). */
   toString(): string {
     return `Tensor(shape=${shapeToString(this.shape)}, dtype=${this.dtype}${this.requiresGrad ? ", requiresGrad" : ""})`;
   }
@@ -204,5 +219,7 @@ export class Tensor {
   }
 }
 
+/** A number or a (nested) array of numbers: the values {@link tensor} accepts, e.g. `[[1, 2], [3, 4]]`. */
 export type NestedArray = number | NestedArray[];
+/** Integer indices for {@link indexSelect}, {@link gather}, …: a tensor of whole numbers, an Int32Array or a number array. */
 export type IndexLike = Tensor | Int32Array | readonly number[];

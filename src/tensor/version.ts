@@ -24,6 +24,8 @@
  * What counts as a write: every in-place change of values that a later backward could read.
  * Filling a fresh tensor before anyone else can see it (an op's own output) is not a write; nor is
  * accumulating into `.grad` (gradients are never saved by the tape).
+ *
+ * @module
  */
 import { Tensor, type Storage } from "./tensor.js";
 
@@ -33,7 +35,10 @@ interface VersionCounter {
 
 const counters = new WeakMap<ArrayBufferLike, VersionCounter>();
 
-/** How many in-place writes the buffer under `t` has had (shared by all views of that buffer). */
+/**
+ * How many in-place writes the buffer under `t` has had (shared by all views of that buffer).
+ * PyTorch: `Tensor._version`.
+ */
 export function versionOf(t: Tensor): number {
   return counters.get(t.storage.data.buffer)?.version ?? 0;
 }

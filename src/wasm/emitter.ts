@@ -8,6 +8,8 @@
  *
  * Opcode numbers are from the spec (§5.4 instructions, SIMD proposal's opcode table); every module this
  * file emits is checked with `WebAssembly.validate` in spec/wasm/emitter.spec.ts.
+ *
+ * @module
  */
 
 /** Value types (§5.3.1). */
@@ -32,9 +34,11 @@ export const Op = {
   i32Const: 0x41, // i32.const (signed LEB128)
   i32Eqz: 0x45, // i32.eqz
   i32LtU: 0x49, // i32.lt_u
+  i32GeU: 0x4f, // i32.ge_u
   i32Add: 0x6a, // i32.add
   i32Sub: 0x6b, // i32.sub
   i32Mul: 0x6c, // i32.mul
+  i32RemU: 0x70, // i32.rem_u: unsigned remainder (traps on a zero divisor)
   i32Shl: 0x74, // i32.shl
   f32Add: 0x92, // f32.add
   f32Mul: 0x94, // f32.mul
