@@ -69,4 +69,4 @@ export * from "./io/index.js";
 export * as data from "./data/index.js";
 export * from "./eval/index.js";
 export * from "./methods/index.js";
-export { lossCurveSvg, heatmapSvg } from "./report/svg.js";
+export * from "./report/index.js";

@@ -594,6 +594,7 @@ const NOT_LOSSES: Record<string, string> = {
   temperatureSweep: "evaluates a loss it is given (or ntXent, a row) at several τ ≥ 0.01",
   collapseMonitor: "a diagnostic of the embeddings",
   lossCurveSvg: "an SVG plot of a loss curve",
+  chanceLine: "the value each loss takes when nothing is learned: the loss plot's reference line",
   allGather: "the simulated all_gather of the data-parallel losses (a cat)",
   vicregTerms: "vicregLoss's three terms (vicregLoss's row computes them)",
   vicregVariance: "a term of vicregLoss (its row)",

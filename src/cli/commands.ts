@@ -11,7 +11,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unl
 import { constants } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { Generator } from "../tensor/random.js";
-import { IMAGE_PIXELS, type MnistData } from "../data/mnist.js";
+import { gatherImages, IMAGE_PIXELS, type MnistData } from "../data/mnist.js";
 import { loadMnist } from "../data/mnist-package.js";
 import { augmentationPreview, defaultAugmentation } from "../data/augment.js";
 import { imageGrid, savePng } from "../data/png.js";
@@ -20,7 +20,6 @@ import { removeStaleTemporaryFiles } from "../io/temporary-files.js";
 import { formatEvaluationTable, type EvaluationRow } from "../eval/report.js";
 import { rawPixelBaseline } from "../eval/baselines.js";
 import type { EvaluationProgressFn } from "../eval/progress.js";
-import { lossCurveSvg, heatmapSvg } from "../report/svg.js";
 import {
   CHECKPOINT_FILE,
   LOSS_NAMES,
@@ -37,12 +36,14 @@ import {
   type TrainConfig,
   type TrainState,
 } from "../methods/trainer.js";
-import { evaluateMethod, similaritySample, type MethodEvaluation } from "../methods/evaluate.js";
+import { evaluateMethod, type MethodEvaluation } from "../methods/evaluate.js";
 import type { MethodName } from "../methods/common.js";
 import { formatHelp, HelpRequested, parseArgs, UsageError, type FlagSpec } from "./args.js";
 import { evaluationReporter, progressReporter, formatDuration } from "./progress.js";
 import { openStepLog, STEP_LOG_FILE, type StepLog } from "./step-log.js";
 import { packageVersion } from "./version.js";
+import { oneOfEachClass, runPictures } from "./pictures.js";
+import { DEMO_BUDGET, demoReport, describeBudget, type DemoMethodResult } from "./demo.js";
 import { nodePlatform } from "../parallel/node-platform.js";
 import { setThreadPlatform } from "../parallel/platform.js";
 
@@ -252,7 +253,7 @@ const QUIET_FLAG: FlagSpec = { kind: "boolean", help: "no progress lines on stde
 const EVAL_FLAGS: Record<string, FlagSpec> = { quiet: QUIET_FLAG };
 const AUGMENT_FLAGS: Record<string, FlagSpec> = {
   out: { kind: "string", value: "FILE.png", help: "the PNG to write (required)" },
-  count: { kind: "integer", help: "test digits, one per row (1–100)", default: "8" },
+  count: { kind: "integer", help: "test digits, one per row, the classes in turn (1–100)", default: "10" },
   views: { kind: "integer", value: "V", help: "augmented views per digit (1–20)", default: "6" },
   seed: { kind: "integer", value: "S", help: "seed of the augmentations", default: "0" },
 };
@@ -460,7 +461,7 @@ async function trainCommand(argv: readonly string[]): Promise<number> {
   const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed, onProgress: evaluationProgress(method, quiet) });
   writeOutputs(out, runState, evaluation, data);
   process.stdout.write(`${formatEvaluationTable([evaluation.row], { legend: false })}\n`);
-  log(`[${method}] wrote ${join(out, "metrics.json")}, ${STEP_LOG_FILE}, loss.svg, similarity.svg`);
+  log(`[${method}] wrote ${join(out, "metrics.json")}, ${STEP_LOG_FILE}, loss.svg, similarity.svg, embeddings.svg, neighbours.svg`);
   return 0;
 }
 
@@ -524,15 +525,8 @@ function writeOutputs(out: string, runState: Run, evaluation: MethodEvaluation, 
   mkdirSync(out, { recursive: true });
   const metrics = metricsOf(runState.config, runState.state, evaluation);
   writeText(join(out, "metrics.json"), `${JSON.stringify(metrics, null, 2)}\n`);
-  writeText(
-    join(out, "loss.svg"),
-    lossCurveSvg(runState.state.lossPerStep, { title: `${runState.config.method}: loss per step`, stepsPerEpoch: runState.stepsPerEpoch }),
-  );
-  const sample = similaritySample(runState.method, data, { seed: runState.config.seed });
-  const title = runState.config.method === "clip"
-    ? "clip: test image i vs its caption j, ordered by digit (cosine)"
-    : `${runState.config.method}: projection of view 1 of image i vs view 2 of image j, ordered by digit (cosine)`;
-  writeText(join(out, "similarity.svg"), heatmapSvg(sample.values, sample.size, sample.size, { title }));
+  // The pictures (src/cli/pictures.ts): loss, similarity matrix, PCA of the embeddings, nearest neighbours.
+  for (const [file, svg] of Object.entries(runPictures(runState, data))) writeText(join(out, file), svg);
   return metrics;
 }
 
@@ -564,13 +558,15 @@ function augmentCommand(argv: readonly string[]): number {
   const out = flags.out as string | undefined;
   if (!out) throw new UsageError("augment: --out FILE.png is required");
   if (!out.toLowerCase().endsWith(".png")) throw new UsageError(`augment: --out must name a .png file, got '${out}'`);
-  const count = (flags.count as number | undefined) ?? 8;
+  const count = (flags.count as number | undefined) ?? 10;
   const views = (flags.views as number | undefined) ?? 6;
   if (count < 1 || count > 100) throw new UsageError(`augment: --count must be between 1 and 100, got ${count}`);
   if (views < 1 || views > 20) throw new UsageError(`augment: --views must be between 1 and 20, got ${views}`);
   const data = loadMnist();
+  // One digit of each class in turn (0, 1, …, 9, 0, …): the test split is stored class by class.
+  const chosen = oneOfEachClass(data.test.labels, count);
   const preview = augmentationPreview(
-    data.test.images.subarray(0, count * IMAGE_PIXELS),
+    gatherImages(data.test.images, IMAGE_PIXELS, chosen),
     count,
     defaultAugmentation(),
     new Generator((flags.seed as number | undefined) ?? 0),
@@ -592,13 +588,8 @@ function demoData(limit: number): MnistData {
   return { train: limitSplit(data.train, limit), test: limitSplit(data.test, Math.ceil(limit / 4)) };
 }
 
-/**
- * The demo's budget per method at scale 1, in epochs. What it costs (the demo's wall time, each
- * method's time per epoch) is in docs/methods.md ("Numbers reached here").
- */
-const DEMO_EPOCHS: Partial<Record<MethodName, number>> = { simclr: 5, moco: 3, byol: 3, clip: 5 };
 /** The chapter's four methods, which the demo trains (the others: `contrastive train METHOD`). */
-const DEMO_METHODS = METHOD_NAMES.filter((method) => DEMO_EPOCHS[method] !== undefined);
+const DEMO_METHODS = METHOD_NAMES.filter((method) => DEMO_BUDGET[method] !== undefined);
 
 function demoCommand(argv: readonly string[]): number {
   const { positionals, flags } = parseArgs(argv, DEMO_FLAGS, "demo");
@@ -616,55 +607,71 @@ function demoCommand(argv: readonly string[]): number {
   if (limit > available) throw new UsageError(`demo: --limit must be at most ${available} (the training images), got ${limit}`);
   checkOutDirectory("demo", out);
   const started = performance.now();
+  const phases: [string, number][] = [];
+  const timed = <T>(phase: string, work: () => T): T => {
+    const start = performance.now();
+    const result = work();
+    phases.push([phase, (performance.now() - start) / 1000]);
+    return result;
+  };
   const data = demoData(limit);
   say(`[demo] baselines: raw pixels and a randomly initialized encoder`);
-  const rows: EvaluationRow[] = [];
-  rows.push(rawPixelBaseline(data, { onProgress: evaluationProgress("raw pixels", quiet) }).row);
+  const baselines: EvaluationRow[] = timed(
+    "baselines: raw pixels",
+    () => [rawPixelBaseline(data, { onProgress: evaluationProgress("raw pixels", quiet) }).row],
+  );
   const random = createRun(defaultConfig("simclr", { epochs: 1, trainLimit: limit }));
-  const randomEvaluation = evaluateMethod(random.method, data, { onProgress: evaluationProgress("random-init encoder", quiet) });
-  rows.push({ ...randomEvaluation.row, method: "random-init encoder" });
-  const allMetrics: Metrics[] = [];
+  const randomEvaluation = timed(
+    "baselines: random-init encoder",
+    () => evaluateMethod(random.method, data, { onProgress: evaluationProgress("random-init encoder", quiet) }),
+  );
+  baselines.push({ ...randomEvaluation.row, method: "random-init encoder" });
+  const methods: DemoMethodResult[] = [];
   for (const method of DEMO_METHODS) {
-    const epochs = Math.max(1, Math.round(DEMO_EPOCHS[method]! * scale));
-    const runState = createRun(defaultConfig(method, { epochs, trainLimit: limit }));
+    const budget = DEMO_BUDGET[method]!;
+    const epochs = Math.max(1, Math.round(budget.epochs * scale));
+    const runState = createRun(defaultConfig(method, { ...budget, epochs, trainLimit: limit }));
     const directory = join(out, method);
-    say(`[demo] ${method}: ${epochs} epoch(s)`);
+    say(`[demo] ${method}: ${describeBudget(runState.config)}`);
     const stepLog = openStepLog(directory, 0);
     const report = quiet ? undefined : progressReporter(method);
-    try {
-      trainRun(runState, {
-        checkpointDirectory: directory,
-        onProgress: (progress) => {
-          stepLog.append(progress);
-          report?.(progress);
-        },
-      });
-    } finally {
-      stepLog.close();
-    }
-    const evaluation = evaluateMethod(runState.method, data, { seed: runState.config.seed, onProgress: evaluationProgress(method, quiet) });
-    allMetrics.push(writeOutputs(directory, runState, evaluation, data));
-    rows.push({ ...evaluation.row, method: `${method} (${epochs} ep)` });
+    timed(`${method}: training`, () => {
+      try {
+        trainRun(runState, {
+          checkpointDirectory: directory,
+          onProgress: (progress) => {
+            stepLog.append(progress);
+            report?.(progress);
+          },
+        });
+      } finally {
+        stepLog.close();
+      }
+    });
+    const evaluation = timed(
+      `${method}: evaluation`,
+      () => evaluateMethod(runState.method, data, { seed: runState.config.seed, onProgress: evaluationProgress(method, quiet) }),
+    );
+    timed(`${method}: metrics and pictures`, () => writeOutputs(directory, runState, evaluation, data));
+    methods.push({
+      config: runState.config,
+      row: { ...evaluation.row, method: `${method} (${epochs} ep)` },
+      trainSeconds: runState.state.wallSeconds,
+    });
   }
-  const table = formatEvaluationTable(rows);
-  const minutes = (performance.now() - started) / 60000;
-  const report = [
-    "# contrastive-ts demo",
-    "",
-    `Four methods trained on ${data.train.count} MNIST training digits (short budgets), ` +
-    `evaluated on the ${data.test.count} test digits, in ${minutes.toFixed(1)} minutes.`,
-    "",
-    table,
-    "",
-    ...DEMO_METHODS.map((m) => `- ${m}: [loss](${m}/loss.svg), [similarity matrix](${m}/similarity.svg), [metrics](${m}/metrics.json)`),
-    "",
-    "Longer runs reach the floors of `npm run bench:quality` (docs/methods.md).",
-    "",
-  ].join("\n");
+  const report = demoReport({
+    trainCount: data.train.count,
+    testCount: data.test.count,
+    seconds: (performance.now() - started) / 1000,
+    baselines,
+    methods,
+    phases,
+  });
   mkdirSync(out, { recursive: true });
   writeText(join(out, "report.md"), report);
+  const table = formatEvaluationTable([...baselines, ...methods.map((m) => m.row)]);
   process.stdout.write(`${table}\n\nwrote ${join(out, "report.md")}\n`);
-  return allMetrics.length === DEMO_METHODS.length ? 0 : 1;
+  return methods.length === DEMO_METHODS.length ? 0 : 1;
 }
 
 export function readMetrics(directory: string): Metrics {

@@ -123,3 +123,80 @@ export function formatEvaluationTable(rows: readonly EvaluationRow[], options: R
   if (options.legend !== false) lines.push("", ...LEGEND);
   return lines.join("\n") + "\n";
 }
+
+/** A method's row for `formatBaselineComparison`: its numbers, and what it cost. */
+export interface ComparedRow extends EvaluationRow {
+  /** Training epochs (shown in the epochs column). */
+  epochs?: number;
+  /** Training wall time in seconds. */
+  trainSeconds?: number;
+}
+
+/** Signed difference of two accuracies in percentage points, "+1.2" / "−0.4"; "—" if either is missing. */
+function points(value: number | undefined, baseline: number | undefined): string {
+  if (value === undefined || baseline === undefined) return DASH;
+  const difference = 100 * (value - baseline);
+  const text = Math.abs(difference).toFixed(1);
+  return text === "0.0" ? "±0.0" : difference > 0 ? `+${text}` : `−${text}`;
+}
+
+/**
+ * Each method beside the baselines, as markdown: its linear probe and kNN accuracy and their
+ * differences in percentage points from every baseline row (e.g. raw pixels and the randomly
+ * initialized encoder), so "did it learn anything?" is one column to read.
+ *
+ *   | method | epochs | training | linear probe | kNN | vs raw pixels: probe / kNN | vs random-init encoder: probe / kNN |
+ *   | simclr | 5 | 41 s | 93.8% | 94.1% | +3.4 / +1.0 | +5.0 / +2.4 |
+ *
+ * The baselines come first, with their own accuracies and dashes for the differences.
+ */
+export function formatBaselineComparison(methods: readonly ComparedRow[], baselines: readonly EvaluationRow[]): string {
+  if (baselines.length === 0) throw new Error("formatBaselineComparison: no baseline rows to compare with");
+  const header = [
+    "method",
+    "epochs",
+    "training",
+    "linear probe",
+    "kNN",
+    ...baselines.map((b) => `vs ${escapeCell(b.method)}: probe / kNN`),
+  ];
+  const row = (r: ComparedRow, differences: boolean) => [
+    escapeCell(r.method),
+    r.epochs === undefined ? DASH : String(r.epochs),
+    r.trainSeconds === undefined ? DASH : `${Math.round(r.trainSeconds)} s`,
+    percent(r.linearProbe),
+    percent(r.knn),
+    ...baselines.map((b) => (differences ? `${points(r.linearProbe, b.linearProbe)} / ${points(r.knn, b.knn)}` : DASH)),
+  ];
+  const lines = [
+    `| ${header.join(" | ")} |`,
+    `| ${header.map((_, column) => (column === 0 ? "---" : "---:")).join(" | ")} |`,
+    ...baselines.map((b) => `| ${row(b, false).join(" | ")} |`),
+    ...methods.map((m) => `| ${row(m, true).join(" | ")} |`),
+  ];
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * One sentence on how the methods fare against a baseline on the linear probe and kNN, from the
+ * numbers (`name`: how the sentence calls the baseline, default its row's name), e.g.
+ * "On the linear probe 4 of 4 methods beat raw pixels (+2.8 to +3.9 points); on kNN 3 of 4 do
+ * (−0.4 to +1.2 points)."
+ */
+export function describeAgainstBaseline(methods: readonly EvaluationRow[], baseline: EvaluationRow, name = baseline.method): string {
+  const part = (key: "linearProbe" | "knn") => {
+    const differences = methods.map((m) => m[key]).filter((v): v is number => v !== undefined).map((v) => v - baseline[key]!);
+    const beat = differences.filter((d) => d > 0).length;
+    const range = differences.length
+      ? `${points(Math.min(...differences), 0)} to ${points(Math.max(...differences), 0)} points`
+      : "no numbers";
+    return { beat, count: differences.length, range };
+  };
+  if (baseline.linearProbe === undefined || baseline.knn === undefined) {
+    throw new Error(`describeAgainstBaseline: the baseline '${baseline.method}' needs a linear probe and a kNN accuracy`);
+  }
+  const probe = part("linearProbe");
+  const knn = part("knn");
+  return `On the linear probe ${probe.beat} of ${probe.count} methods beat ${name} (${probe.range}); ` +
+    `on kNN ${knn.beat} of ${knn.count} do (${knn.range}).`;
+}
