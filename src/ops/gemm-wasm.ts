@@ -85,7 +85,7 @@ export function createWasmGemm(config: WasmGemmConfig): WasmGemm {
       for (let j0 = 0; j0 < N; j0 += NC) {
         const nc = Math.min(NC, N - j0);
         const ldc = Math.ceil(nc / NR) * NR; // the C block's row length in floats
-        copyBlockIn(heap, cByte >> 2, ldc, C, cOffset + i1 * N + j0, N, rows, nc);
+        copyRows(heap, cByte >> 2, ldc, C, cOffset + i1 * N + j0, N, rows, nc);
         for (let k0 = 0; k0 < K; k0 += KC) {
           const kc = Math.min(KC, K - k0);
           packPanels(heap, bByte >> 2, NR, B.data, B.offset + k0 * B.rowStride + j0 * B.colStride, B.colStride, B.rowStride, nc, kc);
@@ -96,7 +96,7 @@ export function createWasmGemm(config: WasmGemmConfig): WasmGemm {
             macroKernel(kc, Math.ceil(mc / MR), ldc / NR, aByte, bByte, cByte + i0 * ldc * 4, ldc * 4);
           }
         }
-        copyBlockOut(heap, cByte >> 2, ldc, C, cOffset + i1 * N + j0, N, rows, nc);
+        copyRows(C, cOffset + i1 * N + j0, N, heap, cByte >> 2, ldc, rows, nc);
       }
     }
   };
@@ -176,41 +176,24 @@ function packFull4(dst: Float32Array, p: number, src: Float32Array, s: number, l
 }
 
 /**
- * C block (rows × ldc floats at `start`) ← C[c0 + r·ldcC + j] for r < rows, j < cols. Long rows are one
+ * dst[to + r·dstStride + j] ← src[from + r·srcStride + j] for r < rows, j < cols: C's block into the
+ * wasm heap (stride ldc) before the kernel, and back into C (stride N) after it. Long rows are one
  * `set` (a memcpy) each; short ones a plain loop, cheaper than making a subarray per row.
  */
-function copyBlockIn(
-  heap: Float32Array,
-  start: number,
-  ldc: number,
-  C: Float32Array,
-  c0: number,
-  ldcC: number,
+function copyRows(
+  dst: Float32Array,
+  to: number,
+  dstStride: number,
+  src: Float32Array,
+  from: number,
+  srcStride: number,
   rows: number,
   cols: number,
 ) {
   for (let r = 0; r < rows; r++) {
-    const from = c0 + r * ldcC, to = start + r * ldc;
-    if (cols >= 64) heap.set(C.subarray(from, from + cols), to);
-    else for (let j = 0; j < cols; j++) heap[to + j] = C[from + j];
-  }
-}
-
-/** The inverse of copyBlockIn, for the cells that exist. */
-function copyBlockOut(
-  heap: Float32Array,
-  start: number,
-  ldc: number,
-  C: Float32Array,
-  c0: number,
-  ldcC: number,
-  rows: number,
-  cols: number,
-) {
-  for (let r = 0; r < rows; r++) {
-    const from = start + r * ldc, to = c0 + r * ldcC;
-    if (cols >= 64) C.set(heap.subarray(from, from + cols), to);
-    else for (let j = 0; j < cols; j++) C[to + j] = heap[from + j];
+    const s = from + r * srcStride, d = to + r * dstStride;
+    if (cols >= 64) dst.set(src.subarray(s, s + cols), d);
+    else for (let j = 0; j < cols; j++) dst[d + j] = src[s + j];
   }
 }
 
