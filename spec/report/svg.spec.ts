@@ -185,6 +185,13 @@ describe("report/svg", () => {
       ]);
     });
 
+    it("the colour key reads −1, −0.5, 0, 0.5, 1 with minus signs, not hyphens", () => {
+      const root = parseSvg(heatmapSvg([-1, 0, 1, 0.5], 2, 2));
+      const texts = allElements(root).filter((e) => e.name === "text").map((e) => e.text);
+      expect(texts).to.include.members(["−1", "−0.5", "0", "0.5", "1"]);
+      expect(texts.filter((t) => /^-/.test(t ?? ""))).to.deep.equal([]);
+    });
+
     it("with labels: one separator between each two blocks of equal labels, each block named once at its middle", () => {
       const labels = [0, 0, 0, 1, 1, 2, 2, 2, 2]; // blocks [0, 3), [3, 5), [5, 9)
       const values = Array.from({ length: 81 }, (_, k) => Math.cos(k));

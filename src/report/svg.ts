@@ -287,7 +287,7 @@ export function heatmapSvg(values: ArrayLike<number>, rows: number, cols: number
     parts.push(
       `<rect x="${legendX}" y="${top + k * 24}" width="16" height="16" fill="${divergingColor(v)}" stroke="#999"/><text x="${
         legendX + 22
-      }" y="${top + k * 24 + 12}">${v}</text>`,
+      }" y="${top + k * 24 + 12}">${v < 0 ? `−${-v}` : v}</text>`, // a minus sign (U+2212), not a hyphen
     );
   }
   parts.push(`</svg>`);
