@@ -120,6 +120,26 @@ describe("the packed package (npm pack → install → import, require, tsc)", f
     run(process.execPath, [join(root, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], app);
   });
 
+  it("the declarations a consumer loads need TypeScript 5.0 at most: no generic typed array such as Uint8Array<ArrayBuffer>", () => {
+    // TypeScript 5.7 made the typed arrays generic and infers Uint8Array<ArrayBuffer> for `Uint8Array.from(…)`; an
+    // older compiler reads that as TS2315 "Type 'Uint8Array' is not generic". Walk the .d.ts graph from the entries.
+    const base = join(app, "node_modules", "contrastive-ts", "dist");
+    const seen = new Set<string>();
+    const pending = ["index.d.ts", "core.d.ts", "node.d.ts"];
+    const offenders: string[] = [];
+    while (pending.length > 0) {
+      const file = normalize(pending.pop()!);
+      if (seen.has(file)) continue;
+      seen.add(file);
+      const text = readFileSync(join(base, file), "utf8");
+      const generic = text.match(/\b(?:Uint8|Uint8Clamped|Int8|Uint16|Int16|Uint32|Int32|Float32|Float64|BigInt64|BigUint64)Array</g);
+      if (generic !== null) offenders.push(`${file}: ${[...new Set(generic)].join(", ")}`);
+      for (const [, target] of text.matchAll(/from "(\.{1,2}\/[^"]+)\.js"/g)) pending.push(join(dirname(file), `${target}.d.ts`));
+    }
+    expect(seen.size, "declaration files reached from the entries").to.be.greaterThan(50);
+    expect(offenders).to.deep.equal([]);
+  });
+
   const installed = () => join(app, "node_modules", "contrastive-ts");
   const expectedLoss = () => ntXent(tensor([[1, 0], [0, 1]]), tensor([[2, 0], [0, 3]])).sum().item();
 

@@ -29,7 +29,7 @@ import { IMAGE_SIDE } from "./mnist.js";
 import { checkOptions } from "../tensor/options.js";
 
 /** The 8 bytes every PNG file starts with. */
-export const PNG_SIGNATURE = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
+export const PNG_SIGNATURE: Uint8Array = Uint8Array.from([137, 80, 78, 71, 13, 10, 26, 10]);
 
 /** crcTable[n] = CRC of the byte n, for the byte-at-a-time algorithm. */
 const crcTable: Uint32Array = (() => {
