@@ -221,17 +221,23 @@ describe("the worker pool on Web Workers, in chromium (a dedicated training Work
     }
   }
 
-  let oneThread: Exercise; // the isolated worker's 1-thread run, which the fallbacks must reproduce
+  /** The isolated training worker's runs on 1, 2 and 3 threads (computed once: the fallbacks must reproduce its 1-thread run). */
+  let threadRuns: {
+    ready: core.WebThreadStatus;
+    status: core.WebThreadStatus;
+    started: number[];
+    jobs: Record<number, number[]>;
+    runs: Record<number, Exercise>;
+    platformName: string;
+  };
+  let oneThread: Exercise;
+  before(async function() {
+    threadRuns = await run("threads");
+    oneThread = threadRuns.runs[1];
+  });
 
-  it("1, 2 and 3 threads give the same bits, and the pool really ran jobs on 2 workers (its control block says so)", async () => {
-    const result = await run<{
-      ready: core.WebThreadStatus;
-      status: core.WebThreadStatus;
-      started: number[];
-      jobs: Record<number, number[]>;
-      runs: Record<number, Exercise>;
-      platformName: string;
-    }>("threads");
+  it("1, 2 and 3 threads give the same bits, and the pool really ran jobs on 2 workers (its control block says so)", () => {
+    const result = threadRuns;
     expect(result.ready).to.deep.equal({ state: "threads", workers: 2, reason: null });
     expect(result.platformName).to.equal("web workers");
     expect(result.runs[1].threads).to.equal(1);
@@ -255,13 +261,11 @@ describe("the worker pool on Web Workers, in chromium (a dedicated training Work
     } finally {
       core.setGemmKernel(previous);
     }
-    oneThread = result.runs[1];
   });
 
   it("the check can fail: workers handed the wrong shared memory give different bits (and did run jobs)", async () => {
     const result = await run<{ product: number[]; jobs: number[] }>("wrongMemory");
     expect(result.jobs[0]).to.be.greaterThan(0);
-    expect(oneThread, "needs the first case").to.not.equal(undefined);
     expect(result.product).to.have.length(oneThread.product32.length);
     expect(result.product).to.not.deep.equal(oneThread.product32);
     // The caller's own band (the first rows) is still right: only the workers' rows are wrong.
