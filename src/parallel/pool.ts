@@ -208,7 +208,7 @@ onPlatformChange(() => {
 });
 
 function taskIndex(task: ParallelTask): number {
-  let index = tasks.findIndex((t) => t.moduleUrl === task.moduleUrl && t.exportName === task.exportName);
+  let index = tasks.findIndex((t) => t.moduleUrl === task.moduleUrl && t.exportName === task.exportName && t.builtin === task.builtin);
   if (index < 0) {
     index = tasks.push({ moduleUrl: task.moduleUrl, exportName: task.exportName, builtin: task.builtin }) - 1;
     pendingGeneration = true;
