@@ -281,7 +281,9 @@ describe("the worker pool on Web Workers, in chromium (a dedicated training Work
       run: Exercise;
     }>("fallback", { isolation: false });
     expect(result.available).to.equal(false);
-    expect(result.refused).to.match(/^createWebThreadPlatform\(http:\/\/127\.0\.0\.1:\d+\/contrastive-ts-worker\.js\): .*crossOriginIsolated/);
+    expect(result.refused).to.match(
+      /^createWebThreadPlatform\(http:\/\/127\.0\.0\.1:\d+\/contrastive-ts-worker\.js\): .*crossOriginIsolated/,
+    );
     expect(result.refused).to.match(/Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp/);
     expect(result.status.state).to.equal("one thread");
     expect(result.status.reason).to.match(/crossOriginIsolated is not true, no SharedArrayBuffer/);
@@ -290,7 +292,7 @@ describe("the worker pool on Web Workers, in chromium (a dedicated training Work
     expectSameBits(result.run, oneThread, "no isolation vs 1 thread");
   });
 
-  it("a worker URL that does not load: state 'one thread' naming the URL, products on one thread, installWebThreads falls back", async () => {
+  it("a worker URL that does not load: 'one thread' naming the URL, products on one thread, installWebThreads falls back", async () => {
     const result = await run<{ ready: core.WebThreadStatus; threads: number; installed: core.WebThreadStatus; platformName: string }>(
       "missingWorker",
       { allowedErrors: /no-such-worker\.js|404/ },

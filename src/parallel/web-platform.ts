@@ -158,9 +158,10 @@ export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPla
   const spares: SpareWorker[] = [];
   let running = 0; // workers handed to the pool and not ended
   let started = 0; // for the workers' names
-  let failure: string | null = canBlock || insideWorker ? null
-    : "this is not a dedicated Worker (a page's main thread may not block in Atomics.wait): run the training in a Worker "
-      + "and install the platform there";
+  const notDedicated = "this is not a dedicated Worker (a page's main thread may not block in Atomics.wait): "
+    + "run the training in a Worker and install the platform there";
+  /** Why this platform runs products on one thread, or null. */
+  let failure: string | null = canBlock ? null : notDedicated;
   let settle: (status: WebThreadStatus) => void = () => {};
   const ready = new Promise<WebThreadStatus>((resolve) => (settle = resolve));
 
@@ -200,10 +201,9 @@ export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPla
     });
     const onError = (event: { message?: string }): void => {
       if (!spares.includes(spare)) return; // handed to the pool: the pool's own listener reports it
-      fail(
-        `the worker ${workerUrl} failed to load: ${event.message || "the browser gives no detail (a 404, a syntax error, "
-          + "a missing Cross-Origin-Embedder-Policy or a Content-Security-Policy refusal: open the URL to see)"}`,
-      );
+      const detail = event.message || "the browser gives no detail (a 404, a syntax error, a missing "
+          + "Cross-Origin-Embedder-Policy or a Content-Security-Policy refusal: open the URL to see)";
+      fail(`the worker ${workerUrl} failed to load: ${detail}`);
     };
     worker.addEventListener("error", onError);
     worker.addEventListener("messageerror", onError);
@@ -229,7 +229,10 @@ export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPla
       running--;
       onExit(reason);
     };
-    worker.addEventListener("error", (event) => end(`worker ${init.worker} (${workerUrl}) failed: ${event.message || "an uncaught error"}`));
+    worker.addEventListener(
+      "error",
+      (event) => end(`worker ${init.worker} (${workerUrl}) failed: ${event.message || "an uncaught error"}`),
+    );
     worker.postMessage({ kind: "init", init });
     return {
       post: (message) => worker.postMessage({ kind: "generation", message }),
