@@ -139,7 +139,7 @@ async function fallback() {
 }
 
 async function missingWorker() {
-  const platform = api.createWebThreadPlatform({ workerUrl: new URL("./no-such-worker.js", import.meta.url), cores: 2 });
+  const platform = api.createWebThreadPlatform({ workerUrl: "./no-such-worker.js", cores: 2 }); // relative: named absolute
   api.setThreadPlatform(platform);
   const ready = await platform.ready;
   api.setNumThreads(2);

@@ -51,6 +51,7 @@ interface BrowserScope {
   navigator?: { hardwareConcurrency?: number };
   DedicatedWorkerGlobalScope?: abstract new() => unknown;
   name?: string;
+  location?: { href: string };
 }
 
 /** The parts of a `Worker` this file uses. */
@@ -140,7 +141,9 @@ interface SpareWorker {
  * naming the URL and what is missing; use {@link installWebThreads} for a fallback to one thread.
  */
 export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPlatform {
-  const workerUrl = String(options.workerUrl);
+  // Absolute, so that messages name the file a reader can open (a relative one is resolved against this script's location).
+  const base = scope.location?.href;
+  const workerUrl = base === undefined ? String(options.workerUrl) : new URL(options.workerUrl, base).href;
   const missing = missingForThreads();
   if (missing.length > 0) {
     throw new Error(
