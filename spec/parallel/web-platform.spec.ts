@@ -30,6 +30,21 @@ describe("parallel: the Web Worker platform, from Node", () => {
     expect(() => createWebThreadPlatform({ workerUrl: url })).to.throw(/Cross-Origin-Embedder-Policy: require-corp/);
   });
 
+  it("bad options are refused before anything starts, naming the function and the value", () => {
+    const url = "https://example.test/w.js";
+    expect(() => createWebThreadPlatform({ workerUrl: url, cores: 0 })).to.throw(
+      `createWebThreadPlatform(${url}): cores must be an integer in 1..64, got 0`,
+    );
+    expect(() => createWebThreadPlatform({ workerUrl: url, cores: 2.5 })).to.throw(/got 2\.5/);
+    expect(() => createWebThreadPlatform({} as never)).to.throw(/^createWebThreadPlatform: options\.workerUrl is required/);
+    expect(() => installWebThreads({ workerUrl: url, timeoutMs: -1 })).to.throw(
+      /^installWebThreads: timeoutMs must be a number ≥ 0, got -1/,
+    );
+    expect(() => installWebThreads({ workerUrl: url, coress: 2 } as never)).to.throw(
+      /^installWebThreads: unknown option 'coress'.*'cores'/,
+    );
+  });
+
   it("installWebThreads falls back to one thread, explicitly: the status says why; the one-thread platform is installed", async () => {
     const status = await installWebThreads({ workerUrl: new URL("https://example.test/w.js") });
     expect(status).to.deep.equal({

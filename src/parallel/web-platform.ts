@@ -30,6 +30,7 @@
  * @module
  */
 import { MAX_THREADS, type GenerationMessage, type WorkerInit } from "./protocol.js";
+import { checkOptions } from "../tensor/options.js";
 import { oneThreadPlatform, setThreadPlatform, type ThreadPlatform, type WorkerHandle } from "./platform.js";
 
 /** The start of the `name` every pool worker gets: `insideWorker()` recognizes the pool's own workers by it. */
@@ -141,9 +142,15 @@ interface SpareWorker {
  * naming the URL and what is missing; use {@link installWebThreads} for a fallback to one thread.
  */
 export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPlatform {
+  checkOptions("createWebThreadPlatform", options, { workerUrl: true, cores: true });
+  if (options?.workerUrl === undefined) throw new Error("createWebThreadPlatform: options.workerUrl is required (the worker entry's URL)");
   // Absolute, so that messages name the file a reader can open (a relative one is resolved against this script's location).
   const base = scope.location?.href;
   const workerUrl = base === undefined ? String(options.workerUrl) : new URL(options.workerUrl, base).href;
+  const cores = options.cores ?? scope.navigator?.hardwareConcurrency ?? 1;
+  if (!Number.isInteger(cores) || cores < 1 || cores > MAX_THREADS) {
+    throw new RangeError(`createWebThreadPlatform(${workerUrl}): cores must be an integer in 1..${MAX_THREADS}, got ${cores}`);
+  }
   const missing = missingForThreads();
   if (missing.length > 0) {
     throw new Error(
@@ -152,10 +159,6 @@ export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPla
         + "or stay on one thread (installWebThreads falls back by itself)",
     );
   }
-  const cores = options.cores ?? scope.navigator?.hardwareConcurrency ?? 1;
-  if (!Number.isInteger(cores) || cores < 1 || cores > MAX_THREADS) {
-    throw new RangeError(`createWebThreadPlatform(${workerUrl}): cores must be an integer in 1..${MAX_THREADS}, got ${cores}`);
-  }
   const canBlock = inDedicatedWorker();
   const insideWorker = canBlock && typeof scope.name === "string" && scope.name.startsWith(POOL_WORKER_NAME);
   const spares: SpareWorker[] = [];
@@ -163,8 +166,9 @@ export function createWebThreadPlatform(options: WebThreadOptions): WebThreadPla
   let started = 0; // for the workers' names
   const notDedicated = "this is not a dedicated Worker (a page's main thread may not block in Atomics.wait): "
     + "run the training in a Worker and install the platform there";
+  const nested = "this is one of the pool's own workers: a product here runs on this worker's thread";
   /** Why this platform runs products on one thread, or null. */
-  let failure: string | null = canBlock ? null : notDedicated;
+  let failure: string | null = !canBlock ? notDedicated : insideWorker ? nested : null;
   let settle: (status: WebThreadStatus) => void = () => {};
   const ready = new Promise<WebThreadStatus>((resolve) => (settle = resolve));
 
@@ -281,7 +285,17 @@ export interface InstallWebThreadsOptions extends WebThreadOptions {
  *   const status = await installWebThreads({ workerUrl: new URL("./contrastive-ts-worker.js", import.meta.url) });
  *   if (status.state === "one thread") console.warn(`contrastive-ts: one thread (${status.reason})`);
  */
-export async function installWebThreads(options: InstallWebThreadsOptions): Promise<WebThreadStatus> {
+export function installWebThreads(options: InstallWebThreadsOptions): Promise<WebThreadStatus> {
+  // Checked before anything is awaited, so that a wrong option throws here rather than in a rejected promise.
+  checkOptions("installWebThreads", options, { workerUrl: true, cores: true, timeoutMs: true });
+  if (options?.workerUrl === undefined) throw new Error("installWebThreads: options.workerUrl is required (the worker entry's URL)");
+  const { timeoutMs = 10_000 } = options;
+  if (!(timeoutMs >= 0)) throw new RangeError(`installWebThreads: timeoutMs must be a number ≥ 0, got ${timeoutMs}`);
+  return installChecked(options, timeoutMs);
+}
+
+/** installWebThreads once its options are checked. */
+async function installChecked(options: WebThreadOptions, timeoutMs: number): Promise<WebThreadStatus> {
   const missing = missingForThreads();
   if (missing.length > 0) {
     setThreadPlatform(oneThreadPlatform);
@@ -293,7 +307,6 @@ export async function installWebThreads(options: InstallWebThreadsOptions): Prom
     return platform.status();
   }
   setThreadPlatform(platform);
-  const timeoutMs = options.timeoutMs ?? 10_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
   await Promise.race([platform.ready, timeout]);
