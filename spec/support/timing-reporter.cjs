@@ -1,26 +1,25 @@
 // A mocha reporter for finding slow specs: `npx mocha --reporter ./spec/support/timing-reporter.cjs`.
 // Prints failures as they happen and, at the end, the 30 slowest files and tests (wall time; a
-// file's time includes its before/after hooks) and the closing "N passed, N failed, N skipped".
+// file's time is the sum of its tests' and hooks' durations, which mocha measures where they run,
+// so it also holds in a parallel run, whose events reach the reporter one file at a time, in a
+// burst when the file is done) and the closing "N passed, N failed, N skipped".
 // TIMING_JSON=path also writes every test's duration there (for comparing two runs).
 const Mocha = require("mocha");
 const fs = require("node:fs");
-const { EVENT_RUN_END, EVENT_SUITE_BEGIN, EVENT_SUITE_END, EVENT_TEST_END, EVENT_TEST_FAIL } = Mocha.Runner.constants;
+const { EVENT_RUN_END, EVENT_HOOK_END, EVENT_TEST_END, EVENT_TEST_FAIL } = Mocha.Runner.constants;
 
 class TimingReporter extends Mocha.reporters.Base {
   constructor(runner, options) {
     super(runner, options);
     const started = Date.now();
     const tests = [];
-    const files = new Map(); // file → ms, summed over its top-level suites
-    const suiteStart = new Map();
-    runner.on(EVENT_SUITE_BEGIN, (suite) => {
-      if (suite.file && suite.parent && suite.parent.root) suiteStart.set(suite, Date.now());
+    const files = new Map(); // file → ms, summed over its tests and hooks
+    const addToFile = (file, ms) => files.set(file, (files.get(file) ?? 0) + ms);
+    runner.on(EVENT_HOOK_END, (hook) => addToFile(hook.file, hook.duration ?? 0));
+    runner.on(EVENT_TEST_END, (test) => {
+      tests.push({ file: test.file, title: test.fullTitle(), ms: test.duration ?? 0 });
+      addToFile(test.file, test.duration ?? 0);
     });
-    runner.on(EVENT_SUITE_END, (suite) => {
-      if (!suiteStart.has(suite)) return;
-      files.set(suite.file, (files.get(suite.file) ?? 0) + Date.now() - suiteStart.get(suite));
-    });
-    runner.on(EVENT_TEST_END, (test) => tests.push({ file: test.file, title: test.fullTitle(), ms: test.duration ?? 0 }));
     runner.on(EVENT_TEST_FAIL, (test, error) => process.stdout.write(`FAIL ${test.fullTitle()}\n  ${error && error.stack}\n`));
     runner.once(EVENT_RUN_END, () => {
       const total = Date.now() - started;
