@@ -14,7 +14,11 @@ class TimingReporter extends Mocha.reporters.Base {
     const started = Date.now();
     const tests = [];
     const files = new Map(); // file → ms, summed over its tests and hooks
-    const addToFile = (file, ms) => files.set(file, (files.get(file) ?? 0) + ms);
+    const finished = new Map(); // file → ms since the start when its last result arrived (in parallel: when it ended)
+    const addToFile = (file, ms) => {
+      files.set(file, (files.get(file) ?? 0) + ms);
+      finished.set(file, Date.now() - started);
+    };
     runner.on(EVENT_HOOK_END, (hook) => addToFile(hook.file, hook.duration ?? 0));
     runner.on(EVENT_TEST_END, (test) => {
       tests.push({ file: test.file, title: test.fullTitle(), ms: test.duration ?? 0 });
@@ -28,12 +32,16 @@ class TimingReporter extends Mocha.reporters.Base {
       const topFiles = [...files].sort((a, b) => b[1] - a[1]).slice(0, 30);
       process.stdout.write(`\nslowest files (total ${seconds(total)} s)\n`);
       for (const [file, ms] of topFiles) process.stdout.write(`${seconds(ms)} s  ${short(file)}\n`);
+      process.stdout.write(`\nthe last files to finish (seconds since the start; in a parallel run, the tail the workers share)\n`);
+      for (const [file, ms] of [...finished].sort((a, b) => b[1] - a[1]).slice(0, 8)) {
+        process.stdout.write(`${seconds(ms)} s  ${short(file)} (${seconds(files.get(file) ?? 0).trim()} s)\n`);
+      }
       process.stdout.write(`\nslowest tests\n`);
       for (const t of [...tests].sort((a, b) => b.ms - a.ms).slice(0, 30)) {
         process.stdout.write(`${seconds(t.ms)} s  ${short(t.file)}  ${t.title}\n`);
       }
       if (process.env.TIMING_JSON) {
-        fs.writeFileSync(process.env.TIMING_JSON, JSON.stringify({ total, files: [...files], tests }, null, 1));
+        fs.writeFileSync(process.env.TIMING_JSON, JSON.stringify({ total, files: [...files], finished: [...finished], tests }, null, 1));
       }
       const { passes, failures, pending } = runner.stats;
       process.stdout.write(`\n${passes} passed, ${failures} failed, ${pending} skipped\n`);
