@@ -2,14 +2,18 @@
  * docs/README.md is a map; this spec keeps it true:
  *   - every file it names exists;
  *   - each chapter section's `npm test -- --grep "<pattern>"` selects tests from exactly the spec
- *     files the row lists (checked against the titles of the suite as loaded, so only when the
- *     whole suite is loaded, as in `npm test`; a partial run skips these);
+ *     files the row lists (checked against the titles of the whole suite: the suite as loaded when
+ *     it is whole, as in a serial run; in `npm test`, which runs mocha in parallel workers that each
+ *     load one file, the titles of a `mocha --dry-run` of every spec file; a partial serial run
+ *     skips these);
  *   - every `--grep` pattern quoted on any docs/ page selects at least one test;
  *   - every spec title that docs/errata.md quotes is the start of a real test's title;
  *   - every relative link between the pages points at an existing file and heading.
  */
 import { expect } from "chai";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative, resolve, dirname } from "node:path";
 import type { Suite, Test } from "mocha";
 import { repoRoot, buildRoot } from "./public-api.js";
@@ -62,12 +66,46 @@ function allSpecFiles(): string[] {
   ).sort();
 }
 
-/** Skip unless every spec file of the repository is loaded (a whole-suite run). */
+let dryRunTests: LoadedTest[] | null = null;
+
+/**
+ * Every test of every spec file, as `mocha --dry-run` loads them in a child process (nothing runs:
+ * no hook, no test), with the same `--require`s as .mocharc.json; spec/support/titles-reporter.cjs
+ * writes the titles. About 2 CPU seconds, once per process.
+ */
+function allTestsByDryRun(): LoadedTest[] {
+  if (dryRunTests !== null) return dryRunTests;
+  const folder = mkdtempSync(join(tmpdir(), "contrastive-spec-titles-"));
+  try {
+    const output = join(folder, "titles.json");
+    const mocha = join(repoRoot, "node_modules", "mocha", "bin", "mocha.js");
+    const args = ["--no-config", "--dry-run", "--reporter", "./spec/support/titles-reporter.cjs"];
+    for (const required of ["build/src/ops/tensor-methods.js", "./spec/support/fast-check-seed.mjs"]) args.push("--require", required);
+    const specs = allSpecFiles().map((file) => relative(repoRoot, join(buildRoot, file.replace(/\.ts$/, ".js"))));
+    execFileSync(process.execPath, [mocha, ...args, ...specs], {
+      cwd: repoRoot,
+      env: { ...process.env, TITLES_JSON: output },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    const tests = JSON.parse(readFileSync(output, "utf8")) as LoadedTest[];
+    dryRunTests = tests.map((t) => ({ title: t.title, file: relative(buildRoot, t.file).replace(/\.js$/, ".ts") }));
+    return dryRunTests;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The tests of the whole suite: the loaded suite when every spec file of the repository is in it
+ * (a serial whole-suite run); in a mocha parallel worker (MOCHA_WORKER_ID is set), which loads
+ * only this file, the tests of a dry run of every spec file; otherwise (a partial serial run) skip.
+ */
 function requireWholeSuite(context: Mocha.Context): LoadedTest[] {
   const tests = loadedTests(context);
   const loaded = new Set(tests.map((t) => t.file));
-  if (allSpecFiles().some((file) => !loaded.has(file))) context.skip();
-  return tests;
+  if (allSpecFiles().every((file) => loaded.has(file))) return tests;
+  if (process.env.MOCHA_WORKER_ID !== undefined) return allTestsByDryRun();
+  context.skip();
 }
 
 /** GitHub's heading anchors: lowercase, punctuation dropped, spaces to hyphens. */

@@ -165,7 +165,7 @@ describe("eval/linear-probe", () => {
   });
 
   it("raw MNIST pixels: 88.4% test accuracy at the optimum PyTorch's L-BFGS also finds for the same objective", function() {
-    this.timeout(90_000);
+    this.timeout(300_000); // ~10 CPU s; in a parallel run on a busy machine it has taken 69 s
     // The exact optimum of this objective: 0.0432441981 (this code at tolerance 1e-8, 536
     // iterations; PyTorch's LBFGS, float64, strong Wolfe, tolerance_grad 1e-6 stops at 0.04324431
     // to 0.04324433; script in docs/evaluation.md), test accuracy 0.8842–0.8847 (1772–1773 / 2004).

@@ -14,7 +14,7 @@ import { expect } from "chai";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadSafetensors } from "../../src/io/safetensors.js";
-import { CHECKPOINT_FILE, createRun, resumeRun, trainRun, validateConfig } from "../../src/methods/trainer.js";
+import { CHECKPOINT_FILE, createRun, resumeRun, saveCheckpoint, trainRun, validateConfig, type Run } from "../../src/methods/trainer.js";
 import { CLIP } from "../../src/methods/clip.js";
 import { SimCLR } from "../../src/methods/simclr.js";
 import { stack } from "../../src/ops/indexing.js";
@@ -23,7 +23,8 @@ import { imageTensor } from "../../src/methods/common.js";
 import type { TrainConfig } from "../../src/methods/config.js";
 import type { ImageCaptionBatch, TwoViewBatch } from "../../src/data/loader.js";
 import type { MethodName } from "../../src/methods/common.js";
-import { bytesOf, cleanupTempDirs, tempDir, tinyConfig, trainTiny } from "./helpers.js";
+import { evaluateMethod } from "../../src/methods/evaluate.js";
+import { bytesOf, cleanupTempDirs, evaluationSubset, tempDir, tinyConfig, trainOnly } from "./helpers.js";
 import { cli } from "../cli/helpers.js";
 
 const VARIANTS: { method: MethodName; overrides: Partial<TrainConfig>; name: string }[] = [
@@ -31,6 +32,23 @@ const VARIANTS: { method: MethodName; overrides: Partial<TrainConfig>; name: str
   { method: "simclr", overrides: { loss: "dclw" }, name: "simclr --loss dclw" },
   { method: "clip", overrides: { loss: "siglip" }, name: "clip --loss siglip" },
 ];
+
+/**
+ * The uninterrupted tiny run of each variant (2 epochs, seed 1), trained once in this file: the
+ * training test evaluates it, the resume test compares a stopped and resumed run's checkpoint with
+ * its checkpoint (saveCheckpoint after training writes what trainRun's last epoch wrote; evaluation
+ * changes no weight and restores training mode: spec/methods/evaluate.spec.ts).
+ */
+const straightRuns = new Map<string, Run>();
+function straightRun(method: MethodName, overrides: Partial<TrainConfig>): Run {
+  const key = `${method} ${JSON.stringify(overrides)}`;
+  let run = straightRuns.get(key);
+  if (run === undefined) {
+    run = trainOnly(method, overrides);
+    straightRuns.set(key, run);
+  }
+  return run;
+}
 
 describe("methods: the loss variants of issue 15 through the shared trainer", () => {
   after(cleanupTempDirs);
@@ -55,7 +73,8 @@ describe("methods: the loss variants of issue 15 through the shared trainer", ()
           sigLipLoss(image, text, { logitScale: initial.method.logitScale, logitBias: initial.method.logitBias! }).item(),
         );
       }
-      const { run, evaluation } = trainTiny(method, overrides);
+      const run = straightRun(method, overrides); // what trainTiny does: train, then evaluate on the subset
+      const evaluation = evaluateMethod(run.method, evaluationSubset(), { seed: run.config.seed });
       const losses = run.state.lossPerEpoch;
       expect(losses[losses.length - 1]).to.be.below(losses[0]);
       expect(evaluation.linearProbe.testAccuracy).to.be.above(0.5);
@@ -98,7 +117,7 @@ describe("methods: the loss variants of issue 15 through the shared trainer", ()
     it(`${name}: 2 epochs straight = 1 + resume 1, every tensor bit for bit`, () => {
       const config = tinyConfig(method, overrides);
       const straight = tempDir();
-      trainRun(createRun(config), { checkpointDirectory: straight });
+      saveCheckpoint(straightRun(method, overrides), straight); // 2 epochs uninterrupted, trained once (above)
       const resumed = tempDir();
       trainRun(createRun(config), { checkpointDirectory: resumed, stopAfterEpochs: 1 });
       trainRun(resumeRun(resumed), { checkpointDirectory: resumed });

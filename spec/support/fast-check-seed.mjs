@@ -1,7 +1,7 @@
 // One fixed fast-check seed for the whole spec run, so that a property that fails fails again.
 //
-// Loaded by mocha before any spec (.mocharc.json "require"). Every fc.assert / fc.check of the run
-// starts from this seed (fc.configureGlobal), unless a spec passes its own `seed`; each property
+// Loaded by mocha before any spec (.mocharc.json "require"), in every process that loads specs.
+// Every fc.assert / fc.check of the run starts from this seed (fc.configureGlobal), unless a spec passes its own `seed`; each property
 // draws the same values whatever ran before it, so a failure reproduces with the same seed and a
 // --grep for that spec alone. The seed is FC_SEED when set (any 32-bit integer, as fast-check prints
 // them), else 42. Printed once at the start, and again by the counting reporter next to the
@@ -22,4 +22,6 @@ if (raw !== undefined && raw.trim() !== "") {
 }
 process.env.FC_SEED = String(seed); // for the counting reporter, and for child processes of the specs
 fc.configureGlobal({ ...fc.readConfigureGlobal(), seed });
-process.stdout.write(`fast-check seed ${seed} (set FC_SEED to change)\n`);
+// In a parallel run (.mocharc.json "parallel") mocha loads this file in its main process and in
+// every worker (MOCHA_WORKER_ID set): each worker configures its own fast-check, the main process prints.
+if (process.env.MOCHA_WORKER_ID === undefined) process.stdout.write(`fast-check seed ${seed} (set FC_SEED to change)\n`);
