@@ -175,6 +175,7 @@ describe("report/demo: the demo report (src/cli/demo.ts, src/eval/report.ts)", (
     trainCount: 7996,
     testCount: 2004,
     seconds: 170.4,
+    cpuSeconds: 230.5,
     baselines: [{ method: "raw pixels", dim: 784, linearProbe: 0.9037, knn: 0.9311 }, row("random-init encoder", 0.888, 0.917)],
     methods: (["simclr", "moco", "byol", "clip"] as const).map((method, k) => ({
       config: {
@@ -191,7 +192,7 @@ describe("report/demo: the demo report (src/cli/demo.ts, src/eval/report.ts)", (
       row: row(`${method} (${DEMO_BUDGET[method]!.epochs} ep)`, 0.93 + k / 100, 0.925 + k / 100),
       trainSeconds: 30 + k,
     })),
-    phases: [["baselines", 20], ["simclr: training", 30]],
+    phases: [["baselines", 20, 26.5], ["simclr: training", 30, 41.3]],
   };
 
   it("formatBaselineComparison: each method's probe and kNN, and their differences from every baseline in points", () => {
@@ -236,6 +237,9 @@ describe("report/demo: the demo report (src/cli/demo.ts, src/eval/report.ts)", (
       expect(report).to.include(`[metrics](${method}/metrics.json)`);
       expect(report).to.include(`| ${method} (${DEMO_BUDGET[method]!.epochs} ep) |`); // the full table keeps the run labels
     }
-    expect(report).to.include("| baselines | 20.0 |\n| simclr: training | 30.0 |\n| all | 170.4 |");
+    expect(report).to.include(
+      "| phase | wall s | CPU s |\n| --- | ---: | ---: |\n| baselines | 20.0 | 26.5 |\n| simclr: training | 30.0 | 41.3 |\n" +
+        "| all | 170.4 | 230.5 |",
+    );
   });
 });
