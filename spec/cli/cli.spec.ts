@@ -23,6 +23,7 @@ import { inflateSync, crc32 } from "node:zlib";
 import { loadSafetensors } from "../../src/io/safetensors.js";
 import { CHECKPOINT_FILE, createRun, defaultConfig, trainRun, type Run } from "../../src/methods/trainer.js";
 import { metricsOf, readMetrics } from "../../src/cli/commands.js";
+import { DEMO_BUDGET } from "../../src/cli/demo.js";
 import { checkpointDifferences, cachedTiny, cleanupTempDirs, jsonBitEqual, tempDir } from "../methods/helpers.js";
 import { allElements, parseSvg } from "../report/xml.js";
 import { lossCurveSvg } from "../../src/report/svg.js";
@@ -200,10 +201,10 @@ describe("cli", () => {
     });
   });
 
-  describe("demo --limit 256 --scale 0.2 (npm start's command on a smoke-test budget, in process)", () => {
+  describe("demo --limit 256 --scale 0.05 (npm start's command on a smoke-test budget, in process)", () => {
     it("trains all four methods one epoch each, evaluates them beside both baselines, writes report.md and every run's files", async () => {
       const out = join(tempDir(), "demo");
-      const result = await cli(["demo", "--limit", "256", "--scale", "0.2", "--out", out]);
+      const result = await cli(["demo", "--limit", "256", "--scale", "0.05", "--out", out]);
       expect(result.code, result.stderr).to.equal(0);
       const report = readFileSync(join(out, "report.md"), "utf8");
       expect(report).to.match(
@@ -220,7 +221,7 @@ describe("cli", () => {
         for (const file of [CHECKPOINT_FILE, STEP_LOG_FILE, "metrics.json", "loss.svg", "similarity.svg"]) {
           expect(existsSync(join(out, method, file)), `${method}/${file}`).to.equal(true);
         }
-        const steps = Math.floor(256 / defaultConfig(method).batchSize); // one epoch of 256 images
+        const steps = Math.floor(256 / (DEMO_BUDGET[method]!.batchSize ?? defaultConfig(method).batchSize)); // one epoch of 256 images
         expect(readFileSync(join(out, method, STEP_LOG_FILE), "utf8").trim().split("\n"), method).to.have.length(steps);
         const metrics = readMetrics(join(out, method));
         expect(metrics).to.include({ method, epochs: 1, seed: 0 });
