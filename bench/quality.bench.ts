@@ -11,8 +11,9 @@
  *   CLIP with --loss siglip ≥ 94.5% zero-shot within 20   SupCon ≥ 97% within 50 (it sees the labels)
  *
  * Usage: npm run bench:quality [-- --methods simclr,clip --seeds 0,1 --epochs-scale 1 --out runs/quality]
- * A loss variant is METHOD:LOSS (simclr:dcl, simclr:dclw, clip:siglip); the default list is the
- * chapter's four, the whole family is --methods simclr,moco,byol,clip,simclr:dcl,simclr:dclw,clip:siglip,supcon,barlow.
+ * A loss variant is METHOD:LOSS (simclr:dcl, simclr:dclw, clip:siglip); the default list is every
+ * method and variant (simclr,moco,byol,clip,simclr:dcl,simclr:dclw,clip:siglip,supcon,barlow,vicreg,
+ * simsiam,dino,swav: 26 runs one after another, hours of CPU), --methods picks some.
  * Each run writes DIR/<method>-seed<S>/{checkpoint.safetensors, metrics.json, loss.svg, similarity.svg};
  * the summary goes to DIR/summary.md and DIR/summary.json. A finished run is not trained again
  * (its metrics.json is reused), so an interrupted benchmark can be started again.
@@ -43,6 +44,9 @@ function option(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   return index >= 0 && process.argv[index + 1] ? process.argv[index + 1] : fallback;
 }
+
+/** The default list: the chapter's four, the loss variants and the methods beyond the chapter (hours of CPU). */
+const EVERY_METHOD = "simclr,moco,byol,clip,simclr:dcl,simclr:dclw,clip:siglip,supcon,barlow,vicreg,simsiam,dino,swav";
 
 /** A run of the benchmark: a method, and a loss variant of it (`simclr:dcl`) or none. */
 interface Entry {
@@ -98,7 +102,7 @@ function floorOf(metrics: Metrics, rawPixelProbe: number): { name: string; value
 }
 
 async function main(): Promise<void> {
-  const methods = option("methods", "simclr,moco,byol,clip").split(",").map(parseEntry);
+  const methods = option("methods", EVERY_METHOD).split(",").map(parseEntry);
   const seeds = option("seeds", "0,1").split(",").map(Number);
   const scale = Number(option("epochs-scale", "1"));
   const out = resolve(option("out", join("runs", "quality")));
