@@ -10,6 +10,7 @@
  *    so within a few float32 ulps of the composed value and, summed over the cases, closer to the
  *    float64 loss of the same inputs.
  *  - ntXent = ntXentReference on two views in any layout, values and input gradients.
+ *  - on the worker pool (2N ≥ 128 rows): loss and ∂S the same bits for 1, 2 and 3 threads.
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -19,6 +20,11 @@ import { eye } from "../../src/tensor/creation.js";
 import { crossEntropy } from "../../src/ops/functional.js";
 import { ntXent, ntXentFromSimilarities, ntXentReference, positiveIndices } from "../../src/losses/nt-xent.js";
 import { filled, laidOut, type Dtype, type Layout } from "../helpers/layouts.js";
+import "../../src/node.js"; // installs Node's worker-thread platform (without it every call runs on one thread)
+import { lastNtXentThreads } from "../../src/losses/nt-xent-rows.js";
+import { getNumThreads, setNumThreads } from "../../src/parallel/index.js";
+import { randn } from "../../src/tensor/creation.js";
+import { Generator } from "../../src/tensor/random.js";
 
 const sameBits = (a: number, e: number) => Object.is(a, e) || (Number.isNaN(a) && Number.isNaN(e));
 
@@ -177,5 +183,42 @@ describe("ntXent's fused core against the composed ops", () => {
     expect(() => ntXentFromSimilarities(odd, 0.5)).to.throw(/ntXentFromSimilarities: similarities must be \(2N, 2N\)/);
     const square = Tensor.fromTypedArray(new Float64Array(4), [2, 2]);
     expect(() => ntXentFromSimilarities(square, 0)).to.throw(/ntXentFromSimilarities: temperature must be a positive finite number, got 0/);
+  });
+});
+
+describe("ntXent's fused core on the worker pool (src/losses/nt-xent-rows.ts): the same bits for 1, 2 and 3 threads", () => {
+  const threadsBefore = getNumThreads();
+  after(() => setNumThreads(threadsBefore));
+
+  it("loss and ∂S bit for bit for 1, 2, 3 threads: float32 and float64, ragged bands, ±∞ and NaN rows; float64 = the composed ops", () => {
+    const generator = new Generator(11);
+    for (const dtype of ["float32", "float64"] as const) {
+      for (const [n, layout] of [[67, "contiguous"], [90, "transposed"]] as const) {
+        // 2N = 134, 180 views: the pool's path (≥ 128 rows); 134 = 72 + 62 rows on 2 threads, 180 = 64 + 64 + 52 on 3: ragged last bands
+        const values = Array.from(randn([4 * n * n], generator, { dtype: "float64" }).toTypedArray(), (v) => Math.tanh(v));
+        values[5 * 2 * n + 3] = Infinity; // row 5 has a +∞ logit, row 2N − 2 a NaN: their rows' lse and ∂S are ±∞/NaN
+        values[(2 * n - 2) * 2 * n + 7] = NaN;
+        const S = () => laidOut(layout, 2 * n, 2 * n, dtype, values);
+        for (const upstream of [1, -0.3]) {
+          const runs = [1, 2, 3].map((threads) => {
+            setNumThreads(threads);
+            const run = lossAndGradient(S, (s) => ntXentFromSimilarities(s, 0.5), upstream);
+            expect(lastNtXentThreads(), `the backward used ${threads} threads`).to.equal(threads);
+            return run;
+          });
+          for (const [k, run] of runs.entries()) {
+            const where = `${k + 1} threads, ${dtype}, 2N = ${2 * n}, ${layout}, ḡ = ${upstream}`;
+            expect(sameBits(run.loss, runs[0].loss), `loss, ${where}: ${run.loss} vs ${runs[0].loss}`).to.equal(true);
+            expectSameBits(run.grad, runs[0].grad, `∂S, ${where}`);
+          }
+          if (dtype === "float64") {
+            setNumThreads(2);
+            const composed = lossAndGradient(S, (s) => composedFromSimilarities(s, 0.5), upstream);
+            expect(sameBits(runs[1].loss, composed.loss), `2 threads vs composed: ${runs[1].loss} vs ${composed.loss}`).to.equal(true);
+            expectSameBits(runs[1].grad, composed.grad, "∂S, 2 threads vs composed");
+          }
+        }
+      }
+    }
   });
 });

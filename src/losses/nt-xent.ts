@@ -52,6 +52,7 @@ import { defineOp, type Recordable } from "../autograd/registry.js";
 import { shapeToString } from "../tensor/shape.js";
 import { checkEmbeddings, checkSameShape, checkTemperature } from "./checks.js";
 import { checkOptions } from "../tensor/options.js";
+import { ntXentBackward, ntXentForward } from "./nt-xent-rows.js";
 
 /** Options of {@link ntXent}. */
 export interface NTXentOptions {
@@ -140,32 +141,15 @@ export const ntXentFromSimilarities = defineOp("ntXentFromSimilarities", (simila
   if (!(temperature > 0) || !Number.isFinite(temperature)) {
     throw new Error(`ntXentFromSimilarities: temperature must be a positive finite number, got ${temperature}`);
   }
-  const batchSize = views / 2;
   const float32 = S.dtype === "float32";
   // τ as the dtype holds it: S.div(τ) turns τ into a 0-d tensor of S's dtype first.
   const tau = float32 ? Math.fround(temperature) : temperature;
   const { data, offset } = contiguousData(S); // S_ik at offset + i·2N + k
   const logSumExps = new Float64Array(views); // lse_i, saved for the backward
-  const logits = new Float64Array(views); // one row of x, reused
-  let total = 0; // Σ_i ℓ_i in float64
-  for (let i = 0; i < views; i++) {
-    const row = offset + i * views;
-    let m = -Infinity; // m_i = max_{k ≠ i} x_ik (a NaN wins, as in logSumExpOf)
-    for (let k = 0; k < views; k++) {
-      if (k === i) continue;
-      const x = float32 ? Math.fround(data[row + k] / tau) : data[row + k] / tau;
-      logits[k] = x;
-      if (x > m || Number.isNaN(x)) m = x;
-    }
-    let lse = m;
-    if (m !== Infinity && m !== -Infinity && !Number.isNaN(m)) {
-      let sumExp = 0;
-      for (let k = 0; k < views; k++) if (k !== i) sumExp += Math.exp(logits[k] - m);
-      lse = m + Math.log(sumExp);
-    }
-    logSumExps[i] = lse;
-    total += -(logits[(i + batchSize) % views] - lse); // ℓ_i = −log p_{i,pos(i)}
-  }
+  const rowLosses = new Float64Array(views); // ℓ_i
+  ntXentForward(data, offset, views, tau, float32, logSumExps, rowLosses); // the row loops, on the pool (./nt-xent-rows.ts)
+  let total = 0; // Σ_i ℓ_i in float64, in row order whatever the thread count
+  for (let i = 0; i < views; i++) total += rowLosses[i];
   const out = emptyTensor(S.dtype, []);
   out.storage.data[0] = total / views; // one rounding
   return {
@@ -176,22 +160,7 @@ export const ntXentFromSimilarities = defineOp("ntXentFromSimilarities", (simila
       const upstream = gd.data[gd.offset];
       const rowWeight = upstream / views; // ḡ / 2N, as mean's rule gives it (in double)
       const grad = emptyTensor(S.dtype, [views, views]);
-      const gs = grad.storage.data;
-      for (let i = 0; i < views; i++) {
-        const row = offset + i * views;
-        const positive = (i + batchSize) % views;
-        const lse = logSumExps[i];
-        for (let k = 0; k < views; k++) {
-          if (k === i) {
-            // the masked diagonal: p_ii = exp(−∞ − lse_i) = 0, times the mask's 0 (±0, or NaN for a NaN row, as g · 0)
-            gs[i * views + k] = (rowWeight * Math.exp(-Infinity - lse) * 0) / tau;
-            continue;
-          }
-          const x = float32 ? Math.fround(data[row + k] / tau) : data[row + k] / tau;
-          const p = Math.exp(x - lse); // p_ik = softmax over k ≠ i
-          gs[i * views + k] = (rowWeight * (k === positive ? p - 1 : p)) / tau;
-        }
-      }
+      ntXentBackward(data, offset, views, tau, float32, logSumExps, rowWeight, grad.storage.data); // ∂S, row by row
       return [grad];
     },
   };

@@ -351,13 +351,13 @@ const linearRows = defineOp(
         let dx: Tensor | null = null;
         if (x.requiresGrad) {
           dx = emptyTensor(x.dtype, [M, K]);
-          gemm(M, K, N, gView, matrixView(weight), dx.storage.data, 0, true); // ĝ W   (M, K)
+          gemm(M, K, N, gView, matrixView(weight), dx.storage.data, 0, false); // ĝ W   (M, K)
         }
         let dW: Tensor | null = null;
         if (weight.requiresGrad) {
           dW = emptyTensor(x.dtype, [N, K]);
           const gTransposed: MatrixView = { data: gHat, offset: gOffset, rowStride: 1, colStride: N }; // ĝᵀ (N, M)
-          gemm(N, K, M, gTransposed, matrixView(x), dW.storage.data, 0, true); // ĝᵀ x   (N, K)
+          gemm(N, K, M, gTransposed, matrixView(x), dW.storage.data, 0, false); // ĝᵀ x   (N, K)
         }
         if (bias === null) return [dx, dW];
         let db: Tensor | null = null;

@@ -57,7 +57,8 @@ const TASK = { moduleUrl: new URL("./gemm-worker-task.js", import.meta.url).href
  * Compute C (+)= A·B split over the pool when it is large enough and there are threads; returns
  * false (and does nothing) otherwise, and the caller runs the one-thread kernel. `kernel` computes the
  * caller's band; `kernelCode` tells the workers which kernel to run on theirs (the same one). Called by `gemm`
- * after it has checked the arguments and zeroed C (unless accumulating), so every band accumulates.
+ * after it has checked the arguments; every band runs with the caller's `accumulate` (C = A·B or C += A·B), and
+ * C's rows are copied into shared memory only when they are to be accumulated onto.
  */
 export function gemmOnPool(
   M: number,
@@ -69,6 +70,7 @@ export function gemmOnPool(
   cOffset: number,
   kernel: Kernel,
   kernelCode: number,
+  accumulate: boolean,
 ): boolean {
   if (2 * M * N * K < parallelMinFlops) return false;
   const threads = threadsFor(M, { grain: GRAIN });
@@ -89,7 +91,7 @@ export function gemmOnPool(
   const cShared = typedView(C, memory, cByte, cLength);
   aShared.set(A.data.subarray(a.lo, a.lo + a.length));
   bShared.set(B.data.subarray(b.lo, b.lo + b.length));
-  cShared.set(C.subarray(cOffset + workerRows * N, cOffset + M * N)); // zeros, or the values to accumulate onto
+  if (accumulate) cShared.set(C.subarray(cOffset + workerRows * N, cOffset + M * N)); // the values to accumulate onto
 
   const params = [
     M,
@@ -101,8 +103,9 @@ export function gemmOnPool(
     C instanceof Float32Array ? 32 : 64,
     cByte,
     kernelCode, // params[KERNEL_PARAM]: which kernel the workers run, the caller's (see gemmRowsTask)
+    accumulate ? 1 : 0, // params[19]: C += A·B onto the copied rows, or C = A·B (the rows in shared memory are not read)
   ];
-  parallelFor(TASK, M, (begin, end) => kernel(end - begin, N, K, shiftRows(A, begin), B, C, cOffset + begin * N, true), {
+  parallelFor(TASK, M, (begin, end) => kernel(end - begin, N, K, shiftRows(A, begin), B, C, cOffset + begin * N, accumulate), {
     grain: GRAIN,
     params,
   });
@@ -120,7 +123,7 @@ export function runGemmRows(kernel: Kernel, begin: number, end: number, p: Float
   const B = sharedOperand(p, 10, memory, K, N);
   const cLength = (M - workerRows) * N;
   const C = p[16] === 32 ? new Float32Array(memory, p[17], cLength) : new Float64Array(memory, p[17], cLength);
-  kernel(end - begin, N, K, shiftRows(A, begin), B, C, (begin - workerRows) * N, true);
+  kernel(end - begin, N, K, shiftRows(A, begin), B, C, (begin - workerRows) * N, p[19] === 1);
 }
 
 /** The index span [lo, lo + length) of a rows×cols view (strides may be negative or zero). */

@@ -8,7 +8,7 @@
  *
  *   for i1 in 0..M step M_CHUNK                   a band of rows (bounds the staged C block)
  *     for j0 in 0..N step NC
- *       copy C[i1:, j0:j0+NC] → C block in wasm memory (rows padded to MR, columns to NR)
+ *       copy C[i1:, j0:j0+NC] → C block in wasm memory (rows padded to MR, columns to NR); zeros when overwriting
  *       for k0 in 0..K step KC
  *         pack B[k0:k0+KC, j0:j0+NC] → packed B   (panels of NR columns, zero-padded)
  *         for i0 in 0..rows step MC
@@ -56,8 +56,20 @@ export interface WasmGemmConfig {
 /** packed A 64 KiB (L1/L2), packed B KC×NC = 512 KiB (L2), C block ≤ 2 MiB. Measured: docs/performance.md. */
 export const WASM_GEMM_CONFIG: WasmGemmConfig = { tile: GEMM_TILE, kc: 256, mc: 64, nc: 512, mChunk: 1024 };
 
-/** C += A·B on one thread with the wasm kernel (arguments already checked by `gemm`). */
-export type WasmGemm = (M: number, N: number, K: number, A: Float32View, B: Float32View, C: Float32Array, cOffset: number) => void;
+/**
+ * C += A·B on one thread with the wasm kernel (arguments already checked by `gemm`); with `overwrite`, C = A·B:
+ * the staged C blocks start from zeros instead of C's values, so C is only written, never read.
+ */
+export type WasmGemm = (
+  M: number,
+  N: number,
+  K: number,
+  A: Float32View,
+  B: Float32View,
+  C: Float32Array,
+  cOffset: number,
+  overwrite?: boolean,
+) => void;
 
 /**
  * Build a GEMM for `config`: compiles the kernel module and allocates its memory on the first call.
@@ -76,7 +88,7 @@ export function createWasmGemm(config: WasmGemmConfig): WasmGemm {
   const totalBytes = cByte + M_CHUNK * NC * 4;
   let kernel: GemmInstance | null = null;
 
-  return (M, N, K, A, B, C, cOffset) => {
+  return (M, N, K, A, B, C, cOffset, overwrite = false) => {
     kernel ??= instantiateGemmKernel(config.tile, totalBytes);
     const heap = kernel.heap;
     const macroKernel = kernel.macroKernel;
@@ -85,7 +97,9 @@ export function createWasmGemm(config: WasmGemmConfig): WasmGemm {
       for (let j0 = 0; j0 < N; j0 += NC) {
         const nc = Math.min(NC, N - j0);
         const ldc = Math.ceil(nc / NR) * NR; // the C block's row length in floats
-        copyRows(heap, cByte >> 2, ldc, C, cOffset + i1 * N + j0, N, rows, nc);
+        // The C block: C's values to add onto, or +0 (what a zeroed C would give: the same bits, without reading C).
+        if (overwrite) heap.fill(0, cByte >> 2, (cByte >> 2) + Math.ceil(rows / MR) * MR * ldc);
+        else copyRows(heap, cByte >> 2, ldc, C, cOffset + i1 * N + j0, N, rows, nc);
         for (let k0 = 0; k0 < K; k0 += KC) {
           const kc = Math.min(KC, K - k0);
           packPanels(heap, bByte >> 2, NR, B.data, B.offset + k0 * B.rowStride + j0 * B.colStride, B.colStride, B.rowStride, nc, kc);

@@ -197,23 +197,28 @@ export function gemmUsing(
     throw new RangeError(`gemm: C (length ${C.length}) cannot hold ${M}×${N} values from offset ${cOffset}`);
   }
   if (M === 0 || N === 0) return;
-  // C = A·B is computed as C = 0, then C += (one K block of A·B) for each block. Zeroing once up
-  // front (M·N writes against M·N·K multiply-adds) lets every store be a plain `+=`, with no
-  // first-block branch. With K = 0 this leaves the empty sum: the zero matrix.
-  if (!accumulate) C.fill(0, cOffset, cOffset + M * N);
-  if (K === 0) return;
+  if (K === 0) {
+    if (!accumulate) C.fill(0, cOffset, cOffset + M * N); // the empty sum: the zero matrix
+    return;
+  }
   checkView("A", A, M, K);
   checkView("B", B, K, N);
   // A large product is split into bands of rows over the worker pool; each band runs this same
-  // function on one thread (./gemm-parallel.ts, where the same-bits argument is).
+  // function on one thread, with the same `accumulate` (./gemm-parallel.ts, where the same-bits argument is).
   const band = (m: number, n: number, k: number, a: MatrixView, b: MatrixView, c: typeof C, offset: number, acc: boolean) =>
     gemmUsing(kernel, m, n, k, a, b, c, offset, acc);
-  if (gemmOnPool(M, N, K, A, B, C, cOffset, band, kernel === "wasm" ? 1 : 0)) return;
+  if (gemmOnPool(M, N, K, A, B, C, cOffset, band, kernel === "wasm" ? 1 : 0, accumulate)) return;
   const c32 = C instanceof Float32Array;
   if (kernel === "wasm" && c32 && A.data instanceof Float32Array && B.data instanceof Float32Array) {
-    gemmWasmKernel(M, N, K, A as Float32View, B as Float32View, C as Float32Array, cOffset);
+    // C = A·B: the kernel starts its staged C block from zeros instead of copying C in (it writes every cell back),
+    // so C itself is neither zeroed nor read: no pass over a fresh output before the one that stores the result.
+    gemmWasmKernel(M, N, K, A as Float32View, B as Float32View, C as Float32Array, cOffset, !accumulate);
     return;
   }
+  // C = A·B is computed as C = 0, then C += (one K block of A·B) for each block. Zeroing once up
+  // front (M·N writes against M·N·K multiply-adds) lets every store be a plain `+=`, with no
+  // first-block branch.
+  if (!accumulate) C.fill(0, cOffset, cOffset + M * N);
 
   for (let j0 = 0; j0 < N; j0 += NC) {
     const nc = Math.min(NC, N - j0);

@@ -71,7 +71,7 @@ const matmulBatched = defineOp("matmul", (x: Tensor, y: Tensor): Recordable | Un
       { data: yView.data, offset: yOffset, rowStride: yView.stride[rank], colStride: yView.stride[rank + 1] },
       out.storage.data,
       batch * M * N,
-      true, // `out` was just allocated, so it is already zero: C += A·B gives A·B without gemm zeroing it again
+      false, // C = A·B: the wasm kernel then never reads the fresh `out` (the scalar kernel zeroes it first)
     );
   }
   // ∂L/∂X = G Yᵀ,  ∂L/∂Y = Xᵀ G   (each in the broadcast batch shape; the tape sums it back)
