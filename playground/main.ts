@@ -388,13 +388,20 @@ function drawKnn(): void {
   context.fillStyle = "#444";
   context.strokeStyle = "#ccc";
   const y = (accuracy: number) => top + (1 - accuracy) * (height - top - bottom);
-  for (const tick of [0, 0.1, 0.5, 1]) {
+  for (const tick of [0, 0.5, 1]) {
     context.beginPath();
     context.moveTo(left, y(tick));
     context.lineTo(width - right, y(tick));
     context.stroke();
-    context.fillText(tick === 0.1 ? "0.1 chance" : tick.toFixed(1), 2, y(tick) + 4);
+    context.fillText(tick.toFixed(1), 14, y(tick) + 4);
   }
+  context.setLineDash([4, 3]); // chance: one digit in ten
+  context.beginPath();
+  context.moveTo(left, y(0.1));
+  context.lineTo(width - right, y(0.1));
+  context.stroke();
+  context.setLineDash([]);
+  context.fillText("chance", width - right - 40, y(0.1) - 3);
   const lastStep = Math.max(1, ...knnHistory.map((point) => point.step));
   const x = (step: number) => left + (step / lastStep) * (width - left - right);
   context.fillText(`kNN accuracy (k = 20) of 500 test digits, by step (last: ${lastStep})`, left, height - 8);
@@ -438,7 +445,7 @@ function drawHealth(health: HealthNumbers, knn: number): void {
     : "collapse monitor: not collapsing";
 }
 
-/** 28×28 grayscale images (values in [0, 1]) drawn as tiles of `side` pixels in a row. */
+/** 28×28 grayscale images (values in [0, 1]) drawn as tiles of `side` pixels, row after row of the canvas's width. */
 function drawDigits(canvas: HTMLCanvasElement, images: Float32Array, indices: ArrayLike<number>, side: number, captions?: string[]): void {
   const context = canvas.getContext("2d")!;
   context.fillStyle = "#fff";
@@ -459,11 +466,14 @@ function drawDigits(canvas: HTMLCanvasElement, images: Float32Array, indices: Ar
       tile.data[4 * p + 3] = 255;
     }
     smallContext.putImageData(tile, 0, 0);
-    context.drawImage(small, t * side, 0, side - 2, side - 2);
+    const perRow = Math.max(1, Math.floor(canvas.width / side));
+    const x = (t % perRow) * side;
+    const y = Math.floor(t / perRow) * side;
+    context.drawImage(small, x, y, side - 2, side - 2);
     if (captions) {
       context.fillStyle = "#333";
       context.font = "11px sans-serif";
-      context.fillText(captions[t], t * side + 2, side + 10);
+      context.fillText(captions[t], x + 2, y + side + 10);
       context.fillStyle = "#fff";
     }
   }
