@@ -25,7 +25,7 @@ function weightsOf(run: { method: { stateDict(): Map<string, { toTypedArray(): A
   return Object.fromEntries([...run.method.stateDict()].map(([key, value]) => [key, Array.from(value.toTypedArray())]));
 }
 
-describe("a run on bytes (src/methods/run.ts)", function() {
+describe("methods/run: a run on bytes (src/methods/run.ts)", function() {
   this.timeout(120_000);
   after(cleanupTempDirs);
 
