@@ -313,6 +313,7 @@ export function loadModuleFromBytes(
   /** The checkpoint's string metadata, as saved. */
   metadata: Record<string, string>;
 } {
+  checkOptions("loadModuleFromBytes", options, { optimizer: true, source: true }); // before the bytes are parsed
   const { source = "<bytes>", ...loadOptions } = options;
   return loadModuleContents("loadModuleFromBytes", source, parseSafetensors(bytes, source), module, loadOptions);
 }

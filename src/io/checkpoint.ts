@@ -12,6 +12,7 @@
 import type { Module } from "../nn/module.js";
 import { loadSafetensors, saveSafetensors } from "./safetensors.js";
 import { removeStaleTemporaryFiles } from "./temporary-files.js";
+import { checkOptions } from "../tensor/options.js";
 import { checkpointEntries, loadModuleContents, type LoadModuleOptions, type SaveModuleOptions } from "./checkpoint-bytes.js";
 
 export {
@@ -46,5 +47,6 @@ export function loadModule(filePath: string, module: Module, options: LoadModule
   /** The checkpoint's string metadata, as saved. */
   metadata: Record<string, string>;
 } {
+  checkOptions("loadModule", options, { optimizer: true }); // before the file is read
   return loadModuleContents("loadModule", filePath, loadSafetensors(filePath), module, options);
 }

@@ -356,8 +356,13 @@ export type TrainEvent = { kind: "step"; progress: Progress } | {
  * update must be finite, or training stops with a message naming the step, the tensor and the
  * likely cause (`nonFiniteHint`), before the bad values can reach a checkpoint.
  */
-export function* trainRunSteps(run: Run, options: TrainStepsOptions = {}): globalThis.Generator<TrainEvent, TrainState, void> {
-  checkOptions("trainRunSteps", options, TRAIN_STEPS_OPTION_KEYS);
+export function trainRunSteps(run: Run, options: TrainStepsOptions = {}): globalThis.Generator<TrainEvent, TrainState, void> {
+  checkOptions("trainRunSteps", options, TRAIN_STEPS_OPTION_KEYS); // here, not at the first next(): a generator's body waits
+  return trainingLoop(run, options);
+}
+
+/** The body of {@link trainRunSteps}, its options checked. */
+function* trainingLoop(run: Run, options: TrainStepsOptions): globalThis.Generator<TrainEvent, TrainState, void> {
   const { config, method, loader, optimizer, state } = run;
   const schedule = cosineWithWarmup({
     baseLr: config.lr,
