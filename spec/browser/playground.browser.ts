@@ -12,7 +12,7 @@
  * Under `script-src 'self'` alone (no WebAssembly) the page still trains, on the scalar kernel.
  */
 import { expect } from "chai";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "puppeteer-core";
@@ -210,6 +210,21 @@ describe("the playground under script-src 'self' alone (no WebAssembly: the scal
       await page.goto(server.url, { waitUntil: "load" });
       await page.waitForFunction(() => document.body.dataset.status === "idle", { timeout: 120_000 });
       expect(await page.$eval("#threads", (element) => element.textContent)).to.match(/the scalar kernel on 1 thread/);
+
+      // Bad input is refused with the value named, before anything trains; so is a file that is no checkpoint.
+      await setInput(page, "batchSize", "1");
+      await page.click("#start");
+      await page.waitForFunction(() => document.getElementById("error")!.textContent !== "", { timeout: 30_000 });
+      expect(await page.$eval("#error", (element) => element.textContent)).to.equal("train: --batch-size must be an integer ≥ 2, got 1");
+      expect(await page.evaluate(() => document.body.dataset.status)).to.equal("idle");
+      const notACheckpoint = join(mkdtempSync(join(tmpdir(), "contrastive-upload-")), "notes.safetensors");
+      writeFileSync(notACheckpoint, "not a checkpoint");
+      await (await page.$("#load") as unknown as { uploadFile(path: string): Promise<void> }).uploadFile(notACheckpoint);
+      await page.waitForFunction(() => /notes\.safetensors/.test(document.getElementById("error")!.textContent ?? ""), { timeout: 30_000 });
+      expect(await page.$eval("#error", (element) => element.textContent)).to.match(
+        /^loadSafetensors: 'notes\.safetensors' is not a valid safetensors file: the header length is \d+ bytes/,
+      );
+
       await setInput(page, "batchSize", "16");
       await page.click("#start");
       await page.waitForFunction(() => (window as unknown as { playground: PlaygroundProbe }).playground.losses.length >= 5, {
