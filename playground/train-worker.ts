@@ -185,9 +185,13 @@ function takeSnapshot(): void {
   snapshot = { bytes: serializeCheckpoint(run), epoch: run.state.epoch, step: run.state.step, weights };
 }
 
+/** Which trainLoop may run: a pause followed at once by a start must not leave two loops stepping. */
+let currentLoop = 0;
+
 /** Train until paused or finished, posting the losses every ~40 ms and the panels on their schedules. */
 async function trainLoop(): Promise<void> {
-  while (running && run !== null && steps !== null) {
+  const loop = ++currentLoop;
+  while (loop === currentLoop && running && run !== null && steps !== null) {
     const losses: number[] = [];
     let last: TrainEvent | null = null;
     const until = performance.now() + 40;
