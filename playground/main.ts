@@ -472,8 +472,8 @@ function drawDigits(canvas: HTMLCanvasElement, images: Float32Array, indices: Ar
     context.drawImage(small, x, y, side - 2, side - 2);
     if (captions) {
       context.fillStyle = "#333";
-      context.font = "11px sans-serif";
-      context.fillText(captions[t], x + 2, y + side + 10);
+      context.font = "13px sans-serif";
+      context.fillText(captions[t], x + 4, y + side + 14);
       context.fillStyle = "#fff";
     }
   }

@@ -29,6 +29,7 @@ import {
   resumeRunFromBytes,
   serializeCheckpoint,
   trainRunSteps,
+  type Progress,
   type Run,
   type TrainEvent,
 } from "../src/methods/run.js";
@@ -193,7 +194,7 @@ async function trainLoop(): Promise<void> {
   const loop = ++currentLoop;
   while (loop === currentLoop && running && run !== null && steps !== null) {
     const losses: number[] = [];
-    let last: TrainEvent | null = null;
+    let last: Progress | null = null; // the last step's progress (an epoch event carries none)
     const until = performance.now() + 40;
     while (performance.now() < until) {
       const next = steps.next();
@@ -202,12 +203,12 @@ async function trainLoop(): Promise<void> {
         running = false;
         break;
       }
-      last = next.value;
       if (next.value.kind === "epoch") {
         takeSnapshot();
         postState();
         continue;
       }
+      last = next.value.progress;
       losses.push(next.value.progress.loss);
       const step = next.value.progress.step;
       if (step % PANEL.similarityEvery === 0) postSimilarity();
@@ -215,17 +216,16 @@ async function trainLoop(): Promise<void> {
       if (step % PANEL.similarityEvery === 0) break; // a drawing is due: let the page have the losses too
     }
     if (losses.length > 0 && last !== null) {
-      const progress = last.kind === "step" ? last.progress : null;
       post({
         kind: "steps",
         losses,
         step: run.state.step,
-        epoch: progress?.epoch ?? run.state.epoch,
+        epoch: last.epoch,
         epochs: run.config.epochs,
         stepsPerEpoch: run.stepsPerEpoch,
-        lr: progress?.lr ?? 0,
-        extra: progress?.extra ?? null,
-        samplesPerSecond: progress?.samplesPerSecond ?? 0,
+        lr: last.lr,
+        extra: last.extra,
+        samplesPerSecond: last.samplesPerSecond,
       });
     }
     if (finished) {
