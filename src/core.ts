@@ -33,7 +33,21 @@ export { broadcastShapes, type Shape } from "./tensor/shape.js";
 export { versionOf, mutableStorage } from "./tensor/version.js";
 export { noGrad, enableGrad, isGradEnabled, type BackwardOptions } from "./autograd/tape.js";
 export { gradcheck, type GradcheckOptions } from "./autograd/gradcheck.js";
-export { setNumThreads, getNumThreads, setThreadPlatform, type ThreadPlatform } from "./parallel/index.js";
+export {
+  setNumThreads,
+  getNumThreads,
+  setThreadPlatform,
+  threadPlatform,
+  oneThreadPlatform,
+  type ThreadPlatform,
+  webThreadsAvailable,
+  createWebThreadPlatform,
+  installWebThreads,
+  type WebThreadOptions,
+  type InstallWebThreadsOptions,
+  type WebThreadPlatform,
+  type WebThreadStatus,
+} from "./parallel/index.js";
 export { setGemmKernel, getGemmKernel, type GemmKernelName } from "./ops/gemm.js";
 export { add, sub, mul, div, pow, maximum, minimum, neg, exp, log, sqrt, abs, square, clamp, sign } from "./ops/elementwise.js";
 export { sum, mean, max, min, argmax, variance as var, std, norm } from "./ops/reduce.js";

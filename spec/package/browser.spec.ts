@@ -90,6 +90,14 @@ describe("the main entry in a browser (esbuild, platform browser; a strict CSP)"
     expect(Object.keys(metafile.inputs).length).to.be.greaterThan(50); // it did bundle the library
   });
 
+  it("the pool's Web Worker entry and the task modules it carries reach no node: module either", async () => {
+    for (const entry of ["build/src/parallel/web-worker.js", "build/src/ops/gemm-worker-task.js", "build/src/losses/tiled-blocks.js"]) {
+      const { metafile } = await bundleForBrowser(entry, "esm");
+      const external = Object.values(metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));
+      expect(external, entry).to.deep.equal([]);
+    }
+  });
+
   it("the check can fail: the Node entry (src/node.ts) is refused, naming the files that import node: modules", async () => {
     const { metafile } = await bundleForBrowser("build/src/node.js", "esm");
     const imported = Object.values(metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));

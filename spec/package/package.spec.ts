@@ -145,7 +145,15 @@ describe("the packed package (npm pack → install → import, require, tsc)", f
 
   it("ships the entries (core, node, browser bundle) and src/, and not the digits binary", () => {
     for (
-      const file of ["dist/core.js", "dist/core.d.ts", "dist/node.js", "dist/node.d.ts", "dist/browser/contrastive-ts.js", "src/core.ts"]
+      const file of [
+        "dist/core.js",
+        "dist/core.d.ts",
+        "dist/node.js",
+        "dist/node.d.ts",
+        "dist/browser/contrastive-ts.js",
+        "dist/browser/contrastive-ts-worker.js",
+        "src/core.ts",
+      ]
     ) {
       expect(packedFiles, file).to.include(file);
     }
@@ -205,10 +213,15 @@ describe("the packed package (npm pack → install → import, require, tsc)", f
     expect(context.result).to.equal(expectedLoss());
   });
 
-  it("contrastive-ts/browser: one ES module with no node: import and no code generation, that computes the same", () => {
-    const bundle = readFileSync(join(installed(), "dist/browser/contrastive-ts.js"), "utf8");
+  it("contrastive-ts/browser and /browser-worker: ES modules with no node: import, no code generation; the core computes the same", () => {
     // (`eval(` not preceded by "." or a letter, with an argument: a call of the global eval, not Module's eval() method)
-    expect(bundle).not.to.match(/from\s*["']node:|import\(["']node:|new Function\(|(?<![.\w])eval\((?!\))/);
+    const forbidden = /from\s*["']node:|import\(["']node:|new Function\(|(?<![.\w])eval\((?!\))/;
+    const bundle = readFileSync(join(installed(), "dist/browser/contrastive-ts.js"), "utf8");
+    expect(bundle).not.to.match(forbidden);
+    // The pool's Web Worker entry too (contrastive-ts/browser-worker), which carries the library's task bodies.
+    const worker = readFileSync(join(installed(), "dist/browser/contrastive-ts-worker.js"), "utf8");
+    expect(worker).not.to.match(forbidden);
+    expect(worker).to.include(`registerBuiltinTask("gemmRows"`).and.to.include(`registerBuiltinTask("tiledBlocks"`);
     writeFileSync(
       join(app, "bundle-consumer.mjs"),
       `import { ntXent, tensor } from "contrastive-ts/browser";\nconsole.log(${CONSUMER_BODY});\n`,

@@ -4,6 +4,7 @@
  */
 import { gemm } from "../../src/ops/gemm.js";
 import { getNumThreads } from "../../src/parallel/index.js";
+import { registerBuiltinTask } from "../../src/parallel/worker-loop.js";
 
 /** out[i] = i² + params[0] for i in [begin, end), out = Float64Array over the whole memory. */
 export function squares(begin: number, end: number, params: Float64Array, memory: SharedArrayBuffer): void {
@@ -31,3 +32,10 @@ export const notAFunction = 42;
 
 /** Keeps gemm imported here, so a worker that loads this module also loads the kernel (a larger start-up). */
 export const kernel = gemm;
+
+/** Registered under a built-in name: a task naming "spec-squares" runs this without importing its moduleUrl. */
+export function builtinSquares(begin: number, end: number, params: Float64Array, memory: SharedArrayBuffer): void {
+  const out = new Float64Array(memory);
+  for (let i = begin; i < end; i++) out[i] = -(i * i) - params[0];
+}
+registerBuiltinTask("spec-squares", builtinSquares);

@@ -37,6 +37,7 @@
  */
 import { gemm, getGemmKernel, setGemmKernel } from "../ops/gemm.js";
 import { parallelFor, sharedMemory, threadsFor } from "../parallel/index.js";
+import { registerBuiltinTask } from "../parallel/worker-loop.js";
 
 type Floats = Float32Array | Float64Array;
 
@@ -102,8 +103,8 @@ export function lastWalkThreads(): number {
   return lastThreads;
 }
 
-/** The worker-side task: tiledBlocksTask below, which each worker imports from this module. */
-const TASK = { moduleUrl: import.meta.url, exportName: "tiledBlocksTask" };
+/** The worker-side task: tiledBlocksTask below, which each worker imports from this module (or has built in: ../parallel/web-worker.ts). */
+const TASK = { moduleUrl: import.meta.url, exportName: "tiledBlocksTask", builtin: "tiledBlocks" };
 
 /**
  * Run one walk (FORWARD or BACKWARD) over all P² blocks of `ws`: P rounds of P independent jobs,
@@ -132,6 +133,8 @@ export function tiledBlocksTask(begin: number, end: number, params: Float64Array
   if (getGemmKernel() !== kernel) setGemmKernel(kernel);
   runJobs(fromParams(params, memory), params[PHASE], params[ROUND], begin, end);
 }
+// The name TASK carries: a bundled worker finds the body here without importing a URL.
+registerBuiltinTask("tiledBlocks", tiledBlocksTask);
 
 /** Jobs (I, (I + round) mod P) for I in [begin, end). */
 function runJobs(ws: BlockWorkspace, phase: number, round: number, begin: number, end: number): void {

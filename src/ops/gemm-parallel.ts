@@ -50,8 +50,8 @@ export function setParallelGemmMinFlops(flops: number): number {
   return previous;
 }
 
-/** The worker-side task: ./gemm-worker-task.ts, which each worker imports itself. */
-const TASK = { moduleUrl: new URL("./gemm-worker-task.js", import.meta.url).href, exportName: "gemmRowsTask" };
+/** The worker-side task: ./gemm-worker-task.ts, which each worker imports itself (or has built in: ../parallel/web-worker.ts). */
+const TASK = { moduleUrl: new URL("./gemm-worker-task.js", import.meta.url).href, exportName: "gemmRowsTask", builtin: "gemmRows" };
 
 /**
  * Compute C (+)= A·B split over the pool when it is large enough and there are threads; returns

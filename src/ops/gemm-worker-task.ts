@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { registerBuiltinTask } from "../parallel/worker-loop.js";
 import { KERNEL_PARAM, runGemmRows } from "./gemm-parallel.js";
 import { gemmUsing, type MatrixView } from "./gemm.js";
 
@@ -24,3 +25,6 @@ export function gemmRowsTask(begin: number, end: number, params: Float64Array, m
     memory,
   );
 }
+
+// The name gemm-parallel.ts's task carries: a bundled worker finds the body here without importing a URL.
+registerBuiltinTask("gemmRows", gemmRowsTask);

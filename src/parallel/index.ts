@@ -1,6 +1,7 @@
 /**
  * Threads: a persistent worker pool and a synchronous fork–join over SharedArrayBuffer
- * (./pool.ts; docs/performance.md, "The worker pool"), on the runtime given by ./platform.ts.
+ * (./pool.ts; docs/performance.md, "The worker pool"), on the runtime given by ./platform.ts: Node's
+ * worker threads (./node-platform.ts) or a browser's Web Workers (./web-platform.ts).
  *
  * @module
  */
@@ -18,3 +19,12 @@ export {
   threadsFor,
 } from "./pool.js";
 export { oneThreadPlatform, setThreadPlatform, threadPlatform, type ThreadPlatform, type WorkerHandle } from "./platform.js";
+export {
+  createWebThreadPlatform,
+  installWebThreads,
+  type InstallWebThreadsOptions,
+  webThreadsAvailable,
+  type WebThreadOptions,
+  type WebThreadPlatform,
+  type WebThreadStatus,
+} from "./web-platform.js";

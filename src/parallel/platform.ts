@@ -7,9 +7,10 @@
  *   the default          one thread: no workers, products run on the caller (every runtime)
  *   Node                 ./node-platform.ts (`worker_threads`), installed by the Node entry
  *                        (src/node.ts, `contrastive-ts/node`; `contrastive-ts` in Node installs it too)
- *   a browser            a platform built on `new Worker(url, { type: "module" })` may be installed
- *                        with `setThreadPlatform`; it needs cross-origin isolation (SharedArrayBuffer)
- *                        and must refuse to block on the page's main thread (`canBlock`: false there)
+ *   a browser            ./web-platform.ts (`new Worker(url, { type: "module" })`), installed with
+ *                        `setThreadPlatform(createWebThreadPlatform({ workerUrl }))` or `installWebThreads`;
+ *                        it needs cross-origin isolation (SharedArrayBuffer) and refuses to block on the
+ *                        page's main thread (`canBlock`: false there), so it pays off in a dedicated Worker
  *
  * Results are the same bits with or without workers (docs/performance.md, "The worker pool"), so the
  * platform changes the speed only.
@@ -36,6 +37,14 @@ export interface ThreadPlatform {
   canBlock(): boolean;
   /** Start the worker entry with its control block; `onExit` runs later if the thread ends or fails to start. */
   startWorker(init: WorkerInit, onExit: (reason: string) => void): WorkerHandle;
+  /**
+   * Optional: how many workers `startWorker` can hand out that will run a job even while this thread
+   * blocks in `Atomics.wait`, counting those already handed out; when that is fewer than `wanted`, the
+   * platform starts more in the background. The pool then uses at most 1 + that many threads. A browser
+   * needs it: a worker neither loads nor receives its first SharedArrayBuffer while its creator blocks,
+   * so its workers are started ahead (./web-platform.ts). Absent (Node): any number, started on demand.
+   */
+  workersReady?(wanted: number): number;
 }
 
 /** The default: no workers at all, so every parallel call runs on the calling thread. */

@@ -48,8 +48,16 @@ export type { TaskBody } from "./worker-loop.js";
 
 /** A task the workers can run: the function `exportName` of the ES module at `moduleUrl` (pass `import.meta.url`-relative URLs). */
 export interface ParallelTask {
+  /** The module's URL, which each worker imports. */
   moduleUrl: string;
+  /** The name of the task body among the module's exports. */
   exportName: string;
+  /**
+   * The library's own tasks also carry a name that a worker entry may have built in, so that it
+   * need not import `moduleUrl`: in a bundle that URL names no file of its own (the bundled web worker,
+   * ./web-worker.ts, has "gemmRows" and "tiledBlocks"). A worker without it imports `moduleUrl`.
+   */
+  builtin?: string;
 }
 
 /** Options of `parallelFor`. */
@@ -88,12 +96,16 @@ export function setNumThreads(n: number): void {
 /**
  * The number of threads a parallel call uses now: the setting, or 1 where workers are unavailable
  * (inside a worker, on a thread that may not block, after the workers failed to start, or inside the
- * caller's own share of a parallel call: a nested parallel call runs on one thread).
+ * caller's own share of a parallel call: a nested parallel call runs on one thread), or fewer while a
+ * browser's workers are still starting (`ThreadPlatform.workersReady`).
  * PyTorch: `torch.get_num_threads`.
  */
 export function getNumThreads(): number {
   const platform = threadPlatform();
-  return dispatching || platform.insideWorker() || !platform.canBlock() || unavailable !== null ? 1 : requestedThreads ?? defaultThreads();
+  if (dispatching || platform.insideWorker() || !platform.canBlock() || unavailable !== null) return 1;
+  const setting = requestedThreads ?? defaultThreads();
+  // A browser's workers are started ahead, in the background: until they are up, fewer threads (same bits).
+  return platform.workersReady === undefined || setting === 1 ? setting : Math.min(setting, 1 + platform.workersReady(setting - 1));
 }
 
 /**
@@ -196,9 +208,9 @@ onPlatformChange(() => {
 });
 
 function taskIndex(task: ParallelTask): number {
-  let index = tasks.findIndex((t) => t.moduleUrl === task.moduleUrl && t.exportName === task.exportName);
+  let index = tasks.findIndex((t) => t.moduleUrl === task.moduleUrl && t.exportName === task.exportName && t.builtin === task.builtin);
   if (index < 0) {
-    index = tasks.push({ moduleUrl: task.moduleUrl, exportName: task.exportName }) - 1;
+    index = tasks.push({ moduleUrl: task.moduleUrl, exportName: task.exportName, builtin: task.builtin }) - 1;
     pendingGeneration = true;
   }
   return index;

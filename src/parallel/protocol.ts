@@ -54,6 +54,9 @@ export interface WorkerInit {
 export interface GenerationMessage {
   generation: number;
   memory: SharedArrayBuffer;
-  /** Tasks added since the previous generation, in task-index order: import moduleUrl, take its export. */
-  newTasks: { moduleUrl: string; exportName: string }[];
+  /**
+   * Tasks added since the previous generation, in task-index order: the worker entry's built-in task
+   * of that name when it has one, else import moduleUrl and take its export.
+   */
+  newTasks: { moduleUrl: string; exportName: string; builtin?: string }[];
 }

@@ -3,8 +3,8 @@
  *
  *   loop:  Atomics.wait(job)  →  picked = job  →  task(begin, end, params, memory)  →  done = job, notify
  *
- * Platform-neutral: the entry files (./node-worker.ts for Node; a browser entry would be a few lines
- * around `self.onmessage`) only supply the control block and a way to await the next message. The
+ * Platform-neutral: the entry files (./node-worker.ts for Node, ./web-worker.ts for a browser) only
+ * supply the control block and a way to await the next message. The
  * wait is synchronous (a worker may block), but between a new memory generation's messages the loop
  * `await`s, which lets the worker's event loop deliver them.
  *
@@ -35,6 +35,19 @@ import {
 /** What a task module exports: compute the indices [begin, end) of the job, reading and writing `memory`. */
 export type TaskBody = (begin: number, end: number, params: Float64Array, memory: SharedArrayBuffer) => void;
 
+/** The library's own task bodies by `ParallelTask.builtin` name, registered by the modules that define them. */
+const builtinTasks = new Map<string, TaskBody>();
+
+/**
+ * Register one of the library's own task bodies under its `builtin` name (src/ops/gemm-worker-task.ts
+ * and src/losses/tiled-blocks.ts do, when loaded). A worker resolves a task to a registered body
+ * before trying to import its module: the bundled web worker (dist/browser/contrastive-ts-worker.js)
+ * contains both modules, while the URLs the bundled core names for them are no files of their own.
+ */
+export function registerBuiltinTask(name: string, body: TaskBody): void {
+  builtinTasks.set(name, body);
+}
+
 /** Run the worker loop forever. `nextMessage` resolves with the caller's messages in the order they were posted. */
 export async function runWorker(init: WorkerInit, nextMessage: () => Promise<GenerationMessage>): Promise<never> {
   const control = new Int32Array(init.control, 0, CONTROL_BYTES >> 2);
@@ -54,7 +67,10 @@ export async function runWorker(init: WorkerInit, nextMessage: () => Promise<Gen
       // A new generation (bigger shared memory, new tasks) was posted before this job was issued.
       while (generation < control[GENERATION]) {
         const message = await nextMessage();
-        for (const { moduleUrl, exportName } of message.newTasks) tasks.push(await loadTask(moduleUrl, exportName));
+        for (const { moduleUrl, exportName, builtin } of message.newTasks) {
+          const own = builtin === undefined ? undefined : builtinTasks.get(builtin);
+          tasks.push(own ?? await loadTask(moduleUrl, exportName));
+        }
         generation = message.generation;
         memory = message.memory;
       }
