@@ -1,6 +1,7 @@
 /**
  * The playground's training worker: the whole run lives here, so the page stays responsive.
  *
+ *   threads                installWebThreads: the pool on Web Workers when the page is cross-origin isolated, else one
  *   load the digits        fetch("./mnist-digits.bin") → data.mnistFromBytes (the same bits as loadMnist())
  *   start                  createRunFromData(config, digits, { augmentation }) → trainRunSteps, the CLI's loop
  *   every ~40 ms           post the new losses, then yield to the message queue (pause, caption, download …)
@@ -17,7 +18,7 @@ import "../src/ops/tensor-methods.js";
 import { Tensor } from "../src/tensor/tensor.js";
 import { Generator } from "../src/tensor/random.js";
 import { getGemmKernel } from "../src/ops/gemm.js";
-import { getNumThreads } from "../src/parallel/index.js";
+import { getNumThreads, installWebThreads, webThreadsAvailable } from "../src/parallel/index.js";
 import { noGrad } from "../src/autograd/tape.js";
 import { mnistFromBytes, gatherImages, IMAGE_PIXELS, type MnistData, type Split } from "../src/data/mnist.js";
 import { augmentationPreview, augmentBatch, defaultAugmentation, DEFAULT_AUGMENTATION } from "../src/data/augment.js";
@@ -363,8 +364,26 @@ scope.onmessage = (event) => {
   }
 };
 
+/**
+ * The products' threads: when this worker may share memory with workers of its own (the page is
+ * cross-origin isolated: COOP/COEP), the pool's Web Workers (src/parallel/web-platform.ts, the bundle
+ * contrastive-ts-worker.js next to this file), else one thread; either way the same bits. Returns what
+ * the page shows.
+ */
+async function installThreads(): Promise<{ threads: number; note: string }> {
+  if (!webThreadsAvailable()) {
+    await installWebThreads({ workerUrl: new URL("./contrastive-ts-worker.js", self.location.href) }); // installs one thread
+    return { threads: 1, note: "one thread: the page is not cross-origin isolated (serve it with COOP/COEP)" };
+  }
+  const status = await installWebThreads({ workerUrl: new URL("./contrastive-ts-worker.js", self.location.href) });
+  const threads = getNumThreads();
+  if (status.state === "one thread") return { threads: 1, note: `one thread: ${status.reason ?? "no worker could start"}` };
+  return { threads, note: `the pool's Web Workers: ${status.workers} worker${status.workers === 1 ? "" : "s"} beside this one` };
+}
+
 /** Load the digits from the page's own origin, fix the panels' test and bank digits, and say ready. */
 async function loadDigits(): Promise<void> {
+  const threads = await installThreads();
   const response = await fetch(new URL("./mnist-digits.bin", self.location.href));
   if (!response.ok) throw new Error(`the digits: ${response.url} answered ${response.status} (npm run playground copies them)`);
   digits = mnistFromBytes(new Uint8Array(await response.arrayBuffer()));
@@ -378,8 +397,8 @@ async function loadDigits(): Promise<void> {
     testImages: images,
     testLabels: testSet.labels.slice(),
     kernel: getGemmKernel(),
-    threads: getNumThreads(),
-    threadNote: "one thread: the worker pool is not installed in the playground",
+    threads: threads.threads,
+    threadNote: threads.note,
   }, [images.buffer]);
   postViews({ ...DEFAULT_AUGMENTATION }, 0);
   postState();

