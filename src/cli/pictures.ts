@@ -11,12 +11,9 @@
  *
  * @module
  */
-import { noGrad } from "../autograd/tape.js";
-import type { Tensor } from "../tensor/tensor.js";
 import { IMAGE_PIXELS, IMAGE_SIDE, NUM_CLASSES, type MnistData } from "../data/mnist.js";
 import { encodeGrayscalePng } from "../data/png.js";
-import { embedImages, type FeatureMatrix } from "../eval/features.js";
-import { similaritySample } from "../methods/evaluate.js";
+import { encoderFeatures, oneOfEachClass, similaritySample } from "../methods/evaluate.js";
 import type { ContrastiveMethod } from "../methods/common.js";
 import type { Run } from "../methods/trainer.js";
 import { heatmapSvg, lossCurveSvg } from "../report/svg.js";
@@ -25,35 +22,11 @@ import { principalComponents, type PrincipalComponents } from "../report/pca.js"
 import { nearestNeighbours, type NearestNeighbours } from "../report/neighbours.js";
 import { chanceLine } from "../report/chance.js";
 
+// They moved to src/methods/evaluate.ts (the browser playground uses them too); re-exported for the CLI.
+export { encoderFeatures, oneOfEachClass } from "../methods/evaluate.js";
+
 /** The pictures of a run directory: file name → SVG text. */
 export type RunPictures = Record<"loss.svg" | "similarity.svg" | "embeddings.svg" | "neighbours.svg", string>;
-
-/**
- * `count` indices of a split grouped by class, taking the classes in turn: the first image of
- * class 0, of class 1, … of class C − 1, then the second of each, and so on (a class that runs out
- * is skipped). The `augment` preview and the neighbour grid's queries read their images this way:
- * the split is stored class by class, so its first rows would all be zeros.
- */
-export function oneOfEachClass(labels: Int32Array, count: number, numClasses = NUM_CLASSES): Int32Array {
-  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
-  labels.forEach((label, index) => byClass[label]?.push(index));
-  const chosen: number[] = [];
-  for (let round = 0; chosen.length < count && byClass.some((rows) => rows.length > round); round++) {
-    for (let c = 0; c < numClasses && chosen.length < count; c++) if (round < byClass[c].length) chosen.push(byClass[c][round]);
-  }
-  return Int32Array.from(chosen);
-}
-
-/** The encoder features h = f(x) of a split's images (frozen, eval mode), (count, D). */
-export function encoderFeatures(method: ContrastiveMethod, images: Float32Array, count: number): FeatureMatrix {
-  const wasTraining = method.training;
-  method.eval();
-  try {
-    return embedImages((batch: Tensor) => noGrad(() => method.encoder.forward(batch)), images, count);
-  } finally {
-    method.train(wasTraining);
-  }
-}
 
 /** What embeddings.svg and neighbours.svg draw, computed from a trained method. */
 export interface EmbeddingPictureData {

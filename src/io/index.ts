@@ -1,5 +1,5 @@
 /**
- * Barrel of src/io for every runtime: safetensors on bytes. Files and checkpoints (Node) are in ./node.ts.
+ * Barrel of src/io for every runtime: safetensors and module checkpoints on bytes. Files (Node) are in ./node.ts.
  *
  * @module
  */
@@ -11,3 +11,11 @@ export {
   type SafetensorsContents,
   type LoadSafetensorsOptions,
 } from "./safetensors-bytes.js";
+export {
+  serializeModule,
+  loadModuleFromBytes,
+  OPTIMIZER_METADATA_KEY,
+  OPTIMIZER_TENSOR_PREFIX,
+  type SaveModuleOptions,
+  type LoadModuleOptions,
+} from "./checkpoint-bytes.js";

@@ -19,7 +19,7 @@
  */
 import { LOSS_NAMES, METHOD_NAMES, validateConfig, type TrainConfig, type TrainState } from "./config.js";
 import type { LoaderState } from "../data/loader.js";
-import { OPTIMIZER_METADATA_KEY } from "../io/checkpoint.js";
+import { OPTIMIZER_METADATA_KEY } from "../io/checkpoint-bytes.js";
 
 type Rule =
   | { kind: "integer"; min?: number; max?: number; optional?: true }

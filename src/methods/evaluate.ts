@@ -18,6 +18,7 @@ import {
   CAPTION_MAX_LENGTH,
 } from "../data/captions.js";
 import { evaluateEncoder, type EvaluationResult } from "../eval/evaluate.js";
+import { embedImages, type FeatureMatrix } from "../eval/features.js";
 import { groupedRetrievalRecall, type GroupedRetrievalResult } from "../eval/retrieval.js";
 import type { ContrastiveMethod } from "./common.js";
 import { CLIP } from "./clip.js";
@@ -189,6 +190,33 @@ export function similaritySample(
       }
     }
     return { values, size, labels };
+  } finally {
+    method.train(wasTraining);
+  }
+}
+
+/**
+ * `count` indices of a split grouped by class, taking the classes in turn: the first image of
+ * class 0, of class 1, … of class C − 1, then the second of each, and so on (a class that runs out
+ * is skipped). The `augment` preview and the neighbour grid's queries read their images this way:
+ * the split is stored class by class, so its first rows would all be zeros.
+ */
+export function oneOfEachClass(labels: Int32Array, count: number, numClasses = NUM_CLASSES): Int32Array {
+  const byClass: number[][] = Array.from({ length: numClasses }, () => []);
+  labels.forEach((label, index) => byClass[label]?.push(index));
+  const chosen: number[] = [];
+  for (let round = 0; chosen.length < count && byClass.some((rows) => rows.length > round); round++) {
+    for (let c = 0; c < numClasses && chosen.length < count; c++) if (round < byClass[c].length) chosen.push(byClass[c][round]);
+  }
+  return Int32Array.from(chosen);
+}
+
+/** The encoder features h = f(x) of a split's images (frozen, eval mode), (count, D). */
+export function encoderFeatures(method: ContrastiveMethod, images: Float32Array, count: number): FeatureMatrix {
+  const wasTraining = method.training;
+  method.eval();
+  try {
+    return embedImages((batch: Tensor) => noGrad(() => method.encoder.forward(batch)), images, count);
   } finally {
     method.train(wasTraining);
   }
