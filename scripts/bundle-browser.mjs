@@ -43,6 +43,7 @@ const workerEntry = {
     `import "./src/parallel/web-worker.ts";`,
     `import "./src/ops/gemm-worker-task.ts";`,
     `import "./src/losses/tiled-blocks.ts";`,
+    `import "./src/losses/nt-xent-rows.ts";`,
   ].join("\n"),
   resolveDir: root,
   sourcefile: "contrastive-ts-worker.js",

@@ -91,7 +91,14 @@ describe("the main entry in a browser (esbuild, platform browser; a strict CSP)"
   });
 
   it("the pool's Web Worker entry and the task modules it carries reach no node: module either", async () => {
-    for (const entry of ["build/src/parallel/web-worker.js", "build/src/ops/gemm-worker-task.js", "build/src/losses/tiled-blocks.js"]) {
+    for (
+      const entry of [
+        "build/src/parallel/web-worker.js",
+        "build/src/ops/gemm-worker-task.js",
+        "build/src/losses/tiled-blocks.js",
+        "build/src/losses/nt-xent-rows.js",
+      ]
+    ) {
       const { metafile } = await bundleForBrowser(entry, "esm");
       const external = Object.values(metafile.inputs).flatMap((input) => input.imports.filter((i) => i.external).map((i) => i.path));
       expect(external, entry).to.deep.equal([]);

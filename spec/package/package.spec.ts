@@ -221,7 +221,8 @@ describe("the packed package (npm pack → install → import, require, tsc)", f
     // The pool's Web Worker entry too (contrastive-ts/browser-worker), which carries the library's task bodies.
     const worker = readFileSync(join(installed(), "dist/browser/contrastive-ts-worker.js"), "utf8");
     expect(worker).not.to.match(forbidden);
-    expect(worker).to.include(`registerBuiltinTask("gemmRows"`).and.to.include(`registerBuiltinTask("tiledBlocks"`);
+    expect(worker).to.include(`registerBuiltinTask("gemmRows"`).and.to.include(`registerBuiltinTask("tiledBlocks"`)
+      .and.to.include(`registerBuiltinTask("ntXentRows"`);
     writeFileSync(
       join(app, "bundle-consumer.mjs"),
       `import { ntXent, tensor } from "contrastive-ts/browser";\nconsole.log(${CONSUMER_BODY});\n`,

@@ -19,6 +19,7 @@
  * @module
  */
 import { parallelFor, sharedMemory, splitRange, threadsFor } from "../parallel/index.js";
+import { registerBuiltinTask } from "../parallel/worker-loop.js";
 
 type Floats = Float32Array | Float64Array;
 
@@ -101,8 +102,8 @@ const ROWS_PARALLEL_MIN_VIEWS = 128;
 /** Row boundaries between threads are multiples of this. */
 const GRAIN = 8;
 
-/** The worker-side task: ntXentRowsTask below, which each worker imports from this module. */
-const TASK = { moduleUrl: import.meta.url, exportName: "ntXentRowsTask" };
+/** The worker-side task: ntXentRowsTask below, which each worker imports from this module (or has built in: ../parallel/web-worker.ts). */
+const TASK = { moduleUrl: import.meta.url, exportName: "ntXentRowsTask", builtin: "ntXentRows" };
 const FORWARD = 0;
 const BACKWARD = 1;
 
@@ -237,3 +238,5 @@ function typedArray(type: number, memory: SharedArrayBuffer, byte: number, lengt
 }
 
 const align8 = (byte: number): number => Math.ceil(byte / 8) * 8;
+// The name TASK carries: a bundled worker finds the body here without importing a URL.
+registerBuiltinTask("ntXentRows", ntXentRowsTask);
