@@ -18,9 +18,8 @@
 import { build } from "esbuild";
 import { copyFileSync, existsSync, mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { browserBuildOptions, repositoryRoot as root } from "./esbuild-browser-options.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
 const out = resolve(process.argv[2] ?? join(root, "build", "playground"));
 const digits = join(root, "dist", "browser", "mnist-digits.bin");
 const poolWorker = join(root, "dist", "browser", "contrastive-ts-worker.js");
@@ -32,16 +31,9 @@ for (const [file, script] of [[digits, "npm run digits"], [poolWorker, "npm run 
 }
 mkdirSync(out, { recursive: true });
 await build({
-  absWorkingDir: root,
+  ...browserBuildOptions,
   entryPoints: { main: "playground/main.ts", "train-worker": "playground/train-worker.ts" },
   outdir: out,
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  sourcemap: true,
-  logLevel: "warning",
-  legalComments: "none",
 });
 for (const file of ["index.html", "style.css"]) copyFileSync(join(root, "playground", file), join(out, file));
 copyFileSync(digits, join(out, "mnist-digits.bin"));

@@ -18,20 +18,9 @@
  * esbuild is a dev dependency: users of the package never need it.
  */
 import { build } from "esbuild";
-import { fileURLToPath } from "node:url";
+import { browserBuildOptions, repositoryRoot as root } from "./esbuild-browser-options.mjs";
 
-const root = fileURLToPath(new URL("..", import.meta.url));
-const common = {
-  absWorkingDir: root,
-  entryPoints: ["src/core.ts"],
-  bundle: true,
-  format: "esm",
-  platform: "browser",
-  target: "es2022",
-  sourcemap: true,
-  logLevel: "warning",
-  legalComments: "none",
-};
+const common = { ...browserBuildOptions, entryPoints: ["src/core.ts"] };
 await build({ ...common, outfile: "dist/browser/contrastive-ts.js" });
 await build({ ...common, outfile: "dist/browser/contrastive-ts.min.js", minify: true });
 
